@@ -1,0 +1,69 @@
+"""Settings from the environment (``GOPY_*``, plus ``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_API_BASE``, ``REDIS_URL``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_DATA_DIR = PROJECT_ROOT / "data"
+DEV_HASH_KEY = "gopy-development-key-change-me"
+
+
+class Settings(BaseSettings):
+    """Validated configuration; secrets are ``SecretStr`` and never logged."""
+
+    model_config = SettingsConfigDict(env_prefix="GOPY_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./var/gopy.db"
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "GOPY_TELEGRAM_BOT_TOKEN")
+    )
+    telegram_api_base: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_API_BASE", "GOPY_TELEGRAM_API_BASE")
+    )
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "GOPY_REDIS_URL"))
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    hash_key: SecretStr = SecretStr(DEV_HASH_KEY)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    files_dir: Path = Path("./var/files")
+    data_dir: Path = BUNDLED_DATA_DIR
+    staff_chat_ids: list[int] = Field(default_factory=list)
+    privacy_version: str = "2025-07"
+    max_text_length: int = 4000
+    sections_page_size: int = 8
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @field_validator("max_text_length")
+    @classmethod
+    def _sane_limit(cls, value: int) -> int:
+        if not 10 <= value <= 3500 * 4:
+            raise ValueError("max_text_length must be between 10 and 14000")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def bot_token(self) -> str | None:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,96 @@
+"""Domain errors, raised in core/ and translated at the edge.
+
+Each error carries a catalog key (``code``) and parameters; the bot renders ``t(code, lang, **params)``,
+the API maps it to a 4xx JSON body with the same code and both texts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GopyError(Exception):
+    """Base of every domain error."""
+
+    code: ClassVar[str] = "error.generic"
+    http_status: ClassVar[int] = 400
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        super().__init__(f"{self.code} {params}" if params else self.code)
+
+
+class NotFound(GopyError):
+    code = "error.not_found"
+    http_status = 404
+
+
+class DocumentNotFound(NotFound):
+    code = "error.document_not_found"
+
+
+class SectionNotFound(NotFound):
+    code = "error.section_not_found"
+
+
+class FeedbackNotFound(NotFound):
+    code = "error.feedback_not_found"
+
+
+class DocumentClosed(GopyError):
+    code = "error.document_closed"
+    http_status = 409
+
+
+class DocumentNotOpen(GopyError):
+    code = "error.document_not_open"
+    http_status = 409
+
+
+class TextTooLong(GopyError):
+    code = "error.text_too_long"
+    http_status = 422
+
+
+class TextRequired(GopyError):
+    code = "error.text_required"
+    http_status = 422
+
+
+class ConsentRequired(GopyError):
+    code = "error.consent_required"
+    http_status = 403
+
+
+class NotOwner(GopyError):
+    code = "error.not_owner"
+    http_status = 403
+
+
+class DocumentImportError(GopyError):
+    """A Markdown/DOCX file that cannot become a document; ``reason`` says why, ``line`` where."""
+
+    code = "error.document_import"
+    http_status = 422
+
+
+class DataFileError(GopyError):
+    """A bundled or staff-edited data file (plan, lists, CSV) that cannot be loaded."""
+
+    code = "error.data_file"
+    http_status = 422
+
+
+class UnknownInvite(GopyError):
+    code = "error.invite_unknown"
+    http_status = 404
+
+
+class InviteExpired(GopyError):
+    code = "error.invite_expired"
+    http_status = 410
+
+
+class InviteUsed(GopyError):
+    code = "error.invite_used"
+    http_status = 410

@@ -1,0 +1,279 @@
+"""Text normalisation for people's messages and the keys used to compare opinions.
+
+Two different operations live here and must not be confused:
+
+* :func:`normalize_input` cleans what a person typed before it is stored: invisible and control
+  characters go, line breaks are unified, but the wording, letters, emoji and punctuation stay
+  exactly as written.
+* :func:`fold_for_matching` and :func:`tokens` build *comparison keys* only: lower case, tone marks
+  placed consistently, punctuation dropped. Those keys are never shown to anybody.
+
+Vietnamese diacritics are kept in the keys on purpose: "hóa" (to become) and "hoa" (flower) are
+different words. Only the *placement* of the tone mark inside the vowel pairs ``oa``/``oe``/``uy``
+is unified, because both spellings ("hoà" / "hòa", "thuỷ" / "thủy") are in everyday use.
+
+underthesea is heavy to import (about half a second), so it is loaded on the first call of
+:func:`tokens`, never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+__all__ = [
+    "fold_for_matching",
+    "normalize_input",
+    "normalize_tone_placement",
+    "text_length",
+    "tokens",
+    "tokens_many",
+]
+
+# --------------------------------------------------------------------------------------------------
+# normalize_input
+# --------------------------------------------------------------------------------------------------
+
+# Line separators that are turned into "\n" before anything else. "\r\n" must come first.
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
+_TRAILING_SPACE = re.compile(r"[^\S\n]+$", re.MULTILINE)
+_TOO_MANY_BLANK_LINES = re.compile(r"\n{4,}")  # 3+ blank lines = 4+ consecutive line breaks
+
+_REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
+_KEPT_CONTROLS = frozenset({"\n", "\t"})
+_ZWJ = "\u200d"
+_VS16 = "\ufe0f"
+_BLACK_FLAG = "\U0001f3f4"
+_TAG_FIRST, _TAG_LAST = 0xE0020, 0xE007F
+
+
+def _is_emoji_part(char: str) -> bool:
+    """True for characters that may surround a zero-width joiner inside an emoji sequence."""
+    return (
+        char == _VS16
+        or 0x1F3FB <= ord(char) <= 0x1F3FF  # skin tone modifiers
+        or unicodedata.category(char) == "So"
+    )
+
+
+def _remove_invisible(text: str) -> str:
+    """Drop control, format, private-use and surrogate characters, except "\\n" and "\\t".
+
+    Two format characters are kept where they are part of an emoji, so that emoji stay intact:
+    the zero-width joiner between two emoji ("👨‍👩‍👧") and the tag characters of subdivision
+    flags ("🏴 + tags").
+    """
+    out: list[str] = []
+    last = len(text) - 1
+    for i, char in enumerate(text):
+        if char in _KEPT_CONTROLS or unicodedata.category(char) not in _REMOVED_CATEGORIES:
+            out.append(char)
+        elif char == _ZWJ:
+            if out and i < last and _is_emoji_part(out[-1]) and _is_emoji_part(text[i + 1]):
+                out.append(char)
+        elif _TAG_FIRST <= ord(char) <= _TAG_LAST:
+            if out and (out[-1] == _BLACK_FLAG or _TAG_FIRST <= ord(out[-1]) <= _TAG_LAST):
+                out.append(char)
+    return "".join(out)
+
+
+def normalize_input(text: str) -> str:
+    """Return the form of a person's message that is stored.
+
+    * Unicode NFC;
+    * "\\r\\n", "\\r" and the other line separators (VT, FF, NEL, U+2028, U+2029) become "\\n";
+    * control, format, private-use and surrogate characters (categories Cc, Cf, Co, Cs) are removed,
+      except "\\n" and "\\t" - this covers zero-width spaces/joiners, the BOM and bidi overrides.
+      A zero-width joiner inside an emoji sequence and the tags of flag emoji are kept;
+    * trailing whitespace of every line is stripped, 3 or more blank lines become 2;
+    * leading and trailing whitespace of the whole text is stripped.
+
+    Letters (with all their diacritics), digits, emoji and punctuation are never changed.
+    The function is idempotent.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = _LINE_BREAKS.sub("\n", text)
+    text = _remove_invisible(text)
+    # Removing characters may bring a base letter next to a combining mark: compose again.
+    text = unicodedata.normalize("NFC", text)
+    text = _TRAILING_SPACE.sub("", text)
+    text = _TOO_MANY_BLANK_LINES.sub("\n\n\n", text)
+    return text.strip()
+
+
+def text_length(text: str) -> int:
+    """Length of ``text`` in characters after NFC: the number every length limit is checked against."""
+    return len(unicodedata.normalize("NFC", text))
+
+
+# --------------------------------------------------------------------------------------------------
+# Tone mark placement
+# --------------------------------------------------------------------------------------------------
+
+# The five tone marks as combining characters (NFD): huyền, sắc, ngã, hỏi, nặng.
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+_VOWELS = frozenset("aeiouy")
+# Vowel pairs whose tone placement differs between the two spelling conventions when nothing
+# follows them: classic "hòa, khỏe, thủy" versus "hoà, khoẻ, thuỷ". Keys put the mark on the first.
+_GLIDE_PAIRS = frozenset({"oa", "oe", "uy"})
+# A run of Latin letters (NFD: base letter followed by its combining marks), plus đ/Đ.
+_SYLLABLE = re.compile(r"(?:[A-Za-z\u0110\u0111][\u0300-\u036f]*)+")
+
+
+def _move_tone_in_syllable(match: re.Match[str]) -> str:
+    """Put the tone mark of one NFD syllable ending in oa/oe/uy on the first vowel of the pair."""
+    syllable = match.group(0)
+    letters: list[list[str]] = []  # [base, mark, mark, ...]
+    for char in syllable:
+        if unicodedata.combining(char):
+            letters[-1].append(char)
+        else:
+            letters.append([char])
+    if len(letters) < 2:
+        return syllable
+    bases = "".join(letter[0] for letter in letters).lower()
+    if bases[-2:] not in _GLIDE_PAIRS:
+        return syllable
+    first, second = letters[-2], letters[-1]
+    # Only plain o/u and a/e/y: "ươ", "ôa" and the like are not the pairs in question.
+    if any(mark not in _TONE_MARKS for mark in first[1:] + second[1:]):
+        return syllable
+    # "qu" + "y" ("quý", "quỳ"): the u belongs to the onset, the vowel is the y alone - the mark
+    # stays (or goes) on the y. The same holds for "gi" + vowel, which never ends in these pairs.
+    onset_end = len(bases) - 2
+    if bases[-2:] == "uy" and onset_end > 0 and bases[onset_end - 1] == "q":
+        tones = [m for m in first[1:] if m in _TONE_MARKS]
+        if not tones:
+            return syllable
+        first[1:] = [m for m in first[1:] if m not in _TONE_MARKS]
+        second.extend(tones)
+    else:
+        # The pair must be the whole vowel nucleus: "khuya", "ngoeo" or "hoai" do not end in a pair,
+        # and a vowel before the pair ("uoa") means this is not a Vietnamese syllable.
+        if any(base in _VOWELS for base in bases[:onset_end]):
+            return syllable
+        tones = [m for m in second[1:] if m in _TONE_MARKS]
+        if not tones:
+            return syllable
+        second[1:] = [m for m in second[1:] if m not in _TONE_MARKS]
+        first.extend(tones)
+    return "".join("".join(letter) for letter in letters)
+
+
+def normalize_tone_placement(text: str) -> str:
+    """Unify where the tone mark sits in syllables ending with the vowel pairs oa, oe, uy.
+
+    Both "hoà" and "hòa", "khoẻ" and "khỏe", "thuỷ" and "thủy", "uý" and "úy" are in use; this
+    function rewrites every such syllable to the form with the mark on the first vowel of the pair
+    ("hòa", "khỏe", "thủy", "úy"), in upper and lower case alike. Syllables with a final consonant
+    ("hoàng", "khuyết") have a single accepted spelling and are left alone, as are syllables whose
+    "u" belongs to a "qu" onset ("quý", "quỳ" - a stray "qúy" becomes "quý").
+    Returns NFC text.
+    """
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", _SYLLABLE.sub(_move_tone_in_syllable, decomposed))
+
+
+# --------------------------------------------------------------------------------------------------
+# Matching keys
+# --------------------------------------------------------------------------------------------------
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _key_characters(text: str) -> str:
+    """Keep letters, digits, combining marks on them and whitespace; punctuation/symbols become spaces."""
+    out: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        first = category[0]
+        if first in "LN" or char.isspace():
+            out.append(char)
+        elif first == "M":
+            # A combining mark is kept only on a letter or digit (NFC leaves a few uncomposed).
+            if out and (unicodedata.category(out[-1])[0] in "LNM") and not out[-1].isspace():
+                out.append(char)
+        elif first in "PS":
+            out.append(" ")
+        # Cc/Cf/Co/Cs/Cn are dropped silently: "hò\u200ba" folds like "hòa".
+    return "".join(out)
+
+
+def fold_for_matching(text: str) -> str:
+    """Return the key used to decide whether two opinions say the same thing.
+
+    NFC, invisible characters removed, tone marks of oa/oe/uy placed on the first vowel
+    (see :func:`normalize_tone_placement`), case folded, punctuation and symbols (emoji included)
+    replaced by spaces, whitespace collapsed to single spaces and stripped. Diacritics and "đ" are
+    kept: "hóa" and "hoa" give different keys. ``fold_for_matching`` is idempotent.
+    """
+    text = unicodedata.normalize("NFC", text).casefold()
+    text = normalize_tone_placement(text)
+    text = _key_characters(text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+_WordTokenize = Callable[[str], list[str]]
+_word_tokenize: _WordTokenize | None = None
+
+
+def _tokenizer() -> _WordTokenize:
+    """Import underthesea's word segmenter on first use."""
+    global _word_tokenize
+    if _word_tokenize is None:
+        from underthesea import word_tokenize  # heavy: imported lazily, model loaded on first call
+
+        _word_tokenize = word_tokenize
+    return _word_tokenize
+
+
+@lru_cache(maxsize=8192)
+def _segment(folded: str) -> tuple[str, ...]:
+    """Segment an already folded text into words; compound words are joined with "_"."""
+    if not folded:
+        return ()
+    words = _tokenizer()(folded)
+    return tuple(joined for word in words if (joined := "_".join(word.split())))
+
+
+def tokens(text: str) -> list[str]:
+    """Return the words of ``text`` for comparison: :func:`fold_for_matching`, then underthesea's
+    ``word_tokenize``. Compound words are joined with "_" ("tham_nhũng"); empty tokens are dropped.
+
+    >>> tokens("Phòng, chống THAM NHŨNG!")  # doctest: +SKIP
+    ['phòng_chống', 'tham_nhũng']
+    """
+    return list(_segment(fold_for_matching(text)))
+
+
+def _segment_chunk(folded_texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """Worker entry point of :func:`tokens_many` (module level so that it can be pickled)."""
+    return [_segment(folded) for folded in folded_texts]
+
+
+def tokens_many(texts: Sequence[str], *, workers: int = 1) -> list[list[str]]:
+    """:func:`tokens` of many texts, in the same order.
+
+    Word segmentation costs about 2 ms for 30 words, so large batches may be spread over
+    ``workers`` processes (started with "spawn", safe from threaded servers; each loads
+    underthesea once, about one second). With ``workers <= 1``, or when processes cannot be
+    started, everything runs in the calling process.
+    """
+    folded = [fold_for_matching(text) for text in texts]
+    if workers <= 1 or len(folded) < 2 * workers:
+        return [list(_segment(f)) for f in folded]
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    size = -(-len(folded) // (workers * 4))  # a few chunks per worker evens out the load
+    chunks = [folded[i : i + size] for i in range(0, len(folded), size)]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_segment_chunk, chunks))
+    except (OSError, BrokenProcessPool):
+        return [list(_segment(f)) for f in folded]
+    return [list(segmented) for chunk in results for segmented in chunk]

@@ -1,0 +1,344 @@
+"""SQLAlchemy implementations of the core ports. Repositories never commit; the unit of work does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from core.domain import (
+    Channel,
+    Congress,
+    Document,
+    DocumentStatus,
+    Feedback,
+    FeedbackKind,
+    FeedbackStatus,
+    Profile,
+    ReferenceItem,
+    ReportingPeriod,
+    Respondent,
+    Section,
+    Source,
+    Stance,
+)
+from storage.models import (
+    CongressRow,
+    DocumentRow,
+    FeedbackRow,
+    ReferenceItemRow,
+    ReportingPeriodRow,
+    RespondentRow,
+    SectionRow,
+)
+
+
+def document_from_row(row: DocumentRow) -> Document:
+    return Document(
+        id=row.id,
+        code=row.code,
+        title=row.title,
+        status=DocumentStatus(row.status),
+        level=row.level,
+        opens_at=row.opens_at,
+        closes_at=row.closes_at,
+        is_sample=row.is_sample,
+    )
+
+
+def section_from_row(row: SectionRow, child_count: int = 0) -> Section:
+    return Section(
+        id=row.id,
+        document_id=row.document_id,
+        ordinal=row.ordinal,
+        title=row.title,
+        number=row.number,
+        body=row.body or "",
+        parent_id=row.parent_id,
+        depth=row.depth,
+        child_count=child_count,
+    )
+
+
+def respondent_from_row(row: RespondentRow) -> Respondent:
+    return Respondent(
+        id=row.id,
+        channel=Channel(row.channel),
+        user_hash=row.user_hash,
+        language=row.language,
+        consent_version=row.consent_version,
+        consent_at=row.consent_at,
+        profile=Profile(
+            category=row.category,
+            organisation=row.organisation,
+            locality=row.locality,
+            age_band=row.age_band,
+            gender=row.gender,
+            anonymous=row.anonymous,
+        ),
+        profile_done=row.profile_done,
+        created_at=row.created_at,
+    )
+
+
+def feedback_from_row(row: FeedbackRow) -> Feedback:
+    return Feedback(
+        id=row.id,
+        receipt_code=row.receipt_code,
+        kind=FeedbackKind(row.kind),
+        respondent_id=row.respondent_id,
+        text=row.text,
+        text_folded=row.text_folded,
+        channel=Channel(row.channel),
+        source=Source(row.source),
+        created_at=row.created_at,
+        status=FeedbackStatus(row.status),
+        document_id=row.document_id,
+        section_id=row.section_id,
+        stance=Stance(row.stance) if row.stance else None,
+        congress_id=row.congress_id,
+        period_id=row.period_id,
+        topic=row.topic,
+        unit_id=row.unit_id,
+        profile=Profile(
+            category=row.category,
+            organisation=row.organisation,
+            locality=row.locality,
+            age_band=row.age_band,
+            gender=row.gender,
+            anonymous=row.anonymous,
+        ),
+        client_ref=row.client_ref,
+        updated_at=row.updated_at,
+        withdrawn_at=row.withdrawn_at,
+    )
+
+
+def _feedback_values(feedback: Feedback) -> dict[str, object]:
+    return {
+        "receipt_code": feedback.receipt_code,
+        "kind": feedback.kind.value,
+        "respondent_id": feedback.respondent_id,
+        "document_id": feedback.document_id,
+        "section_id": feedback.section_id,
+        "stance": feedback.stance.value if feedback.stance else None,
+        "congress_id": feedback.congress_id,
+        "period_id": feedback.period_id,
+        "topic": feedback.topic,
+        "unit_id": feedback.unit_id,
+        "text": feedback.text,
+        "text_folded": feedback.text_folded,
+        "channel": feedback.channel.value,
+        "source": feedback.source.value,
+        "status": feedback.status.value,
+        "category": feedback.profile.category,
+        "organisation": feedback.profile.organisation,
+        "locality": feedback.profile.locality,
+        "age_band": feedback.profile.age_band,
+        "gender": feedback.profile.gender,
+        "anonymous": feedback.profile.anonymous,
+        "client_ref": feedback.client_ref,
+        "created_at": feedback.created_at,
+        "updated_at": feedback.updated_at,
+        "withdrawn_at": feedback.withdrawn_at,
+    }
+
+
+class SqlDocumentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, document_id: int) -> Document | None:
+        row = await self.session.get(DocumentRow, document_id)
+        return document_from_row(row) if row else None
+
+    async def list_visible(self) -> Sequence[Document]:
+        rows = await self.session.scalars(
+            select(DocumentRow).where(DocumentRow.status != DocumentStatus.DRAFT.value).order_by(DocumentRow.id)
+        )
+        return [document_from_row(r) for r in rows]
+
+
+class SqlSectionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, section_id: int) -> Section | None:
+        row = await self.session.get(SectionRow, section_id)
+        if row is None:
+            return None
+        children = await self.session.scalar(select(func.count()).where(SectionRow.parent_id == row.id))
+        return section_from_row(row, children or 0)
+
+    async def list_children(
+        self, document_id: int, parent_id: int | None, *, offset: int, limit: int
+    ) -> tuple[Sequence[Section], int]:
+        parent_filter = SectionRow.parent_id.is_(None) if parent_id is None else SectionRow.parent_id == parent_id
+        where = (SectionRow.document_id == document_id, parent_filter)
+        total = await self.session.scalar(select(func.count()).select_from(SectionRow).where(*where)) or 0
+        child = aliased(SectionRow)
+        child_count = (
+            select(func.count()).where(child.parent_id == SectionRow.id).correlate(SectionRow).scalar_subquery()
+        )
+        result = await self.session.execute(
+            select(SectionRow, child_count).where(*where).order_by(SectionRow.ordinal).offset(offset).limit(limit)
+        )
+        return [section_from_row(row, count) for row, count in result.all()], total
+
+
+class SqlRespondentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, respondent_id: int) -> Respondent | None:
+        row = await self.session.get(RespondentRow, respondent_id)
+        return respondent_from_row(row) if row else None
+
+    async def get_by_channel(self, channel: Channel, user_hash: str) -> Respondent | None:
+        row = await self.session.scalar(
+            select(RespondentRow).where(RespondentRow.channel == channel.value, RespondentRow.user_hash == user_hash)
+        )
+        return respondent_from_row(row) if row else None
+
+    async def add(self, respondent: Respondent) -> Respondent:
+        row = RespondentRow(channel=respondent.channel.value, user_hash=respondent.user_hash)
+        self._apply(row, respondent)
+        self.session.add(row)
+        await self.session.flush()
+        respondent.id = row.id
+        return respondent
+
+    async def update(self, respondent: Respondent) -> None:
+        row = await self.session.get(RespondentRow, respondent.id)
+        if row is None:
+            raise LookupError(respondent.id)
+        self._apply(row, respondent)
+        await self.session.flush()
+
+    async def delete(self, respondent_id: int) -> None:
+        await self.session.execute(delete(FeedbackRow).where(FeedbackRow.respondent_id == respondent_id))
+        await self.session.execute(delete(RespondentRow).where(RespondentRow.id == respondent_id))
+
+    @staticmethod
+    def _apply(row: RespondentRow, respondent: Respondent) -> None:
+        row.language = respondent.language
+        row.consent_version = respondent.consent_version
+        row.consent_at = respondent.consent_at
+        row.category = respondent.profile.category
+        row.organisation = respondent.profile.organisation
+        row.locality = respondent.profile.locality
+        row.age_band = respondent.profile.age_band
+        row.gender = respondent.profile.gender
+        row.anonymous = respondent.profile.anonymous
+        row.profile_done = respondent.profile_done
+        if respondent.created_at is not None:
+            row.created_at = respondent.created_at
+
+
+class SqlFeedbackRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, feedback: Feedback) -> Feedback:
+        row = FeedbackRow(**_feedback_values(feedback))
+        self.session.add(row)
+        await self.session.flush()
+        feedback.id = row.id
+        return feedback
+
+    async def update(self, feedback: Feedback) -> None:
+        row = await self.session.get(FeedbackRow, feedback.id)
+        if row is None:
+            raise LookupError(feedback.id)
+        for key, value in _feedback_values(feedback).items():
+            setattr(row, key, value)
+        await self.session.flush()
+
+    async def get_by_receipt(self, receipt_code: str) -> Feedback | None:
+        row = await self.session.scalar(select(FeedbackRow).where(FeedbackRow.receipt_code == receipt_code.upper()))
+        return feedback_from_row(row) if row else None
+
+    async def get_by_client_ref(self, respondent_id: int, client_ref: str) -> Feedback | None:
+        row = await self.session.scalar(
+            select(FeedbackRow).where(FeedbackRow.respondent_id == respondent_id, FeedbackRow.client_ref == client_ref)
+        )
+        return feedback_from_row(row) if row else None
+
+    async def receipt_exists(self, receipt_code: str) -> bool:
+        found = await self.session.scalar(select(FeedbackRow.id).where(FeedbackRow.receipt_code == receipt_code))
+        return found is not None
+
+    async def list_by_respondent(self, respondent_id: int, *, limit: int) -> Sequence[Feedback]:
+        rows = await self.session.scalars(
+            select(FeedbackRow)
+            .where(FeedbackRow.respondent_id == respondent_id)
+            .order_by(FeedbackRow.created_at.desc(), FeedbackRow.id.desc())
+            .limit(limit)
+        )
+        return [feedback_from_row(r) for r in rows]
+
+    async def count_by_respondent(self, respondent_id: int) -> int:
+        return (
+            await self.session.scalar(select(func.count()).where(FeedbackRow.respondent_id == respondent_id)) or 0
+        )
+
+
+class SqlReferenceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list(self, list_name: str) -> Sequence[ReferenceItem]:
+        rows = await self.session.scalars(
+            select(ReferenceItemRow)
+            .where(ReferenceItemRow.list_name == list_name, ReferenceItemRow.active.is_(True))
+            .order_by(ReferenceItemRow.ordinal, ReferenceItemRow.id)
+        )
+        return [self._item(r) for r in rows]
+
+    async def get(self, list_name: str, code: str) -> ReferenceItem | None:
+        row = await self.session.scalar(
+            select(ReferenceItemRow).where(ReferenceItemRow.list_name == list_name, ReferenceItemRow.code == code)
+        )
+        return self._item(row) if row else None
+
+    @staticmethod
+    def _item(row: ReferenceItemRow) -> ReferenceItem:
+        return ReferenceItem(row.list_name, row.code, row.name_vi, row.name_en, row.ordinal, row.parent_code)
+
+
+class SqlPlanRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list_congresses(self) -> Sequence[Congress]:
+        rows = await self.session.scalars(select(CongressRow).order_by(CongressRow.id))
+        return [self._congress(r) for r in rows]
+
+    async def get_congress(self, congress_id: int) -> Congress | None:
+        row = await self.session.get(CongressRow, congress_id)
+        return self._congress(row) if row else None
+
+    async def list_periods(self, congress_id: int | None = None) -> Sequence[ReportingPeriod]:
+        query = select(ReportingPeriodRow).order_by(ReportingPeriodRow.due_at, ReportingPeriodRow.id)
+        if congress_id is not None:
+            query = query.where(ReportingPeriodRow.congress_id == congress_id)
+        return [
+            ReportingPeriod(
+                id=r.id,
+                code=r.code,
+                congress_id=r.congress_id,
+                phase=r.phase,
+                due_at=r.due_at,
+                title_vi=r.title_vi,
+                title_en=r.title_en,
+                starts_at=r.starts_at,
+                unit_kinds=tuple(r.unit_kinds or ()),
+            )
+            for r in await self.session.scalars(query)
+        ]
+
+    @staticmethod
+    def _congress(row: CongressRow) -> Congress:
+        return Congress(row.id, row.code, row.level, row.name_vi, row.name_en, row.held_at)

@@ -40,6 +40,8 @@ MIN_TOKENS = 3
 
 # Above this many distinct texts to segment, group_near_duplicates uses several processes by default.
 _PARALLEL_FROM = 4000
+# Probability that a pair exactly at the threshold shares at least one LSH bucket.
+_LSH_RECALL = 0.98
 # Representative choice: the mean similarity of a candidate is measured against at most this many
 # distinct texts of the group (evenly spaced), to keep very large groups linear.
 _MAX_REFERENCES = 64
@@ -152,17 +154,33 @@ class _Linker:
             clusters.append(merged)
 
 
+def _lsh_bands(threshold: float, num_perm: int, recall: float = _LSH_RECALL) -> tuple[int, int]:
+    """Bands ``b`` and rows per band ``r`` for MinHash LSH.
+
+    datasketch's own choice balances missed pairs against false candidates, which leaves a pair
+    exactly at the threshold only about a 45 % chance of becoming a candidate. Here false candidates
+    only cost an exact Jaccard check, so the most selective layout (largest ``r``) that still makes a
+    pair at the threshold a candidate with probability ``recall`` is taken.
+    """
+    best = (max(2, num_perm), 1)
+    best_probability = -1.0
+    for rows in range(num_perm // 2, 0, -1):
+        bands = num_perm // rows
+        probability = 1.0 - (1.0 - threshold**rows) ** bands
+        if probability >= recall:
+            return bands, rows
+        if probability > best_probability:
+            best, best_probability = (bands, rows), probability
+    return best
+
+
 def _lsh_buckets(
     shingles: Sequence[frozenset[str]], threshold: float, num_perm: int, seed: int
 ) -> Iterator[list[int]]:
     """Yield the LSH buckets (sorted lists of indexes) that hold more than one text."""
     from datasketch import MinHash, MinHashLSH  # imported here: numpy/scipy are slow to import
 
-    try:
-        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    except ValueError:
-        # Thresholds close to 1 ask for fewer than 2 bands: use 2 wide bands instead.
-        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=(2, num_perm // 2))
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=_lsh_bands(threshold, num_perm))
     minhashes = MinHash.bulk(
         ([shingle.encode("utf-8") for shingle in sorted(s)] for s in shingles), num_perm=num_perm, seed=seed
     )
@@ -245,7 +263,7 @@ def group_near_duplicates(
     candidates = [k for k, key in enumerate(distinct) if key.count(" ") + 1 >= MIN_TOKENS]
     if workers is None:
         workers = _default_workers(len(candidates))
-    segmented = tokens_many([distinct[k] for k in candidates], workers=workers)
+    segmented = tokens_many([distinct[k] for k in candidates], workers=workers, folded=True)
     shingles: list[frozenset[str]] = [frozenset()] * len(distinct)
     long_texts: list[int] = []
     for k, words in zip(candidates, segmented, strict=True):

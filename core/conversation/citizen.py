@@ -544,6 +544,7 @@ class CitizenConversation:
             if respondent is not None and not respondent.profile_done and not turn.draft.get("edit_receipt"):
                 turn.state["profile"] = respondent.profile.as_dict()
                 turn.state["profile_return"] = "confirm"
+                turn.state["profile_first"] = True
                 await self._goto(turn, "prof_cat")
             else:
                 await self._goto(turn, "confirm")
@@ -651,8 +652,14 @@ class CitizenConversation:
             turn.notice = turn._("notice.stale")
             return
         turn.state["profile_page"] = 0
-        if index + 1 < len(PROFILE_STEPS):
-            await self._goto(turn, PROFILE_STEPS[index + 1])
+        following = [
+            s
+            for s in PROFILE_STEPS[index + 1 :]
+            # a deep link already told the organisation: do not ask it again the first time
+            if not (s == "prof_org" and turn.state.get("profile_first") and profile.get("organisation"))
+        ]
+        if following:
+            await self._goto(turn, following[0])
         else:
             await self._finish_profile(turn)
 
@@ -661,6 +668,7 @@ class CitizenConversation:
         if respondent is None or respondent.id is None:
             await self._goto(turn, "consent")
             return
+        turn.state.pop("profile_first", None)
         await uc.save_profile(
             uow=turn.ctx.uow, respondent_id=respondent.id, profile=Profile.from_dict(turn.state.pop("profile", {}))
         )

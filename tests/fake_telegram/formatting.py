@@ -130,7 +130,9 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
         rest = source[match.end() if match else lt + 1 : gt]
         if name not in _HTML_TAGS or (rest and not rest[0].isspace() and rest != "/"):
             raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {offset}')
-        attrs = {m.group(1).lower(): html.unescape((m.group(2) or "").strip("\"'")) for m in _ATTR.finditer(rest)}
+        attrs = {
+            m.group(1).lower(): html.unescape((m.group(2) or "").strip("\"'")) for m in _ATTR.finditer(rest)
+        }
         if name == "span" and attrs.get("class") != "tg-spoiler":
             raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {offset}')
         stack.append((name, out.length, attrs))
@@ -210,7 +212,9 @@ def parse_markdown_v2(source: str) -> tuple[str, list[dict[str, Any]]]:
             marker = "__"
         elif c == "|":
             if not source.startswith("||", i):
-                raise EntityParseError(f"Character '{c}' is reserved and must be escaped with the preceding '\\'")
+                raise EntityParseError(
+                    f"Character '{c}' is reserved and must be escaped with the preceding '\\'"
+                )
             marker = "||"
         if c == ">" and at_line_start:
             # Block quotation line: the marker itself is not part of the text.
@@ -224,12 +228,16 @@ def parse_markdown_v2(source: str) -> tuple[str, list[dict[str, Any]]]:
             opener, start, _ = stack.pop()
             if not source.startswith("(", i + 1):
                 if opener == "![":
-                    raise EntityParseError(f"Custom emoji entity must contain a tg://emoji URL at byte offset {offset}")
+                    raise EntityParseError(
+                        f"Custom emoji entity must contain a tg://emoji URL at byte offset {offset}"
+                    )
                 i += 1  # "[text]" without a URL is just text in MarkdownV2
                 continue
             close = source.find(")", i + 2)
             if close == -1:
-                raise EntityParseError(f"Can't find end of a URL at byte offset {_byte_offset(source, i + 2)}")
+                raise EntityParseError(
+                    f"Can't find end of a URL at byte offset {_byte_offset(source, i + 2)}"
+                )
             url = source[i + 2 : close].replace("\\)", ")").replace("\\\\", "\\")
             if opener == "![":
                 out.entity("custom_emoji", start, custom_emoji_id=url.rsplit("=", 1)[-1])
@@ -303,7 +311,9 @@ def parse_markdown_legacy(source: str) -> tuple[str, list[dict[str, Any]]]:
         if c in _MD_LEGACY:
             end = source.find(c, i + 1)
             if end == -1:
-                raise EntityParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}")
+                raise EntityParseError(
+                    f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}"
+                )
             start = out.length
             out.add(source[i + 1 : end])
             out.entity(_MD_LEGACY[c], start)
@@ -313,7 +323,9 @@ def parse_markdown_legacy(source: str) -> tuple[str, list[dict[str, Any]]]:
             closing = "```" if source.startswith("```", i) else "`"
             end = source.find(closing, i + len(closing))
             if end == -1:
-                raise EntityParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}")
+                raise EntityParseError(
+                    f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}"
+                )
             start = out.length
             out.add(source[i + len(closing) : end])
             out.entity("pre" if closing == "```" else "code", start)
@@ -322,7 +334,9 @@ def parse_markdown_legacy(source: str) -> tuple[str, list[dict[str, Any]]]:
         if c == "[":
             end = source.find("]", i + 1)
             if end == -1:
-                raise EntityParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}")
+                raise EntityParseError(
+                    f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}"
+                )
             start = out.length
             out.add(source[i + 1 : end])
             if source.startswith("(", end + 1):

@@ -149,7 +149,10 @@ class ChatMessage:
         who = "bot" if self.from_bot else "user"
         body = self.text if self.text is not None else ""
         if self.document:
-            body = f"[document {self.document.get('file_name')!r}, {self.document.get('file_size')} bytes] " + body
+            body = (
+                f"[document {self.document.get('file_name')!r}, {self.document.get('file_size')} bytes] "
+                + body
+            )
         elif self.photo:
             body = "[photo] " + body
         elif not body:

@@ -1,0 +1,124 @@
+"""The FastAPI application: health, metrics, the Telegram webhook; /v1 staff endpoints are added by routers."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
+from core.clock import Clock, SystemClock
+from core.config import Settings, get_settings
+from storage.db import create_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppServices:
+    """What the routes share: settings, clock, database, and the bot when one is configured."""
+
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bot: BotRuntime | None = None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+
+def services(request: Request) -> AppServices:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    poll: bool = False,
+) -> FastAPI:
+    """Build the app. ``poll=True`` (``gopy run``) also polls Telegram when no webhook URL is set."""
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        svc = AppServices(settings, clock, engine, session_factory(engine))
+        app.state.services = svc
+        if settings.bot_token:
+            svc.bot = build_runtime(settings, svc.sessions, clock=clock)
+            if settings.webhook_url:
+                secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+                await set_webhook(svc.bot, settings.webhook_url, secret)
+                log.info("telegram webhook set")
+            elif poll:
+                svc.tasks.append(asyncio.create_task(start_polling(svc.bot), name="telegram-polling"))
+                log.info("telegram polling started")
+        try:
+            yield
+        finally:
+            for task in svc.tasks:
+                task.cancel()
+            for task in svc.tasks:
+                with suppress(asyncio.CancelledError, Exception):
+                    await task
+            if svc.bot is not None:
+                await svc.bot.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Gopy API",
+        version="1.0",
+        description="Góp ý của Nhân dân vào dự thảo văn kiện — export and consolidation API for staff.",
+        lifespan=lifespan,
+    )
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers."""
+        try:
+            async with services(request).engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            log.warning("readiness check failed")
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/telegram/webhook", tags=["telegram"], include_in_schema=False)
+    async def telegram_webhook(request: Request) -> JSONResponse:
+        svc = services(request)
+        expected = svc.settings.webhook_secret.get_secret_value() if svc.settings.webhook_secret else None
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if svc.bot is None:
+            return JSONResponse({"ok": False, "error": "bot_not_configured"}, status_code=503)
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
+        try:
+            payload = await request.json()
+        except ValueError:
+            return JSONResponse({"ok": False, "error": "bad_json"}, status_code=400)
+        if not isinstance(payload, dict) or "update_id" not in payload:
+            return JSONResponse({"ok": False, "error": "not_an_update"}, status_code=400)
+        await svc.bot.dispatcher.feed_webhook_update(svc.bot.bot, payload)
+        return JSONResponse({"ok": True})
+
+    return app

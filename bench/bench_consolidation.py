@@ -1,0 +1,178 @@
+"""Benchmark of core.consolidation.group_near_duplicates on synthetic Vietnamese opinions.
+
+Usage::
+
+    .venv/bin/python bench/bench_consolidation.py                 # N = 1000, 5000, 20000
+    .venv/bin/python bench/bench_consolidation.py 2000 50000      # other sizes
+    .venv/bin/python bench/bench_consolidation.py --workers=1 5000
+
+For every N, prints one JSON line: {"n", "seconds_median", "groups", "per_second", ...} over 3 runs.
+The data is seeded, so every run of the script sees the same opinions. About 40 % of the opinions
+are copies of 30 "campaign" texts with small edits (case, punctuation, tone mark placement, NFD,
+a word added or dropped); the rest are free opinions put together from phrase pools, about 30 words
+each, that share many phrases without being near-duplicates.
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core import text as core_text
+from core.consolidation import OpinionText, group_near_duplicates
+
+DEFAULT_SIZES = (1000, 5000, 20000)
+RUNS = 3
+SEED = 20240601
+
+OPENERS = [
+    "Đề nghị",
+    "Tôi kiến nghị",
+    "Kính đề nghị Ban soạn thảo",
+    "Theo tôi cần",
+    "Chúng tôi mong muốn",
+    "Xin góp ý là nên",
+    "Người dân chúng tôi đề xuất",
+    "Tôi đồng ý với dự thảo nhưng cần",
+]
+TOPICS = [
+    "tăng cường công tác phòng, chống tham nhũng, lãng phí trong các cơ quan nhà nước",
+    "đẩy mạnh cải cách hành chính, giảm bớt thủ tục giấy tờ cho người dân và doanh nghiệp",
+    "có chính sách hỗ trợ doanh nghiệp nhỏ và vừa để tạo thêm việc làm cho thanh niên",
+    "nâng cao chất lượng giáo dục phổ thông, giảm áp lực thi cử cho học sinh",
+    "xử lý nghiêm các cơ sở xả thải gây ô nhiễm môi trường và nguồn nước",
+    "tăng lương cho giáo viên, y tế cơ sở ở vùng sâu, vùng xa",
+    "quy định rõ trách nhiệm người đứng đầu khi để xảy ra sai phạm",
+    "bảo đảm quyền tiếp cận thông tin của công dân theo quy định của pháp luật",
+    "hoàn thiện chính sách bảo hiểm xã hội và bảo hiểm y tế cho lao động tự do",
+    "đầu tư hạ tầng giao thông nông thôn, nhất là cầu dân sinh ở miền núi",
+    "kiểm soát chặt chẽ giá điện, giá xăng dầu và các mặt hàng thiết yếu",
+    "hỗ trợ nông dân chuyển đổi số, tiêu thụ nông sản qua thương mại điện tử",
+    "phát triển nhà ở xã hội cho công nhân và người có thu nhập thấp",
+    "tăng cường quản lý an toàn thực phẩm tại các chợ và bếp ăn tập thể",
+    "bảo vệ rừng phòng hộ, xử lý nghiêm hành vi khai thác khoáng sản trái phép",
+    "công khai minh bạch ngân sách địa phương để người dân cùng giám sát",
+    "bảo đảm an ninh mạng, bảo vệ dữ liệu cá nhân của người dùng",
+    "phát triển văn hóa đọc, xây dựng thư viện tại các xã, phường",
+    "nâng cao năng lực phòng chống thiên tai, hỗ trợ người dân vùng lũ",
+    "đơn giản hóa thủ tục cấp giấy chứng nhận quyền sử dụng đất",
+]
+REASONS = [
+    "vì thực tế hiện nay còn nhiều bất cập",
+    "bởi vì người dân còn gặp nhiều khó khăn",
+    "do quy định hiện hành chưa rõ ràng",
+    "để phù hợp với điều kiện phát triển của đất nước",
+    "nhằm bảo đảm quyền và lợi ích hợp pháp của người dân",
+    "vì nhiều địa phương thực hiện chưa thống nhất",
+    "để tránh tình trạng đùn đẩy trách nhiệm",
+    "vì chi phí tuân thủ còn cao",
+    "nhằm nâng cao hiệu quả quản lý nhà nước",
+    "để khắc phục những hạn chế trong thời gian qua",
+]
+REQUESTS = [
+    "và cần có lộ trình thực hiện cụ thể",
+    "đồng thời bổ sung chế tài xử lý vi phạm",
+    "và giao cho chính quyền cơ sở tổ chức thực hiện",
+    "kèm theo nguồn lực tài chính bảo đảm",
+    "và định kỳ báo cáo kết quả với Quốc hội",
+    "có sự tham gia giám sát của Mặt trận Tổ quốc",
+    "và lấy ý kiến rộng rãi của người dân trước khi ban hành",
+    "và hướng dẫn chi tiết để dễ áp dụng",
+]
+CLOSINGS = ["", "Xin cảm ơn.", "Trân trọng!", "Mong được xem xét.", "Rất mong Ban soạn thảo tiếp thu."]
+TONE_SWAPS = [("hòa", "hoà"), ("hóa", "hoá"), ("thủy", "thuỷ"), ("khỏe", "khoẻ"), ("họa", "hoạ")]
+
+
+def _compose(rng: random.Random) -> str:
+    parts = [rng.choice(OPENERS), rng.choice(TOPICS)]
+    parts.append(rng.choice(REASONS) if rng.random() < 0.5 else rng.choice(REQUESTS))
+    body = " ".join(parts) + "."
+    closing = rng.choice(CLOSINGS) if rng.random() < 0.3 else ""
+    return f"{body} {closing}".strip()
+
+
+def _perturb(text: str, rng: random.Random) -> str:
+    """Small edits that keep a campaign text a near-duplicate."""
+    choice = rng.randrange(8)
+    if choice == 0:
+        return text.upper()
+    if choice == 1:
+        return text.replace(",", "").rstrip(".") + "!!!"
+    if choice == 2:
+        return unicodedata.normalize("NFD", text)
+    if choice == 3:
+        for modern, classic in TONE_SWAPS:
+            text = text.replace(modern, classic)
+        return text
+    if choice == 4:
+        words = text.split()
+        del words[rng.randrange(1, len(words))]
+        return " ".join(words)
+    if choice == 5:
+        words = text.split()
+        words.insert(rng.randrange(1, len(words)), rng.choice(["rất", "cần", "thật sự", "nhanh chóng"]))
+        return " ".join(words)
+    if choice == 6:
+        return "  " + text.replace(" ", "  ", 2) + " 👍"
+    return text
+
+
+def make_opinions(n: int, seed: int = SEED) -> list[OpinionText]:
+    """N synthetic opinions, the same for the same ``n`` and ``seed``."""
+    rng = random.Random(seed)
+    campaigns = [_compose(rng) for _ in range(30)]
+    opinions = []
+    for i in range(n):
+        if rng.random() < 0.4:
+            text = _perturb(rng.choice(campaigns), rng)
+        else:
+            text = _compose(rng)
+        opinions.append(OpinionText(key=f"GY-{i:06d}", text=text))
+    return opinions
+
+
+def run(n: int, workers: int | None) -> dict[str, object]:
+    opinions = make_opinions(n)
+    seconds = []
+    groups = 0
+    for _ in range(RUNS):
+        core_text._segment.cache_clear()  # every run pays for word segmentation
+        start = time.perf_counter()
+        result = group_near_duplicates(opinions, workers=workers)
+        seconds.append(time.perf_counter() - start)
+        groups = len(result)
+    median = statistics.median(seconds)
+    return {
+        "n": n,
+        "seconds_median": round(median, 3),
+        "groups": groups,
+        "per_second": round(n / median, 1),
+        "largest_group": max((g.count for g in result), default=0),
+        "distinct_texts": len({core_text.fold_for_matching(o.text) for o in opinions}),
+        "workers": "auto" if workers is None else workers,
+    }
+
+
+def main(argv: list[str]) -> None:
+    workers: int | None = None
+    sizes: list[int] = []
+    for arg in argv:
+        if arg.startswith("--workers="):
+            workers = int(arg.split("=", 1)[1])
+        else:
+            sizes.append(int(arg))
+    core_text.tokens("khởi động mô hình tách từ")  # load underthesea outside the timings
+    for n in sizes or DEFAULT_SIZES:
+        print(json.dumps(run(n, workers), ensure_ascii=False), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,130 @@
+"""The Telegram adapter of the citizen conversation: updates → events, outcomes → messages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.metrics import UPDATES_HANDLED
+from bot.render import decode_choice, keyboard, split_text
+from core.conversation.citizen import CitizenConversation
+from core.conversation.model import ConversationSettings, Context, Event, Outcome
+from core.clock import Clock
+from core.domain import Channel
+from core.feedback import hash_user_id
+from core.i18n import t
+from core.ports import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def event_from_message(message: Message) -> Event:
+    """Map a Telegram message to a channel-neutral event."""
+    if message.text is not None:
+        text = message.text
+        if text.startswith("/"):
+            head, _, args = text.partition(" ")
+            name = head[1:].split("@", 1)[0]
+            if name and name.replace("_", "").isalnum():
+                return Event.command(name, args)
+        return Event.text(text)
+    return Event.unsupported(str(message.content_type))
+
+
+class TelegramAdapter:
+    """Runs the conversation for one update and renders its outcome."""
+
+    def __init__(
+        self,
+        *,
+        conversation: CitizenConversation,
+        settings: ConversationSettings,
+        hash_key: str,
+        clock: Clock,
+    ) -> None:
+        self.conversation = conversation
+        self.settings = settings
+        self.hash_key = hash_key
+        self.clock = clock
+
+    async def run(self, *, user_id: int, event: Event, state: FSMContext, uow: UnitOfWork) -> Outcome:
+        ctx = Context(
+            uow=uow,
+            channel=Channel.TELEGRAM,
+            user_hash=hash_user_id(key=self.hash_key, channel=Channel.TELEGRAM, channel_user_id=str(user_id)),
+            now=self.clock.now(),
+            settings=self.settings,
+        )
+        outcome = await self.conversation.handle(await state.get_data(), event, ctx)
+        await state.set_data(outcome.state)
+        await state.set_state(str(outcome.state.get("step")))
+        UPDATES_HANDLED.labels(channel="telegram", kind=event.kind).inc()
+        return outcome
+
+    async def send(self, bot: Bot, chat_id: int, outcome: Outcome) -> None:
+        screen = outcome.screen or 0
+        for reply in outcome.replies:
+            chunks = split_text(reply.text)
+            for i, chunk in enumerate(chunks):
+                markup = keyboard(reply, screen) if i == len(chunks) - 1 else None
+                await bot.send_message(chat_id, chunk, reply_markup=markup)
+
+
+def setup(adapter: TelegramAdapter) -> Router:
+    """The router of the citizen conversation (private chats only)."""
+    router = Router(name="citizen")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+
+    @router.message()
+    async def on_message(message: Message, state: FSMContext, uow: UnitOfWork, bot: Bot) -> None:
+        if message.from_user is None:
+            return
+        outcome = await adapter.run(
+            user_id=message.from_user.id, event=event_from_message(message), state=state, uow=uow
+        )
+        await adapter.send(bot, message.chat.id, outcome)
+
+    @router.callback_query()
+    async def on_callback(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, bot: Bot) -> None:
+        decoded = decode_choice(query.data)
+        lang = str((await state.get_data()).get("lang") or "vi")
+        if decoded is None or query.message is None or not isinstance(query.message, Message):
+            await query.answer(t("notice.stale", lang))
+            return
+        screen, data = decoded
+        outcome = await adapter.run(
+            user_id=query.from_user.id, event=Event.choice(data, screen), state=state, uow=uow
+        )
+        await query.answer(outcome.notice or None)
+        message = query.message
+        if not outcome.replies:
+            return
+        single = outcome.replies[0] if len(outcome.replies) == 1 else None
+        if single is not None and single.choices and len(single.text) <= 4096:
+            try:
+                await message.edit_text(single.text, reply_markup=keyboard(single, outcome.screen or 0))
+                return
+            except TelegramBadRequest as exc:
+                if "not modified" in str(exc):
+                    return
+                log.info("edit failed, sending anew", extra={"error": str(exc)[:100]})
+        await _drop_keyboard(message)
+        await adapter.send(bot, message.chat.id, outcome)
+
+    return router
+
+
+async def _drop_keyboard(message: Message) -> None:
+    """Remove the buttons of a message that has been answered (so they cannot go stale)."""
+    markup: Any = message.reply_markup
+    if isinstance(markup, InlineKeyboardMarkup) and markup.inline_keyboard:
+        try:
+            await message.edit_reply_markup(reply_markup=None)
+        except TelegramBadRequest:
+            pass

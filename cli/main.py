@@ -1,0 +1,154 @@
+"""The ``gopy`` command: wires storage, bot, API and scheduler together; holds no rules."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.logs import setup_logging
+from core.clock import SystemClock
+from core.config import get_settings
+from core.errors import GopyError
+from core.i18n import t
+
+app = typer.Typer(help="Gopy — góp ý của Nhân dân qua trò chuyện / public feedback through chat.", no_args_is_help=True)
+db_app = typer.Typer(help="Database / Cơ sở dữ liệu", no_args_is_help=True)
+documents_app = typer.Typer(help="Draft documents / Dự thảo văn kiện", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(documents_app, name="documents")
+
+log = logging.getLogger("gopy")
+
+
+def fail(exc: GopyError) -> typer.Exit:
+    """Print a domain error in Vietnamese and English and exit with status 2."""
+    params = {k: v for k, v in exc.params.items() if isinstance(v, str | int)}
+    params.setdefault("reason", params.get("detail", ""))
+    try:
+        vi, en = t(exc.code, "vi", **params), t(exc.code, "en", **params)
+    except KeyError:
+        vi = en = exc.code
+    detail = f" ({exc.params})" if exc.params else ""
+    typer.echo(f"Lỗi: {vi}\nError: {en}{detail}", err=True)
+    return typer.Exit(2)
+
+
+def _serve(poll: bool) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    setup_logging(settings.log_level)
+    base = f"http://{settings.host}:{settings.port}"
+    log.info("Gopy API: %s/docs", base)
+    if not settings.bot_token:
+        log.info("%s / %s", t("bot.connect_hint", "vi"), t("bot.connect_hint", "en"))
+    uvicorn.run(create_app(settings, poll=poll), host=settings.host, port=settings.port, log_config=None)
+
+
+@app.command()
+def run() -> None:
+    """API + bot (polling unless a webhook URL is set) + scheduler in one process."""
+    _serve(poll=True)
+
+
+@app.command()
+def api() -> None:
+    """The API only (and the Telegram webhook endpoint)."""
+    _serve(poll=False)
+
+
+@app.command()
+def bot() -> None:
+    """The Telegram bot alone, by polling."""
+    from bot.runtime import build_runtime, start_polling
+    from storage.db import create_engine, session_factory
+
+    settings = get_settings()
+    setup_logging(settings.log_level)
+    if not settings.bot_token:
+        typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
+        raise typer.Exit(2)
+
+    async def main() -> None:
+        engine = create_engine(settings.database_url)
+        runtime = build_runtime(settings, session_factory(engine))
+        try:
+            await start_polling(runtime)
+        finally:
+            await runtime.close()
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the database migrations (Alembic)."""
+    from storage.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"Database at revision {revision}.")
+
+
+async def _in_transaction(fn):  # type: ignore[no-untyped-def]
+    from storage.db import create_engine, session_factory
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            result = await fn(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def load(files: Annotated[list[Path], typer.Argument(help="plan/lists YAML, localities CSV, Markdown/DOCX drafts")]) -> None:
+    """Load data files (plan, lists, localities, units, documents); all or nothing per file."""
+    from storage.loaders import load_file
+
+    now = SystemClock().now()
+    for path in files:
+        try:
+            report = asyncio.run(_in_transaction(lambda s, p=path: load_file(s, p, now=now)))
+        except GopyError as exc:
+            raise fail(exc) from exc
+        typer.echo(report.summary())
+
+
+@documents_app.command("import")
+def documents_import(
+    file: Path,
+    code: Annotated[str | None, typer.Option(help="document code (default: from the file)")] = None,
+    title: Annotated[str | None, typer.Option(help="document title (default: from the file)")] = None,
+    status: Annotated[str | None, typer.Option(help="draft | open | closed")] = None,
+) -> None:
+    """Import a Markdown or DOCX draft: headings become sections, paragraphs their text."""
+    from storage.loaders import import_document_file
+
+    if not file.is_file():
+        typer.echo(f"Không tìm thấy tệp / File not found: {file}", err=True)
+        raise typer.Exit(2)
+    now = SystemClock().now()
+    try:
+        report = asyncio.run(
+            _in_transaction(
+                lambda s: import_document_file(s, file, now=now, code=code, title=title, status=status)
+            )
+        )
+    except GopyError as exc:
+        raise fail(exc) from exc
+    typer.echo(report.summary() + " " + " ".join(report.notes))
+
+
+if __name__ == "__main__":
+    app()

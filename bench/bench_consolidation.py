@@ -87,16 +87,95 @@ REQUESTS = [
     "và lấy ý kiến rộng rãi của người dân trước khi ban hành",
     "và hướng dẫn chi tiết để dễ áp dụng",
 ]
-CLOSINGS = ["", "Xin cảm ơn.", "Trân trọng!", "Mong được xem xét.", "Rất mong Ban soạn thảo tiếp thu."]
+CLOSINGS = ["Xin cảm ơn.", "Trân trọng!", "Mong được xem xét.", "Rất mong Ban soạn thảo tiếp thu."]
+# Free opinions pick a few of these; two free opinions rarely share more than a topic and a fragment.
+FRAGMENTS = [
+    "ở địa phương tôi",
+    "trong nhiều năm qua",
+    "người cao tuổi",
+    "hộ nghèo và cận nghèo",
+    "khu công nghiệp",
+    "trường học ở xã",
+    "trạm y tế",
+    "cán bộ một cửa",
+    "hồ sơ trực tuyến",
+    "phí và lệ phí",
+    "mùa mưa bão",
+    "đường liên thôn",
+    "giá vật liệu xây dựng",
+    "lao động di cư",
+    "con em đồng bào dân tộc thiểu số",
+    "doanh nghiệp khởi nghiệp",
+    "hợp tác xã nông nghiệp",
+    "người khuyết tật",
+    "tiếp công dân định kỳ",
+    "kinh phí sự nghiệp",
+    "quy hoạch sử dụng đất",
+    "bồi thường giải phóng mặt bằng",
+    "xe quá tải",
+    "rác thải sinh hoạt",
+    "nước sạch nông thôn",
+    "điện lưới quốc gia",
+    "sóng điện thoại yếu",
+    "chợ truyền thống",
+    "hàng giả hàng nhái",
+    "tín dụng đen",
+    "bạo lực học đường",
+    "thuốc lá điện tử",
+    "tai nạn giao thông",
+    "phòng cháy chữa cháy",
+    "chung cư cũ xuống cấp",
+    "làng nghề truyền thống",
+    "du lịch cộng đồng",
+    "học phí đại học",
+    "chi phí khám chữa bệnh",
+    "thời gian giải quyết hồ sơ",
+    "năm nay",
+    "thực sự rất bức xúc",
+    "chưa được quan tâm đúng mức",
+    "kéo dài nhiều tháng",
+    "gây thiệt hại không nhỏ",
+    "cần được ưu tiên",
+]
+PLACES = [
+    "Hà Nội",
+    "Thanh Hóa",
+    "Nghệ An",
+    "Huế",
+    "Đà Nẵng",
+    "Quảng Ngãi",
+    "Gia Lai",
+    "Đắk Lắk",
+    "Cần Thơ",
+    "An Giang",
+    "Cà Mau",
+    "Lào Cai",
+    "Điện Biên",
+    "Hải Phòng",
+    "Quảng Ninh",
+    "Bình Định",
+    "Lâm Đồng",
+]
 TONE_SWAPS = [("hòa", "hoà"), ("hóa", "hoá"), ("thủy", "thuỷ"), ("khỏe", "khoẻ"), ("họa", "hoạ")]
 
 
-def _compose(rng: random.Random) -> str:
+def _campaign(rng: random.Random) -> str:
+    """A campaign text: many people send copies of it, with small edits."""
+    parts = [rng.choice(OPENERS), rng.choice(TOPICS), rng.choice(REASONS + REQUESTS)]
+    return " ".join(parts) + "."
+
+
+def _free(rng: random.Random) -> str:
+    """An individual opinion of about 30 words that shares phrases, not wording, with the others."""
     parts = [rng.choice(OPENERS), rng.choice(TOPICS)]
-    parts.append(rng.choice(REASONS) if rng.random() < 0.5 else rng.choice(REQUESTS))
-    body = " ".join(parts) + "."
-    closing = rng.choice(CLOSINGS) if rng.random() < 0.3 else ""
-    return f"{body} {closing}".strip()
+    parts += rng.sample(FRAGMENTS, 2)
+    parts.append(f"tại {rng.choice(PLACES)}")
+    if rng.random() < 0.4:
+        parts.append(rng.choice(REASONS))
+    text = " ".join(parts) + "."
+    if rng.random() < 0.3:
+        text += " " + rng.choice(CLOSINGS)
+    return text
 
 
 def _perturb(text: str, rng: random.Random) -> str:
@@ -128,13 +207,13 @@ def _perturb(text: str, rng: random.Random) -> str:
 def make_opinions(n: int, seed: int = SEED) -> list[OpinionText]:
     """N synthetic opinions, the same for the same ``n`` and ``seed``."""
     rng = random.Random(seed)
-    campaigns = [_compose(rng) for _ in range(30)]
+    campaigns = [_campaign(rng) for _ in range(30)]
     opinions = []
     for i in range(n):
         if rng.random() < 0.4:
             text = _perturb(rng.choice(campaigns), rng)
         else:
-            text = _compose(rng)
+            text = _free(rng)
         opinions.append(OpinionText(key=f"GY-{i:06d}", text=text))
     return opinions
 

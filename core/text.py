@@ -152,7 +152,7 @@ def _move_tone_in_syllable(match: re.Match[str]) -> str:
     onset_end = len(bases) - 2
     if bases[-2:] == "uy" and onset_end > 0 and bases[onset_end - 1] == "q":
         tones = [m for m in first[1:] if m in _TONE_MARKS]
-        if not tones:
+        if not tones or any(m in _TONE_MARKS for m in second[1:]):
             return syllable
         first[1:] = [m for m in first[1:] if m not in _TONE_MARKS]
         second.extend(tones)
@@ -162,8 +162,8 @@ def _move_tone_in_syllable(match: re.Match[str]) -> str:
         if any(base in _VOWELS for base in bases[:onset_end]):
             return syllable
         tones = [m for m in second[1:] if m in _TONE_MARKS]
-        if not tones:
-            return syllable
+        if not tones or any(m in _TONE_MARKS for m in first[1:]):
+            return syllable  # nothing to move, or two tone marks: not a spelling we can fix
         second[1:] = [m for m in second[1:] if m not in _TONE_MARKS]
         first.extend(tones)
     return "".join("".join(letter) for letter in letters)

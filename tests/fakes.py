@@ -1,0 +1,221 @@
+"""Small hand-written in-memory fakes of the core ports (no mocks of SQLAlchemy)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Self
+
+from core.domain import (
+    Channel,
+    Congress,
+    Document,
+    DocumentStatus,
+    Feedback,
+    ReferenceItem,
+    ReportingPeriod,
+    Respondent,
+    Section,
+)
+
+
+class FakeDocuments:
+    def __init__(self, docs: dict[int, Document]) -> None:
+        self.docs = docs
+
+    async def get(self, document_id: int) -> Document | None:
+        return self.docs.get(document_id)
+
+    async def list_visible(self) -> Sequence[Document]:
+        return [d for d in self.docs.values() if d.status is not DocumentStatus.DRAFT]
+
+
+class FakeSections:
+    def __init__(self, sections: dict[int, Section]) -> None:
+        self.sections = sections
+
+    def _with_children(self, s: Section) -> Section:
+        return replace(s, child_count=sum(1 for x in self.sections.values() if x.parent_id == s.id))
+
+    async def get(self, section_id: int) -> Section | None:
+        s = self.sections.get(section_id)
+        return self._with_children(s) if s else None
+
+    async def list_children(
+        self, document_id: int, parent_id: int | None, *, offset: int, limit: int
+    ) -> tuple[Sequence[Section], int]:
+        items = sorted(
+            (s for s in self.sections.values() if s.document_id == document_id and s.parent_id == parent_id),
+            key=lambda s: s.ordinal,
+        )
+        return [self._with_children(s) for s in items[offset : offset + limit]], len(items)
+
+
+class FakeRespondents:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def get(self, respondent_id: int) -> Respondent | None:
+        r = self.store.respondents.get(respondent_id)
+        return copy.deepcopy(r)
+
+    async def get_by_channel(self, channel: Channel, user_hash: str) -> Respondent | None:
+        for r in self.store.respondents.values():
+            if r.channel == channel and r.user_hash == user_hash:
+                return copy.deepcopy(r)
+        return None
+
+    async def add(self, respondent: Respondent) -> Respondent:
+        respondent.id = max(self.store.respondents, default=0) + 1
+        self.store.pending_respondents[respondent.id] = copy.deepcopy(respondent)
+        return respondent
+
+    async def update(self, respondent: Respondent) -> None:
+        assert respondent.id is not None
+        self.store.pending_respondents[respondent.id] = copy.deepcopy(respondent)
+
+    async def delete(self, respondent_id: int) -> None:
+        self.store.pending_deletes.add(respondent_id)
+
+
+class FakeFeedback:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def _all(self) -> list[Feedback]:
+        merged = {**self.store.feedback, **self.store.pending_feedback}
+        return list(merged.values())
+
+    async def add(self, feedback: Feedback) -> Feedback:
+        feedback.id = len(self.store.feedback) + len(self.store.pending_feedback) + 1
+        self.store.pending_feedback[feedback.id] = copy.deepcopy(feedback)
+        return feedback
+
+    async def update(self, feedback: Feedback) -> None:
+        assert feedback.id is not None
+        self.store.pending_feedback[feedback.id] = copy.deepcopy(feedback)
+
+    async def get_by_receipt(self, receipt_code: str) -> Feedback | None:
+        return next((copy.deepcopy(f) for f in self._all() if f.receipt_code == receipt_code.upper()), None)
+
+    async def get_by_client_ref(self, respondent_id: int, client_ref: str) -> Feedback | None:
+        return next(
+            (f for f in self._all() if f.respondent_id == respondent_id and f.client_ref == client_ref), None
+        )
+
+    async def receipt_exists(self, receipt_code: str) -> bool:
+        return any(f.receipt_code == receipt_code for f in self._all())
+
+    async def list_by_respondent(self, respondent_id: int, *, limit: int) -> Sequence[Feedback]:
+        mine = [f for f in self._all() if f.respondent_id == respondent_id]
+        return sorted(mine, key=lambda f: (f.created_at, f.id or 0), reverse=True)[:limit]
+
+    async def count_by_respondent(self, respondent_id: int) -> int:
+        return sum(1 for f in self._all() if f.respondent_id == respondent_id)
+
+
+class FakeReference:
+    def __init__(self, items: list[ReferenceItem]) -> None:
+        self.items = items
+
+    async def list(self, list_name: str) -> Sequence[ReferenceItem]:
+        return [i for i in self.items if i.list_name == list_name]
+
+    async def get(self, list_name: str, code: str) -> ReferenceItem | None:
+        return next((i for i in self.items if i.list_name == list_name and i.code == code), None)
+
+
+class FakePlan:
+    def __init__(self, congresses: list[Congress], periods: list[ReportingPeriod]) -> None:
+        self.congresses = congresses
+        self.periods = periods
+
+    async def list_congresses(self) -> Sequence[Congress]:
+        return list(self.congresses)
+
+    async def get_congress(self, congress_id: int) -> Congress | None:
+        return next((c for c in self.congresses if c.id == congress_id), None)
+
+    async def list_periods(self, congress_id: int | None = None) -> Sequence[ReportingPeriod]:
+        return [p for p in self.periods if congress_id is None or p.congress_id == congress_id]
+
+
+class FakeStore:
+    """Committed data plus what the current unit of work has pending."""
+
+    def __init__(self) -> None:
+        self.documents: dict[int, Document] = {}
+        self.sections: dict[int, Section] = {}
+        self.reference: list[ReferenceItem] = []
+        self.congresses: list[Congress] = []
+        self.periods: list[ReportingPeriod] = []
+        self.respondents: dict[int, Respondent] = {}
+        self.feedback: dict[int, Feedback] = {}
+        self.pending_respondents: dict[int, Respondent] = {}
+        self.pending_feedback: dict[int, Feedback] = {}
+        self.pending_deletes: set[int] = set()
+        self.commits = 0
+
+    def commit(self) -> None:
+        self.respondents.update(self.pending_respondents)
+        self.feedback.update(self.pending_feedback)
+        for rid in self.pending_deletes:
+            self.respondents.pop(rid, None)
+            for fid in [k for k, f in self.feedback.items() if f.respondent_id == rid]:
+                del self.feedback[fid]
+        self.rollback()
+        self.commits += 1
+
+    def rollback(self) -> None:
+        self.pending_respondents.clear()
+        self.pending_feedback.clear()
+        self.pending_deletes.clear()
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.documents = FakeDocuments(store.documents)
+        self.sections = FakeSections(store.sections)
+        self.respondents = FakeRespondents(store)
+        self.feedback = FakeFeedback(store)
+        self.reference = FakeReference(store.reference)
+        self.plan = FakePlan(store.congresses, store.periods)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.store.rollback()
+
+    async def commit(self) -> None:
+        self.store.commit()
+
+    async def rollback(self) -> None:
+        self.store.rollback()
+
+
+def sample_store(now: datetime) -> FakeStore:
+    """A store with one open draft (a part with two subsections, plus 20 flat sections), one closed draft, lists."""
+    store = FakeStore()
+    store.documents[1] = Document(1, "open-doc", "Dự thảo mở", DocumentStatus.OPEN)
+    store.documents[2] = Document(2, "closed-doc", "Dự thảo đã đóng", DocumentStatus.CLOSED, closes_at=now)
+    store.sections[1] = Section(1, 1, 1, "Phần một", number="I", body="Nội dung phần một")
+    store.sections[2] = Section(2, 1, 2, "Kinh tế", number="1", body="Nội dung kinh tế", parent_id=1, depth=2)
+    store.sections[3] = Section(3, 1, 3, "Xã hội", number="2", body="Nội dung xã hội", parent_id=1, depth=2)
+    for i in range(4, 24):
+        store.sections[i] = Section(i, 1, i, f"Mục {i}", number=str(i), body=f"Nội dung mục {i}")
+    store.sections[100] = Section(100, 2, 1, "Mục của dự thảo đóng", number="1")
+    for list_name, codes in {
+        "categories": ["worker", "farmer", "other"],
+        "organisations": ["dtn", "pn"],
+        "localities": [f"loc{i}" for i in range(20)],
+        "age_bands": ["18-30", "31-45"],
+        "genders": ["female", "male"],
+        "topics": ["economy", "other"],
+    }.items():
+        for i, code in enumerate(codes):
+            store.reference.append(ReferenceItem(list_name, code, f"{code} (vi)", f"{code} (en)", i))
+    return store

@@ -1,4 +1,4 @@
-"""The FastAPI application: health, metrics, the Telegram webhook; /v1 staff endpoints are added by routers."""
+"""The FastAPI application: health, metrics, the Telegram webhook; /v1 staff endpoints come from routers."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def create_app(
         try:
             async with services(request).engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any failure means not ready
+        except Exception:
             log.warning("readiness check failed")
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})

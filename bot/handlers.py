@@ -12,9 +12,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.metrics import UPDATES_HANDLED
 from bot.render import decode_choice, keyboard, split_text
-from core.conversation.citizen import CitizenConversation
-from core.conversation.model import ConversationSettings, Context, Event, Outcome
 from core.clock import Clock
+from core.conversation.citizen import CitizenConversation
+from core.conversation.model import Context, ConversationSettings, Event, Outcome
 from core.domain import Channel
 from core.feedback import hash_user_id
 from core.i18n import t

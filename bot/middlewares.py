@@ -57,7 +57,9 @@ class DedupeMiddleware(BaseMiddleware):
             return None
         result = await handler(event, data)
         async with self.sessions() as session:
-            session.add(ProcessedUpdateRow(bot_id=bot.id, update_id=event.update_id, handled_at=self.clock.now()))
+            session.add(
+                ProcessedUpdateRow(bot_id=bot.id, update_id=event.update_id, handled_at=self.clock.now())
+            )
             try:
                 await session.commit()
             except IntegrityError:
@@ -78,8 +80,10 @@ class ErrorMiddleware(BaseMiddleware):
             chat_id = _chat_id(event)
             if chat_id is not None:
                 try:
-                    await data["bot"].send_message(chat_id, t("error.internal", "vi") + "\n\n" + t("error.internal", "en"))
-                except Exception:  # noqa: BLE001 - the safety net must not raise
+                    await data["bot"].send_message(
+                        chat_id, t("error.internal", "vi") + "\n\n" + t("error.internal", "en")
+                    )
+                except Exception:
                     log.warning("could not tell the person about the failure")
             return None
 

@@ -33,9 +33,9 @@ def conversation_settings(settings: Settings) -> ConversationSettings:
     )
 
 
-def build_storage(settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> tuple[
-    BaseStorage, BaseEventIsolation
-]:
+def build_storage(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> tuple[BaseStorage, BaseEventIsolation]:
     """SQL storage by default; aiogram's RedisStorage (with a cross-process per-chat lock) with REDIS_URL."""
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage

@@ -15,7 +15,9 @@ from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
 
-app = typer.Typer(help="Gopy — góp ý của Nhân dân qua trò chuyện / public feedback through chat.", no_args_is_help=True)
+app = typer.Typer(
+    help="Gopy — góp ý của Nhân dân qua trò chuyện / public feedback through chat.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database / Cơ sở dữ liệu", no_args_is_help=True)
 documents_app = typer.Typer(help="Draft documents / Dự thảo văn kiện", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -112,7 +114,11 @@ async def _in_transaction(fn):  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def load(files: Annotated[list[Path], typer.Argument(help="plan/lists YAML, localities CSV, Markdown/DOCX drafts")]) -> None:
+def load(
+    files: Annotated[
+        list[Path], typer.Argument(help="plan/lists YAML, localities CSV, Markdown/DOCX drafts")
+    ],
+) -> None:
     """Load data files (plan, lists, localities, units, documents); all or nothing per file."""
     from storage.loaders import load_file
 

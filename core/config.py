@@ -1,4 +1,4 @@
-"""Settings from the environment (``GOPY_*``, plus ``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_API_BASE``, ``REDIS_URL``)."""
+"""Settings from the environment: ``GOPY_*``, ``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_API_BASE``, ``REDIS_URL``."""
 
 from __future__ import annotations
 

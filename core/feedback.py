@@ -126,7 +126,7 @@ async def submit_feedback(
     max_length: int,
     client_ref: str | None = None,
 ) -> Receipt:
-    """Store one opinion on a draft and return its receipt; a repeated ``client_ref`` returns the first one."""
+    """Store one opinion on a draft ; a repeated ``client_ref`` returns the first receipt."""
     respondent = await _consented(uow, respondent_id)
     if client_ref is not None:
         existing = await uow.feedback.get_by_client_ref(respondent_id, client_ref)
@@ -200,7 +200,9 @@ async def edit_feedback(
     feedback = await get_my_feedback(uow=uow, respondent_id=respondent_id, receipt_code=receipt_code)
     await _ensure_changeable(uow, feedback, now)
     cleaned = clean_text(text=text, max_length=max_length, required=stance.text_required)
-    updated = replace(feedback, stance=stance, text=cleaned, text_folded=fold_for_matching(cleaned), updated_at=now)
+    updated = replace(
+        feedback, stance=stance, text=cleaned, text_folded=fold_for_matching(cleaned), updated_at=now
+    )
     await uow.feedback.update(updated)
     await uow.commit()
     return Receipt(feedback.receipt_code, feedback.created_at)
@@ -210,7 +212,9 @@ async def withdraw_feedback(*, uow: UnitOfWork, respondent_id: int, receipt_code
     """Withdraw an own entry while its document is open (it stays, marked withdrawn, out of counts)."""
     feedback = await get_my_feedback(uow=uow, respondent_id=respondent_id, receipt_code=receipt_code)
     await _ensure_changeable(uow, feedback, now)
-    await uow.feedback.update(replace(feedback, status=FeedbackStatus.WITHDRAWN, withdrawn_at=now, updated_at=now))
+    await uow.feedback.update(
+        replace(feedback, status=FeedbackStatus.WITHDRAWN, withdrawn_at=now, updated_at=now)
+    )
     await uow.commit()
 
 

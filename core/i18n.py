@@ -8,7 +8,7 @@ Files are parsed with Babel at first use; nothing is compiled at build time.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ DEFAULT_LANGUAGE = "vi"
 LANGUAGES = ("vi", "en")
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(language: str) -> dict[str, str]:
     """Return the merged ``key -> text`` mapping of one language."""
     merged: dict[str, str] = {}

@@ -76,4 +76,3 @@ class UnitOfWork(Protocol):
 
 class Hasher(Protocol):
     def __call__(self, channel: Channel, channel_user_id: str) -> str: ...
-

@@ -28,9 +28,20 @@ class SqlDialogStore:
                 return None, {}
             return row.state, dict(row.data or {})
 
-    async def set(self, key: str, *, state: str | None = None, data: dict[str, Any] | None = None,
-                  fields: tuple[str, ...] = ("state", "data")) -> None:
-        values: dict[str, Any] = {"key": key, "updated_at": self._clock.now(), "state": state, "data": data or {}}
+    async def set(
+        self,
+        key: str,
+        *,
+        state: str | None = None,
+        data: dict[str, Any] | None = None,
+        fields: tuple[str, ...] = ("state", "data"),
+    ) -> None:
+        values: dict[str, Any] = {
+            "key": key,
+            "updated_at": self._clock.now(),
+            "state": state,
+            "data": data or {},
+        }
         async with self._sessions() as session:
             dialect = session.bind.dialect.name if session.bind else "sqlite"
             insert: Callable[..., Any] = pg_insert if dialect == "postgresql" else sqlite_insert

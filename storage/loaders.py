@@ -94,11 +94,18 @@ async def load_file(session: AsyncSession, path: Path, *, now: datetime) -> Load
 
 
 async def upsert_reference(
-    session: AsyncSession, list_name: str, items: list[dict[str, Any]], report: LoadReport, *, deactivate_missing: bool
+    session: AsyncSession,
+    list_name: str,
+    items: list[dict[str, Any]],
+    report: LoadReport,
+    *,
+    deactivate_missing: bool,
 ) -> None:
     existing = {
         row.code: row
-        for row in await session.scalars(select(ReferenceItemRow).where(ReferenceItemRow.list_name == list_name))
+        for row in await session.scalars(
+            select(ReferenceItemRow).where(ReferenceItemRow.list_name == list_name)
+        )
     }
     seen = set()
     for ordinal, item in enumerate(items, start=1):
@@ -154,8 +161,10 @@ async def load_lists(session: AsyncSession, data: dict[str, Any], report: LoadRe
         await upsert_reference(session, str(list_name), items, report, deactivate_missing=True)
 
 
-async def load_localities_csv(session: AsyncSession, content: bytes, *, source: str = "localities.csv") -> LoadReport:
-    """Load localities from CSV with columns ``code,name_vi,name_en[,kind,parent_code]`` (UTF-8, BOM allowed)."""
+async def load_localities_csv(
+    session: AsyncSession, content: bytes, *, source: str = "localities.csv"
+) -> LoadReport:
+    """Load localities from CSV with columns ``code,name_vi,name_en[,kind,parent_code]`` (UTF-8)."""
     report = LoadReport(source, "localities")
     try:
         text = content.decode("utf-8-sig")
@@ -163,9 +172,16 @@ async def load_localities_csv(session: AsyncSession, content: bytes, *, source: 
         raise DataFileError(reason="encoding", detail="CSV must be UTF-8") from exc
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or not {"code", "name_vi"} <= set(reader.fieldnames):
-        raise DataFileError(reason="csv_header", detail="columns code,name_vi[,name_en,kind,parent_code] required")
+        raise DataFileError(
+            reason="csv_header", detail="columns code,name_vi[,name_en,kind,parent_code] required"
+        )
     items = [
-        {"code": row.get("code"), "vi": row.get("name_vi"), "en": row.get("name_en"), "parent_code": row.get("parent_code")}
+        {
+            "code": row.get("code"),
+            "vi": row.get("name_vi"),
+            "en": row.get("name_en"),
+            "parent_code": row.get("parent_code"),
+        }
         for row in reader
     ]
     await upsert_reference(session, "localities", items, report, deactivate_missing=True)
@@ -176,7 +192,7 @@ async def load_localities_csv(session: AsyncSession, content: bytes, *, source: 
 
 
 def resolve_date(value: Any, *, now: datetime, tz: ZoneInfo) -> datetime:
-    """A plan date: ``YYYY-MM-DD`` or ``+Nd``/``-Nd`` (days from today), at 00:00 local time, returned in UTC."""
+    """A plan date: ``YYYY-MM-DD`` or ``+Nd``/``-Nd`` (days from today), 00:00 local, in UTC."""
     if isinstance(value, datetime):
         local = value if value.tzinfo else value.replace(tzinfo=tz)
         return local.astimezone(UTC)
@@ -209,7 +225,7 @@ async def load_plan(session: AsyncSession, data: dict[str, Any], report: LoadRep
     """Load congresses, reporting periods and unit kinds of a plan."""
     try:
         tz = ZoneInfo(str(data.get("timezone") or "Asia/Ho_Chi_Minh"))
-    except Exception as exc:  # noqa: BLE001 - zoneinfo raises several kinds
+    except Exception as exc:
         raise DataFileError(reason="bad_timezone", detail=str(data.get("timezone"))) from exc
     due_day = int(data.get("due_day") or 5)
     kinds = data.get("unit_kinds") or []
@@ -236,7 +252,9 @@ async def load_plan(session: AsyncSession, data: dict[str, Any], report: LoadRep
         row.held_at = held_at
         await session.flush()
         for p in c.get("periods") or []:
-            await _load_period(session, row, p, tz=tz, due_day=due_day, now=now, kind_codes=kind_codes, report=report)
+            await _load_period(
+                session, row, p, tz=tz, due_day=due_day, now=now, kind_codes=kind_codes, report=report
+            )
 
 
 async def _load_period(
@@ -362,9 +380,12 @@ async def import_document_bytes(
         used = await session.scalar(select(func.count()).where(FeedbackRow.document_id == row.id))
         if used:
             raise DocumentImportError(
-                reason="has_feedback", detail=f"document {doc_code} already has {used} opinions; import under a new code"
+                reason="has_feedback",
+                detail=f"document {doc_code} already has {used} opinions; import under a new code",
             )
-        await session.execute(update(SectionRow).where(SectionRow.document_id == row.id).values(parent_id=None))
+        await session.execute(
+            update(SectionRow).where(SectionRow.document_id == row.id).values(parent_id=None)
+        )
         await session.execute(delete(SectionRow).where(SectionRow.document_id == row.id))
         report.add("documents replaced")
     row.title = doc_title[:500]

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 tables. Names: singular snake_case; timestamps end in ``_at``; constraint names from one convention."""
+"""SQLAlchemy 2 tables: singular snake_case names, ``*_at`` timestamps, one naming convention."""
 
 from __future__ import annotations
 
@@ -160,7 +160,9 @@ class FeedbackRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     receipt_code: Mapped[str] = mapped_column(String(16), unique=True)
     kind: Mapped[str] = mapped_column(String(24), default="draft_opinion", index=True)
-    respondent_id: Mapped[int | None] = mapped_column(ForeignKey("respondent.id", ondelete="CASCADE"), index=True)
+    respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondent.id", ondelete="CASCADE"), index=True
+    )
     document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id", ondelete="RESTRICT"))
     section_id: Mapped[int | None] = mapped_column(ForeignKey("section.id", ondelete="RESTRICT"))
     stance: Mapped[str | None] = mapped_column(String(16))

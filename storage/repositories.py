@@ -156,7 +156,9 @@ class SqlDocumentRepository:
 
     async def list_visible(self) -> Sequence[Document]:
         rows = await self.session.scalars(
-            select(DocumentRow).where(DocumentRow.status != DocumentStatus.DRAFT.value).order_by(DocumentRow.id)
+            select(DocumentRow)
+            .where(DocumentRow.status != DocumentStatus.DRAFT.value)
+            .order_by(DocumentRow.id)
         )
         return [document_from_row(r) for r in rows]
 
@@ -175,15 +177,24 @@ class SqlSectionRepository:
     async def list_children(
         self, document_id: int, parent_id: int | None, *, offset: int, limit: int
     ) -> tuple[Sequence[Section], int]:
-        parent_filter = SectionRow.parent_id.is_(None) if parent_id is None else SectionRow.parent_id == parent_id
+        parent_filter = (
+            SectionRow.parent_id.is_(None) if parent_id is None else SectionRow.parent_id == parent_id
+        )
         where = (SectionRow.document_id == document_id, parent_filter)
         total = await self.session.scalar(select(func.count()).select_from(SectionRow).where(*where)) or 0
         child = aliased(SectionRow)
         child_count = (
-            select(func.count()).where(child.parent_id == SectionRow.id).correlate(SectionRow).scalar_subquery()
+            select(func.count())
+            .where(child.parent_id == SectionRow.id)
+            .correlate(SectionRow)
+            .scalar_subquery()
         )
         result = await self.session.execute(
-            select(SectionRow, child_count).where(*where).order_by(SectionRow.ordinal).offset(offset).limit(limit)
+            select(SectionRow, child_count)
+            .where(*where)
+            .order_by(SectionRow.ordinal)
+            .offset(offset)
+            .limit(limit)
         )
         return [section_from_row(row, count) for row, count in result.all()], total
 
@@ -198,7 +209,9 @@ class SqlRespondentRepository:
 
     async def get_by_channel(self, channel: Channel, user_hash: str) -> Respondent | None:
         row = await self.session.scalar(
-            select(RespondentRow).where(RespondentRow.channel == channel.value, RespondentRow.user_hash == user_hash)
+            select(RespondentRow).where(
+                RespondentRow.channel == channel.value, RespondentRow.user_hash == user_hash
+            )
         )
         return respondent_from_row(row) if row else None
 
@@ -257,17 +270,23 @@ class SqlFeedbackRepository:
         await self.session.flush()
 
     async def get_by_receipt(self, receipt_code: str) -> Feedback | None:
-        row = await self.session.scalar(select(FeedbackRow).where(FeedbackRow.receipt_code == receipt_code.upper()))
+        row = await self.session.scalar(
+            select(FeedbackRow).where(FeedbackRow.receipt_code == receipt_code.upper())
+        )
         return feedback_from_row(row) if row else None
 
     async def get_by_client_ref(self, respondent_id: int, client_ref: str) -> Feedback | None:
         row = await self.session.scalar(
-            select(FeedbackRow).where(FeedbackRow.respondent_id == respondent_id, FeedbackRow.client_ref == client_ref)
+            select(FeedbackRow).where(
+                FeedbackRow.respondent_id == respondent_id, FeedbackRow.client_ref == client_ref
+            )
         )
         return feedback_from_row(row) if row else None
 
     async def receipt_exists(self, receipt_code: str) -> bool:
-        found = await self.session.scalar(select(FeedbackRow.id).where(FeedbackRow.receipt_code == receipt_code))
+        found = await self.session.scalar(
+            select(FeedbackRow.id).where(FeedbackRow.receipt_code == receipt_code)
+        )
         return found is not None
 
     async def list_by_respondent(self, respondent_id: int, *, limit: int) -> Sequence[Feedback]:
@@ -281,7 +300,8 @@ class SqlFeedbackRepository:
 
     async def count_by_respondent(self, respondent_id: int) -> int:
         return (
-            await self.session.scalar(select(func.count()).where(FeedbackRow.respondent_id == respondent_id)) or 0
+            await self.session.scalar(select(func.count()).where(FeedbackRow.respondent_id == respondent_id))
+            or 0
         )
 
 
@@ -299,7 +319,9 @@ class SqlReferenceRepository:
 
     async def get(self, list_name: str, code: str) -> ReferenceItem | None:
         row = await self.session.scalar(
-            select(ReferenceItemRow).where(ReferenceItemRow.list_name == list_name, ReferenceItemRow.code == code)
+            select(ReferenceItemRow).where(
+                ReferenceItemRow.list_name == list_name, ReferenceItemRow.code == code
+            )
         )
         return self._item(row) if row else None
 

@@ -198,7 +198,7 @@ class FakeUnitOfWork:
 
 
 def sample_store(now: datetime) -> FakeStore:
-    """A store with one open draft (a part with two subsections, plus 20 flat sections), one closed draft, lists."""
+    """A store with one open draft (a part with two subsections, 20 flat sections), a closed one, lists."""
     store = FakeStore()
     store.documents[1] = Document(1, "open-doc", "Dự thảo mở", DocumentStatus.OPEN)
     store.documents[2] = Document(2, "closed-doc", "Dự thảo đã đóng", DocumentStatus.CLOSED, closes_at=now)

@@ -253,9 +253,13 @@ async def test_repeated_submit_press_does_not_duplicate(driver: Driver) -> None:
 
 EVENTS = st.one_of(
     st.builds(Event.text, st.text(max_size=60)),
-    st.builds(Event.command, st.sampled_from(["start", "cancel", "menu", "help", "language", "mydata", "zzz"])),
+    st.builds(
+        Event.command, st.sampled_from(["start", "cancel", "menu", "help", "language", "mydata", "zzz"])
+    ),
     st.builds(Event.unsupported, st.sampled_from(["sticker", "photo", "voice", "location"])),
-    st.builds(lambda d, s: Event.choice(d, s), st.text(max_size=12), st.one_of(st.none(), st.integers(0, 50))),
+    st.builds(
+        lambda d, s: Event.choice(d, s), st.text(max_size=12), st.one_of(st.none(), st.integers(0, 50))
+    ),
     st.just("PRESS"),
 )
 

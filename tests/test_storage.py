@@ -21,7 +21,12 @@ from tests.conftest import NOW
 async def _respondent(sessions, user_hash: str = "h1") -> int:  # type: ignore[no-untyped-def]
     async with SqlUnitOfWork(sessions) as uow:
         r = await uc.record_consent(
-            uow=uow, channel=Channel.TELEGRAM, user_hash=user_hash, language="vi", version="v1", now=NOW,
+            uow=uow,
+            channel=Channel.TELEGRAM,
+            user_hash=user_hash,
+            language="vi",
+            version="v1",
+            now=NOW,
             organisation="dtn",
         )
     assert r.id is not None
@@ -68,8 +73,16 @@ async def test_submit_is_durable_and_receipt_is_unique(loaded) -> None:  # type:
     for i in range(5):
         async with SqlUnitOfWork(loaded) as uow:
             receipt = await uc.submit_feedback(
-                uow=uow, respondent_id=rid, document_id=doc_id, section_id=section_id, stance=Stance.OTHER,
-                text=f"Ý kiến số {i}", channel=Channel.TELEGRAM, now=NOW, max_length=4000, client_ref=f"ref{i}",
+                uow=uow,
+                respondent_id=rid,
+                document_id=doc_id,
+                section_id=section_id,
+                stance=Stance.OTHER,
+                text=f"Ý kiến số {i}",
+                channel=Channel.TELEGRAM,
+                now=NOW,
+                max_length=4000,
+                client_ref=f"ref{i}",
             )
         codes.add(receipt.receipt_code)
     assert len(codes) == 5
@@ -100,8 +113,16 @@ async def test_client_ref_makes_submission_idempotent(loaded) -> None:  # type: 
         async with SqlUnitOfWork(loaded) as uow:
             receipts.append(
                 await uc.submit_feedback(
-                    uow=uow, respondent_id=rid, document_id=doc_id, section_id=section_id, stance=Stance.AGREE,
-                    text="", channel=Channel.WEB, now=NOW, max_length=4000, client_ref="same",
+                    uow=uow,
+                    respondent_id=rid,
+                    document_id=doc_id,
+                    section_id=section_id,
+                    stance=Stance.AGREE,
+                    text="",
+                    channel=Channel.WEB,
+                    now=NOW,
+                    max_length=4000,
+                    client_ref="same",
                 )
             )
     assert receipts[0].receipt_code == receipts[1].receipt_code
@@ -115,8 +136,15 @@ async def test_closed_document_and_overlong_text_are_refused(loaded) -> None:  #
     async with SqlUnitOfWork(loaded) as uow:
         with pytest.raises(errors.TextTooLong):
             await uc.submit_feedback(
-                uow=uow, respondent_id=rid, document_id=doc_id, section_id=section_id, stance=Stance.OTHER,
-                text="x" * 4001, channel=Channel.TELEGRAM, now=NOW, max_length=4000,
+                uow=uow,
+                respondent_id=rid,
+                document_id=doc_id,
+                section_id=section_id,
+                stance=Stance.OTHER,
+                text="x" * 4001,
+                channel=Channel.TELEGRAM,
+                now=NOW,
+                max_length=4000,
             )
     async with loaded() as session:
         doc = await session.get(DocumentRow, doc_id)
@@ -126,8 +154,15 @@ async def test_closed_document_and_overlong_text_are_refused(loaded) -> None:  #
     async with SqlUnitOfWork(loaded) as uow:
         with pytest.raises(errors.DocumentClosed):
             await uc.submit_feedback(
-                uow=uow, respondent_id=rid, document_id=doc_id, section_id=section_id, stance=Stance.AGREE,
-                text="", channel=Channel.TELEGRAM, now=NOW, max_length=4000,
+                uow=uow,
+                respondent_id=rid,
+                document_id=doc_id,
+                section_id=section_id,
+                stance=Stance.AGREE,
+                text="",
+                channel=Channel.TELEGRAM,
+                now=NOW,
+                max_length=4000,
             )
 
 
@@ -136,8 +171,15 @@ async def test_withdraw_and_erase(loaded) -> None:  # type: ignore[no-untyped-de
     doc_id, section_id = await _doc_and_section(loaded)
     async with SqlUnitOfWork(loaded) as uow:
         receipt = await uc.submit_feedback(
-            uow=uow, respondent_id=rid, document_id=doc_id, section_id=section_id, stance=Stance.AGREE,
-            text="", channel=Channel.TELEGRAM, now=NOW, max_length=4000,
+            uow=uow,
+            respondent_id=rid,
+            document_id=doc_id,
+            section_id=section_id,
+            stance=Stance.AGREE,
+            text="",
+            channel=Channel.TELEGRAM,
+            now=NOW,
+            max_length=4000,
         )
     async with SqlUnitOfWork(loaded) as uow:
         await uc.withdraw_feedback(uow=uow, respondent_id=rid, receipt_code=receipt.receipt_code, now=NOW)
@@ -170,7 +212,10 @@ async def test_document_import_is_all_or_nothing(loaded, tmp_path: Path) -> None
         await session.rollback()
         assert await session.scalar(select(func.count()).select_from(SectionRow)) == before
         report = await import_document_bytes(
-            session, "# Dự thảo B\n\n## 1. Một\n\nThân.\n\n## 2. Hai\n".encode(), filename="b.md", now=NOW,
+            session,
+            "# Dự thảo B\n\n## 1. Một\n\nThân.\n\n## 2. Hai\n".encode(),
+            filename="b.md",
+            now=NOW,
             status="open",
         )
         await session.commit()

@@ -670,7 +670,9 @@ class CitizenConversation:
             return
         turn.state.pop("profile_first", None)
         await uc.save_profile(
-            uow=turn.ctx.uow, respondent_id=respondent.id, profile=Profile.from_dict(turn.state.pop("profile", {}))
+            uow=turn.ctx.uow,
+            respondent_id=respondent.id,
+            profile=Profile.from_dict(turn.state.pop("profile", {})),
         )
         self._forget_respondent(turn)
         turn.say(turn._("profile.saved"))
@@ -717,11 +719,17 @@ class CitizenConversation:
         editing = bool(draft.get("edit_receipt"))
         rows = [
             [Choice(turn._("confirm.save" if editing else "confirm.submit"), "submit")],
-            [Choice(turn._("confirm.edit_text"), "e:text"), Choice(turn._("confirm.edit_stance"), "e:stance")],
+            [
+                Choice(turn._("confirm.edit_text"), "e:text"),
+                Choice(turn._("confirm.edit_stance"), "e:stance"),
+            ],
         ]
         if not editing:
             rows.append(
-                [Choice(turn._("confirm.edit_section"), "e:sec"), Choice(turn._("confirm.edit_profile"), "e:prof")]
+                [
+                    Choice(turn._("confirm.edit_section"), "e:sec"),
+                    Choice(turn._("confirm.edit_profile"), "e:prof"),
+                ]
             )
         rows.append([Choice(turn._("confirm.cancel"), "cancel")])
         turn.show(Reply(summary, rows))
@@ -834,9 +842,17 @@ class CitizenConversation:
         rows = []
         for item in items:
             status = turn._(f"status.{item.status.value}")
-            stance = turn._(f"stance.{item.stance.value}") if item.stance else turn._(f"kind.{item.kind.value}")
+            stance = (
+                turn._(f"stance.{item.stance.value}") if item.stance else turn._(f"kind.{item.kind.value}")
+            )
             lines.append(f"• {item.receipt_code} — {stance} — {status} — {turn.fmt_date(item.created_at)}")
-            rows.append([Choice(f"{item.receipt_code} · {shorten(item.text or stance, 30)}", f"f:{item.receipt_code}")])
+            rows.append(
+                [
+                    Choice(
+                        f"{item.receipt_code} · {shorten(item.text or stance, 30)}", f"f:{item.receipt_code}"
+                    )
+                ]
+            )
         rows.append([Choice(turn._("button.menu"), "menu")])
         turn.show(Reply("\n".join(lines), rows))
 
@@ -863,7 +879,9 @@ class CitizenConversation:
             code=item.receipt_code,
             document=document.title if document else "—",
             section=section.label if section else turn._("sec.whole_document_label"),
-            stance=turn._(f"stance.{item.stance.value}") if item.stance else turn._(f"kind.{item.kind.value}"),
+            stance=turn._(f"stance.{item.stance.value}")
+            if item.stance
+            else turn._(f"kind.{item.kind.value}"),
             status=turn._(f"status.{item.status.value}"),
             at=turn.fmt_date(item.created_at),
             text=shorten(item.text, CONFIRM_TEXT_CHARS) if item.text else turn._("confirm.no_text"),

@@ -52,7 +52,7 @@ class Choice:
 
 @dataclass
 class Reply:
-    """One message to show. ``expects_text`` and ``max_length`` tell a channel to show a text box and a counter."""
+    """One message to show. ``expects_text``/``max_length``: show a text box and a counter."""
 
     text: str
     choices: list[list[Choice]] = field(default_factory=list)
@@ -66,7 +66,7 @@ class Reply:
 
 @dataclass
 class Outcome:
-    """The new dialog state, the replies to show, and an optional short notice (a toast for button presses)."""
+    """The new dialog state, the replies to show, and an optional short notice (a toast)."""
 
     state: dict[str, Any]
     replies: list[Reply]

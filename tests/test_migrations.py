@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from storage.db import create_engine
 from storage.migrate import alembic_config, downgrade, upgrade
-from storage.models import Base
+from storage.schema import Base
 
 
 def _revisions(url: str) -> list[str]:

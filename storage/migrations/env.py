@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from core.config import get_settings
 from storage.db import create_engine
-from storage.models import Base
+from storage.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,8 @@
+"""Every table of Gopy: importing this module registers all model modules on ``Base.metadata``.
+
+Alembic and the tests import it; a feature that adds a models module adds one import line here.
+"""
+
+from storage.models import Base
+
+__all__ = ["Base"]

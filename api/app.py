@@ -34,6 +34,18 @@ class AppServices:
     sessions: async_sessionmaker[AsyncSession]
     bot: BotRuntime | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    scheduler: Any = None
+
+
+def start_scheduler(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Any, clock: Clock
+) -> Any:
+    """``gopy run`` also runs the reminder scheduler (only the lease holder of all processes sends)."""
+    from scheduler.service import ReminderScheduler
+
+    service = ReminderScheduler(settings=settings, sessions=sessions, bot=bot, clock=clock)
+    service.start()
+    return service
 
 
 def services(request: Request) -> AppServices:
@@ -64,9 +76,13 @@ def create_app(
             elif poll:
                 svc.tasks.append(asyncio.create_task(start_polling(svc.bot), name="telegram-polling"))
                 log.info("telegram polling started")
+            if poll:
+                svc.scheduler = start_scheduler(settings, svc.sessions, svc.bot.bot, clock)
         try:
             yield
         finally:
+            if svc.scheduler is not None:
+                await svc.scheduler.stop()
             for task in svc.tasks:
                 task.cancel()
             for task in svc.tasks:

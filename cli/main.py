@@ -156,5 +156,9 @@ def documents_import(
     typer.echo(report.summary() + " " + " ".join(report.notes))
 
 
+from cli import reporting as _reporting  # noqa: E402
+
+_reporting.register(app)
+
 if __name__ == "__main__":
     app()

@@ -94,3 +94,35 @@ class InviteExpired(GopyError):
 class InviteUsed(GopyError):
     code = "error.invite_used"
     http_status = 410
+
+
+class UnitNotFound(NotFound):
+    code = "reporting.error.unit_not_found"
+
+
+class PeriodNotFound(NotFound):
+    code = "reporting.error.period_not_found"
+
+
+class ReportNotFound(NotFound):
+    code = "reporting.error.report_not_found"
+
+
+class ContactNotBound(GopyError):
+    code = "reporting.error.not_a_contact"
+    http_status = 403
+
+
+class PeriodNotForUnit(GopyError):
+    code = "reporting.error.period_not_for_unit"
+    http_status = 422
+
+
+class ReportFileTooLarge(GopyError):
+    code = "reporting.error.file_too_large"
+    http_status = 413
+
+
+class ReportFileType(GopyError):
+    code = "reporting.error.file_type"
+    http_status = 415

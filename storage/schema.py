@@ -3,6 +3,7 @@
 Alembic and the tests import it; a feature that adds a models module adds one import line here.
 """
 
+import storage.models_reporting  # noqa: F401
 from storage.models import Base
 
 __all__ = ["Base"]

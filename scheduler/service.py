@@ -75,6 +75,7 @@ class ReminderScheduler:
             self.leader = await acquire_lease(
                 session, name=LEASE_NAME, holder=self.holder, now=now, ttl=self._lease_ttl
             )
+        self.write_heartbeat()
         if not self.leader:
             return
         self._lease_until = now + self._lease_ttl * 0.8
@@ -90,7 +91,8 @@ class ReminderScheduler:
         path = Path(self.settings.heartbeat_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(self.clock.now().astimezone(UTC).isoformat() + "\n", encoding="utf-8")
+        line = f"{self.clock.now().astimezone(UTC).isoformat()} holder={self.holder} leader={self.leader}\n"
+        tmp.write_text(line, encoding="utf-8")
         os.replace(tmp, path)
 
     def start(self) -> None:

@@ -48,5 +48,7 @@ async def bound_contact(
     async with SqlUnitOfWork(sessions) as uow:
         invite = await invite_contact(uow=uow, unit_code=unit, name=name, now=now, ttl=timedelta(days=3))
     async with SqlUnitOfWork(sessions) as uow:
-        await bind_contact(uow=uow, invite_hash=hash_invite(invite.token), chat_id=chat_id, language="vi", now=now)
+        await bind_contact(
+            uow=uow, invite_hash=hash_invite(invite.token), chat_id=chat_id, language="vi", now=now
+        )
     return invite.contact.id

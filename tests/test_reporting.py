@@ -93,7 +93,11 @@ async def test_preview_t_minus_1_due_day_and_overdue(sessions, settings, plan) -
     due = await _plan_at(sessions, settings, local("2025-12-05 08:00"))
     assert {p.step for p in due} == {"due"}
     overdue = await _plan_at(sessions, settings, local("2025-12-07 09:00"))
-    assert {(p.step, p.unit_code) for p in overdue} == {("late-2", "mttq"), ("late-2", "qu-1"), ("digest", None)}
+    assert {(p.step, p.unit_code) for p in overdue} == {
+        ("late-2", "mttq"),
+        ("late-2", "qu-1"),
+        ("digest", None),
+    }
     assert "đã quá hạn 2 ngày" in overdue[0].message.text
     escalation = await _plan_at(sessions, settings, local("2025-12-09 08:00"))
     reminders = [p for p in escalation if p.message.kind == "reminder"]
@@ -147,7 +151,10 @@ async def test_materialise_is_idempotent_and_submission_stops_reminders(sessions
     policy = reminder_policy(settings)
     for expected in (2, 0):
         async with SqlUnitOfWork(sessions) as uow:
-            assert await materialise_reminders(uow=uow, policy=policy, staff_chat_ids=[STAFF], now=at) == expected
+            assert (
+                await materialise_reminders(uow=uow, policy=policy, staff_chat_ids=[STAFF], now=at)
+                == expected
+            )
     async with sessions() as session:
         keys = sorted(await session.scalars(select(OutboxRow.key)))
     assert len(keys) == 2 and all(k.startswith("rem:") and k.endswith(":t-7") for k in keys)
@@ -155,7 +162,9 @@ async def test_materialise_is_idempotent_and_submission_stops_reminders(sessions
 
 async def test_invite_states(sessions, plan) -> None:  # type: ignore[no-untyped-def]
     async with SqlUnitOfWork(sessions) as uow:
-        invite = await invite_contact(uow=uow, unit_code="hoi-pn", name="Hoa", now=NOW, ttl=timedelta(hours=1))
+        invite = await invite_contact(
+            uow=uow, unit_code="hoi-pn", name="Hoa", now=NOW, ttl=timedelta(hours=1)
+        )
     assert len(invite.payload) <= 64 and invite.payload.startswith("u-")
     assert invite.link("gopy_bot").startswith("https://t.me/gopy_bot?start=u-")
     async with SqlUnitOfWork(sessions) as uow:
@@ -163,7 +172,11 @@ async def test_invite_states(sessions, plan) -> None:  # type: ignore[no-untyped
             await bind_contact(uow=uow, invite_hash=hash_invite("nope"), chat_id=7, language="vi", now=NOW)
         with pytest.raises(errors.InviteExpired):
             await bind_contact(
-                uow=uow, invite_hash=hash_invite(invite.token), chat_id=7, language="vi", now=NOW + timedelta(hours=2)
+                uow=uow,
+                invite_hash=hash_invite(invite.token),
+                chat_id=7,
+                language="vi",
+                now=NOW + timedelta(hours=2),
             )
         with pytest.raises(errors.UnitNotFound):
             await invite_contact(uow=uow, unit_code="nope", name="", now=NOW, ttl=timedelta(hours=1))
@@ -171,7 +184,9 @@ async def test_invite_states(sessions, plan) -> None:  # type: ignore[no-untyped
         await bind_contact(uow=uow, invite_hash=hash_invite(invite.token), chat_id=7, language="vi", now=NOW)
     async with SqlUnitOfWork(sessions) as uow:
         with pytest.raises(errors.InviteUsed):
-            await bind_contact(uow=uow, invite_hash=hash_invite(invite.token), chat_id=8, language="vi", now=NOW)
+            await bind_contact(
+                uow=uow, invite_hash=hash_invite(invite.token), chat_id=8, language="vi", now=NOW
+            )
 
 
 async def test_resubmission_late_and_wrong_period(sessions, plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -218,9 +233,13 @@ async def test_scheduler_lease_is_exclusive(sessions: async_sessionmaker[AsyncSe
     ttl = timedelta(seconds=30)
     async with sessions() as s:
         assert await acquire_lease(s, name="reminders", holder="a", now=NOW, ttl=ttl)
-        assert not await acquire_lease(s, name="reminders", holder="b", now=NOW + timedelta(seconds=10), ttl=ttl)
+        assert not await acquire_lease(
+            s, name="reminders", holder="b", now=NOW + timedelta(seconds=10), ttl=ttl
+        )
         assert await acquire_lease(s, name="reminders", holder="a", now=NOW + timedelta(seconds=20), ttl=ttl)
-        assert not await acquire_lease(s, name="reminders", holder="b", now=NOW + timedelta(seconds=40), ttl=ttl)
+        assert not await acquire_lease(
+            s, name="reminders", holder="b", now=NOW + timedelta(seconds=40), ttl=ttl
+        )
         assert await acquire_lease(s, name="reminders", holder="b", now=NOW + timedelta(seconds=51), ttl=ttl)
 
 

@@ -112,7 +112,9 @@ async def polling(world: World) -> AsyncIterator[Dispatcher]:
 
 async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dispatcher) -> None:
     async with SqlUnitOfWork(world.sessions) as uow:
-        invite = await invite_contact(uow=uow, unit_code="mttq", name="Lan", now=world.clock.now(), ttl=timedelta(days=3))
+        invite = await invite_contact(
+            uow=uow, unit_code="mttq", name="Lan", now=world.clock.now(), ttl=timedelta(days=3)
+        )
     lan = world.server.user(1001, first_name="Lan", language_code="vi")
 
     # an unknown invite gets a clear message; the real one shows the unit and asks to confirm
@@ -152,7 +154,10 @@ async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dis
     assert any("Đã nhận báo cáo" in m.text and "lần nộp thứ 1" in m.text for m in lan.last_reply)
 
     async with SqlUnitOfWork(world.sessions) as uow:
-        rows = {r.unit_code: r for r in await period_compliance(uow=uow, period_code=PERIOD, now=world.clock.now())}
+        rows = {
+            r.unit_code: r
+            for r in await period_compliance(uow=uow, period_code=PERIOD, now=world.clock.now())
+        }
     assert rows["mttq"].status is ComplianceStatus.ON_TIME
     assert len(list(world.settings.files_dir.rglob("*"))) >= 1
 
@@ -201,7 +206,9 @@ async def test_403_marks_contact_unreachable_and_tells_staff(world: World) -> No
 
 async def test_transient_errors_are_retried_with_backoff(world: World) -> None:
     async with SqlUnitOfWork(world.sessions) as uow:
-        await uow.reporting.add_outbox(NewOutboxMessage(key="x", kind="notice", chat_id=42, text="hi", not_before=NOW))
+        await uow.reporting.add_outbox(
+            NewOutboxMessage(key="x", kind="notice", chat_id=42, text="hi", not_before=NOW)
+        )
         await uow.commit()
     world.server.fail_next("sendMessage", 502, count=2)
     sender = world.sender()

@@ -128,16 +128,22 @@ def _upcoming_moments(settings: Settings, days: int) -> list[datetime]:
 
 async def preview_lines(*, uow: Any, settings: Settings, moments: list[datetime]) -> list[str]:
     """The preview as printable lines (also used by the tests)."""
-    from core.reporting import plan_messages, reminder_policy
+    from core.reporting import plan_messages, reminder_policy, units_without_contact
 
     policy = reminder_policy(settings)
     lines: list[str] = []
+    previous = None
     for moment in moments:
         planned = await plan_messages(
             uow=uow, policy=policy, staff_chat_ids=settings.staff_chat_ids, now=moment
         )
+        gaps = await units_without_contact(uow=uow, policy=policy, now=moment)
+        if previous is not None:  # a listing of upcoming moments shows each message once, when it is due
+            planned = [p for p in planned if p.scheduled_at > previous]
+            gaps = [g for g in gaps if g[3] > previous]
+        previous = moment
         lines.append(f"== {moment.astimezone(settings.tz).strftime('%Y-%m-%d %H:%M')} ({settings.timezone})")
-        if not planned:
+        if not planned:  # units without a contact are listed below
             lines.append(
                 "   " + t("reporting.preview.none", "vi") + " / " + t("reporting.preview.none", "en")
             )
@@ -154,6 +160,10 @@ async def preview_lines(*, uow: Any, settings: Settings, moments: list[datetime]
             lines.append(
                 f"   {p.message.kind:<10} {p.step:<8} {p.period_code:<22} {p.unit_code or '-':<14} "
                 f"→ {p.recipient} (chat {p.message.chat_id}){note}  {first}"
+            )
+        for period_code, step, unit_code, _due in gaps:
+            lines.append(
+                f"   {'reminder':<10} {step:<8} {period_code:<22} {unit_code:<14} → (no contact: not sent)"
             )
     return lines
 

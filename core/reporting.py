@@ -365,6 +365,24 @@ async def plan_messages(
     ]
 
 
+async def units_without_contact(
+    *, uow: ReportingUnitOfWork, policy: ReminderPolicy, now: datetime
+) -> list[tuple[str, str, str, datetime]]:
+    """``(period, step, unit, moment)`` of reminders due at ``now`` that reach nobody (no active contact)."""
+    units = await uow.reporting.list_units()
+    covered = {c.unit_id for c in await uow.reporting.active_contacts() if c.chat_id is not None}
+    reports = await uow.reporting.latest_reports()
+    gaps = []
+    for period in await uow.plan.list_periods():
+        current = policy.current_step(period.due_at, now)
+        if current is None or current[0] == "escalate":
+            continue
+        for unit in _units_of(period, units):
+            if unit.id not in covered and (period.id, unit.id) not in reports:
+                gaps.append((period.code, current[0], unit.code, current[1]))
+    return gaps
+
+
 async def _digests(
     *, uow: ReportingUnitOfWork, policy: ReminderPolicy, staff_chat_ids: Sequence[int], now: datetime
 ) -> list[PlannedMessage]:

@@ -37,8 +37,8 @@ def _spawn(env: dict[str, str], heartbeat: Path) -> subprocess.Popen[bytes]:
     )
 
 
-async def _wait(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def _wait(predicate, within: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
     while not await predicate():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.1)
@@ -83,7 +83,7 @@ async def test_two_scheduler_processes_exactly_one_sends(pg_database: str, tmp_p
                     statuses = list(await session.scalars(select(OutboxRow.status)))
                 return len(statuses) == 12 and set(statuses) == {"sent"}
 
-            await _wait(all_sent, timeout=150)  # interpreter start-up (aiogram import) is slow on a busy host
+            await _wait(all_sent, within=150)  # interpreter start-up (aiogram import) is slow on a busy host
             await asyncio.sleep(1.0)  # a few more ticks of both processes
             texts = [c.params["text"] for c in server.calls_of("sendMessage", ok=True)]
             assert sorted(t for t in texts if t.startswith("n")) == sorted(f"n{i}" for i in range(10))
@@ -112,7 +112,7 @@ async def test_two_scheduler_processes_exactly_one_sends(pg_database: str, tmp_p
                     c.params.get("text") == "after failover" for c in server.calls_of("sendMessage", ok=True)
                 )
 
-            await _wait(failed_over, timeout=15)
+            await _wait(failed_over, within=15)
             assert "leader=True" in beats[1 - leader].read_text()
         finally:
             for proc in procs:

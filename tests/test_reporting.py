@@ -139,8 +139,9 @@ async def test_preview_in_quiet_hours(sessions, settings, plan) -> None:  # type
     at = local("2025-12-04 22:00")
     async with SqlUnitOfWork(sessions) as uow:
         lines = await preview_lines(uow=uow, settings=settings, moments=[at])
-    reminder_lines = [line for line in lines if "reminder" in line]
+    reminder_lines = [line for line in lines if "reminder" in line and "(chat 50" in line]
     assert len(reminder_lines) == 2
+    assert sum("(no contact: not sent)" in line for line in lines) == 11  # 13 units, 2 with a contact
     assert all("quiet hours — deferred until 07:00 05/12" in line for line in reminder_lines)
     assert reminder_policy(settings).in_quiet_hours(at)
     assert not reminder_policy(settings).in_quiet_hours(local("2025-12-05 07:00"))

@@ -153,8 +153,10 @@ async def test_polling_conversation(server: FakeTelegramServer, polling: Dispatc
     assert reply.buttons == [[("Đồng ý", "vote:yes"), ("Không đồng ý", "vote:no")]]
     assert reply.message_id == 2  # user's /start is #1: ids are shared per chat
 
+    start_reply = reply
     reply = await user.tap("Không")  # no exact match: the only button containing "Không"
     assert reply.text == "Bạn chọn: no"
+    assert start_reply.text == "Xin chào Minh! Mã: org-dtn"  # returned messages are snapshots
     assert reply.message_id == 2 and reply.buttons == []  # edited in place, keyboard removed
     assert user.callback_answers == ["Đã ghi nhận"]
     assert server.unanswered_callback_queries() == []

@@ -227,7 +227,7 @@ class FakeUser:
 
     async def edit_text(self, message_id: int, text: str) -> int:
         """Edit one of the user's own text messages (sends an ``edited_message`` update)."""
-        message = self.server.message(self.id, message_id)
+        message = self.server._live_message(self.id, message_id)
         if message is None or message.from_bot or message.text is None:
             raise AssertionError(f"{self.first_name} cannot edit message #{message_id}")
         message.history.append(message.text)

@@ -211,3 +211,31 @@ async def test_webhook_with_right_and_wrong_secret(sqlite_database: str) -> None
     async with session_factory(engine)() as session:
         assert len(list(await session.scalars(select(RespondentRow)))) == 1
     await engine.dispose()
+
+
+async def test_dialog_state_in_redis_when_redis_url_is_set(sqlite_database: str) -> None:
+    import random
+
+    from aiogram.fsm.storage.redis import RedisStorage
+    from redis.asyncio import Redis
+
+    await _prepare(sqlite_database)
+    bot_id = random.randint(10**8, 10**9)
+    async with FakeTelegramServer(token=f"{bot_id}:REDIS") as server:
+        settings = bot_settings(sqlite_database, server, redis_url="redis://127.0.0.1:6379/0")
+        redis = Redis.from_url("redis://127.0.0.1:6379/0")
+        try:
+            async with running_bot(settings) as runtime:
+                assert isinstance(runtime.dispatcher.storage, RedisStorage)
+                user = server.user(1005, first_name="Nam")
+                await _start_and_consent(user)
+                await user.tap("Góp ý dự thảo văn kiện")
+            keys = [k async for k in redis.scan_iter(f"gopy:{bot_id}:*")]
+            assert keys, "dialog state was not written to Redis"
+            async with running_bot(settings):  # a second worker process sees the same state
+                msg = await user.tap("[MẪU] Dự thảo Báo cáo chính trị")
+                assert "Chọn mục muốn góp ý" in (msg.text or "")
+        finally:
+            async for key in redis.scan_iter(f"gopy:{bot_id}:*"):
+                await redis.delete(key)
+            await redis.aclose()

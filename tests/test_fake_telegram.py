@@ -34,10 +34,7 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-try:  # ``tests`` is a package only when tests/__init__.py exists; support both layouts.
-    from tests.fake_telegram import FakeTelegramServer, FakeUser
-except ModuleNotFoundError:  # pragma: no cover - depends on how pytest set up sys.path
-    from fake_telegram import FakeTelegramServer, FakeUser  # type: ignore[no-redef]
+from tests.fake_telegram import FakeTelegramServer, FakeUser
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,3 @@
-# ruff: noqa: ASYNC109  (``timeout=`` arguments are the natural API of a test helper)
 """A simulated Telegram user who talks to the bot through :class:`FakeTelegramServer`.
 
 The user only does what a person could do in a Telegram client: type messages, send media, and press

@@ -17,15 +17,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.clock import FixedClock  # noqa: E402
-from core.conversation.citizen import CitizenConversation  # noqa: E402
-from core.conversation.model import Context, Event  # noqa: E402
-from core.domain import Channel  # noqa: E402
-from storage.db import create_engine, session_factory  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.uow import SqlUnitOfWork  # noqa: E402
-from tests.conftest import load_bundled  # noqa: E402
-from tests.fakes import FakeUnitOfWork, sample_store  # noqa: E402
+from core.conversation.citizen import CitizenConversation
+from core.conversation.model import Context, Event
+from core.domain import Channel
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.uow import SqlUnitOfWork
+from tests.conftest import load_bundled
+from tests.fakes import FakeUnitOfWork, sample_store
 
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
 SCRIPT = [

@@ -196,7 +196,7 @@ def periods_status(
                 status = t(f"reporting.compliance.{r.status.value}", "vi")
                 lines.append(
                     f"   {r.unit_code:<16} {r.kind:<10} {status:<14} {r.version or '-':>3}  {submitted:<16} "
-                    f"{r.reachable_contacts}/{r.contacts}"
+                    f"{r.reachable_contacts}/{r.contacts:<7} {r.report_id or '-'}"
                 )
             counts = {s: sum(1 for r in rows if r.status == s) for s in {r.status for r in rows}}
             lines.append("   " + ", ".join(f"{s.value}: {n}" for s, n in sorted(counts.items())))
@@ -204,6 +204,18 @@ def periods_status(
 
     for line in _with_uow(table):
         typer.echo(line)
+
+
+@periods_app.command("confirm")
+def periods_confirm(
+    report: Annotated[int, typer.Argument(help="report number (from `periods status`)")],
+) -> None:
+    """Confirm a unit's "sent through another channel" submission."""
+    from core.reporting import confirm_offchannel
+
+    now = SystemClock().now()
+    confirmed = _with_uow(lambda uow: confirm_offchannel(uow=uow, report_id=report, now=now))
+    typer.echo(f"report {confirmed.id}: confirmed ({'late' if confirmed.late else 'on time'})")
 
 
 def scheduler() -> None:

@@ -155,6 +155,7 @@ class ReportingRepository(Protocol):
     async def reports_of_unit(self, unit_id: int, *, limit: int) -> Sequence[UnitReport]: ...
     async def get_report(self, report_id: int) -> UnitReport | None: ...
     async def add_report(self, report: UnitReport) -> UnitReport: ...
+    async def confirm_report(self, report_id: int, *, now: datetime) -> None: ...
     async def add_outbox(self, message: NewOutboxMessage) -> bool: ...
     async def existing_outbox_keys(self, keys: Sequence[str]) -> set[str]: ...
     async def pending_outbox(self, *, now: datetime, limit: int) -> Sequence[OutboxMessage]: ...
@@ -667,6 +668,19 @@ async def claim_offchannel(
     )
     await uow.commit()
     return report
+
+
+async def confirm_offchannel(*, uow: ReportingUnitOfWork, report_id: int, now: datetime) -> UnitReport:
+    """Staff confirm an off-channel submission (it then counts as on time or late); commit."""
+    report = await uow.reporting.get_report(report_id)
+    if report is None or report.kind != "offchannel":
+        raise errors.ReportNotFound()
+    if report.confirmed_at is None:
+        await uow.reporting.confirm_report(report_id, now=now)
+        await uow.commit()
+    confirmed = await uow.reporting.get_report(report_id)
+    assert confirmed is not None
+    return confirmed
 
 
 async def snooze_reminder(

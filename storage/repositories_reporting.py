@@ -232,6 +232,13 @@ class SqlReportingRepository:
         await self.session.flush()
         return _report(row)
 
+    async def confirm_report(self, report_id: int, *, now: datetime) -> None:
+        await self.session.execute(
+            update(UnitReportRow).where(UnitReportRow.id == report_id).values(confirmed_at=now)
+        )
+        await self.session.flush()
+        self.session.expire_all()
+
     # outbox
     async def add_outbox(self, message: NewOutboxMessage) -> bool:
         values = {

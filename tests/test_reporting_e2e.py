@@ -26,6 +26,7 @@ from core.config import Settings
 from core.reporting import (
     ComplianceStatus,
     NewOutboxMessage,
+    confirm_offchannel,
     invite_contact,
     materialise_reminders,
     period_compliance,
@@ -143,6 +144,12 @@ async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dis
     reply = (await lan.wait_reply())[-1]
     assert "không đúng định dạng" in reply.text
     assert not (world.settings.files_dir).exists() or not any(world.settings.files_dir.rglob("*"))
+    # above the 20 MB a bot may download: refused before downloading
+    downloads = len(world.server.calls_of("getFile"))
+    await lan.send_document("bao-cao.pdf", PDF, "application/pdf", file_size=25 * 1024 * 1024)
+    reply = (await lan.wait_reply())[-1]
+    assert "quá lớn" in reply.text
+    assert len(world.server.calls_of("getFile")) == downloads
     await lan.send_document("bao-cao.pdf", PDF, "application/pdf")
     reply = (await lan.wait_reply())[-1]
     assert "Đã nhận tệp PDF" in reply.text
@@ -172,6 +179,48 @@ async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dis
     # the citizen conversation still answers everything else
     reply = await lan.command_and_wait("start")
     assert reply.text and "đầu mối" not in reply.text
+
+
+async def test_quiet_hours_snooze_offchannel_and_stop(world: World, polling: Dispatcher) -> None:
+    await bound_contact(world.sessions, unit="hoi-pn", chat_id=1002, now=NOW, name="Hoa")
+    hoa = world.server.user(1002, first_name="Hoa", language_code="vi", started=True)
+    world.clock.set(local("2025-11-28 22:00"))  # the T-7 reminder (and the staff digest) are due: quiet hours
+    assert await world.materialise() == 2
+    assert await world.sender().drain() == 0
+    await hoa.assert_no_reply()
+    world.clock.set(local("2025-11-29 07:00"))
+    assert await world.sender().drain() == 2
+    assert "Tình hình nộp báo cáo ngày 28/11/2025" in world.texts(STAFF)[0]
+    reminder = (await hoa.wait_reply())[-1]
+
+    await hoa.press("Nhắc lại sau", reminder)
+    await hoa.wait_reply()
+    assert any("Sẽ nhắc lại lúc 11:00 29/11/2025" in a for a in hoa.callback_answers)
+    reply = await hoa.tap("Đã gửi qua kênh khác", reminder)
+    assert "Đã ghi nhận" in reply.text
+    async with SqlUnitOfWork(world.sessions) as uow:
+        rows = {
+            r.unit_code: r
+            for r in await period_compliance(uow=uow, period_code=PERIOD, now=world.clock.now())
+        }
+    assert rows["hoi-pn"].status is ComplianceStatus.CLAIMED and rows["hoi-pn"].report_id is not None
+    async with SqlUnitOfWork(world.sessions) as uow:
+        confirmed = await confirm_offchannel(
+            uow=uow, report_id=rows["hoi-pn"].report_id, now=world.clock.now()
+        )
+    assert confirmed.confirmed_at is not None and not confirmed.late
+
+    # the snoozed reminder comes due, but the unit has reported meanwhile: it is dropped
+    world.clock.set(local("2025-11-29 11:00"))
+    assert await world.sender().drain() == 0
+    async with world.sessions() as session:
+        snoozed = await session.scalar(select(OutboxRow).where(OutboxRow.key.like("snz:%")))
+    assert snoozed is not None and snoozed.status == "cancelled"
+
+    reply = await hoa.command_and_wait("stop_reminders")
+    assert "không nhận nhắc nhở nữa" in reply.text
+    reply = await hoa.command_and_wait("unit")
+    assert "chưa là đầu mối" in reply.text
 
 
 async def test_429_keeps_order_and_loses_nothing(world: World) -> None:

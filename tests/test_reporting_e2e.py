@@ -298,3 +298,19 @@ async def test_crash_between_send_and_record_duplicates_at_most_one(world: World
     assert texts == ["c0", "c1", "c2", "c2", "c3", "c4", "c5"]
     async with world.sessions() as session:
         assert set(await session.scalars(select(OutboxRow.status))) == {"sent"}
+
+
+async def test_gopy_run_also_runs_the_scheduler(world: World, tmp_path: Path) -> None:
+    from api.app import create_app
+
+    heartbeat = tmp_path / "var" / "scheduler.heartbeat"
+    settings = world.settings.model_copy(update={"heartbeat_file": heartbeat, "scheduler_tick_seconds": 0.2})
+    await bound_contact(world.sessions, unit="qu-3", chat_id=1003, now=NOW)
+    app = create_app(settings, clock=world.clock, poll=True)
+    async with app.router.lifespan_context(app):
+        for _ in range(100):
+            if world.texts(1003):
+                break
+            await asyncio.sleep(0.05)
+        assert "leader=True" in heartbeat.read_text()
+    assert len(world.texts(1003)) == 1 and "Nhắc hạn" in world.texts(1003)[0]

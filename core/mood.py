@@ -281,7 +281,7 @@ def summarise_entries(
     for kind in MOOD_KINDS:
         of_kind = [e for e in active if e.kind is kind]
         items = [OpinionText(e.receipt_code, e.text) for e in of_kind]
-        for group in group_near_duplicates(items, threshold=threshold, workers=1):
+        for group in group_near_duplicates(items, threshold=threshold):
             groups.append(MoodGroup(kind, group.representative, group.count, group.keys))
     times = [e.created_at for e in active]
     return MoodSummary(

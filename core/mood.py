@@ -38,6 +38,7 @@ from core.domain import (
     Source,
 )
 from core.feedback import SOURCE_OF_CHANNEL, _consented, _snapshot, _unique_receipt, clean_text
+from core.i18n import t
 from core.ports import UnitOfWork
 from core.text import fold_for_matching
 
@@ -302,8 +303,6 @@ async def summarise_mood_period(
     *, uow: UnitOfWork, period_code: str, language: str = "vi", threshold: float = 0.7
 ) -> MoodSummary:
     """Everything said in one reporting period, counted and grouped (read-only: nothing committed)."""
-    from core.i18n import t
-
     period, congress = await find_period(uow=uow, period_code=period_code)
     entries = await uow.feedback.list_by_period(period.id)
     labels: dict[str, dict[str, str]] = {

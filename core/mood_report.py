@@ -166,6 +166,7 @@ class _Builder:
         prefix = self._("title_prefix")
         if subject.lower().startswith(prefix.lower()):
             subject = subject[len(prefix) :].strip()
+            subject = subject[:1].upper() + subject[1:]
         self.paragraph(subject, bold=True, align=centre)
         self.paragraph("-----", align=centre)
 
@@ -254,7 +255,7 @@ class _Builder:
                 continue
             for group in groups[:TOP_GROUPS_PER_KIND]:
                 suffix = self._("similar", count=group.count) if group.count > 1 else ""
-                self.paragraph(f"- {group.representative}{suffix}")
+                self.paragraph(f"- {group.representative.rstrip(' .;,')}{suffix}.")
             if len(groups) > TOP_GROUPS_PER_KIND:
                 others = sum(g.count for g in groups[TOP_GROUPS_PER_KIND:])
                 self.paragraph(self._("more_groups", count=others))

@@ -188,3 +188,36 @@ async def test_submit_mood_entry_refuses_and_stores_nothing(changes: dict, error
         with pytest.raises(error):
             await submit_mood_entry(uow=uow, **args)
     assert store.feedback == {}
+
+
+def test_summary_counts_only_active_mood_entries_of_the_period() -> None:
+    from dataclasses import replace
+
+    from core.domain import Feedback, FeedbackStatus, Profile, Source
+    from core.mood import summarise_entries
+
+    store = sample_store(NOW)
+    base = Feedback(
+        id=1, receipt_code="GY-A", kind=FeedbackKind.CONCERN, respondent_id=1, text="Lo ngại giá điện tăng cao",
+        text_folded="", channel=Channel.TELEGRAM, source=Source.BOT, created_at=NOW, congress_id=2,
+        period_id=3, topic="economy", profile=Profile(category="worker", locality="loc1"),
+    )  # fmt: skip
+    entries = [
+        base,
+        replace(base, id=2, receipt_code="GY-B", text="lo ngại giá điện tăng cao!"),
+        replace(base, id=3, receipt_code="GY-C", kind=FeedbackKind.ASPIRATION, topic=None, profile=Profile()),
+        replace(base, id=4, receipt_code="GY-D", status=FeedbackStatus.WITHDRAWN),
+        replace(base, id=5, receipt_code="GY-E", period_id=4),  # another period
+        replace(base, id=6, receipt_code="GY-F", kind=FeedbackKind.DRAFT_OPINION),  # not a mood entry
+    ]
+    summary = summarise_entries(entries, period=store.periods[2], congress=store.congresses[1])
+    assert (summary.total, summary.withdrawn) == (3, 1)
+    assert summary.counts["kind"] == {"concern": 2, "aspiration": 1}
+    assert summary.counts["topic"] == {"economy": 2, "unknown": 1}
+    assert summary.counts["category"] == {"worker": 2, "unknown": 1}
+    assert summary.counts["congress"] == {"national-14": 3}
+    assert [(g.kind, g.count, g.receipt_codes) for g in summary.groups] == [
+        (FeedbackKind.CONCERN, 2, ("GY-A", "GY-B")),
+        (FeedbackKind.ASPIRATION, 1, ("GY-C",)),
+    ]
+    assert [e.receipt_code for e in summary.entries] == ["GY-A", "GY-B", "GY-C"]

@@ -226,10 +226,10 @@ async def test_docx_draft_combines_entries_and_units(mood_data: MoodData) -> Non
         content = await draft_mood_report(uow=uow, period_code="city-17-before", now=now, units=units)
     text, document = _docx_text(content)
     assert "BÁO CÁO" in text
-    assert "tình hình Nhân dân trước Đại hội XVII Đảng bộ thành phố" in text
+    assert "\nTình hình Nhân dân trước Đại hội XVII Đảng bộ thành phố\n" in text
     assert "ngày 3 tháng 10 năm 2025" in text
     assert "Tổng số ý kiến: 6" in text and "đã rút, không tổng hợp: 1" in text
-    assert "(có 3 ý kiến tương tự)" in text
+    assert "(có 3 ý kiến cùng nội dung)." in text
     assert "Kinh tế và việc làm" in text and "Công nhân" in text
     assert "Tổng số đơn vị: 3; báo cáo đúng hạn: 1; báo cáo trễ hạn: 1; chưa báo cáo: 1." in text
     assert "Quận ủy Hải Châu" in text and "Trễ hạn" in text and "06/09/2025" in text
@@ -248,7 +248,7 @@ async def test_docx_draft_without_unit_data_and_without_entries(
     async with SqlUnitOfWork(loaded) as uow:
         content = await draft_mood_report(uow=uow, period_code="national-14-after", now=now)
     text, _ = _docx_text(content)
-    assert "tình hình Nhân dân sau Đại hội XIV của Đảng" in text
+    assert "\nTình hình Nhân dân sau Đại hội XIV của Đảng\n" in text
     assert "Chưa có dữ liệu báo cáo của các đơn vị cho kỳ này." in text
     assert "chưa nhận được tâm tư, nguyện vọng, kiến nghị nào" in text
 

@@ -150,7 +150,7 @@ async def test_upcoming_congress_entry_goes_to_its_single_period(driver: Driver)
 async def test_another_entry_keeps_the_congress(driver: Driver) -> None:
     await consented(driver)
     await send_mood(driver)
-    out = await driver.press("Góp ý tiếp")
+    out = await driver.press("Gửi ý kiến khác")
     assert driver.state["step"] == "m_kind" and driver.state["draft"]["congress_id"] == 2
     assert "Đại hội XIV" in out.replies[0].text
     assert driver.state["draft"]["client_ref"]

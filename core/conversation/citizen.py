@@ -792,7 +792,7 @@ class CitizenConversation:
         turn.show(
             Reply(
                 text,
-                [[Choice(turn._("submit.another"), "again")], [Choice(turn._("button.menu"), "menu")]],
+                [[Choice(turn._(flow.another_key), "again")], [Choice(turn._("button.menu"), "menu")]],
             )
         )
 
@@ -804,10 +804,11 @@ class CitizenConversation:
         await self._goto(turn, "menu")
 
     async def render_done(self, turn: Turn) -> None:
+        flow = self.flow(turn)
         turn.show(
             Reply(
                 turn._("submit.after"),
-                [[Choice(turn._("submit.another"), "again")], [Choice(turn._("button.menu"), "menu")]],
+                [[Choice(turn._(flow.another_key), "again")], [Choice(turn._("button.menu"), "menu")]],
             )
         )
 
@@ -1117,6 +1118,8 @@ class Flow(ABC):
 
     text_back: str = "menu"
     """The step before ``text`` (where «Back» leads)."""
+    another_key: str = "submit.another"
+    """Catalog key of the «another one» button after a receipt."""
 
     def __init__(self, conversation: CitizenConversation) -> None:
         self.conversation = conversation
@@ -1275,6 +1278,7 @@ class MoodFlow(Flow):
     """A concern, aspiration or recommendation about a congress: congress → kind → topic → text."""
 
     text_back = "m_topic"
+    another_key = "mood.another"
 
     def _kind(self, turn: Turn) -> FeedbackKind:
         try:

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import errors
 from core.domain import Channel, Congress, FeedbackKind, ReportingPeriod
@@ -221,3 +223,15 @@ def test_summary_counts_only_active_mood_entries_of_the_period() -> None:
         (FeedbackKind.ASPIRATION, 1, ("GY-C",)),
     ]
     assert [e.receipt_code for e in summary.entries] == ["GY-A", "GY-B", "GY-C"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 12, 31), timezones=st.just(UTC)))
+def test_every_instant_goes_before_or_after_by_the_local_congress_instant(at: datetime) -> None:
+    congress, periods = city_17()
+    assert congress.held_on is not None
+    period = assign_period(congress, periods, at)
+    assert period is not None
+    local_day = at.astimezone(HANOI).date()
+    expected = "before" if local_day < congress.held_on.astimezone(HANOI).date() else "after"
+    assert period.phase == expected

@@ -139,10 +139,6 @@ class CongressClosed(GopyError):
     http_status = 409
 
 
-class PeriodNotFound(NotFound):
-    code = "mood.error.period_not_found"
-
-
 class NoPeriodForEntry(GopyError):
     """The plan gives the congress no reporting period an entry could fall into."""
 

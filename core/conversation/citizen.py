@@ -872,7 +872,7 @@ class CitizenConversation:
         if window is None:
             return
         congress = window.congress
-        rows = [[Choice(turn._(f"mood.kind.{k.value}"), f"k:{k.value}")] for k in mood_uc.MOOD_KINDS]
+        rows = [[Choice(turn._(f"mood.kind.{k.value}"), f"mk:{k.value}")] for k in mood_uc.MOOD_KINDS]
         rows.append([Choice(turn._("button.back"), "back"), Choice(turn._("button.menu"), "menu")])
         turn.show(Reply(turn._("mood.pick_kind", congress=congress.name(turn.lang)), rows))
 
@@ -881,7 +881,7 @@ class CitizenConversation:
         if data == "back":
             await self._goto(turn, "m_cong")
             return
-        kind = data.removeprefix("k:")
+        kind = data.removeprefix("mk:")
         if kind not in {k.value for k in mood_uc.MOOD_KINDS}:
             turn.notice = turn._("notice.stale")
             return

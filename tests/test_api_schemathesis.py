@@ -44,7 +44,7 @@ def _fuzz(base: str, token: str) -> list[str]:
                 checked += 1
                 if response.status_code >= 500:
                     failures.append(
-                        f"{operation.label} {mode.value}: {response.status_code} {case.as_curl_command()}"
+                        f"{case.operation.label}: {response.status_code} {case.as_curl_command()}"
                     )
                 if response.status_code >= 400:
                     body = response.json()

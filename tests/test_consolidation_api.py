@@ -21,7 +21,7 @@ from tests.staff_api import make_keys, serve
 CORRUPTION = "Cần đẩy mạnh công tác phòng, chống tham nhũng, lãng phí trong bộ máy nhà nước."
 MEDIATION = "Đề nghị chú trọng hòa giải ở cơ sở và chăm lo sức khỏe của Nhân dân."
 
-# (section index, stance, category, text): the first five say the same thing five ways, the next three another.
+# (section index, stance, category, text): five ways of saying one thing, then three of another.
 OPINIONS = [
     (0, "other", "worker", CORRUPTION),
     (0, "other", "farmer", "CẦN ĐẨY MẠNH CÔNG TÁC PHÒNG CHỐNG THAM NHŨNG LÃNG PHÍ TRONG BỘ MÁY NHÀ NƯỚC"),

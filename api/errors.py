@@ -59,7 +59,8 @@ def _fields(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Domain errors → their 4xx; validation errors → 422; HTTP errors and crashes → the same JSON shape."""
+    """Domain errors → their 4xx; validation errors → 422; HTTP errors and crashes (500, logged without
+    request data) → the same JSON shape."""
 
     async def on_gopy_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GopyError)
@@ -84,6 +85,11 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse(error_body("api.error.internal"), status_code=500)
+
     app.add_exception_handler(GopyError, on_gopy_error)
+    app.add_exception_handler(Exception, on_crash)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

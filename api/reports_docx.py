@@ -29,21 +29,23 @@ def _bar_chart(
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     names = [label_of(labels, dim, code) for code in counts]
     values = list(counts.values())
-    figure = Figure(figsize=(6.3, 0.5 + 0.45 * max(1, len(values))), dpi=150)
-    axes = figure.subplots()
-    axes.barh(names[::-1], values[::-1], color="#b22222")
-    for index, value in enumerate(values[::-1]):
-        axes.text(value, index, f" {value}", va="center", fontsize=9, family="serif")
-    axes.set_title(title, fontsize=11, family="serif")
-    axes.tick_params(labelsize=9)
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.set_xlim(0, max(values or [1]) * 1.15 + 1)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    with matplotlib.rc_context({"font.family": "serif", "font.size": 9}):
+        figure = Figure(figsize=(6.3, 0.5 + 0.45 * max(1, len(values))), dpi=150)
+        axes = figure.subplots()
+        axes.barh(names[::-1], values[::-1], color="#b22222")
+        for index, value in enumerate(values[::-1]):
+            axes.text(value, index, f" {value}", va="center")
+        axes.set_title(title, fontsize=11)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.set_xlim(0, max(values or [1]) * 1.15 + 1)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
     return buffer.getvalue()
 
 

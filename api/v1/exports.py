@@ -55,7 +55,7 @@ async def xlsx_chunks(
     try:
         export = XlsxExport(path, max_rows=max_rows)
         async for page in presented_pages(sessions, filters, upto, present):
-            export.write_rows(page)
+            await anyio.to_thread.run_sync(export.write_rows, page)  # keep the event loop free
         async with sessions() as session:
             counts = await queries.counts_by_section_and_stance(session, filters, upto=upto)
         await anyio.to_thread.run_sync(export.close, counts)

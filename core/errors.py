@@ -129,3 +129,10 @@ class MeetingImportRejected(GopyError):
 
     code = "api.error.meeting_import"
     http_status = 422
+
+
+class DocumentCodeTaken(GopyError):
+    """Another document already has this ``code``."""
+
+    code = "api.error.code_taken"
+    http_status = 409

@@ -50,10 +50,9 @@ async def authenticate(session: AsyncSession, secret: str) -> Principal:
 async def revoke_api_key(session: AsyncSession, *, key: str, now: datetime) -> bool:
     """Revoke a key given by id, prefix or the whole key; False when there is no such active key."""
     prefix = prefix_of(key) or key
-    stmt = select(ApiKeyRow).where(ApiKeyRow.prefix == prefix)
-    if key.isdigit():
-        stmt = select(ApiKeyRow).where(ApiKeyRow.id == int(key))
-    row = await session.scalar(stmt)
+    row = await session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == prefix))
+    if row is None and key.isdigit() and len(key) < 10:
+        row = await session.get(ApiKeyRow, int(key))
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = now
@@ -121,7 +120,7 @@ async def create_document(
 ) -> int:
     """A new draft document (status draft) without sections; a taken code is a 409."""
     if await session.scalar(select(DocumentRow.id).where(DocumentRow.code == code)) is not None:
-        raise errors.InvalidStatusChange(current="exists", target=code)
+        raise errors.DocumentCodeTaken(code=code)
     row = DocumentRow(code=code, title=title, level=level, status="draft", created_at=now)
     session.add(row)
     await session.flush()

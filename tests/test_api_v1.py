@@ -332,7 +332,7 @@ async def test_documents_admin_and_import(api: Api) -> None:
     _assert_error(
         await api.client.post("/v1/documents", json={"code": "new-draft", "title": "Again"}, headers=auth),
         409,
-        "api.error.status_change",
+        "api.error.code_taken",
     )
     _assert_error(
         await api.client.post(f"/v1/documents/{doc_id}/close", headers=auth), 409, "api.error.status_change"

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api import v1 as api_v1
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
 from core.clock import Clock, SystemClock
 from core.config import Settings, get_settings
@@ -98,6 +99,8 @@ def create_app(
         description="Góp ý của Nhân dân vào dự thảo văn kiện — export and consolidation API for staff.",
         lifespan=lifespan,
     )
+
+    api_v1.setup(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from cli.api_keys import app as api_keys_app
+from cli.export import app as export_app
 from cli.logs import setup_logging
 from cli.mood import mood_app
 from core.clock import SystemClock
@@ -24,6 +26,8 @@ documents_app = typer.Typer(help="Draft documents / Dự thảo văn kiện", no
 app.add_typer(db_app, name="db")
 app.add_typer(documents_app, name="documents")
 app.add_typer(mood_app, name="mood")
+app.add_typer(api_keys_app, name="apikey")
+app.add_typer(export_app, name="export")
 
 log = logging.getLogger("gopy")
 

@@ -143,4 +143,45 @@ class NoPeriodForEntry(GopyError):
     """The plan gives the congress no reporting period an entry could fall into."""
 
     code = "mood.error.no_period"
+
+
+class ApiKeyInvalid(GopyError):
+    """No API key, an unknown one, or a revoked one."""
+
+    code = "api.error.unauthorized"
+    http_status = 401
+
+
+class ScopeMissing(GopyError):
+    """The API key lacks a scope the endpoint needs (``scope`` names it)."""
+
+    code = "api.error.forbidden"
+    http_status = 403
+
+
+class InvalidQuery(GopyError):
+    """A malformed request: ``field`` says which parameter, ``reason`` what is wrong with it."""
+
+    code = "api.error.invalid_query"
+    http_status = 422
+
+
+class InvalidStatusChange(GopyError):
+    """A document cannot go from ``current`` to ``target`` (draft → open → closed)."""
+
+    code = "api.error.status_change"
+    http_status = 409
+
+
+class MeetingImportRejected(GopyError):
+    """A meeting XLSX with bad rows: nothing was imported; ``errors`` lists every bad cell."""
+
+    code = "api.error.meeting_import"
+    http_status = 422
+
+
+class DocumentCodeTaken(GopyError):
+    """Another document already has this ``code``."""
+
+    code = "api.error.code_taken"
     http_status = 409

@@ -1,7 +1,7 @@
 """mood period index: staff read mood entries period by period
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-25 20:28:03.086019
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

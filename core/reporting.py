@@ -12,7 +12,7 @@ import io
 import secrets
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -103,6 +103,7 @@ class NewOutboxMessage:
     contact_id: int | None = None
     period_id: int | None = None
     unit_id: int | None = None
+    created_at: datetime | None = None  # when it was queued (default: ``not_before``)
 
 
 @dataclass(frozen=True)
@@ -437,7 +438,9 @@ async def materialise_reminders(
     """Queue every message due at ``now`` into the outbox (unique keys: reruns add nothing); commit."""
     added = 0
     for planned in await plan_messages(uow=uow, policy=policy, staff_chat_ids=staff_chat_ids, now=now):
-        if not planned.already_queued and await uow.reporting.add_outbox(planned.message):
+        if not planned.already_queued and await uow.reporting.add_outbox(
+            replace(planned.message, created_at=now)
+        ):
             added += 1
     await uow.commit()
     return added
@@ -705,6 +708,7 @@ async def snooze_reminder(
             text=reminder_text(period, unit, now=at, lang=lang, tz=policy.tz),
             buttons=reminder_buttons(period.id, lang),
             not_before=at,
+            created_at=now,
             contact_id=contact.id,
             period_id=period.id,
             unit_id=unit.id,

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cli.logs import setup_logging
+from cli.mood import mood_app
 from core.clock import SystemClock
 from core.config import get_settings
 from core.errors import GopyError
@@ -22,6 +23,7 @@ db_app = typer.Typer(help="Database / Cơ sở dữ liệu", no_args_is_help=Tru
 documents_app = typer.Typer(help="Draft documents / Dự thảo văn kiện", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(documents_app, name="documents")
+app.add_typer(mood_app, name="mood")
 
 log = logging.getLogger("gopy")
 

@@ -126,3 +126,25 @@ class ReportFileTooLarge(GopyError):
 class ReportFileType(GopyError):
     code = "reporting.error.file_type"
     http_status = 415
+
+
+class CongressNotFound(NotFound):
+    code = "mood.error.congress_not_found"
+
+
+class CongressClosed(GopyError):
+    """The congress's reporting window is over: no more mood entries about it."""
+
+    code = "mood.error.congress_closed"
+    http_status = 409
+
+
+class PeriodNotFound(NotFound):
+    code = "mood.error.period_not_found"
+
+
+class NoPeriodForEntry(GopyError):
+    """The plan gives the congress no reporting period an entry could fall into."""
+
+    code = "mood.error.no_period"
+    http_status = 409

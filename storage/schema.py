@@ -3,8 +3,8 @@
 Alembic and the tests import it; a feature that adds a models module adds one import line here.
 """
 
+import storage.models_mood
 import storage.models_reporting  # noqa: F401
-import storage.models_mood  # noqa: F401  (public mood: index on feedback)
 from storage.models import Base
 
 __all__ = ["Base"]

@@ -54,7 +54,9 @@ def test_every_gopy_command_in_compose_exists() -> None:
 
 def test_environment_points_at_the_compose_services() -> None:
     env = _compose()["x-gopy-env"]
-    assert "@postgres:5432/" in env["GOPY_DATABASE_URL"] and env["GOPY_DATABASE_URL"].startswith("postgresql+asyncpg")
+    assert "@postgres:5432/" in env["GOPY_DATABASE_URL"] and env["GOPY_DATABASE_URL"].startswith(
+        "postgresql+asyncpg"
+    )
     assert env["REDIS_URL"].startswith("redis://redis:6379")
 
 

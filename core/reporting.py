@@ -293,9 +293,9 @@ def reminder_text(period: ReportingPeriod, unit: Unit, *, now: datetime, lang: s
 
 def reminder_buttons(period_id: int, lang: str) -> list[list[tuple[str, str]]]:
     return [
-        [(t("reporting.btn.submit", lang), f"k:r:{period_id}")],
-        [(t("reporting.btn.offchannel", lang), f"k:o:{period_id}")],
-        [(t("reporting.btn.snooze", lang), f"k:z:{period_id}")],
+        [(t("reporting.btn.submit", lang), f"rp:r:{period_id}")],
+        [(t("reporting.btn.offchannel", lang), f"rp:o:{period_id}")],
+        [(t("reporting.btn.snooze", lang), f"rp:z:{period_id}")],
     ]
 
 

@@ -89,7 +89,7 @@ async def record_consent(
 
 async def save_profile(*, uow: UnitOfWork, respondent_id: int, profile: Profile) -> None:
     """Remember what the respondent said about themself (checked against the lists)."""
-    respondent = await _consented(uow, respondent_id)
+    respondent = await require_consent(uow, respondent_id)
     for list_name, code in (
         ("categories", profile.category),
         ("organisations", profile.organisation),
@@ -107,7 +107,7 @@ async def save_profile(*, uow: UnitOfWork, respondent_id: int, profile: Profile)
 
 async def set_language(*, uow: UnitOfWork, respondent_id: int, language: str) -> None:
     """Change the language the respondent is spoken to in."""
-    respondent = await _consented(uow, respondent_id)
+    respondent = await require_consent(uow, respondent_id)
     respondent.language = language
     await uow.respondents.update(respondent)
     await uow.commit()
@@ -127,11 +127,10 @@ async def submit_feedback(
     client_ref: str | None = None,
 ) -> Receipt:
     """Store one opinion on a draft ; a repeated ``client_ref`` returns the first receipt."""
-    respondent = await _consented(uow, respondent_id)
-    if client_ref is not None:
-        existing = await uow.feedback.get_by_client_ref(respondent_id, client_ref)
-        if existing is not None:
-            return Receipt(existing.receipt_code, existing.created_at)
+    respondent = await require_consent(uow, respondent_id)
+    earlier = await previous_receipt(uow=uow, respondent_id=respondent_id, client_ref=client_ref)
+    if earlier is not None:
+        return earlier
     document = await uow.documents.get(document_id)
     if document is None:
         raise errors.DocumentNotFound(document_id=document_id)
@@ -144,7 +143,7 @@ async def submit_feedback(
     cleaned = clean_text(text=text, max_length=max_length, required=stance.text_required)
     feedback = Feedback(
         id=None,
-        receipt_code=await _unique_receipt(uow),
+        receipt_code=await unique_receipt_code(uow),
         kind=FeedbackKind.DRAFT_OPINION,
         respondent_id=respondent_id,
         text=cleaned,
@@ -155,7 +154,7 @@ async def submit_feedback(
         document_id=document_id,
         section_id=section_id,
         stance=stance,
-        profile=_snapshot(respondent),
+        profile=profile_snapshot(respondent),
         client_ref=client_ref,
     )
     await uow.feedback.add(feedback)
@@ -233,18 +232,29 @@ async def _ensure_changeable(uow: UnitOfWork, feedback: Feedback, now: datetime)
         raise errors.DocumentClosed(title="")
 
 
-async def _consented(uow: UnitOfWork, respondent_id: int) -> Respondent:
+async def previous_receipt(*, uow: UnitOfWork, respondent_id: int, client_ref: str | None) -> Receipt | None:
+    """The receipt of an entry already stored under ``client_ref`` (a replayed submit), if any."""
+    if client_ref is None:
+        return None
+    existing = await uow.feedback.get_by_client_ref(respondent_id, client_ref)
+    return None if existing is None else Receipt(existing.receipt_code, existing.created_at)
+
+
+async def require_consent(uow: UnitOfWork, respondent_id: int) -> Respondent:
+    """The respondent, who must have consented; otherwise ``ConsentRequired``."""
     respondent = await uow.respondents.get(respondent_id)
     if respondent is None or respondent.consent_at is None:
         raise errors.ConsentRequired()
     return respondent
 
 
-def _snapshot(respondent: Respondent) -> Profile:
+def profile_snapshot(respondent: Respondent) -> Profile:
+    """A copy of the respondent's profile, stored with each entry."""
     return Profile(**respondent.profile.as_dict())  # type: ignore[arg-type]
 
 
-async def _unique_receipt(uow: UnitOfWork) -> str:
+async def unique_receipt_code(uow: UnitOfWork) -> str:
+    """A receipt code not used yet."""
     for _ in range(20):
         code = new_receipt_code()
         if not await uow.feedback.receipt_exists(code):

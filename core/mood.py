@@ -37,7 +37,14 @@ from core.domain import (
     ReportingPeriod,
     Source,
 )
-from core.feedback import SOURCE_OF_CHANNEL, _consented, _snapshot, _unique_receipt, clean_text
+from core.feedback import (
+    SOURCE_OF_CHANNEL,
+    clean_text,
+    previous_receipt,
+    profile_snapshot,
+    require_consent,
+    unique_receipt_code,
+)
 from core.i18n import t
 from core.ports import UnitOfWork
 from core.text import fold_for_matching
@@ -137,11 +144,10 @@ async def submit_mood_entry(
     """
     if kind not in MOOD_KINDS:
         raise errors.NotFound(what="kind", code=str(kind))
-    respondent = await _consented(uow, respondent_id)
-    if client_ref is not None:
-        existing = await uow.feedback.get_by_client_ref(respondent_id, client_ref)
-        if existing is not None:
-            return Receipt(existing.receipt_code, existing.created_at)
+    respondent = await require_consent(uow, respondent_id)
+    earlier = await previous_receipt(uow=uow, respondent_id=respondent_id, client_ref=client_ref)
+    if earlier is not None:
+        return earlier
     congress = await uow.plan.get_congress(congress_id)
     if congress is None:
         raise errors.CongressNotFound(congress_id=congress_id)
@@ -157,7 +163,7 @@ async def submit_mood_entry(
     cleaned = clean_text(text=text, max_length=max_length, required=True)
     entry = Feedback(
         id=None,
-        receipt_code=await _unique_receipt(uow),
+        receipt_code=await unique_receipt_code(uow),
         kind=kind,
         respondent_id=respondent_id,
         text=cleaned,
@@ -168,7 +174,7 @@ async def submit_mood_entry(
         congress_id=congress.id,
         period_id=period.id,
         topic=topic,
-        profile=_snapshot(respondent),
+        profile=profile_snapshot(respondent),
         client_ref=client_ref,
     )
     await uow.feedback.add(entry)

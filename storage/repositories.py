@@ -62,6 +62,18 @@ def section_from_row(row: SectionRow, child_count: int = 0) -> Section:
     )
 
 
+def profile_of(row: RespondentRow | FeedbackRow) -> Profile:
+    """The profile columns, which respondents and entries (a snapshot) share."""
+    return Profile(
+        category=row.category,
+        organisation=row.organisation,
+        locality=row.locality,
+        age_band=row.age_band,
+        gender=row.gender,
+        anonymous=row.anonymous,
+    )
+
+
 def respondent_from_row(row: RespondentRow) -> Respondent:
     return Respondent(
         id=row.id,
@@ -70,14 +82,7 @@ def respondent_from_row(row: RespondentRow) -> Respondent:
         language=row.language,
         consent_version=row.consent_version,
         consent_at=row.consent_at,
-        profile=Profile(
-            category=row.category,
-            organisation=row.organisation,
-            locality=row.locality,
-            age_band=row.age_band,
-            gender=row.gender,
-            anonymous=row.anonymous,
-        ),
+        profile=profile_of(row),
         profile_done=row.profile_done,
         created_at=row.created_at,
     )
@@ -102,14 +107,7 @@ def feedback_from_row(row: FeedbackRow) -> Feedback:
         period_id=row.period_id,
         topic=row.topic,
         unit_id=row.unit_id,
-        profile=Profile(
-            category=row.category,
-            organisation=row.organisation,
-            locality=row.locality,
-            age_band=row.age_band,
-            gender=row.gender,
-            anonymous=row.anonymous,
-        ),
+        profile=profile_of(row),
         client_ref=row.client_ref,
         updated_at=row.updated_at,
         withdrawn_at=row.withdrawn_at,

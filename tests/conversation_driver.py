@@ -51,3 +51,17 @@ class Driver:
 
     async def command(self, name: str, args: str = "") -> Outcome:
         return await self.send(Event.command(name, args))
+
+    async def answer_profile_and_submit(self, *answers: str) -> str:
+        """Answer the profile questions when asked (category, organisation, locality; skip the rest),
+        check the confirmation screen, submit, and return the receipt code."""
+        if "Bạn thuộc đối tượng nào" in self.texts():
+            for answer in answers:
+                await self.press(answer)
+            await self.press("Bỏ qua")
+            await self.press("Bỏ qua")
+        assert "Vui lòng kiểm tra" in self.texts()
+        out = await self.press("Gửi ý kiến")
+        text_out = "\n".join(r.text for r in out.replies)
+        assert "Mã biên nhận" in text_out
+        return text_out.split("Mã biên nhận: ")[1].split()[0]

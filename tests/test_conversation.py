@@ -38,17 +38,7 @@ async def submit_one(driver: Driver, text: str = "Đề nghị bổ sung giải 
     await driver.press("Không tán thành")
     await driver.say(text)
     await driver.press("Xong")
-    if "Bạn thuộc đối tượng nào" in driver.texts():
-        await driver.press("worker (vi)")
-        await driver.press("dtn (vi)")
-        await driver.press("loc3 (vi)")
-        await driver.press("Bỏ qua")
-        await driver.press("Bỏ qua")
-    assert "Vui lòng kiểm tra" in driver.texts()
-    out = await driver.press("Gửi ý kiến")
-    text_out = "\n".join(r.text for r in out.replies)
-    assert "Mã biên nhận" in text_out
-    return text_out.split("Mã biên nhận: ")[1].split()[0]
+    return await driver.answer_profile_and_submit("worker (vi)", "dtn (vi)", "loc3 (vi)")
 
 
 async def test_nothing_stored_before_consent_and_decline_ends_politely(driver: Driver) -> None:

@@ -33,17 +33,7 @@ async def send_mood(driver: Driver, text: str = "Mong Đại hội chọn đư�
     await driver.press("economy (vi)")
     await driver.say(text)
     await driver.press("Xong")
-    if "Bạn thuộc đối tượng nào" in driver.texts():
-        await driver.press("farmer (vi)")
-        await driver.press("pn (vi)")
-        await driver.press("loc2 (vi)")
-        await driver.press("Bỏ qua")
-        await driver.press("Bỏ qua")
-    assert "Vui lòng kiểm tra" in driver.texts()
-    out = await driver.press("Gửi ý kiến")
-    text_out = "\n".join(r.text for r in out.replies)
-    assert "Mã biên nhận" in text_out
-    return text_out.split("Mã biên nhận: ")[1].split()[0]
+    return await driver.answer_profile_and_submit("farmer (vi)", "pn (vi)", "loc2 (vi)")
 
 
 async def test_menu_offers_only_congresses_open_or_upcoming(driver: Driver) -> None:

@@ -552,10 +552,10 @@ async def unit_deadlines(*, uow: ReportingUnitOfWork, unit: Unit, now: datetime)
 
 
 async def unit_period(*, uow: ReportingUnitOfWork, unit: Unit, period_id: int) -> ReportingPeriod:
-    """The period, if the unit reports on it (PeriodNotFound / PeriodNotForUnit otherwise)."""
+    """The period, if the unit reports on it (ReportingPeriodNotFound / PeriodNotForUnit otherwise)."""
     period = next((p for p in await uow.plan.list_periods() if p.id == period_id), None)
     if period is None:
-        raise errors.PeriodNotFound()
+        raise errors.ReportingPeriodNotFound()
     if unit.kind not in period.unit_kinds:
         raise errors.PeriodNotForUnit(period=period.title_vi)
     return period
@@ -740,7 +740,7 @@ async def period_compliance(
     """Who is on time, late, claimed (off-channel, to confirm) or missing for one period."""
     period = next((p for p in await uow.plan.list_periods() if p.code == period_code), None)
     if period is None:
-        raise errors.PeriodNotFound(period=period_code)
+        raise errors.ReportingPeriodNotFound(period=period_code)
     reports = await uow.reporting.latest_reports(period.id)
     rows = []
     for unit in _units_of(period, await uow.reporting.list_units()):

@@ -226,7 +226,7 @@ async def test_resubmission_late_and_wrong_period(sessions, plan, tmp_path: Path
                 opinions_count=None,
                 now=NOW,
             )
-        with pytest.raises(errors.PeriodNotFound):
+        with pytest.raises(errors.ReportingPeriodNotFound):
             await period_compliance(uow=uow, period_code="nope", now=NOW)
 
 

@@ -39,7 +39,7 @@ async def _rows(database_url: str) -> list[FeedbackRow]:
     return rows
 
 
-async def _start_and_consent(user: FakeUser, timeout: float = 5.0) -> None:
+async def _start_and_consent(user: FakeUser, timeout: float = 20.0) -> None:
     msg = await user.command_and_wait("start", timeout=timeout)
     assert "THÔNG BÁO VỀ XỬ LÝ DỮ LIỆU CÁ NHÂN" in (msg.text or "")
     msg = await user.tap("Tôi đồng ý")
@@ -104,13 +104,13 @@ async def test_restart_of_the_bot_process_mid_conversation_resumes(
         process.start()
         try:
             user = server.user(1002, first_name="Minh")
-            await _start_and_consent(user, timeout=30)
+            await _start_and_consent(user, timeout=60)
             await _pick_section(user)
             await user.tap("Ý kiến khác")
             await user.say("Đề xuất phát triển giao thông công cộng.")
             process.kill()  # a crash in the middle of the conversation
             process.start()
-            msg = await user.tap("Xong", timeout=30)  # the button of the last message, before the crash
+            msg = await user.tap("Xong", timeout=60)  # the button of the last message, before the crash
             assert "Bạn thuộc đối tượng nào?" in (msg.text or ""), user.transcript()
             await _profile(user)
             code = _receipt((await user.tap("Gửi ý kiến")).text)

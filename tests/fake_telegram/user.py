@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 ButtonMatcher = str | Callable[[Button], bool]
 
+# How long a simulated person waits for the bot before failing: generous, because a loaded 2-core CI
+# machine can take seconds per update; a passing test never waits this long.
+DEFAULT_TIMEOUT = 20.0
+
 _MESSAGE_RESULT_METHODS = frozenset(
     {
         "sendMessage",
@@ -364,7 +368,9 @@ class FakeUser:
     def _calls_since_mark(self) -> list[Call]:
         return [call for call in self.server.calls[self._mark :] if call.chat_id == self.id]
 
-    async def wait_reply(self, timeout: float = 5.0, quiet: float | None = None) -> list[ChatMessage]:
+    async def wait_reply(
+        self, timeout: float = DEFAULT_TIMEOUT, quiet: float | None = None
+    ) -> list[ChatMessage]:
         """Wait until the bot has reacted to this user's last update and then gone quiet.
 
         "Reacted" means at least one successful bot action in this chat (sendMessage, sendDocument,
@@ -444,7 +450,7 @@ class FakeUser:
             )
         return latest
 
-    async def say(self, text: str, timeout: float = 5.0) -> ChatMessage:
+    async def say(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> ChatMessage:
         """Send ``text``, wait for the reaction, and return the bot's latest message.
 
         "Latest" is the newest message sent during the reaction, else the last edited one, else the
@@ -454,13 +460,18 @@ class FakeUser:
         return await self._reaction(timeout)
 
     async def tap(
-        self, text_or_predicate: ButtonMatcher, message: ChatMessage | int | None = None, timeout: float = 5.0
+        self,
+        text_or_predicate: ButtonMatcher,
+        message: ChatMessage | int | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> ChatMessage:
         """:meth:`press` a button, wait, and return the bot's latest message (like :meth:`say`)."""
         await self.press(text_or_predicate, message)
         return await self._reaction(timeout)
 
-    async def command_and_wait(self, name: str, args: str | None = None, timeout: float = 5.0) -> ChatMessage:
+    async def command_and_wait(
+        self, name: str, args: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> ChatMessage:
         """:meth:`command` + wait for the reaction; returns the bot's latest message (see :meth:`say`)."""
         await self.command(name, args)
         return await self._reaction(timeout)

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api import webchat
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
 from core.clock import Clock, SystemClock
 from core.config import Settings, get_settings
@@ -121,4 +122,5 @@ def create_app(
         await svc.bot.dispatcher.feed_webhook_update(svc.bot.bot, payload)
         return JSONResponse({"ok": True})
 
+    app.include_router(webchat.setup())
     return app

@@ -6,9 +6,9 @@ press or text to ``POST /chat/api/events`` and renders the channel-neutral repli
 * Session: a random id in an HttpOnly, SameSite cookie; the respondent is the keyed hash of that id
   (``core.feedback.hash_user_id`` with ``Channel.WEB``): no account, nothing else identifies the person.
 * Dialog state lives in the bot's FSM storage (``bot.runtime.build_storage``: SQL by default, Redis with
-  ``REDIS_URL``) under an aiogram ``StorageKey(bot_id=0, destiny="web")`` whose chat id is derived from the
-  session id; the storage's event isolation serialises the events of one session (across processes with
-  Redis).
+  ``REDIS_URL``) under an aiogram ``StorageKey(bot_id=0)`` whose chat id is a negative number derived from
+  the session id by a keyed hash; the storage's event isolation serialises the events of one session
+  (across processes with Redis).
 * Protection: a CSRF token bound to the session (HMAC of the session id), an Origin check, per-session and
   per-IP sliding-window rate limits (in process, or in Redis when ``REDIS_URL`` is set), a capped request
   body, and security headers (CSP without inline scripts, nosniff, Referrer-Policy, frame-ancestors).
@@ -63,7 +63,7 @@ START_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 COMMANDS = frozenset({"start", "menu", "cancel", "help", "language", "mydata"})
 MAX_CHOICE_CHARS = 64
 MAX_BODY_BYTES = 128 * 1024
-STORAGE_DESTINY = "web"
+WEB_KEY_OFFSET = -(1 << 60)
 UI_KEYS = (
     "title",
     "heading",
@@ -100,6 +100,7 @@ class WebChatSettings(BaseSettings):
     window_seconds: float = Field(default=20.0, gt=0)
     session_days: int = Field(default=30, ge=1)
     embed_origins: list[str] = Field(default_factory=list, description="portal origins that may embed")
+    redis_prefix: str = "gopy:webchat:rl:"
 
 
 # ---------------------------------------------------------------------------------------- rate limits
@@ -208,8 +209,9 @@ class WebChat:
         return hmac.compare_digest(self.csrf_token(sid).encode(), token.encode())
 
     def storage_key(self, sid: str) -> StorageKey:
-        chat_id = int(self._mac("webchat-key", sid)[:14], 16)  # 56 bits: no raw session id is stored
-        return StorageKey(bot_id=0, chat_id=chat_id, user_id=chat_id, destiny=STORAGE_DESTINY)
+        # Telegram ids fit in 52 bits: below -2**60 a web key can never meet a Telegram chat's key.
+        chat_id = WEB_KEY_OFFSET - int(self._mac("webchat-key", sid)[:14], 16)
+        return StorageKey(bot_id=0, chat_id=chat_id, user_id=chat_id)
 
     async def limit(self, sid: str, ip: str) -> float:
         """Seconds to wait when this session or this address is going too fast, else 0."""
@@ -400,7 +402,9 @@ def setup() -> APIRouter:
         storage, isolation = build_storage(settings, svc.sessions, svc.clock)
         web_settings = WebChatSettings()
         limiter: RateLimiter = (
-            RedisRateLimiter(settings.redis_url) if settings.redis_url else MemoryRateLimiter()
+            RedisRateLimiter(settings.redis_url, web_settings.redis_prefix)
+            if settings.redis_url
+            else MemoryRateLimiter()
         )
         chat = WebChat(
             settings=web_settings,

@@ -25,9 +25,9 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
+async def serve(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
     """Run ``app`` (with its lifespan) on 127.0.0.1 in this event loop; yield its base URL."""
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
     )

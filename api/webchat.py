@@ -253,7 +253,6 @@ class WebChat:
                 else previous
             )
             await self.storage.set_data(key, {"conv": outcome.state, "view": view})
-            await self.storage.set_state(key, str(outcome.state.get("step")))
         UPDATES_HANDLED.labels(channel="web", kind=event.kind).inc()
         return _outcome_json(outcome)
 

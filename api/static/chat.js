@@ -70,9 +70,10 @@
     }, 4000);
   }
 
-  function disableChoices() {
-    log.querySelectorAll(".choices button").forEach(function (b) {
-      b.disabled = true;
+  function dropChoices() {
+    /* answered buttons go away (as the bot drops its keyboards): only the current screen can be pressed */
+    log.querySelectorAll(".choices").forEach(function (group) {
+      group.remove();
     });
   }
 
@@ -132,7 +133,7 @@
       applyChrome();
     }
     if (data.replies && data.replies.length) {
-      disableChoices();
+      dropChoices();
       var textReply = null;
       data.replies.forEach(function (reply) {
         bubble(reply.text, "bot");

@@ -6,7 +6,9 @@ Usage::
     .venv/bin/python bench/bench_consolidation.py 2000 50000      # other sizes
     .venv/bin/python bench/bench_consolidation.py --workers=1 5000
 
-For every N, prints one JSON line: {"n", "seconds_median", "groups", "per_second", ...} over 3 runs.
+For every N, prints one JSON line: {"n", "seconds_median", "groups", "per_second", ...} over 3 runs
+("cpu_seconds_median" adds the CPU time of this process and of the segmentation workers: on a busy
+machine it is steadier than the wall-clock time).
 The data is seeded, so every run of the script sees the same opinions. About 40 % of the opinions
 are copies of 30 "campaign" texts with small edits (case, punctuation, tone mark placement, NFD,
 a word added or dropped); the rest are free opinions put together from phrase pools, about 30 words
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import resource
 import statistics
 import sys
 import time
@@ -218,22 +221,29 @@ def make_opinions(n: int, seed: int = SEED) -> list[OpinionText]:
     return opinions
 
 
+def _cpu_time() -> float:
+    """CPU seconds used by this process and its finished children (the segmentation workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def run(n: int, workers: int | None) -> dict[str, object]:
     opinions = make_opinions(n)
-    seconds = []
-    groups = 0
+    seconds: list[float] = []
+    cpu_seconds: list[float] = []
     for _ in range(RUNS):
         core_text._segment.cache_clear()  # every run pays for word segmentation
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_time()
         result = group_near_duplicates(opinions, workers=workers)
         seconds.append(time.perf_counter() - start)
-        groups = len(result)
+        cpu_seconds.append(_cpu_time() - cpu_start)
     median = statistics.median(seconds)
     return {
         "n": n,
         "seconds_median": round(median, 3),
-        "groups": groups,
+        "groups": len(result),
         "per_second": round(n / median, 1),
+        "cpu_seconds_median": round(statistics.median(cpu_seconds), 3),  # this process + workers
         "largest_group": max((g.count for g in result), default=0),
         "distinct_texts": len({core_text.fold_for_matching(o.text) for o in opinions}),
         "workers": "auto" if workers is None else workers,

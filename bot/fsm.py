@@ -27,8 +27,7 @@ class SqlStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        _old_state, data = await self._store.get(self._key(key))
-        await self._store.set(self._key(key), state=value, data=data, fields=("state",))
+        await self._store.set(self._key(key), state=value, fields=("state",))
 
     async def get_state(self, key: StorageKey) -> str | None:
         state, _data = await self._store.get(self._key(key))

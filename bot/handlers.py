@@ -61,8 +61,7 @@ class TelegramAdapter:
             settings=self.settings,
         )
         outcome = await self.conversation.handle(await state.get_data(), event, ctx)
-        await state.set_data(outcome.state)
-        await state.set_state(str(outcome.state.get("step")))
+        await state.set_data(outcome.state)  # the step lives in the data; one write per update
         UPDATES_HANDLED.labels(channel="telegram", kind=event.kind).inc()
         return outcome
 

@@ -38,9 +38,13 @@ def build_storage(
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     """SQL storage by default; aiogram's RedisStorage (with a cross-process per-chat lock) with REDIS_URL."""
     if settings.redis_url:
+        from aiogram.fsm.storage.base import DefaultKeyBuilder
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
-        storage = RedisStorage.from_url(settings.redis_url)
+        keys = DefaultKeyBuilder(prefix="gopy", with_bot_id=True, with_destiny=True)
+        storage = RedisStorage.from_url(
+            settings.redis_url, key_builder=keys, state_ttl=86400 * 30, data_ttl=86400 * 30
+        )
         return storage, RedisEventIsolation(storage.redis)
     store = SqlDialogStore(sessions, clock)
     return SqlStorage(store, hash_key=settings.hash_key.get_secret_value()), SimpleEventIsolation()

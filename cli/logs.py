@@ -10,7 +10,11 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 class ContextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = super().format(record)
-        extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
+        extras = {
+            k: v
+            for k, v in record.__dict__.items()
+            if k not in _STANDARD and not k.startswith("_") and k != "color_message"
+        }
         if extras:
             base += " " + " ".join(f"{k}={v}" for k, v in sorted(extras.items()))
         return base

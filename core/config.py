@@ -17,7 +17,9 @@ DEV_HASH_KEY = "gopy-development-key-change-me"
 class Settings(BaseSettings):
     """Validated configuration; secrets are ``SecretStr`` and never logged."""
 
-    model_config = SettingsConfigDict(env_prefix="GOPY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="GOPY_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     database_url: str = "sqlite+aiosqlite:///./var/gopy.db"
     telegram_bot_token: SecretStr | None = Field(

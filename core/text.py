@@ -202,8 +202,11 @@ def _replace_non_word(match: re.Match[str]) -> str:
     if category[0] == "C":
         return ""  # "hò\u200ba" folds like "hòa"
     if category[0] == "M":
-        start = match.start()
-        if start and unicodedata.category(match.string[start - 1])[0] in "LMN":
+        # Find the base character under this run of marks.
+        string, position = match.string, match.start() - 1
+        while position >= 0 and unicodedata.category(string[position])[0] == "M":
+            position -= 1
+        if position >= 0 and unicodedata.category(string[position])[0] in "LN":
             return char
     return " "
 
@@ -211,12 +214,13 @@ def _replace_non_word(match: re.Match[str]) -> str:
 def fold_for_matching(text: str) -> str:
     """Return the key used to decide whether two opinions say the same thing.
 
-    NFC, invisible characters removed, tone marks of oa/oe/uy placed on the first vowel
-    (see :func:`normalize_tone_placement`), case folded, punctuation and symbols (emoji included)
-    replaced by spaces, whitespace collapsed to single spaces and stripped. Diacritics and "đ" are
-    kept: "hóa" and "hoa" give different keys. ``fold_for_matching`` is idempotent.
+    :func:`normalize_input` first (NFC, invisible characters removed), then case folded, tone marks
+    of oa/oe/uy placed on the first vowel (see :func:`normalize_tone_placement`), punctuation and
+    symbols (emoji included) replaced by spaces, whitespace collapsed to single spaces and stripped.
+    Diacritics and "đ" are kept: "hóa" and "hoa" give different keys.
+    ``fold_for_matching`` is idempotent, and a text and its stored form have the same key.
     """
-    text = unicodedata.normalize("NFC", text).casefold()
+    text = normalize_input(text).casefold()  # the key of a text and of its stored form are the same
     text = _NOT_WORD.sub(_replace_non_word, text)
     text = normalize_tone_placement(text)
     return _WHITESPACE.sub(" ", text).strip()

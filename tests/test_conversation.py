@@ -288,3 +288,16 @@ async def test_any_sequence_never_raises_and_never_loses_a_confirmed_submission(
     erased = not driver.store.respondents
     if not erased:
         assert set(receipts) <= stored
+
+
+async def test_a_button_of_an_earlier_message_of_the_same_step_still_works(driver: Driver) -> None:
+    await consented(driver)
+    await driver.press("Góp ý dự thảo")
+    await driver.press("Dự thảo mở")
+    await driver.press("Mục 4")
+    prompt = await driver.press("Ý kiến khác")
+    await driver.say("Ý kiến thứ nhất.")
+    # "Xong" pressed on the prompt above the latest message: same step, so it is not stale
+    done = next(c.data for r in prompt.replies for row in r.choices for c in row if c.data == "done")
+    out = await driver.send(Event.choice(done, prompt.screen))
+    assert out.notice is None and driver.state["step"] == "prof_cat"

@@ -34,10 +34,7 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-try:  # ``tests`` is a package only when tests/__init__.py exists; support both layouts.
-    from tests.fake_telegram import FakeTelegramServer, FakeUser
-except ModuleNotFoundError:  # pragma: no cover - depends on how pytest set up sys.path
-    from fake_telegram import FakeTelegramServer, FakeUser  # type: ignore[no-redef]
+from tests.fake_telegram import FakeTelegramServer, FakeUser
 
 pytestmark = pytest.mark.e2e
 
@@ -153,8 +150,10 @@ async def test_polling_conversation(server: FakeTelegramServer, polling: Dispatc
     assert reply.buttons == [[("Đồng ý", "vote:yes"), ("Không đồng ý", "vote:no")]]
     assert reply.message_id == 2  # user's /start is #1: ids are shared per chat
 
+    start_reply = reply
     reply = await user.tap("Không")  # no exact match: the only button containing "Không"
     assert reply.text == "Bạn chọn: no"
+    assert start_reply.text == "Xin chào Minh! Mã: org-dtn"  # returned messages are snapshots
     assert reply.message_id == 2 and reply.buttons == []  # edited in place, keyboard removed
     assert user.callback_answers == ["Đã ghi nhận"]
     assert server.unanswered_callback_queries() == []

@@ -35,6 +35,7 @@ BUTTON_LABEL_MAX = 56
 PREVIEW_CHARS = 600
 CONFIRM_TEXT_CHARS = 1500
 MY_LIST_LIMIT = 10
+RECENT_SCREENS = 6
 
 Handler = Callable[["Turn"], Awaitable[None]]
 
@@ -73,7 +74,22 @@ class Turn:
     def show(self, reply: Reply) -> None:
         if reply.choices:
             self.state["screen"] = int(self.state.get("screen", 0)) + 1
+            recent = [pair for pair in self.state.get("recent", []) if isinstance(pair, list)][
+                -(RECENT_SCREENS - 1) :
+            ]
+            self.state["recent"] = [*recent, [self.state["screen"], self.state.get("step")]]
         self.replies.append(reply)
+
+    def is_current(self, screen: int | None) -> bool:
+        """A press counts if it comes from the current screen or a recent screen of the same step."""
+        if screen is None or screen == self.state.get("screen"):
+            return True
+        steps = {
+            pair[0]: pair[1]
+            for pair in self.state.get("recent", [])
+            if isinstance(pair, list) and len(pair) == 2
+        }
+        return steps.get(screen) == self.state.get("step")
 
     @property
     def draft(self) -> dict[str, Any]:
@@ -113,7 +129,7 @@ class CitizenConversation:
             await self._goto(turn, "consent")
             return
         if event.kind == "choice":
-            if event.screen is not None and event.screen != turn.state.get("screen"):
+            if not turn.is_current(event.screen):
                 turn.notice = turn._("notice.stale")
                 return
             data = event.value

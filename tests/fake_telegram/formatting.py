@@ -122,7 +122,11 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
                 raise EntityParseError(
                     f'Unmatched end tag at byte offset {offset}, expected "</{tag}>", found "</{name}>"'
                 )
-            _close_html_entity(out, tag, start, attrs)
+            if tag == "code" and stack and stack[-1][0] == "pre" and stack[-1][1] == start:
+                # <pre><code class="language-python">...</code></pre> is one pre entity with a language
+                stack[-1][2]["language"] = attrs.get("class", "").removeprefix("language-")
+            else:
+                _close_html_entity(out, tag, start, attrs)
             i = gt + 1
             continue
         match = _TAG_NAME.match(source, lt + 1)
@@ -151,12 +155,7 @@ def _close_html_entity(out: _Builder, tag: str, start: int, attrs: dict[str, str
         elif url:
             out.entity("text_link", start, url=url)
     elif kind == "pre":
-        out.entity("pre", start)
-    elif kind == "code" and out.entities and out.entities[-1]["type"] == "pre":
-        # <pre><code class="language-python">...</code></pre>
-        language = attrs.get("class", "").removeprefix("language-")
-        if language:
-            out.entities[-1]["language"] = language
+        out.entity("pre", start, **({"language": attrs["language"]} if attrs.get("language") else {}))
     elif kind == "blockquote":
         out.entity("expandable_blockquote" if "expandable" in attrs else "blockquote", start)
     elif kind == "custom_emoji":
@@ -233,12 +232,18 @@ def parse_markdown_v2(source: str) -> tuple[str, list[dict[str, Any]]]:
                     )
                 i += 1  # "[text]" without a URL is just text in MarkdownV2
                 continue
-            close = source.find(")", i + 2)
-            if close == -1:
+            close = i + 2
+            url_chars: list[str] = []
+            while close < n and source[close] != ")":
+                if source[close] == "\\" and close + 1 < n:
+                    close += 1  # "\)" and "\\" are escapes inside the URL part
+                url_chars.append(source[close])
+                close += 1
+            if close >= n:
                 raise EntityParseError(
                     f"Can't find end of a URL at byte offset {_byte_offset(source, i + 2)}"
                 )
-            url = source[i + 2 : close].replace("\\)", ")").replace("\\\\", "\\")
+            url = "".join(url_chars)
             if opener == "![":
                 out.entity("custom_emoji", start, custom_emoji_id=url.rsplit("=", 1)[-1])
             else:

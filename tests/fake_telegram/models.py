@@ -98,7 +98,10 @@ class Call:
 
 @dataclass
 class ChatMessage:
-    """A message in a fake private chat (sent by the bot or by the user), in its current state.
+    """A message in a fake private chat (sent by the bot or by the user).
+
+    Objects handed out by the server and :class:`FakeUser` are snapshots taken when they were
+    returned: later edits by the bot do not change them (ask again for the current state).
 
     ``text`` is the visible text after entity parsing (for media messages: the caption).
     ``buttons`` are the inline keyboard rows; ``reply_keyboard`` the rows of a reply keyboard.
@@ -159,11 +162,10 @@ class ChatMessage:
             kinds = [k for k in ("sticker", "voice", "location", "contact") if k in self.api]
             body = f"[{kinds[0]}]" if kinds else "[message]"
         lines = [f"#{self.message_id} {who}: {body.rstrip()}"]
-        for row in self.buttons:
-            lines.append("    " + " ".join(f"[{b.text}]" for b in row))
-        if self.reply_keyboard:
-            for row in self.reply_keyboard:
-                lines.append("    keyboard: " + " ".join(f"[{t}]" for t in row))
+        lines.extend("  " + " ".join(f"[{b.text}]" for b in buttons) for buttons in self.buttons)
+        lines.extend(
+            "  keyboard: " + " ".join(f"[{t}]" for t in texts) for texts in self.reply_keyboard or []
+        )
         if self.deleted:
             lines[0] += "  (deleted)"
         return "\n".join(lines)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import inspect
 import json
 import mimetypes
@@ -325,7 +326,7 @@ class FakeTelegramServer:
         self._webhook: dict[str, Any] | None = None
         self._webhook_last_error: tuple[int, str] | None = None
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._bot_settings: dict[str, Any] = {}
+        self._bot_settings: dict[tuple[str, Any], Any] = {}
         self._callback_queries: dict[str, _CallbackQuery] = {}
         self._blocked: set[int] = set()
         self._failures: dict[str, deque[_Failure]] = {}
@@ -442,24 +443,33 @@ class FakeTelegramServer:
         ]
 
     def chat_messages(self, chat_id: int, *, include_deleted: bool = False) -> list[ChatMessage]:
-        """The bot's messages in this chat in order, in their current state (edits applied).
+        """Snapshots of the bot's messages in this chat, in order and in their current state.
 
-        Deleted messages are left out unless ``include_deleted`` (then their ``deleted`` flag is set).
+        Edits are applied; deleted messages are left out unless ``include_deleted`` (then their
+        ``deleted`` flag is set).  Snapshots do not change when the bot edits a message later.
         """
         chat = self._chats.get(chat_id)
         if chat is None:
             return []
-        return [m for m in chat.messages.values() if m.from_bot and (include_deleted or not m.deleted)]
+        return [
+            copy.deepcopy(m)
+            for m in chat.messages.values()
+            if m.from_bot and (include_deleted or not m.deleted)
+        ]
 
     def chat_history(self, chat_id: int) -> list[ChatMessage]:
-        """All messages of the chat (user and bot, deleted included) in message_id order."""
+        """Snapshots of all messages of the chat (user and bot, deleted included) in message_id order."""
         chat = self._chats.get(chat_id)
-        return list(chat.messages.values()) if chat else []
+        return [copy.deepcopy(m) for m in chat.messages.values()] if chat else []
 
-    def message(self, chat_id: int, message_id: int) -> ChatMessage | None:
-        """One message of a chat by id (user or bot, possibly deleted), or None."""
-        chat = self._chats.get(chat_id)
-        return chat.messages.get(message_id) if chat else None
+    def message(self, chat_id: Any, message_id: Any) -> ChatMessage | None:
+        """A snapshot of one message by id (user or bot, possibly deleted), or None."""
+        live = self._live_message(chat_id, message_id)
+        return copy.deepcopy(live) if live is not None else None
+
+    def _live_message(self, chat_id: Any, message_id: Any) -> ChatMessage | None:
+        chat = self._chats.get(chat_id) if isinstance(chat_id, int) else None
+        return chat.messages.get(message_id) if chat and isinstance(message_id, int) else None
 
     def transcript(self, chat_id: int) -> str:
         """A readable log of the conversation (user messages, presses, bot sends/edits/deletes, errors)."""
@@ -1044,7 +1054,7 @@ class FakeTelegramServer:
             allow_missing = bool(reply_parameters.get("allow_sending_without_reply", allow_missing))
         if target in (None, ""):
             return {}
-        original = self.message(chat_id, target) if isinstance(target, int) else None
+        original = self._live_message(chat_id, target)
         if original is None or original.deleted:
             if allow_missing:
                 return {}
@@ -1116,8 +1126,10 @@ class FakeTelegramServer:
         offset = params.get("offset")
         limit = params.get("limit")
         limit = limit if isinstance(limit, int) and 1 <= limit <= 100 else 100
-        timeout = params.get("timeout")
-        timeout = max(0, timeout) if isinstance(timeout, int) else 0
+        try:
+            timeout = max(0.0, float(params.get("timeout") or 0))
+        except (TypeError, ValueError):
+            timeout = 0.0
         if isinstance(offset, int) and offset != 0:
             if offset < 0:
                 self._pending = self._pending[offset:]
@@ -1460,11 +1472,7 @@ class FakeTelegramServer:
     def _copy_source(self, call: Call) -> ChatMessage:
         from_chat = call.params.get("from_chat_id")
         message_id = call.params.get("message_id")
-        source = (
-            self.message(from_chat, message_id)
-            if isinstance(from_chat, int) and isinstance(message_id, int)
-            else None
-        )
+        source = self.message(from_chat, message_id)
         if source is None or source.deleted:
             raise bad_request("message to copy not found")
         return source
@@ -1618,9 +1626,9 @@ class FakeTelegramServer:
                     params[part.name] = data.decode("utf-8")
         elif response.content_type == "application/json":
             raw = await response.read()
-            data = json.loads(raw) if raw.strip() else None
-            if isinstance(data, dict):
-                params = data
+            decoded = json.loads(raw) if raw.strip() else None
+            if isinstance(decoded, dict):
+                params = decoded
         method = params.pop("method", None)
         return (str(method), params, files) if method else None
 

@@ -1,4 +1,3 @@
-# ruff: noqa: ASYNC109  (``timeout=`` arguments are the natural API of a test helper)
 """A simulated Telegram user who talks to the bot through :class:`FakeTelegramServer`.
 
 The user only does what a person could do in a Telegram client: type messages, send media, and press
@@ -227,7 +226,7 @@ class FakeUser:
 
     async def edit_text(self, message_id: int, text: str) -> int:
         """Edit one of the user's own text messages (sends an ``edited_message`` update)."""
-        message = self.server.message(self.id, message_id)
+        message = self.server._live_message(self.id, message_id)
         if message is None or message.from_bot or message.text is None:
             raise AssertionError(f"{self.first_name} cannot edit message #{message_id}")
         message.history.append(message.text)

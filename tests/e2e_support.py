@@ -1,0 +1,112 @@
+"""Run the real bot (aiogram over real HTTP) against the fake Telegram Bot API server.
+
+``running_bot`` polls in-process; ``BotProcess`` runs ``gopy bot`` as a real child process, so a test
+can kill it mid-conversation and start it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from bot.runtime import BotRuntime, build_runtime
+from core.clock import Clock
+from core.config import Settings
+from storage.db import create_engine, session_factory
+from tests.fake_telegram import FakeTelegramServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot_settings(database_url: str, server: FakeTelegramServer, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "telegram_bot_token": server.token,
+        "telegram_api_base": server.base_url,
+        "hash_key": "test-hash-key",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[BotRuntime]:
+    """The real dispatcher polling the fake server in this process."""
+    engine = create_engine(settings.database_url)
+    runtime = build_runtime(settings, session_factory(engine), clock=clock)
+    task = asyncio.create_task(
+        runtime.dispatcher.start_polling(
+            runtime.bot, handle_signals=False, close_bot_session=False, polling_timeout=1
+        )
+    )
+    try:
+        yield runtime
+    finally:
+        with suppress(RuntimeError):
+            await runtime.dispatcher.stop_polling()
+        task.cancel()
+        with suppress(asyncio.CancelledError, Exception):
+            await task
+        await runtime.close()
+        await engine.dispose()
+
+
+class BotProcess:
+    """``gopy bot`` as a child process talking to the fake server over HTTP."""
+
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        self.settings = settings
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = workdir / "bot.log"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_")}
+        env.update(
+            {
+                "GOPY_DATABASE_URL": self.settings.database_url,
+                "TELEGRAM_BOT_TOKEN": self.settings.bot_token or "",
+                "TELEGRAM_API_BASE": self.settings.telegram_api_base or "",
+                "GOPY_HASH_KEY": self.settings.hash_key.get_secret_value(),
+                "PYTHONPATH": str(ROOT),
+            }
+        )
+        env.pop("REDIS_URL", None)
+        return env
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "bot"],
+                cwd=self.workdir,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        """Stop the process abruptly (SIGKILL), as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""

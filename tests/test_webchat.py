@@ -268,7 +268,7 @@ async def test_with_redis_state_and_rate_limits_are_shared_by_workers(
                 ).hexdigest()[:14],
                 16,
             )
-            state_keys = await redis.keys(f"fsm:{chat_id}:{chat_id}:*")
+            state_keys = await redis.keys(f"*:{chat_id}:*")
             assert state_keys
             await redis.delete(*state_keys)
     finally:

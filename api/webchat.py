@@ -42,6 +42,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.metrics import UPDATE_ERRORS, UPDATES_HANDLED
 from bot.runtime import build_storage, conversation_settings
@@ -192,7 +193,7 @@ class WebChat:
     settings: WebChatSettings
     conversation: CitizenConversation
     conv_settings: ConversationSettings
-    sessions: Any
+    sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     storage: BaseStorage
     isolation: BaseEventIsolation

@@ -83,6 +83,8 @@ async def test_posts_without_the_session_token_are_refused_and_store_nothing(sql
         )
         assert foreign_token.status_code == 403
         assert "tải lại trang" in foreign_token.json()["message"]
+        assert foreign_token.headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'none'" in foreign_token.headers["content-security-policy"]
         cross_site = await chat.post(start, Origin="http://evil.example")
         assert cross_site.status_code == 403
         assert await _count(sqlite_database, DialogStateRow.key) == 0

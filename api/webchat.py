@@ -85,6 +85,7 @@ UI_KEYS = (
     "offline",
     "too_large",
     "buttons_hint",
+    "restart_hint",
     "noscript",
     "open",
     "close",

@@ -260,3 +260,29 @@ async def test_the_embed_snippet_opens_the_chat_on_a_portal_page(
             assert list(await session.scalars(select(RespondentRow.channel))) == ["web"]
     finally:
         await engine.dispose()
+
+
+async def test_declining_stores_nothing_and_menu_starts_again(sqlite_database: str, browser: Browser) -> None:
+    await _loaded(sqlite_database)
+    async with served(sqlite_database) as base:
+        context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        page = await context.new_page()
+        me = Person(page, SHOTS / "decline")
+        await page.goto(base + "/chat")
+        await me.press("Không đồng ý")
+        await expect(me.last_bot_text()).to_contain_text("không lưu bất kỳ thông tin")
+        await expect(page.locator(".choices button")).to_have_count(0)
+        await expect(page.locator("#hint")).to_have_text("Bấm «Menu» ở trên để bắt đầu lại.")
+        await page.locator("#menu-button").click()
+        await expect(me.button("Tôi đồng ý")).to_be_visible()
+        await expect(page.locator("#hint")).to_have_text("Chọn một nút ở trên để tiếp tục.")
+        await me.shot("consent-again")
+        assert me.problems == [], me.problems
+        await context.close()
+
+    engine = create_engine(sqlite_database)
+    try:
+        async with session_factory(engine)() as session:
+            assert list(await session.scalars(select(RespondentRow.id))) == []
+    finally:
+        await engine.dispose()

@@ -98,10 +98,12 @@
     log.appendChild(group);
   }
 
-  function setComposer(reply) {
+  function setComposer(reply, hasChoices) {
     expect = reply;
     form.hidden = !reply;
     hint.hidden = !!reply;
+    hint.setAttribute("data-ui", hasChoices ? "buttons_hint" : "restart_hint");
+    hint.textContent = s(hint.getAttribute("data-ui"));
     updateCounter();
   }
 
@@ -135,15 +137,17 @@
     if (data.replies && data.replies.length) {
       dropChoices();
       var textReply = null;
+      var hasChoices = false;
       data.replies.forEach(function (reply) {
         bubble(reply.text, "bot");
         if (reply.choices.length) {
           choiceGroup(reply);
+          hasChoices = true;
         }
         textReply = reply.expects_text ? reply : textReply;
       });
       screen = data.screen;
-      setComposer(textReply);
+      setComposer(textReply, hasChoices);
       scrollDown();
     }
     if (data.notice) {

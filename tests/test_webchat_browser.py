@@ -121,6 +121,8 @@ async def test_a_citizen_gives_an_opinion_in_the_browser(
         await me.shot("consent")
 
         await me.press("Tôi đồng ý", "menu")
+        # the pressed button is gone: focus moves to the new screen (keyboard and screen readers)
+        await expect(page.locator(".choices button").first).to_be_focused()
         await me.press("Góp ý dự thảo văn kiện", "documents")
         await me.press("[MẪU] Dự thảo Báo cáo chính trị", "parts")
         await me.press("Phần thứ nhất")
@@ -130,6 +132,7 @@ async def test_a_citizen_gives_an_opinion_in_the_browser(
 
         box = page.get_by_label("Ý kiến của bạn")
         await expect(box).to_be_visible()
+        await expect(box).to_be_focused()
         counter = page.locator("#counter")
         await expect(counter).to_have_text("0/300 ký tự")
         await me.shot("text-prompt")

@@ -135,6 +135,8 @@
       applyChrome();
     }
     if (data.replies && data.replies.length) {
+      var active = document.activeElement;
+      var keepFocus = active && active !== document.body && (log.contains(active) || active === textarea);
       dropChoices();
       var textReply = null;
       var hasChoices = false;
@@ -149,6 +151,13 @@
       screen = data.screen;
       setComposer(textReply, hasChoices);
       scrollDown();
+      if (keepFocus) {
+        /* the pressed button is gone: keyboard and screen-reader users go on from the new screen */
+        var next = textReply ? textarea : log.querySelector(".choices button");
+        if (next) {
+          next.focus({ preventScroll: true });
+        }
+      }
     }
     if (data.notice) {
       showNotice(data.notice);

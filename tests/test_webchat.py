@@ -277,3 +277,19 @@ async def test_with_redis_state_and_rate_limits_are_shared_by_workers(
         for key in await redis.keys(prefix + "*"):
             await redis.delete(key)
         await redis.aclose()
+
+
+async def test_a_portal_link_with_an_organisation_prefills_it_as_the_bot_deep_link_does(
+    sqlite_database: str,
+) -> None:
+    await _loaded(sqlite_database)
+    async with served(sqlite_database) as base, ChatClient(base) as chat:
+        await chat.open()
+        await chat.start("org-dtn")
+        await chat.press("Tôi đồng ý")
+    engine = create_engine(sqlite_database)
+    try:
+        async with session_factory(engine)() as session:
+            assert list(await session.scalars(select(RespondentRow.organisation))) == ["dtn"]
+    finally:
+        await engine.dispose()

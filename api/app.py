@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api import v1 as api_v1
 from api import webchat
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
 from core.clock import Clock, SystemClock
@@ -35,6 +36,18 @@ class AppServices:
     sessions: async_sessionmaker[AsyncSession]
     bot: BotRuntime | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    scheduler: Any = None
+
+
+def start_scheduler(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Any, clock: Clock
+) -> Any:
+    """``gopy run`` also runs the reminder scheduler (only the lease holder of all processes sends)."""
+    from scheduler.service import ReminderScheduler
+
+    service = ReminderScheduler(settings=settings, sessions=sessions, bot=bot, clock=clock)
+    service.start()
+    return service
 
 
 def services(request: Request) -> AppServices:
@@ -65,9 +78,13 @@ def create_app(
             elif poll:
                 svc.tasks.append(asyncio.create_task(start_polling(svc.bot), name="telegram-polling"))
                 log.info("telegram polling started")
+            if poll:
+                svc.scheduler = start_scheduler(settings, svc.sessions, svc.bot.bot, clock)
         try:
             yield
         finally:
+            if svc.scheduler is not None:
+                await svc.scheduler.stop()
             for task in svc.tasks:
                 task.cancel()
             for task in svc.tasks:
@@ -83,6 +100,8 @@ def create_app(
         description="Góp ý của Nhân dân vào dự thảo văn kiện — export and consolidation API for staff.",
         lifespan=lifespan,
     )
+
+    api_v1.setup(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

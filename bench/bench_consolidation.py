@@ -19,6 +19,7 @@ Not part of the test suite.
 from __future__ import annotations
 
 import json
+import os
 import random
 import resource
 import statistics
@@ -247,6 +248,8 @@ def run(n: int, workers: int | None) -> dict[str, object]:
         "largest_group": max((g.count for g in result), default=0),
         "distinct_texts": len({core_text.fold_for_matching(o.text) for o in opinions}),
         "workers": "auto" if workers is None else workers,
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),  # other work on the machine skews the timings
     }
 
 

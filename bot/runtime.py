@@ -12,7 +12,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import handlers
+from bot import contacts, handlers
 from bot.fsm import SqlStorage
 from bot.middlewares import DedupeMiddleware, ErrorMiddleware, UnitOfWorkMiddleware
 from core.clock import Clock, SystemClock
@@ -30,6 +30,18 @@ def conversation_settings(settings: Settings) -> ConversationSettings:
         page_size=settings.sections_page_size,
         privacy_version=settings.privacy_version,
         timezone=settings.timezone,
+    )
+
+
+def contact_adapter(settings: Settings, clock: Clock) -> contacts.ContactAdapter:
+    from core.reporting import MAX_REPORT_BYTES, reminder_policy
+    from storage.repositories_reporting import LocalFileStore
+
+    return contacts.ContactAdapter(
+        files=LocalFileStore(settings.files_dir),
+        policy=reminder_policy(settings),
+        clock=clock,
+        max_bytes=MAX_REPORT_BYTES,
     )
 
 
@@ -93,6 +105,7 @@ def build_dispatcher(
         hash_key=settings.hash_key.get_secret_value(),
         clock=clock,
     )
+    dp.include_router(contacts.setup(contact_adapter(settings, clock)))
     dp.include_router(handlers.setup(adapter))
     return dp
 

@@ -9,7 +9,10 @@ from typing import Annotated
 
 import typer
 
+from cli.api_keys import app as api_keys_app
+from cli.export import app as export_app
 from cli.logs import setup_logging
+from cli.mood import mood_app
 from core.clock import SystemClock
 from core.config import get_settings
 from core.errors import GopyError
@@ -22,6 +25,9 @@ db_app = typer.Typer(help="Database / Cơ sở dữ liệu", no_args_is_help=Tru
 documents_app = typer.Typer(help="Draft documents / Dự thảo văn kiện", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(documents_app, name="documents")
+app.add_typer(mood_app, name="mood")
+app.add_typer(api_keys_app, name="apikey")
+app.add_typer(export_app, name="export")
 
 log = logging.getLogger("gopy")
 
@@ -162,6 +168,10 @@ def documents_import(
         raise fail(exc) from exc
     typer.echo(report.summary() + " " + " ".join(report.notes))
 
+
+from cli import reporting as _reporting  # noqa: E402
+
+_reporting.register(app)
 
 if __name__ == "__main__":
     app()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -42,6 +43,21 @@ class Settings(BaseSettings):
     max_text_length: int = 4000
     sections_page_size: int = 8
     log_level: str = "INFO"
+    # reporting units and reminders (see docs/reminders.md)
+    bot_username: str | None = None
+    invite_ttl_hours: int = 72
+    reminder_days_before: list[int] = Field(default_factory=lambda: [7, 3, 1, 0])
+    reminder_time: str = "08:00"
+    reminder_overdue_days: int = 3
+    reminder_escalate: bool = True
+    quiet_hours: str = "21:00-07:00"
+    digest_time: str = "08:30"
+    scheduler_tick_seconds: float = 30.0
+    scheduler_lease_seconds: float = 90.0
+    heartbeat_file: Path = Path("./var/scheduler.heartbeat")
+    send_rate_per_second: float = 25.0
+    send_chat_interval_seconds: float = 1.0
+    send_max_attempts: int = 5
 
     @field_validator("timezone")
     @classmethod
@@ -54,6 +70,22 @@ class Settings(BaseSettings):
     def _sane_limit(cls, value: int) -> int:
         if not 10 <= value <= 3500 * 4:
             raise ValueError("max_text_length must be between 10 and 14000")
+        return value
+
+    @field_validator("reminder_time", "digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if value:
+            time.fromisoformat(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        if value:
+            start, _, end = value.partition("-")
+            time.fromisoformat(start.strip())
+            time.fromisoformat(end.strip())
         return value
 
     @property

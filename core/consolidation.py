@@ -19,7 +19,6 @@ groups two opinions that are not similar enough (it may, rarely, miss a pair).
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,8 +37,6 @@ __all__ = [
 MIN_TOKENS = 3
 """Texts with fewer words (after segmentation) are grouped only with identical texts."""
 
-# Above this many distinct texts to segment, group_near_duplicates uses several processes by default.
-_PARALLEL_FROM = 4000
 # Probability that a pair exactly at the threshold shares at least one LSH bucket.
 _LSH_RECALL = 0.98
 # Representative choice: the mean similarity of a candidate is measured against at most this many
@@ -117,7 +114,7 @@ class _Linker:
     def similar(self, x: int, y: int) -> bool:
         a, b = self.shingles[x], self.shingles[y]
         small, large = sorted((len(a), len(b)))
-        if small < self.threshold * large:  # Jaccard <= small / large: no need to intersect
+        if small / large < self.threshold:  # Jaccard <= small / large: no need to intersect
             return False
         pair = (x, y) if x < y else (y, x)
         if pair in self._rejected:
@@ -182,7 +179,7 @@ def _lsh_buckets(
 
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=_lsh_bands(threshold, num_perm))
     minhashes = MinHash.bulk(
-        ([shingle.encode("utf-8") for shingle in sorted(s)] for s in shingles), num_perm=num_perm, seed=seed
+        ([shingle.encode("utf-8") for shingle in s] for s in shingles), num_perm=num_perm, seed=seed
     )
     with lsh.insertion_session() as session:
         for index, minhash in enumerate(minhashes):
@@ -212,13 +209,6 @@ def _mean_similarity(
     return round(total / weight, 9) if weight else 1.0
 
 
-def _default_workers(texts_to_segment: int) -> int:
-    if texts_to_segment < _PARALLEL_FROM:
-        return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(2, cpus or 1))
-
-
 def group_near_duplicates(
     items: Sequence[OpinionText],
     *,
@@ -235,9 +225,10 @@ def group_near_duplicates(
             :func:`core.text.tokens`) for two opinions to be grouped, in ``(0, 1]``.
         num_perm: number of MinHash permutations (more: fewer missed pairs, slower).
         seed: MinHash seed; with the same input, seed and ``num_perm`` the output is always the same.
-        workers: processes used for word segmentation, the expensive step (about 2 ms per opinion).
-            ``None`` chooses: up to 2 processes when there are more than a few thousand distinct
-            texts, else none. ``1`` keeps everything in the calling process.
+        workers: processes used for word segmentation, the expensive step (about 2 ms per distinct
+            text): see :func:`core.text.tokens_many`. ``None`` (default) uses 2 forked processes for
+            large inputs in a single-threaded process (CLI, batch job) and none in a threaded server;
+            ``1`` keeps everything in the calling process.
 
     Returns:
         Every item in exactly one group. Groups are sorted by ``count`` (largest first), then by
@@ -248,6 +239,8 @@ def group_near_duplicates(
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError("threshold must be in (0, 1]")
+    if num_perm < 2:
+        raise ValueError("num_perm must be at least 2")
     if not items:
         return []
 
@@ -258,11 +251,8 @@ def group_near_duplicates(
     distinct = list(key_ids)
     weights = Counter(item_key)
 
-    # Only texts of MIN_TOKENS words or more can have near-duplicates (segmentation never makes more
-    # words than there are syllables, so shorter keys are skipped without segmenting them).
-    candidates = [k for k, key in enumerate(distinct) if key.count(" ") + 1 >= MIN_TOKENS]
-    if workers is None:
-        workers = _default_workers(len(candidates))
+    # Only texts of MIN_TOKENS words or more can have near-duplicates.
+    candidates = [k for k, key in enumerate(distinct) if key]
     segmented = tokens_many([distinct[k] for k in candidates], workers=workers, folded=True)
     shingles: list[frozenset[str]] = [frozenset()] * len(distinct)
     long_texts: list[int] = []

@@ -94,3 +94,94 @@ class InviteExpired(GopyError):
 class InviteUsed(GopyError):
     code = "error.invite_used"
     http_status = 410
+
+
+class UnitNotFound(NotFound):
+    code = "reporting.error.unit_not_found"
+
+
+class PeriodNotFound(NotFound):
+    code = "reporting.error.period_not_found"
+
+
+class ReportNotFound(NotFound):
+    code = "reporting.error.report_not_found"
+
+
+class ContactNotBound(GopyError):
+    code = "reporting.error.not_a_contact"
+    http_status = 403
+
+
+class PeriodNotForUnit(GopyError):
+    code = "reporting.error.period_not_for_unit"
+    http_status = 422
+
+
+class ReportFileTooLarge(GopyError):
+    code = "reporting.error.file_too_large"
+    http_status = 413
+
+
+class ReportFileType(GopyError):
+    code = "reporting.error.file_type"
+    http_status = 415
+
+
+class CongressNotFound(NotFound):
+    code = "mood.error.congress_not_found"
+
+
+class CongressClosed(GopyError):
+    """The congress's reporting window is over: no more mood entries about it."""
+
+    code = "mood.error.congress_closed"
+    http_status = 409
+
+
+class NoPeriodForEntry(GopyError):
+    """The plan gives the congress no reporting period an entry could fall into."""
+
+    code = "mood.error.no_period"
+
+
+class ApiKeyInvalid(GopyError):
+    """No API key, an unknown one, or a revoked one."""
+
+    code = "api.error.unauthorized"
+    http_status = 401
+
+
+class ScopeMissing(GopyError):
+    """The API key lacks a scope the endpoint needs (``scope`` names it)."""
+
+    code = "api.error.forbidden"
+    http_status = 403
+
+
+class InvalidQuery(GopyError):
+    """A malformed request: ``field`` says which parameter, ``reason`` what is wrong with it."""
+
+    code = "api.error.invalid_query"
+    http_status = 422
+
+
+class InvalidStatusChange(GopyError):
+    """A document cannot go from ``current`` to ``target`` (draft → open → closed)."""
+
+    code = "api.error.status_change"
+    http_status = 409
+
+
+class MeetingImportRejected(GopyError):
+    """A meeting XLSX with bad rows: nothing was imported; ``errors`` lists every bad cell."""
+
+    code = "api.error.meeting_import"
+    http_status = 422
+
+
+class DocumentCodeTaken(GopyError):
+    """Another document already has this ``code``."""
+
+    code = "api.error.code_taken"
+    http_status = 409

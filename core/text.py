@@ -18,6 +18,7 @@ underthesea is heavy to import (about half a second), so it is loaded on the fir
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ __all__ = [
     "text_length",
     "tokens",
     "tokens_many",
+    "PARALLEL_FROM",
 ]
 
 # --------------------------------------------------------------------------------------------------
@@ -65,7 +67,7 @@ def _remove_invisible(text: str) -> str:
     the zero-width joiner between two emoji ("👨‍👩‍👧") and the tag characters of subdivision
     flags ("🏴 + tags").
     """
-    if text.replace("\n", "").replace("\t", "").replace(" ", "").isprintable():
+    if text.replace("\n", "").replace("\t", "").isprintable():
         return text  # fast path: no character of categories C* or Z* other than the kept ones
     out: list[str] = []
     last = len(text) - 1
@@ -118,7 +120,8 @@ def text_length(text: str) -> int:
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _VOWELS = frozenset("aeiouy")
 # Vowel pairs whose tone placement differs between the two spelling conventions when nothing
-# follows them: classic "hòa, khỏe, thủy" versus "hoà, khoẻ, thuỷ". Keys put the mark on the first.
+# follows them: "hòa, khỏe, thủy" versus "hoà, khoẻ, thuỷ". Keys use the first form (mark on the
+# first vowel of the pair): it is the more common one and the one underthesea's normaliser produces.
 _GLIDE_PAIRS = frozenset({"oa", "oe", "uy"})
 # A whole run of Latin letters (NFD: each base letter followed by its combining marks, đ/Đ included)
 # that ends with o/u followed by a/e/y: the only syllables whose tone mark may have to move.
@@ -264,17 +267,47 @@ def _segment_chunk(folded_texts: Sequence[str]) -> list[tuple[str, ...]]:
     return [_segment(folded) for folded in folded_texts]
 
 
-def tokens_many(texts: Sequence[str], *, workers: int = 1, folded: bool = False) -> list[list[str]]:
+# tokens_many(workers=None) uses several processes from this many texts on.
+PARALLEL_FROM = 4000
+
+
+def _can_fork() -> bool:
+    """Forking is cheap (the loaded model is shared) and safe only in a single-threaded process."""
+    import multiprocessing
+    import threading
+
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _available_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def tokens_many(texts: Sequence[str], *, workers: int | None = 1, folded: bool = False) -> list[list[str]]:
     """:func:`tokens` of many texts, in the same order.
 
     ``folded=True`` says the texts are already :func:`fold_for_matching` output (saves folding again).
 
-    Word segmentation costs about 2 ms for 30 words, so large batches may be spread over
-    ``workers`` processes (started with "spawn", safe from threaded servers; each loads
-    underthesea once, about one second). With ``workers <= 1``, or when processes cannot be
-    started, everything runs in the calling process.
+    Word segmentation costs about 2 ms for 30 words, so large batches may be spread over processes:
+
+    * ``workers=1`` (default): everything runs in the calling process;
+    * ``workers=N``: N processes - forked from a single-threaded process (they share the loaded
+      model), else started with "spawn" (safe in threaded servers; each loads underthesea, about a
+      second, and the main module must be import-safe, as always with "spawn");
+    * ``workers=None``: up to 2 forked processes when there are at least :data:`PARALLEL_FROM` texts
+      and the calling process is single-threaded (a CLI or batch job); otherwise in-process, so a
+      threaded server never forks or spawns behind its back.
+
+    When processes cannot be started, everything runs in the calling process.
     """
     keys = list(texts) if folded else [fold_for_matching(text) for text in texts]
+    if workers is None:
+        fork = _can_fork()
+        workers = min(2, _available_cpus()) if fork and len(keys) >= PARALLEL_FROM else 1
+    else:
+        fork = workers > 1 and _can_fork()
     if workers <= 1 or len(keys) < 2 * workers:
         return [list(_segment(key)) for key in keys]
 
@@ -282,11 +315,14 @@ def tokens_many(texts: Sequence[str], *, workers: int = 1, folded: bool = False)
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    if fork:
+        _tokenizer()("mô hình")  # load the model once, before forking, so every worker shares it
+    context = multiprocessing.get_context("fork" if fork else "spawn")
     size = -(-len(keys) // (workers * 4))  # a few chunks per worker even out the load
     chunks = [keys[i : i + size] for i in range(0, len(keys), size)]
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
             results = list(pool.map(_segment_chunk, chunks))
-    except (OSError, BrokenProcessPool):
+    except (OSError, RuntimeError, BrokenProcessPool):
         return [list(_segment(key)) for key in keys]
     return [list(segmented) for chunk in results for segmented in chunk]

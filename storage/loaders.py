@@ -413,3 +413,6 @@ async def import_document_bytes(
         report.add("sections")
     report.notes.append(f"code={doc_code} status={doc_status}")
     return report
+
+
+import storage.loaders_reporting  # noqa: E402, F401  (registers the "units" loader)

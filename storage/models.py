@@ -170,6 +170,7 @@ class FeedbackRow(Base):
     period_id: Mapped[int | None] = mapped_column(ForeignKey("reporting_period.id", ondelete="RESTRICT"))
     topic: Mapped[str | None] = mapped_column(String(64))
     unit_id: Mapped[int | None] = mapped_column(Integer)
+    unit_code: Mapped[str | None] = mapped_column(String(64))  # submitting unit of a meeting import
     text: Mapped[str] = mapped_column(Text, default="")
     text_folded: Mapped[str] = mapped_column(Text, default="")
     channel: Mapped[str] = mapped_column(String(16))

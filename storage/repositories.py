@@ -304,6 +304,15 @@ class SqlFeedbackRepository:
             or 0
         )
 
+    async def list_by_period(self, period_id: int) -> Sequence[Feedback]:
+        """Every entry tied to a reporting period (mood entries), oldest first, withdrawn included."""
+        rows = await self.session.scalars(
+            select(FeedbackRow)
+            .where(FeedbackRow.period_id == period_id)
+            .order_by(FeedbackRow.created_at, FeedbackRow.id)
+        )
+        return [feedback_from_row(r) for r in rows]
+
 
 class SqlReferenceRepository:
     def __init__(self, session: AsyncSession) -> None:

@@ -14,6 +14,7 @@ from storage.repositories import (
     SqlRespondentRepository,
     SqlSectionRepository,
 )
+from storage.repositories_reporting import SqlReportingRepository
 
 
 class SqlUnitOfWork:
@@ -30,6 +31,7 @@ class SqlUnitOfWork:
         self.feedback = SqlFeedbackRepository(session)
         self.reference = SqlReferenceRepository(session)
         self.plan = SqlPlanRepository(session)
+        self.reporting = SqlReportingRepository(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Self
 
 from core.domain import (
@@ -115,6 +115,10 @@ class FakeFeedback:
     async def count_by_respondent(self, respondent_id: int) -> int:
         return sum(1 for f in self._all() if f.respondent_id == respondent_id)
 
+    async def list_by_period(self, period_id: int) -> Sequence[Feedback]:
+        mine = [copy.deepcopy(f) for f in self._all() if f.period_id == period_id]
+        return sorted(mine, key=lambda f: (f.created_at, f.id or 0))
+
 
 class FakeReference:
     def __init__(self, items: list[ReferenceItem]) -> None:
@@ -208,6 +212,7 @@ def sample_store(now: datetime) -> FakeStore:
     for i in range(4, 24):
         store.sections[i] = Section(i, 1, i, f"Mục {i}", number=str(i), body=f"Nội dung mục {i}")
     store.sections[100] = Section(100, 2, 1, "Mục của dự thảo đóng", number="1")
+    add_sample_plan(store)
     for list_name, codes in {
         "categories": ["worker", "farmer", "other"],
         "organisations": ["dtn", "pn"],
@@ -219,3 +224,56 @@ def sample_store(now: datetime) -> FakeStore:
         for i, code in enumerate(codes):
             store.reference.append(ReferenceItem(list_name, code, f"{code} (vi)", f"{code} (en)", i))
     return store
+
+
+def add_sample_plan(store: FakeStore) -> None:
+    """Congresses shaped like the bundled plan (dates 00:00 Hanoi time = 17:00 UTC the day before).
+
+    Seen from 20/11/2025: the city congress (held 14/10/2025, last report due 5/11/2025) is closed;
+    the national one (held 19/01/2026, reports due 5/12/2025 and 5/02/2026) is open; a next-term
+    congress whose only period starts 1/03/2026 is upcoming; the grassroots one has no period.
+    """
+
+    def local_midnight(y: int, m: int, d: int) -> datetime:
+        return datetime(y, m, d, tzinfo=UTC) - timedelta(hours=7)
+
+    store.congresses.extend(
+        [
+            Congress(
+                1, "city-17", "city", "Đại hội XVII thành phố", "City 17th", local_midnight(2025, 10, 14)
+            ),
+            Congress(
+                2, "national-14", "national", "Đại hội XIV", "14th National", local_midnight(2026, 1, 19)
+            ),
+            Congress(3, "next-term", "city", "Đại hội nhiệm kỳ sau", "Next term", local_midnight(2026, 6, 1)),
+            Congress(
+                4, "grassroots", "grassroots", "Đại hội cơ sở", "Grassroots", local_midnight(2025, 6, 15)
+            ),
+        ]
+    )
+    store.periods.extend(
+        [
+            ReportingPeriod(
+                1, "city-17-before", 1, "before", local_midnight(2025, 9, 5), "Trước ĐH XVII", "Before 17"
+            ),
+            ReportingPeriod(
+                2, "city-17-after", 1, "after", local_midnight(2025, 11, 5), "Sau ĐH XVII", "After 17"
+            ),
+            ReportingPeriod(
+                3, "national-14-before", 2, "before", local_midnight(2025, 12, 5), "Trước ĐH XIV", "Before 14"
+            ),
+            ReportingPeriod(
+                4, "national-14-after", 2, "after", local_midnight(2026, 2, 5), "Sau ĐH XIV", "After 14"
+            ),
+            ReportingPeriod(
+                5,
+                "next-term",
+                3,
+                "single",
+                local_midnight(2026, 7, 5),
+                "Kỳ sau",
+                "Next",
+                local_midnight(2026, 3, 1),
+            ),
+        ]
+    )

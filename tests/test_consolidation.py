@@ -14,7 +14,7 @@ from core.consolidation import (
     count_by,
     group_near_duplicates,
 )
-from core.text import normalize_input
+from core.text import normalize_input, tokens
 
 BASE = "Đề nghị tăng cường công tác phòng, chống tham nhũng, lãng phí"
 ANTI_CORRUPTION = [
@@ -174,6 +174,22 @@ def test_threshold_one_groups_only_same_words() -> None:
 def test_invalid_threshold(threshold: float) -> None:
     with pytest.raises(ValueError):
         group_near_duplicates(opinions(("1", "a b c")), threshold=threshold)
+
+
+def test_invalid_num_perm() -> None:
+    with pytest.raises(ValueError):
+        group_near_duplicates(opinions(("1", "a b c")), num_perm=1)
+
+
+def test_similarity_exactly_at_the_threshold_groups() -> None:
+    # Shingles: 4 words + 3 pairs = 7 against 5 + 4 = 9 with 7 shared: Jaccard 7/9 exactly.
+    items = opinions(
+        ("1", "Cần giảm thuế cho"),
+        ("2", "cần giảm thuế cho dân"),
+    )
+    assert len(tokens(items[0].text)) == 4 and len(tokens(items[1].text)) == 5
+    assert [g.count for g in group_near_duplicates(items, threshold=7 / 9)] == [2]
+    assert [g.count for g in group_near_duplicates(items, threshold=7 / 9 + 1e-9)] == [1, 1]
 
 
 def test_campaign_of_many_distinct_variants_stays_one_group() -> None:

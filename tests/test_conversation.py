@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.clock import FixedClock
+from core.conversation.contact import PREFIX as CONTACT_PREFIX
 from core.conversation.model import Event
 from core.domain import DocumentStatus, FeedbackStatus, Stance
 from core.i18n import t
@@ -282,6 +283,8 @@ async def test_any_sequence_never_raises_and_never_loses_a_confirmed_submission(
             assert reply.text
             for data in reply.choice_data():
                 assert len(f"{out.screen}|{data}".encode()) <= 64
+                # the contact conversation owns this prefix in the same bot
+                assert not data.startswith(CONTACT_PREFIX), data
             if "Mã biên nhận: " in reply.text:
                 receipts.append(reply.text.split("Mã biên nhận: ")[1].split()[0])
     stored = {f.receipt_code for f in driver.store.feedback.values()}

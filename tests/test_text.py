@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import text as core_text
 from core.text import (
     fold_for_matching,
     normalize_input,
@@ -231,12 +232,23 @@ def test_tokens_of_empty_text() -> None:
     assert tokens(" ?! \u200b ") == []
 
 
-def test_tokens_many_matches_tokens_in_process_and_in_workers() -> None:
-    texts = ["Hoà bình", "", "Cải cách hành chính, giảm thủ tục", "thuỷ lợi nội đồng"] * 3
-    expected = [tokens(t) for t in texts]
-    assert tokens_many(texts) == expected
-    assert tokens_many([fold_for_matching(t) for t in texts], folded=True) == expected
-    assert tokens_many(texts, workers=2) == expected
+TEXTS = ["Hoà bình", "", "Cải cách hành chính, giảm thủ tục", "thuỷ lợi nội đồng"] * 3
+
+
+def test_tokens_many_matches_tokens() -> None:
+    expected = [tokens(t) for t in TEXTS]
+    assert tokens_many(TEXTS) == expected
+    assert tokens_many(TEXTS, workers=None) == expected
+    assert tokens_many([fold_for_matching(t) for t in TEXTS], folded=True) == expected
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["fork", "spawn"])
+def test_tokens_many_in_worker_processes(fork: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if fork and not core_text._can_fork():
+        pytest.skip("fork is not available or the test process has threads")
+    monkeypatch.setattr(core_text, "_can_fork", lambda: fork)
+    core_text._segment.cache_clear()
+    assert tokens_many(TEXTS, workers=2) == [tokens(t) for t in TEXTS]
 
 
 def test_importing_core_text_does_not_load_underthesea() -> None:

@@ -1,21 +1,35 @@
-"""The citizen conversation: consent, main menu, opinions on drafts, my opinions, my data, language.
+"""The citizen conversation: consent, main menu, opinions on drafts, mood entries about the congresses,
+my opinions, my data, language.
 
 A pure state machine over a JSON-serialisable ``state`` dict. ``handle(state, event, ctx)`` never raises
 for anything a person can do: unknown input, stale buttons and domain errors become replies.
 Steps are ``render_<step>`` (show the screen) and ``on_<step>`` (react to a choice or text).
+
+Two paths lead from the menu to a receipt; ``state["draft"]["flow"]`` tells which:
+
+* ``draft`` — an opinion on a draft document: ``doc`` → ``sec`` → ``stance`` → shared steps;
+* ``mood`` — a concern, aspiration or recommendation about a congress: ``m_cong`` → ``m_kind`` →
+  ``m_topic`` → shared steps.
+
+The shared steps are ``text`` (multi-message text with the same limits and normalisation), the profile
+steps (asked once, remembered), ``confirm`` and the receipt (``done``). What differs between the paths
+at those steps (prompt, whether text is required, the summary, the use case that stores the entry) is
+a :class:`Flow`.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import errors
 from core import feedback as uc
+from core import mood as mood_uc
 from core.conversation.model import Choice, Context, Event, Outcome, Reply
-from core.domain import Document, Profile, Respondent, Stance
+from core.domain import Document, Feedback, FeedbackKind, Profile, Receipt, Respondent, Stance
 from core.i18n import LANGUAGES, t
 from core.text import normalize_input, text_length
 
@@ -101,6 +115,13 @@ class Turn:
 
 class CitizenConversation:
     """The conversation every channel runs for citizens and union members."""
+
+    def __init__(self) -> None:
+        self.flows: dict[str, Flow] = {"draft": DraftFlow(self), "mood": MoodFlow(self)}
+
+    def flow(self, turn: Turn) -> Flow:
+        """The path the current entry follows (drafts when the state predates the choice)."""
+        return self.flows.get(str(turn.draft.get("flow") or "draft"), self.flows["draft"])
 
     async def handle(self, state: dict[str, Any] | None, event: Event, ctx: Context) -> Outcome:
         """React to one event; never raises for anything a person can do."""
@@ -265,6 +286,7 @@ class CitizenConversation:
                 turn._("menu.title"),
                 [
                     [Choice(turn._("menu.feedback"), "fb")],
+                    [Choice(turn._("mood.menu"), "mood")],
                     [Choice(turn._("menu.mine"), "mine")],
                     [Choice(turn._("menu.help"), "help"), Choice(turn._("menu.language"), "lang")],
                     [Choice(turn._("menu.mydata"), "mydata")],
@@ -277,6 +299,9 @@ class CitizenConversation:
         if data == "fb":
             turn.state["draft"] = {"flow": "draft", "client_ref": uuid.uuid4().hex[:16]}
             await self._goto(turn, "doc")
+        elif data == "mood":
+            turn.state["draft"] = {"flow": "mood", "client_ref": uuid.uuid4().hex[:16]}
+            await self._goto(turn, "m_cong")
         elif data in ("mine", "help", "lang", "mydata"):
             if data == "lang":
                 turn.state["lang_return"] = "menu"
@@ -287,7 +312,7 @@ class CitizenConversation:
     async def render_help(self, turn: Turn) -> None:
         turn.show(
             Reply(
-                turn._("help.text", limit=turn.ctx.settings.max_text_length),
+                turn._("help.text", limit=turn.ctx.settings.max_text_length) + "\n\n" + turn._("mood.help"),
                 [[Choice(turn._("button.menu"), "menu")]],
             )
         )
@@ -498,12 +523,12 @@ class CitizenConversation:
     def _parts_text(self, turn: Turn) -> str:
         return "\n\n".join(turn.draft.get("parts", []))
 
+    # ------------------------------------------------------------------ text (shared by both paths)
+
     async def render_text(self, turn: Turn) -> None:
-        stance = Stance(turn.draft.get("stance", Stance.OTHER.value))
         used = text_length(self._parts_text(turn))
         limit = turn.ctx.settings.max_text_length
-        key = "text.prompt_optional" if not stance.text_required else f"text.prompt_{stance.value}"
-        text = turn._(key, limit=limit)
+        text = await self.flow(turn).text_prompt(turn, limit)
         if used:
             text += "\n\n" + turn._("text.so_far", used=used, limit=limit)
         rows = [[Choice(turn._("button.done"), "done")]]
@@ -545,15 +570,15 @@ class CitizenConversation:
     async def on_text(self, turn: Turn) -> None:
         data = turn.event.value
         if data == "back":
-            await self._goto(turn, "stance")
+            await self._goto(turn, self.flow(turn).text_back)
         elif data == "clear":
             turn.draft["parts"] = []
             turn.say(turn._("text.cleared"))
             await self.render(turn)
         elif data == "done":
-            stance = Stance(turn.draft.get("stance", Stance.OTHER.value))
-            if stance.text_required and not turn.draft.get("parts"):
-                turn.say(turn._(f"error.text_required_{stance.value}"))
+            missing = self.flow(turn).missing_text_key(turn)
+            if missing is not None and not turn.draft.get("parts"):
+                turn.say(turn._(missing))
                 await self.render(turn)
                 return
             respondent = await self._respondent(turn)
@@ -712,41 +737,23 @@ class CitizenConversation:
             names.insert(0, turn._("profile.is_anonymous"))
         return " · ".join(names) if names else turn._("profile.empty")
 
-    # ------------------------------------------------------------------ confirm and submit
+    # ------------------------------------------------------------------ confirm and submit (shared)
 
     async def render_confirm(self, turn: Turn) -> None:
-        document = await self._open_document(turn)
-        if document is None:
+        flow = self.flow(turn)
+        if not await flow.still_open(turn):
             return
         respondent = await self._respondent(turn)
-        draft = turn.draft
-        draft["return_confirm"] = True
-        label, _body = await self._section_heading(turn)
-        stance = Stance(draft.get("stance", Stance.OTHER.value))
+        turn.draft["return_confirm"] = True
         text = self._parts_text(turn)
-        summary = turn._(
-            "confirm.summary",
-            document=document.title,
-            section=label,
-            stance=turn._(f"stance.{stance.value}"),
+        summary = await flow.summary(
+            turn,
             text=shorten(text, CONFIRM_TEXT_CHARS) if text else turn._("confirm.no_text"),
             profile=await self._profile_summary(turn, respondent.profile) if respondent else "",
         )
-        editing = bool(draft.get("edit_receipt"))
-        rows = [
-            [Choice(turn._("confirm.save" if editing else "confirm.submit"), "submit")],
-            [
-                Choice(turn._("confirm.edit_text"), "e:text"),
-                Choice(turn._("confirm.edit_stance"), "e:stance"),
-            ],
-        ]
-        if not editing:
-            rows.append(
-                [
-                    Choice(turn._("confirm.edit_section"), "e:sec"),
-                    Choice(turn._("confirm.edit_profile"), "e:prof"),
-                ]
-            )
+        editing = bool(turn.draft.get("edit_receipt"))
+        rows = [[Choice(turn._("confirm.save" if editing else "confirm.submit"), "submit")]]
+        rows += flow.edit_rows(turn, editing)
         rows.append([Choice(turn._("confirm.cancel"), "cancel")])
         turn.show(Reply(summary, rows))
 
@@ -754,11 +761,6 @@ class CitizenConversation:
         data = turn.event.value
         if data == "e:text":
             await self._goto(turn, "text")
-        elif data == "e:stance":
-            await self._goto(turn, "stance")
-        elif data == "e:sec":
-            turn.draft["page"] = 0
-            await self._goto(turn, "sec")
         elif data == "e:prof":
             respondent = await self._respondent(turn)
             turn.state["profile"] = respondent.profile.as_dict() if respondent else {}
@@ -769,65 +771,44 @@ class CitizenConversation:
             await self._goto(turn, "menu")
         elif data == "submit":
             await self._submit(turn)
-        else:
+        elif not await self.flow(turn).on_edit(turn, data):
             turn.notice = turn._("notice.stale")
+
+    def _edit_profile_choice(self, turn: Turn) -> Choice:
+        return Choice(turn._("confirm.edit_profile"), "e:prof")
 
     async def _submit(self, turn: Turn) -> None:
         respondent = await self._respondent(turn)
         if respondent is None or respondent.id is None:
             await self._goto(turn, "consent")
             return
-        draft = turn.draft
-        stance = Stance(draft.get("stance", Stance.OTHER.value))
-        settings = turn.ctx.settings
-        try:
-            if draft.get("edit_receipt"):
-                receipt = await uc.edit_feedback(
-                    uow=turn.ctx.uow,
-                    respondent_id=respondent.id,
-                    receipt_code=str(draft["edit_receipt"]),
-                    stance=stance,
-                    text=self._parts_text(turn),
-                    now=turn.ctx.now,
-                    max_length=settings.max_text_length,
-                )
-                turn.say(turn._("submit.edited", code=receipt.receipt_code))
-                turn.state.pop("draft", None)
-                await self._goto(turn, "mine")
-                return
-            receipt = await uc.submit_feedback(
-                uow=turn.ctx.uow,
-                respondent_id=respondent.id,
-                document_id=int(draft["document_id"]),
-                section_id=draft.get("section_id"),
-                stance=stance,
-                text=self._parts_text(turn),
-                channel=turn.ctx.channel,
-                now=turn.ctx.now,
-                max_length=settings.max_text_length,
-                client_ref=str(draft.get("client_ref") or uuid.uuid4().hex[:16]),
-            )
-        except errors.DocumentClosed:
-            text = self._parts_text(turn)
-            turn.say(turn._("submit.closed") + (f"\n\n{text}" if text else ""))
-            turn.state.pop("draft", None)
-            await self._goto(turn, "menu")
+        flow = self.flow(turn)
+        receipt = await flow.submit(turn, respondent.id)
+        if receipt is None:
             return
-        document_id = draft["document_id"]
-        turn.state["draft"] = {"flow": "draft", "last_document_id": document_id}
+        text = await flow.receipt_text(turn, receipt)
+        turn.state["draft"] = flow.remembered(turn)
         turn.state["step"] = "done"
         turn.show(
             Reply(
-                turn._("submit.receipt", code=receipt.receipt_code),
-                [[Choice(turn._("submit.another"), "again")], [Choice(turn._("button.menu"), "menu")]],
+                text,
+                [[Choice(turn._(flow.another_key), "again")], [Choice(turn._("button.menu"), "menu")]],
             )
         )
 
+    async def _not_sent(self, turn: Turn, key: str) -> None:
+        """The entry can no longer be stored: say so, give the person back their text, go to the menu."""
+        text = self._parts_text(turn)
+        turn.say(turn._(key) + (f"\n\n{text}" if text else ""))
+        turn.state.pop("draft", None)
+        await self._goto(turn, "menu")
+
     async def render_done(self, turn: Turn) -> None:
+        flow = self.flow(turn)
         turn.show(
             Reply(
                 turn._("submit.after"),
-                [[Choice(turn._("submit.another"), "again")], [Choice(turn._("button.menu"), "menu")]],
+                [[Choice(turn._(flow.another_key), "again")], [Choice(turn._("button.menu"), "menu")]],
             )
         )
 
@@ -835,13 +816,101 @@ class CitizenConversation:
         if turn.event.value != "again":
             turn.notice = turn._("notice.stale")
             return
-        last = turn.draft.get("last_document_id")
-        turn.state["draft"] = {"flow": "draft", "client_ref": uuid.uuid4().hex[:16]}
-        if last:
-            turn.draft.update({"document_id": last, "parent_id": None, "page": 0})
-            await self._goto(turn, "sec")
+        await self.flow(turn).again(turn)
+
+    # ------------------------------------------------------------------ mood: congress, kind, topic
+
+    async def _mood_windows(self, turn: Turn) -> list[mood_uc.MoodWindow]:
+        plan = turn.ctx.uow.plan
+        return mood_uc.congresses_for_mood(
+            await plan.list_congresses(), await plan.list_periods(), turn.ctx.now
+        )
+
+    async def render_m_cong(self, turn: Turn) -> None:
+        windows = await self._mood_windows(turn)
+        if not windows:
+            turn.show(Reply(turn._("mood.none_open"), [[Choice(turn._("button.menu"), "menu")]]))
+            return
+        lines = [turn._("mood.pick_congress")]
+        rows: list[list[Choice]] = []
+        for window in windows:
+            name = window.congress.name(turn.lang)
+            period = mood_uc.assign_period(window.congress, window.periods, turn.ctx.now)
+            if period is not None:
+                lines.append(turn._("mood.congress_line", congress=name, period=period.title(turn.lang)))
+            rows.append([Choice(shorten(name, BUTTON_LABEL_MAX), f"c:{window.congress.id}")])
+        rows.append([Choice(turn._("button.menu"), "menu")])
+        turn.show(Reply("\n".join(lines), rows))
+
+    async def on_m_cong(self, turn: Turn) -> None:
+        data = turn.event.value
+        ids = {w.congress.id for w in await self._mood_windows(turn)}
+        if not data.startswith("c:") or not data[2:].isdigit() or int(data[2:]) not in ids:
+            turn.notice = turn._("notice.stale")
+            await self.render(turn)
+            return
+        turn.draft["congress_id"] = int(data[2:])
+        await self._mood_next(turn, "m_kind")
+
+    async def _mood_next(self, turn: Turn, step: str) -> None:
+        """Go to ``step``, or back to the summary when the person came from it to change one thing."""
+        await self._goto(turn, "confirm" if turn.draft.get("return_confirm") else step)
+
+    async def _mood_window(self, turn: Turn) -> mood_uc.MoodWindow | None:
+        """The window of the entry's congress while it takes entries; otherwise say so, go to the list."""
+        congress_id = turn.draft.get("congress_id")
+        window = next((w for w in await self._mood_windows(turn) if w.congress.id == congress_id), None)
+        if window is None:
+            congress = await turn.ctx.uow.plan.get_congress(int(congress_id or 0))
+            if congress is not None:
+                turn.say(turn._("mood.closed", congress=congress.name(turn.lang)))
+            await self._goto(turn, "m_cong")
+        return window
+
+    async def render_m_kind(self, turn: Turn) -> None:
+        window = await self._mood_window(turn)
+        if window is None:
+            return
+        congress = window.congress
+        rows = [[Choice(turn._(f"mood.kind.{k.value}"), f"mk:{k.value}")] for k in mood_uc.MOOD_KINDS]
+        rows.append([Choice(turn._("button.back"), "back"), Choice(turn._("button.menu"), "menu")])
+        turn.show(Reply(turn._("mood.pick_kind", congress=congress.name(turn.lang)), rows))
+
+    async def on_m_kind(self, turn: Turn) -> None:
+        data = turn.event.value
+        if data == "back":
+            await self._goto(turn, "m_cong")
+            return
+        kind = data.removeprefix("mk:")
+        if kind not in {k.value for k in mood_uc.MOOD_KINDS}:
+            turn.notice = turn._("notice.stale")
+            return
+        turn.draft["kind"] = kind
+        await self._mood_next(turn, "m_topic")
+
+    async def render_m_topic(self, turn: Turn) -> None:
+        topics = await turn.ctx.uow.reference.list("topics")
+        rows: list[list[Choice]] = []
+        for i in range(0, len(topics), 2):
+            rows.append([Choice(shorten(x.name(turn.lang), 30), f"t:{x.code}") for x in topics[i : i + 2]])
+        rows.append([Choice(turn._("button.skip"), "t:-")])
+        rows.append([Choice(turn._("button.back"), "back"), Choice(turn._("button.menu"), "menu")])
+        turn.show(Reply(turn._("mood.pick_topic"), rows))
+
+    async def on_m_topic(self, turn: Turn) -> None:
+        data = turn.event.value
+        if data == "back":
+            await self._goto(turn, "m_kind")
+            return
+        if data == "t:-":
+            turn.draft["topic"] = None
+        elif data.startswith("t:") and await turn.ctx.uow.reference.get("topics", data[2:]) is not None:
+            turn.draft["topic"] = data[2:]
         else:
-            await self._goto(turn, "doc")
+            turn.notice = turn._("notice.stale")
+            await self.render(turn)
+            return
+        await self._mood_next(turn, "text")
 
     # ------------------------------------------------------------------ my opinions
 
@@ -887,21 +956,27 @@ class CitizenConversation:
             await self._goto(turn, "consent")
             return
         item = await uc.get_my_feedback(uow=turn.ctx.uow, respondent_id=respondent.id, receipt_code=code)
-        document = await turn.ctx.uow.documents.get(item.document_id) if item.document_id else None
-        section = await turn.ctx.uow.sections.get(item.section_id) if item.section_id else None
         changeable = await uc.can_change(uow=turn.ctx.uow, feedback=item, now=turn.ctx.now)
-        text = turn._(
-            "mine.item",
-            code=item.receipt_code,
-            document=document.title if document else "—",
-            section=section.label if section else turn._("sec.whole_document_label"),
-            stance=turn._(f"stance.{item.stance.value}")
-            if item.stance
-            else turn._(f"kind.{item.kind.value}"),
-            status=turn._(f"status.{item.status.value}"),
-            at=turn.fmt_date(item.created_at),
-            text=shorten(item.text, CONFIRM_TEXT_CHARS) if item.text else turn._("confirm.no_text"),
-        )
+        common = {
+            "code": item.receipt_code,
+            "status": turn._(f"status.{item.status.value}"),
+            "at": turn.fmt_date(item.created_at),
+            "text": shorten(item.text, CONFIRM_TEXT_CHARS) if item.text else turn._("confirm.no_text"),
+        }
+        if item.kind in mood_uc.MOOD_KINDS:
+            text = await self._mood_item_text(turn, item, common)
+        else:
+            document = await turn.ctx.uow.documents.get(item.document_id) if item.document_id else None
+            section = await turn.ctx.uow.sections.get(item.section_id) if item.section_id else None
+            text = turn._(
+                "mine.item",
+                document=document.title if document else "—",
+                section=section.label if section else turn._("sec.whole_document_label"),
+                stance=turn._(f"stance.{item.stance.value}")
+                if item.stance
+                else turn._(f"kind.{item.kind.value}"),
+                **common,
+            )
         rows = []
         if changeable and item.stance is not None:
             rows.append([Choice(turn._("mine.edit"), "edit"), Choice(turn._("mine.withdraw"), "withdraw")])
@@ -911,6 +986,20 @@ class CitizenConversation:
             text += "\n\n" + turn._("mine.locked")
         rows.append([Choice(turn._("button.back"), "back"), Choice(turn._("button.menu"), "menu")])
         turn.show(Reply(text, rows))
+
+    async def _mood_item_text(self, turn: Turn, item: Feedback, common: dict[str, str]) -> str:
+        plan = turn.ctx.uow.plan
+        congress = await plan.get_congress(item.congress_id) if item.congress_id else None
+        period = next((p for p in await plan.list_periods(item.congress_id) if p.id == item.period_id), None)
+        topic = await turn.ctx.uow.reference.get("topics", item.topic) if item.topic else None
+        return turn._(
+            "mood.mine_item",
+            congress=congress.name(turn.lang) if congress else "—",
+            period=period.title(turn.lang) if period else "—",
+            kind=turn._(f"kind.{item.kind.value}"),
+            topic=topic.name(turn.lang) if topic else turn._("mood.no_topic"),
+            **common,
+        )
 
     async def on_mine_item(self, turn: Turn) -> None:
         data = turn.event.value
@@ -1022,6 +1111,262 @@ class CitizenConversation:
             await self._goto(turn, "mydata")
         else:
             turn.notice = turn._("notice.stale")
+
+
+class Flow(ABC):
+    """What one path does at the shared steps: text prompt, summary, storing, receipt, 'another one'."""
+
+    text_back: str = "menu"
+    """The step before ``text`` (where «Back» leads)."""
+    another_key: str = "submit.another"
+    """Catalog key of the «another one» button after a receipt."""
+
+    def __init__(self, conversation: CitizenConversation) -> None:
+        self.conversation = conversation
+
+    @abstractmethod
+    async def text_prompt(self, turn: Turn, limit: int) -> str:
+        """The invitation to write, with the limit."""
+
+    @abstractmethod
+    def missing_text_key(self, turn: Turn) -> str | None:
+        """Catalog key of the reply when the text is required and none was given; None if optional."""
+
+    @abstractmethod
+    async def still_open(self, turn: Turn) -> bool:
+        """True when the entry can still be sent; otherwise say why and move to a sensible step."""
+
+    @abstractmethod
+    async def summary(self, turn: Turn, *, text: str, profile: str) -> str:
+        """The confirmation text."""
+
+    @abstractmethod
+    def edit_rows(self, turn: Turn, editing: bool) -> list[list[Choice]]:
+        """The «change …» buttons of the confirmation screen."""
+
+    @abstractmethod
+    async def on_edit(self, turn: Turn, data: str) -> bool:
+        """React to one of the path's own «change …» buttons; False for anything else."""
+
+    @abstractmethod
+    async def submit(self, turn: Turn, respondent_id: int) -> Receipt | None:
+        """Store the entry; None when the flow already replied (edited, or no longer accepted)."""
+
+    @abstractmethod
+    async def receipt_text(self, turn: Turn, receipt: Receipt) -> str:
+        """The receipt message."""
+
+    @abstractmethod
+    def remembered(self, turn: Turn) -> dict[str, Any]:
+        """What the draft keeps after a receipt, for «another one»."""
+
+    @abstractmethod
+    async def again(self, turn: Turn) -> None:
+        """Start another entry of the same path."""
+
+
+class DraftFlow(Flow):
+    """An opinion on a draft document: document → section → stance → text."""
+
+    text_back = "stance"
+
+    def _stance(self, turn: Turn) -> Stance:
+        return Stance(turn.draft.get("stance", Stance.OTHER.value))
+
+    async def text_prompt(self, turn: Turn, limit: int) -> str:
+        stance = self._stance(turn)
+        key = "text.prompt_optional" if not stance.text_required else f"text.prompt_{stance.value}"
+        return turn._(key, limit=limit)
+
+    def missing_text_key(self, turn: Turn) -> str | None:
+        stance = self._stance(turn)
+        return f"error.text_required_{stance.value}" if stance.text_required else None
+
+    async def still_open(self, turn: Turn) -> bool:
+        return await self.conversation._open_document(turn) is not None
+
+    async def summary(self, turn: Turn, *, text: str, profile: str) -> str:
+        document = await turn.ctx.uow.documents.get(int(turn.draft.get("document_id") or 0))
+        label, _body = await self.conversation._section_heading(turn)
+        return turn._(
+            "confirm.summary",
+            document=document.title if document else "",
+            section=label,
+            stance=turn._(f"stance.{self._stance(turn).value}"),
+            text=text,
+            profile=profile,
+        )
+
+    def edit_rows(self, turn: Turn, editing: bool) -> list[list[Choice]]:
+        rows = [
+            [
+                Choice(turn._("confirm.edit_text"), "e:text"),
+                Choice(turn._("confirm.edit_stance"), "e:stance"),
+            ]
+        ]
+        if not editing:
+            rows.append(
+                [
+                    Choice(turn._("confirm.edit_section"), "e:sec"),
+                    self.conversation._edit_profile_choice(turn),
+                ]
+            )
+        return rows
+
+    async def on_edit(self, turn: Turn, data: str) -> bool:
+        if data == "e:stance":
+            await self.conversation._goto(turn, "stance")
+        elif data == "e:sec":
+            turn.draft["page"] = 0
+            await self.conversation._goto(turn, "sec")
+        else:
+            return False
+        return True
+
+    async def submit(self, turn: Turn, respondent_id: int) -> Receipt | None:
+        draft = turn.draft
+        settings = turn.ctx.settings
+        text = self.conversation._parts_text(turn)
+        try:
+            if draft.get("edit_receipt"):
+                receipt = await uc.edit_feedback(
+                    uow=turn.ctx.uow,
+                    respondent_id=respondent_id,
+                    receipt_code=str(draft["edit_receipt"]),
+                    stance=self._stance(turn),
+                    text=text,
+                    now=turn.ctx.now,
+                    max_length=settings.max_text_length,
+                )
+                turn.say(turn._("submit.edited", code=receipt.receipt_code))
+                turn.state.pop("draft", None)
+                await self.conversation._goto(turn, "mine")
+                return None
+            return await uc.submit_feedback(
+                uow=turn.ctx.uow,
+                respondent_id=respondent_id,
+                document_id=int(draft["document_id"]),
+                section_id=draft.get("section_id"),
+                stance=self._stance(turn),
+                text=text,
+                channel=turn.ctx.channel,
+                now=turn.ctx.now,
+                max_length=settings.max_text_length,
+                client_ref=str(draft.get("client_ref") or uuid.uuid4().hex[:16]),
+            )
+        except errors.DocumentClosed:
+            await self.conversation._not_sent(turn, "submit.closed")
+            return None
+
+    async def receipt_text(self, turn: Turn, receipt: Receipt) -> str:
+        return turn._("submit.receipt", code=receipt.receipt_code)
+
+    def remembered(self, turn: Turn) -> dict[str, Any]:
+        return {"flow": "draft", "last_document_id": turn.draft["document_id"]}
+
+    async def again(self, turn: Turn) -> None:
+        last = turn.draft.get("last_document_id")
+        turn.state["draft"] = {"flow": "draft", "client_ref": uuid.uuid4().hex[:16]}
+        if last:
+            turn.draft.update({"document_id": last, "parent_id": None, "page": 0})
+            await self.conversation._goto(turn, "sec")
+        else:
+            await self.conversation._goto(turn, "doc")
+
+
+class MoodFlow(Flow):
+    """A concern, aspiration or recommendation about a congress: congress → kind → topic → text."""
+
+    text_back = "m_topic"
+    another_key = "mood.another"
+
+    def _kind(self, turn: Turn) -> FeedbackKind:
+        try:
+            return FeedbackKind(turn.draft.get("kind", FeedbackKind.CONCERN.value))
+        except ValueError:
+            return FeedbackKind.CONCERN
+
+    async def text_prompt(self, turn: Turn, limit: int) -> str:
+        kind = turn._(f"kind.{self._kind(turn).value}").lower()
+        return turn._("mood.text_prompt", kind=kind, limit=limit)
+
+    def missing_text_key(self, turn: Turn) -> str | None:
+        return "mood.text_required"
+
+    async def still_open(self, turn: Turn) -> bool:
+        return await self.conversation._mood_window(turn) is not None
+
+    async def summary(self, turn: Turn, *, text: str, profile: str) -> str:
+        window = await self.conversation._mood_window(turn)
+        assert window is not None  # still_open() came first in this turn
+        period = mood_uc.assign_period(window.congress, window.periods, turn.ctx.now)
+        topic_code = turn.draft.get("topic")
+        topic = await turn.ctx.uow.reference.get("topics", str(topic_code)) if topic_code else None
+        return turn._(
+            "mood.confirm_summary",
+            congress=window.congress.name(turn.lang),
+            period=period.title(turn.lang) if period else "—",
+            kind=turn._(f"kind.{self._kind(turn).value}"),
+            topic=topic.name(turn.lang) if topic else turn._("mood.no_topic"),
+            text=text,
+            profile=profile,
+        )
+
+    def edit_rows(self, turn: Turn, editing: bool) -> list[list[Choice]]:
+        return [
+            [Choice(turn._("confirm.edit_text"), "e:text"), Choice(turn._("mood.edit_kind"), "e:kind")],
+            [Choice(turn._("mood.edit_congress"), "e:cong"), Choice(turn._("mood.edit_topic"), "e:topic")],
+            [self.conversation._edit_profile_choice(turn)],
+        ]
+
+    async def on_edit(self, turn: Turn, data: str) -> bool:
+        step = {"e:kind": "m_kind", "e:cong": "m_cong", "e:topic": "m_topic"}.get(data)
+        if step is None:
+            return False
+        await self.conversation._goto(turn, step)
+        return True
+
+    async def submit(self, turn: Turn, respondent_id: int) -> Receipt | None:
+        draft = turn.draft
+        try:
+            return await mood_uc.submit_mood_entry(
+                uow=turn.ctx.uow,
+                respondent_id=respondent_id,
+                congress_id=int(draft.get("congress_id") or 0),
+                kind=self._kind(turn),
+                topic=draft.get("topic"),
+                text=self.conversation._parts_text(turn),
+                channel=turn.ctx.channel,
+                now=turn.ctx.now,
+                max_length=turn.ctx.settings.max_text_length,
+                client_ref=str(draft.get("client_ref") or uuid.uuid4().hex[:16]),
+            )
+        except (errors.CongressClosed, errors.CongressNotFound, errors.NoPeriodForEntry):
+            await self.conversation._not_sent(turn, "mood.closed_not_sent")
+            return None
+
+    async def receipt_text(self, turn: Turn, receipt: Receipt) -> str:
+        plan = turn.ctx.uow.plan
+        congress = await plan.get_congress(int(turn.draft.get("congress_id") or 0))
+        period = None
+        if congress is not None:
+            period = mood_uc.assign_period(congress, await plan.list_periods(congress.id), receipt.created_at)
+        return turn._(
+            "mood.receipt", code=receipt.receipt_code, period=period.title(turn.lang) if period else "—"
+        )
+
+    def remembered(self, turn: Turn) -> dict[str, Any]:
+        return {"flow": "mood", "last_congress_id": turn.draft.get("congress_id")}
+
+    async def again(self, turn: Turn) -> None:
+        last = turn.draft.get("last_congress_id")
+        turn.state["draft"] = {"flow": "mood", "client_ref": uuid.uuid4().hex[:16]}
+        windows = await self.conversation._mood_windows(turn)
+        if last is not None and any(w.congress.id == last for w in windows):
+            turn.draft["congress_id"] = last
+            await self.conversation._goto(turn, "m_kind")
+        else:
+            await self.conversation._goto(turn, "m_cong")
 
 
 def _safe_params(params: dict[str, Any]) -> dict[str, Any]:

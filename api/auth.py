@@ -1,0 +1,67 @@
+"""API-key authentication: ``Authorization: Bearer <key>``, scopes checked by ``require_scopes(...)``.
+
+Any router can protect a route with ``principal: Principal = Depends(require_scopes(Scope.REPORTS_READ))``
+and write to the audit log with :func:`audit`. Missing or bad key: 401; missing scope: 403; both with the
+JSON error body of :mod:`api.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from core import errors
+from core.api_keys import Principal, Scope
+from storage.staff import authenticate, record_audit
+
+bearer = HTTPBearer(auto_error=False, description="A Gopy API key: `gopy apikey create`.")
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def require_scopes(*scopes: Scope | str) -> Callable[..., Awaitable[Principal]]:
+    """A FastAPI dependency that authenticates the key and checks it holds every scope given."""
+
+    async def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+    ) -> Principal:
+        if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+            raise errors.ApiKeyInvalid(reason="missing")
+        async with _services(request).sessions() as session:
+            principal = await authenticate(session, credentials.credentials)
+        for scope in scopes:
+            if not principal.has(scope):
+                raise errors.ScopeMissing(scope=str(scope))
+        request.state.principal = principal
+        return principal
+
+    return dependency
+
+
+async def audit(
+    request: Request,
+    principal: Principal,
+    *,
+    action: str,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+    row_count: int | None = None,
+) -> None:
+    """Write one audit row in its own transaction (an export is audited before it streams)."""
+    svc = _services(request)
+    async with svc.sessions() as session:
+        await record_audit(
+            session,
+            actor=principal.actor,
+            action=action,
+            target=target,
+            details=details,
+            row_count=row_count,
+            now=svc.clock.now(),
+        )
+        await session.commit()

@@ -1,0 +1,95 @@
+"""Error bodies of the staff API: ``{"error": {"code", "message_vi", "message_en", ...}}``, never a 500 for
+a domain error or a malformed request."""
+
+from __future__ import annotations
+
+import logging
+import string
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import GopyError
+from core.i18n import catalog
+
+log = logging.getLogger(__name__)
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def translate(code: str, language: str, params: dict[str, Any] | None = None) -> str:
+    """``code`` in ``language``; unknown keys fall back to the code, missing placeholders to ''."""
+    text = catalog(language).get(code) or catalog("vi").get(code) or code
+    simple = {k: v for k, v in (params or {}).items() if isinstance(v, str | int | float)}
+    return string.Formatter().vformat(text, (), _Blank(simple))
+
+
+def error_body(code: str, params: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": code,
+        "message_vi": translate(code, "vi", params),
+        "message_en": translate(code, "en", params),
+    }
+    body.update(extra)
+    return {"error": body}
+
+
+def error_response(exc: GopyError) -> JSONResponse:
+    extra: dict[str, Any] = {}
+    if isinstance(exc.params.get("errors"), list):
+        extra["errors"] = exc.params["errors"]
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return JSONResponse(
+        error_body(exc.code, exc.params, **extra), status_code=exc.http_status, headers=headers
+    )
+
+
+def _fields(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for item in exc.errors():
+        loc = [str(p) for p in item.get("loc", ()) if p not in ("query", "path", "body", "header")]
+        out.append({"field": ".".join(loc) or "request", "type": str(item.get("type", "invalid"))})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Domain errors → their 4xx; validation errors → 422; HTTP errors and crashes (500, logged without
+    request data) → the same JSON shape."""
+
+    async def on_gopy_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, GopyError)
+        return error_response(exc)
+
+    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        fields = _fields(exc)
+        names = ", ".join(sorted({f["field"] for f in fields}))
+        return JSONResponse(
+            error_body("api.error.validation", {"fields": names}, fields=fields), status_code=422
+        )
+
+    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "api.error.not_found", 405: "api.error.method"}.get(
+            exc.status_code, "api.error.invalid_query"
+        )
+        return JSONResponse(
+            error_body(code, {"field": "request", "reason": str(exc.detail)}),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse(error_body("api.error.internal"), status_code=500)
+
+    app.add_exception_handler(GopyError, on_gopy_error)
+    app.add_exception_handler(Exception, on_crash)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

@@ -1,0 +1,102 @@
+"""Shared dependencies of the /v1 routers: the database session and the feedback filters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import errors
+from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
+from core.exports import MAX_TEXT_FILTER, FeedbackFilters
+
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Query(ge=1, le=MAX_ID)]
+Code = Annotated[str | None, Query(max_length=64)]
+
+
+def services(request: Request) -> Any:
+    return request.app.state.services
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; nothing is saved unless the route commits."""
+    async with services(request).sessions() as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(db_session)]
+
+
+def _text(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise errors.InvalidQuery(field=name, reason="characters")
+    return value
+
+
+def _when(name: str, value: datetime | None, request: Request) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=services(request).settings.tz)
+        aware.astimezone(services(request).settings.tz).utcoffset()
+        return aware
+    except (OverflowError, ValueError) as exc:
+        raise errors.InvalidQuery(field=name, reason="out_of_range") from exc
+
+
+def feedback_filters(
+    request: Request,
+    kind: Annotated[
+        FeedbackKind | None, Query(description="draft_opinion, concern, aspiration, recommendation")
+    ] = None,
+    document_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    section_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    stance: Stance | None = None,
+    category: Code = None,
+    organisation: Code = None,
+    locality: Code = None,
+    channel: Channel | None = None,
+    source: Source | None = None,
+    status: FeedbackStatus | None = None,
+    congress_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    period_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    topic: Code = None,
+    unit_code: Code = None,
+    created_from: Annotated[
+        datetime | None, Query(description="inclusive; ISO 8601, local time when no offset is given")
+    ] = None,
+    created_to: Annotated[datetime | None, Query(description="exclusive; ISO 8601")] = None,
+    text_contains: Annotated[
+        str | None,
+        Query(max_length=MAX_TEXT_FILTER, description="case, accents placement and punctuation ignored"),
+    ] = None,
+) -> FeedbackFilters:
+    """The filters of the feedback list and of every export (all optional, combined with AND)."""
+    return FeedbackFilters(
+        kind=kind,
+        document_id=document_id,
+        section_id=section_id,
+        stance=stance,
+        category=_text("category", category),
+        organisation=_text("organisation", organisation),
+        locality=_text("locality", locality),
+        channel=channel,
+        source=source,
+        status=status,
+        congress_id=congress_id,
+        period_id=period_id,
+        topic=_text("topic", topic),
+        unit_code=_text("unit_code", unit_code),
+        created_from=_when("created_from", created_from, request),
+        created_to=_when("created_to", created_to, request),
+        text_contains=_text("text_contains", text_contains),
+    )
+
+
+Filters = Annotated[FeedbackFilters, Depends(feedback_filters)]

@@ -1,0 +1,157 @@
+"""/v1/meetings: the XLSX template for opinions gathered at meetings, and its all-or-nothing import."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from api.auth import audit, require_scopes
+from api.errors import translate
+from api.v1.deps import MAX_ID, Session, services
+from api.v1.schemas import ERRORS, MeetingImportResult
+from bot.metrics import SUBMISSIONS
+from core import errors
+from core.api_keys import Principal, Scope
+from core.i18n import t
+from core.staff import MEETING_COLUMNS, MeetingContext, RowError, check_meeting_rows
+from storage import queries
+from storage.models import DocumentRow, SectionRow
+from storage.staff import add_meeting_entries
+
+router = APIRouter(prefix="/meetings", tags=["meetings"], responses=ERRORS)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+def build_template(sections: list[dict[str, Any]], document_code: str | None) -> bytes:
+    """The template: a data sheet with the header row, a help sheet, and the sections of a document."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
+    bold = workbook.add_format({"bold": True})
+    data = workbook.add_worksheet("data")
+    data.write_row(0, 0, MEETING_COLUMNS, bold)
+    data.set_column(0, len(MEETING_COLUMNS) - 1, 18)
+    data.set_column(3, 3, 60)
+    if document_code:
+        data.write_string(1, 0, document_code)
+    data.freeze_panes(1, 0)
+    help_sheet = workbook.add_worksheet(t("api.meeting.help_title", "vi")[:31])
+    help_sheet.write_row(0, 0, ("column", "Tiếng Việt", "English"), bold)
+    for row, column in enumerate(MEETING_COLUMNS, start=1):
+        help_sheet.write_row(
+            row, 0, (column, t(f"api.meeting.help.{column}", "vi"), t(f"api.meeting.help.{column}", "en"))
+        )
+    help_sheet.set_column(0, 0, 18)
+    help_sheet.set_column(1, 2, 70)
+    listing = workbook.add_worksheet(t("api.meeting.sections_sheet", "vi"))
+    listing.write_row(0, 0, ("section_id", "number", "title"), bold)
+    for row, section in enumerate(sections, start=1):
+        listing.write_number(row, 0, section["id"])
+        listing.write_string(row, 1, section["number"] or "")
+        listing.write_string(row, 2, section["title"])
+    listing.set_column(2, 2, 80)
+    workbook.close()
+    return buffer.getvalue()
+
+
+@router.get("/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def template(
+    session: Session,
+    document_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="list this draft's sections")
+    ] = None,
+    _: Principal = Depends(require_scopes()),
+) -> Response:
+    """The XLSX template to fill in; with ``document_id`` it lists that draft's sections and their ids."""
+    sections: list[dict[str, Any]] = []
+    code = None
+    if document_id is not None:
+        document = await queries.get_document(session, document_id)
+        if document is None:
+            raise errors.DocumentNotFound(document_id=document_id)
+        sections, code = await queries.list_sections(session, document_id), document["code"]
+    return Response(
+        build_template(sections, code),
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="gopy-meeting-template.xlsx"'},
+    )
+
+
+def read_rows(raw: bytes) -> list[tuple[Any, ...]]:
+    """The data rows of the first sheet; a file that is not a readable XLSX or has another header fails."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        rows = [tuple(r) for r in sheet.iter_rows(values_only=True)]
+        workbook.close()
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, IndexError) as exc:
+        raise _rejected([RowError(1, "*", "bad_file")]) from exc
+    header = tuple(str(c).strip() if c is not None else "" for c in (rows[0] if rows else ()))
+    if header[: len(MEETING_COLUMNS)] != MEETING_COLUMNS:
+        raise _rejected([RowError(1, "*", "bad_header")])
+    return rows[1:]
+
+
+def _rejected(problems: list[RowError]) -> errors.MeetingImportRejected:
+    listed = [
+        {
+            **p.as_dict(),
+            "message_vi": translate(f"api.meeting.reason.{p.reason}", "vi"),
+            "message_en": translate(f"api.meeting.reason.{p.reason}", "en"),
+        }
+        for p in problems
+    ]
+    return errors.MeetingImportRejected(count=len(problems), errors=listed)
+
+
+@router.post("/import", response_model=MeetingImportResult, status_code=201)
+async def import_meeting_file(
+    request: Request,
+    session: Session,
+    file: Annotated[UploadFile, File(description="the filled-in template (.xlsx)")],
+    principal: Principal = Depends(require_scopes(Scope.ADMIN)),
+) -> dict[str, Any]:
+    """Rows become opinions with source and channel "meeting" and the unit's code. A file with any bad row
+    is rejected whole (422) with the list of every bad cell (row, column, reason in both languages)."""
+    raw = await file.read(MAX_UPLOAD + 1)
+    if len(raw) > MAX_UPLOAD:
+        raise _rejected([RowError(1, "*", "too_many_rows")])
+    rows = await anyio.to_thread.run_sync(read_rows, raw)
+    svc = services(request)
+    documents = {
+        code: id_ for id_, code in (await session.execute(select(DocumentRow.id, DocumentRow.code))).all()
+    }
+    sections = {
+        sid: did for sid, did in (await session.execute(select(SectionRow.id, SectionRow.document_id))).all()
+    }
+    lists = {
+        name: await queries.reference_codes(session, name)
+        for name in ("categories", "organisations", "localities")
+    }
+    context = MeetingContext(
+        documents=documents,
+        sections=sections,
+        lists=lists,
+        max_length=svc.settings.max_text_length,
+        tz=svc.settings.tz,
+        now=svc.clock.now(),
+    )
+    entries, problems = check_meeting_rows(rows, context)
+    if problems:
+        raise _rejected(problems)
+    receipts = await add_meeting_entries(session, entries)
+    await session.commit()
+    SUBMISSIONS.labels(channel="meeting", kind="draft_opinion").inc(len(receipts))
+    await audit(request, principal, action="import.meeting", target=file.filename, row_count=len(receipts))
+    return {"imported": len(receipts), "receipt_codes": receipts}

@@ -1,0 +1,139 @@
+"""Response and request bodies of the /v1 API, named by role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message_vi: str
+    message_en: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing, invalid or revoked API key"},
+    403: {"model": ErrorBody, "description": "the key lacks a scope"},
+    404: {"model": ErrorBody, "description": "not found"},
+    422: {"model": ErrorBody, "description": "invalid request"},
+}
+
+
+class SectionRead(BaseModel):
+    id: int
+    document_id: int
+    parent_id: int | None
+    ordinal: int
+    depth: int
+    number: str | None
+    title: str
+    body: str
+
+
+class DocumentRead(BaseModel):
+    id: int
+    code: str
+    title: str
+    level: str | None
+    status: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    is_sample: bool
+    created_at: datetime
+
+
+class DocumentDetail(DocumentRead):
+    sections: list[SectionRead]
+
+
+class DocumentCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str = Field(min_length=1, max_length=500)
+    level: str | None = Field(default=None, max_length=40)
+
+
+class ImportSummary(BaseModel):
+    summary: str
+    notes: list[str]
+    document: DocumentRead | None
+
+
+class FeedbackRead(BaseModel):
+    receipt_code: str
+    kind: str
+    document_code: str | None
+    section_number: str | None
+    section_title: str | None
+    stance: str | None
+    text: str
+    respondent: str | None = Field(description="a stable pseudonym, or the respondent id with feedback:pii")
+    category: str | None
+    organisation: str | None
+    locality: str | None
+    age_band: str | None
+    gender: str | None
+    channel: str
+    source: str
+    status: str
+    congress_code: str | None
+    period_code: str | None
+    topic: str | None
+    unit_code: str | None
+    created_at: str
+    updated_at: str | None
+    withdrawn_at: str | None
+
+
+class FeedbackPage(BaseModel):
+    items: list[FeedbackRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class GroupRead(BaseModel):
+    representative: str
+    count: int
+    receipt_codes: list[str]
+
+
+class SectionConsolidation(BaseModel):
+    section_id: int | None
+    number: str | None
+    title: str
+    total: int
+    counts: dict[str, dict[str, int]]
+    groups: list[GroupRead]
+
+
+class DocumentRef(BaseModel):
+    id: int
+    code: str
+    title: str
+
+
+class ConsolidationRead(BaseModel):
+    document: DocumentRef
+    total: int
+    counts: dict[str, dict[str, int]]
+    sections: list[SectionConsolidation]
+
+
+class MeetingImportResult(BaseModel):
+    imported: int
+    receipt_codes: list[str]
+
+
+class AuditRead(BaseModel):
+    id: int
+    actor: str
+    action: str
+    target: str | None
+    details: dict[str, Any]
+    row_count: int | None
+    at: datetime

@@ -1,0 +1,111 @@
+"""Benchmark of the reminder pipeline: materialising due reminders into the outbox, and draining it
+through the fake Telegram Bot API (real HTTP, aiogram) with the sender's pacing switched off.
+
+Usage::
+
+    .venv/bin/python bench/bench_reporting.py              # units = 100, 1000
+    .venv/bin/python bench/bench_reporting.py 500 5000
+
+For every size prints one JSON line: {"units", "contacts", "materialise_seconds_median",
+"queued", "drain_seconds_median", "sent_per_second"} (medians of 3 runs, SQLite file database).
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from core.clock import FixedClock
+from core.config import BUNDLED_DATA_DIR
+from core.reporting import ReminderPolicy, materialise_reminders
+from scheduler.sender import OutboxSender
+from storage.db import create_engine, session_factory
+from storage.loaders import load_file
+from storage.migrate import upgrade
+from storage.models_reporting import ContactRow, UnitRow
+from storage.uow import SqlUnitOfWork
+from tests.fake_telegram import FakeTelegramServer
+
+RUNS = 3
+NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
+AT = datetime(2025, 11, 28, 1, 0, tzinfo=UTC)  # 08:00 local, T-7 of the 14th Congress period
+TOKEN = "123456:BENCH"
+
+
+async def one_run(units: int) -> tuple[float, int, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        await asyncio.to_thread(upgrade, url)
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        async with sessions() as session:
+            await load_file(session, BUNDLED_DATA_DIR / "plan.yaml", now=NOW)
+            for i in range(units):
+                unit = UnitRow(code=f"u{i}", kind="district", name_vi=f"Đơn vị {i}", name_en=f"Unit {i}")
+                session.add(unit)
+                await session.flush()
+                for j in range(2):
+                    session.add(
+                        ContactRow(
+                            unit_id=unit.id,
+                            name=f"c{j}",
+                            chat_id=10_000 + 2 * i + j,
+                            status="active",
+                            created_at=NOW,
+                            invite_expires_at=NOW + timedelta(days=1),
+                        )
+                    )
+            await session.commit()
+        policy = ReminderPolicy()
+        started = time.perf_counter()
+        async with SqlUnitOfWork(sessions) as uow:
+            queued = await materialise_reminders(uow=uow, policy=policy, staff_chat_ids=[], now=AT)
+        materialise = time.perf_counter() - started
+        async with FakeTelegramServer(token=TOKEN, strict_chats=False) as server:
+            session_ = AiohttpSession(api=TelegramAPIServer.from_base(server.base_url))
+            bot = Bot(TOKEN, session=session_)
+            sender = OutboxSender(
+                bot=bot, sessions=sessions, clock=FixedClock(AT), policy=policy, rate=0, chat_interval=0
+            )
+            started = time.perf_counter()
+            await sender.drain(limit=10**9)
+            drain = time.perf_counter() - started
+            await session_.close()
+        await engine.dispose()
+        return materialise, queued, drain
+
+
+async def main(sizes: list[int]) -> None:
+    for units in sizes:
+        runs = [await one_run(units) for _ in range(RUNS)]
+        drain = statistics.median(r[2] for r in runs)
+        print(
+            json.dumps(
+                {
+                    "units": units,
+                    "contacts": 2 * units,
+                    "materialise_seconds_median": round(statistics.median(r[0] for r in runs), 3),
+                    "queued": runs[0][1],
+                    "drain_seconds_median": round(drain, 3),
+                    "sent_per_second": round(runs[0][1] / drain, 1) if drain else None,
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main([int(a) for a in sys.argv[1:]] or [100, 1000]))

@@ -1,0 +1,175 @@
+"""``gopy export feedback``: the same filtered exports as the API (CSV, XLSX, JSONL), with a progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
+from core.errors import GopyError
+from core.exports import ExportFormat, FeedbackFilters, XlsxExport, csv_chunks, jsonl_chunks, present_row
+from core.i18n import t
+
+app = typer.Typer(help="Exports / Xuất dữ liệu", no_args_is_help=True)
+
+
+def _when(value: str | None, tz: Any) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+async def run_export(
+    *,
+    database_url: str,
+    filters: FeedbackFilters,
+    document_code: str | None,
+    fmt: ExportFormat,
+    output: Path,
+    pii: bool,
+    hash_key: str,
+    tz: Any,
+    now: datetime,
+    progress: bool = True,
+) -> int:
+    """Write the export to ``output`` page by page and audit it; return the number of rows."""
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from core import errors
+    from storage import queries
+    from storage.db import create_engine, session_factory
+    from storage.staff import record_audit
+
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session:
+            if document_code is not None:
+                document = await queries.document_by_code(session, document_code)
+                if document is None:
+                    raise errors.DocumentNotFound(document_id=document_code)
+                filters = replace(filters, document_id=document["id"])
+            upto = await queries.last_feedback_id(session)
+            total = await queries.count_feedback(session, filters, upto=upto)
+            await record_audit(
+                session,
+                actor=f"cli:{getpass.getuser()}",
+                action="export.feedback",
+                target=fmt.value,
+                details={"format": fmt.value, "filters": filters.as_audit(), "pii": pii, "file": output.name},
+                row_count=total,
+                now=now,
+            )
+            await session.commit()
+        bar = tqdm(total=total, unit="rows", disable=not progress, leave=False)
+
+        async def pages() -> AsyncIterator[list[dict[str, Any]]]:
+            async with sessions() as session:
+                async for page in queries.iter_feedback_pages(session, filters, upto=upto):
+                    bar.update(len(page))
+                    yield [present_row(r, pii=pii, hash_key=hash_key, tz=tz) for r in page]
+
+        if fmt is ExportFormat.XLSX:
+            export = XlsxExport(output)
+            async for page in pages():
+                export.write_rows(page)
+            async with sessions() as session:
+                counts = await queries.counts_by_section_and_stance(session, filters, upto=upto)
+            export.close(counts)
+        else:
+            encoder = csv_chunks if fmt is ExportFormat.CSV else jsonl_chunks
+            with output.open("wb") as fh:
+                async for chunk in encoder(pages()):
+                    fh.write(chunk)
+        bar.close()
+        return total
+    finally:
+        await engine.dispose()
+
+
+@app.command("feedback")
+def export_feedback(
+    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+    format: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.CSV,
+    kind: Annotated[FeedbackKind | None, typer.Option()] = None,
+    document: Annotated[str | None, typer.Option(help="document code or id")] = None,
+    section: Annotated[int | None, typer.Option(help="section id")] = None,
+    stance: Annotated[Stance | None, typer.Option()] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    organisation: Annotated[str | None, typer.Option()] = None,
+    locality: Annotated[str | None, typer.Option()] = None,
+    channel: Annotated[Channel | None, typer.Option()] = None,
+    source: Annotated[Source | None, typer.Option()] = None,
+    status: Annotated[FeedbackStatus | None, typer.Option()] = None,
+    congress: Annotated[int | None, typer.Option(help="congress id")] = None,
+    period: Annotated[int | None, typer.Option(help="reporting period id")] = None,
+    topic: Annotated[str | None, typer.Option()] = None,
+    unit_code: Annotated[str | None, typer.Option()] = None,
+    created_from: Annotated[
+        str | None, typer.Option("--from", help="ISO date/time, local when no offset")
+    ] = None,
+    created_to: Annotated[str | None, typer.Option("--to", help="ISO date/time (exclusive)")] = None,
+    text: Annotated[
+        str | None, typer.Option(help="text contains (case and accent placement ignored)")
+    ] = None,
+    pii: Annotated[bool, typer.Option(help="respondent ids instead of pseudonyms (audited)")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Export entries (opinions and mood entries) with the API's filters; the export is audited."""
+    from cli.main import fail
+    from core.clock import SystemClock
+    from core.config import get_settings
+
+    settings = get_settings()
+    document_id = int(document) if document and document.isdigit() else None
+    document_code = document if document and not document.isdigit() else None
+    try:
+        filters = FeedbackFilters(
+            kind=kind,
+            document_id=document_id,
+            section_id=section,
+            stance=stance,
+            category=category,
+            organisation=organisation,
+            locality=locality,
+            channel=channel,
+            source=source,
+            status=status,
+            congress_id=congress,
+            period_id=period,
+            topic=topic,
+            unit_code=unit_code,
+            created_from=_when(created_from, settings.tz),
+            created_to=_when(created_to, settings.tz),
+            text_contains=text,
+        )
+        rows = asyncio.run(
+            run_export(
+                database_url=settings.database_url,
+                filters=filters,
+                document_code=document_code,
+                fmt=format,
+                output=output,
+                pii=pii,
+                hash_key=settings.hash_key.get_secret_value(),
+                tz=settings.tz,
+                now=SystemClock().now(),
+                progress=not quiet,
+            )
+        )
+    except GopyError as exc:
+        raise fail(exc) from exc
+    except ValueError as exc:
+        typer.echo(f"Lỗi / Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    for language in ("vi", "en"):
+        typer.echo(t("api.cli.exported", language, rows=rows, path=output))

@@ -1,0 +1,234 @@
+"""``gopy contacts invite``, ``gopy reminders preview``, ``gopy periods status``, ``gopy scheduler``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from core.clock import SystemClock
+from core.config import Settings, get_settings
+from core.errors import GopyError
+from core.i18n import t
+
+contacts_app = typer.Typer(help="Unit contacts / Đầu mối đơn vị", no_args_is_help=True)
+reminders_app = typer.Typer(help="Reminders / Nhắc hạn", no_args_is_help=True)
+periods_app = typer.Typer(help="Reporting periods / Kỳ báo cáo", no_args_is_help=True)
+T = TypeVar("T")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the reporting commands to the ``gopy`` command."""
+    app.add_typer(contacts_app, name="contacts")
+    app.add_typer(reminders_app, name="reminders")
+    app.add_typer(periods_app, name="periods")
+    app.command("scheduler")(scheduler)
+
+
+def _fail(exc: GopyError) -> typer.Exit:
+    from cli.main import fail
+
+    return fail(exc)
+
+
+def _with_uow(fn: Callable[[Any], Awaitable[T]]) -> T:
+    from storage.db import create_engine, session_factory
+    from storage.uow import SqlUnitOfWork
+
+    async def main() -> T:
+        engine = create_engine(get_settings().database_url)
+        try:
+            async with SqlUnitOfWork(session_factory(engine)) as uow:
+                return await fn(uow)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except GopyError as exc:
+        raise _fail(exc) from exc
+
+
+def parse_local(value: str, settings: Settings) -> datetime:
+    """``YYYY-MM-DD HH:MM`` (or ISO) in local time, as aware UTC."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise typer.BadParameter("expected 'YYYY-MM-DD HH:MM' (local time)") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=settings.tz)
+
+
+async def _bot_username(settings: Settings) -> str:
+    if settings.bot_username:
+        return settings.bot_username
+    if settings.bot_token:
+        from bot.runtime import build_bot
+
+        bot = build_bot(settings)
+        try:
+            me = await bot.get_me()
+            return me.username or "<bot>"
+        except Exception:
+            return "<bot>"
+        finally:
+            await bot.session.close()
+    return "<bot>"
+
+
+@contacts_app.command("invite")
+def contacts_invite(
+    unit: Annotated[str, typer.Option(help="unit code (see data/units.yaml)")],
+    name: Annotated[str, typer.Option(help="the contact's name")] = "",
+) -> None:
+    """Invite a contact of a unit: prints a single-use deep link that expires."""
+    from core.reporting import invite_contact
+
+    settings = get_settings()
+    now = SystemClock().now()
+    ttl = timedelta(hours=settings.invite_ttl_hours)
+    invite = _with_uow(lambda uow: invite_contact(uow=uow, unit_code=unit, name=name, now=now, ttl=ttl))
+    username = asyncio.run(_bot_username(settings))
+    expires = (now + ttl).astimezone(settings.tz).strftime("%H:%M %d/%m/%Y")
+    typer.echo(f"{invite.unit.name_vi} — contact #{invite.contact.id} {name}".rstrip())
+    typer.echo(invite.link(username))
+    typer.echo(f"Hết hạn / expires: {expires} (dùng một lần / single use)")
+
+
+@reminders_app.command("preview")
+def reminders_preview(
+    at: Annotated[str | None, typer.Option(help="local time 'YYYY-MM-DD HH:MM' (default: now)")] = None,
+    days: Annotated[int, typer.Option(help="without --at: also list the next N days")] = 7,
+) -> None:
+    """Print what would be sent at a moment, and to whom (nothing is queued or sent)."""
+    settings = get_settings()
+    moments = [parse_local(at, settings)] if at else _upcoming_moments(settings, days)
+    for line in _with_uow(lambda uow: preview_lines(uow=uow, settings=settings, moments=moments)):
+        typer.echo(line)
+
+
+def _upcoming_moments(settings: Settings, days: int) -> list[datetime]:
+    from core.reporting import reminder_policy
+
+    policy = reminder_policy(settings)
+    now = SystemClock().now()
+    local = now.astimezone(settings.tz)
+    moments = [now]
+    for n in range(0, days + 1):
+        for clock_time in (policy.at, policy.digest_at):
+            if clock_time is None:
+                continue
+            moment = datetime.combine(local.date() + timedelta(days=n), clock_time, tzinfo=settings.tz)
+            if moment > now:
+                moments.append(moment)
+    return sorted(moments)
+
+
+async def preview_lines(*, uow: Any, settings: Settings, moments: list[datetime]) -> list[str]:
+    """The preview as printable lines (also used by the tests)."""
+    from core.reporting import plan_messages, reminder_policy, units_without_contact
+
+    policy = reminder_policy(settings)
+    lines: list[str] = []
+    previous = None
+    for moment in moments:
+        planned = await plan_messages(
+            uow=uow, policy=policy, staff_chat_ids=settings.staff_chat_ids, now=moment
+        )
+        gaps = await units_without_contact(uow=uow, policy=policy, now=moment)
+        if previous is not None:  # a listing of upcoming moments shows each message once, when it is due
+            planned = [p for p in planned if p.scheduled_at > previous]
+            gaps = [g for g in gaps if g[3] > previous]
+        previous = moment
+        lines.append(f"== {moment.astimezone(settings.tz).strftime('%Y-%m-%d %H:%M')} ({settings.timezone})")
+        if not planned:  # units without a contact are listed below
+            lines.append(
+                "   " + t("reporting.preview.none", "vi") + " / " + t("reporting.preview.none", "en")
+            )
+        for p in planned:
+            notes = []
+            deferred = p.deferred_until(policy, moment)
+            if deferred is not None:
+                local = deferred.astimezone(settings.tz).strftime("%H:%M %d/%m")
+                notes.append(t("reporting.preview.quiet", "en", at=local))
+            if p.already_queued:
+                notes.append(t("reporting.preview.queued", "en"))
+            note = f"  [{'; '.join(notes)}]" if notes else ""
+            first = p.message.text.splitlines()[0] if p.message.text else ""
+            lines.append(
+                f"   {p.message.kind:<10} {p.step:<8} {p.period_code:<22} {p.unit_code or '-':<14} "
+                f"→ {p.recipient} (chat {p.message.chat_id}){note}  {first}"
+            )
+        for period_code, step, unit_code, _due in gaps:
+            lines.append(
+                f"   {'reminder':<10} {step:<8} {period_code:<22} {unit_code:<14} → (no contact: not sent)"
+            )
+    return lines
+
+
+@periods_app.command("status")
+def periods_status(
+    period: Annotated[str | None, typer.Argument(help="period code (default: every period)")] = None,
+) -> None:
+    """Print the compliance table: who is on time, late, waiting for confirmation, or missing."""
+    from core.reporting import period_compliance, report_period_codes
+
+    settings = get_settings()
+    now = SystemClock().now()
+
+    async def table(uow: Any) -> list[str]:
+        codes = [period] if period else await report_period_codes(uow=uow)
+        lines: list[str] = []
+        for code in codes:
+            rows = await period_compliance(uow=uow, period_code=code, now=now)
+            lines.append(f"== {code}")
+            lines.append(
+                f"   {'unit':<16} {'kind':<10} {'status':<14} {'ver':>3}  {'submitted':<16} contacts"
+            )
+            for r in rows:
+                submitted = (
+                    r.submitted_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+                    if r.submitted_at
+                    else "-"
+                )
+                status = t(f"reporting.compliance.{r.status.value}", "vi")
+                lines.append(
+                    f"   {r.unit_code:<16} {r.kind:<10} {status:<14} {r.version or '-':>3}  {submitted:<16} "
+                    f"{r.reachable_contacts}/{r.contacts:<7} {r.report_id or '-'}"
+                )
+            counts = {s: sum(1 for r in rows if r.status == s) for s in {r.status for r in rows}}
+            lines.append("   " + ", ".join(f"{s.value}: {n}" for s, n in sorted(counts.items())))
+        return lines
+
+    for line in _with_uow(table):
+        typer.echo(line)
+
+
+@periods_app.command("confirm")
+def periods_confirm(
+    report: Annotated[int, typer.Argument(help="report number (from `periods status`)")],
+) -> None:
+    """Confirm a unit's "sent through another channel" submission."""
+    from core.reporting import confirm_offchannel
+
+    now = SystemClock().now()
+    confirmed = _with_uow(lambda uow: confirm_offchannel(uow=uow, report_id=report, now=now))
+    typer.echo(f"report {confirmed.id}: confirmed ({'late' if confirmed.late else 'on time'})")
+
+
+def scheduler() -> None:
+    """The reminder scheduler alone (one of many may run: only the lease holder sends)."""
+    from cli.logs import setup_logging
+    from scheduler.service import run_forever
+
+    settings = get_settings()
+    setup_logging(settings.log_level)
+    if not settings.bot_token:
+        typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
+        raise typer.Exit(2)
+    try:
+        asyncio.run(run_forever(settings))
+    except KeyboardInterrupt:
+        pass

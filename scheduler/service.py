@@ -1,0 +1,147 @@
+"""The reminder scheduler: an APScheduler interval job that, while holding the database lease,
+materialises due reminders into the outbox and drains it.
+
+The outbox (unique keys) and the lease row give durability and single activity; APScheduler keeps its
+jobs in memory with a stable id, so a restart simply starts ticking again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from contextlib import suppress
+from datetime import UTC, timedelta
+from pathlib import Path
+
+from aiogram import Bot
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import Clock, SystemClock
+from core.config import Settings
+from core.reporting import materialise_reminders, reminder_policy
+from scheduler.sender import OutboxSender
+from storage.repositories_reporting import acquire_lease, release_lease
+from storage.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "reminders"
+JOB_ID = "gopy-reminders-tick"
+
+
+class ReminderScheduler:
+    """One instance per process; only the lease holder materialises and sends."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        bot: Bot,
+        clock: Clock | None = None,
+        holder: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.clock = clock or SystemClock()
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.policy = reminder_policy(settings)
+        self.sender = OutboxSender(
+            bot=bot,
+            sessions=sessions,
+            clock=self.clock,
+            policy=self.policy,
+            staff_chat_ids=settings.staff_chat_ids,
+            rate=settings.send_rate_per_second,
+            chat_interval=settings.send_chat_interval_seconds,
+            max_attempts=settings.send_max_attempts,
+        )
+        self.leader = False
+        self._scheduler: AsyncIOScheduler | None = None
+        self._lease_ttl = timedelta(seconds=settings.scheduler_lease_seconds)
+        self._lease_until = self.clock.now()
+
+    def _holds_lease(self) -> bool:
+        return self.leader and self.clock.now() < self._lease_until
+
+    async def tick(self) -> None:
+        """Heartbeat, take or renew the lease, and when leader: materialise and send."""
+        self.write_heartbeat()
+        now = self.clock.now()
+        async with self.sessions() as session:
+            self.leader = await acquire_lease(
+                session, name=LEASE_NAME, holder=self.holder, now=now, ttl=self._lease_ttl
+            )
+        self.write_heartbeat()
+        if not self.leader:
+            return
+        self._lease_until = now + self._lease_ttl * 0.8
+        async with SqlUnitOfWork(self.sessions) as uow:
+            added = await materialise_reminders(
+                uow=uow, policy=self.policy, staff_chat_ids=self.settings.staff_chat_ids, now=now
+            )
+        if added:
+            log.info("reminders queued", extra={"count": added})
+        await self.sender.drain(keep_going=self._holds_lease)
+
+    def write_heartbeat(self) -> None:
+        path = Path(self.settings.heartbeat_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        line = f"{self.clock.now().astimezone(UTC).isoformat()} holder={self.holder} leader={self.leader}\n"
+        tmp.write_text(line, encoding="utf-8")
+        os.replace(tmp, path)
+
+    def start(self) -> None:
+        """Start the APScheduler job (memory job store, stable id, one instance at a time)."""
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            self._safe_tick,
+            "interval",
+            seconds=self.settings.scheduler_tick_seconds,
+            id=JOB_ID,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(self.settings.scheduler_tick_seconds)),
+            next_run_time=SystemClock().now(),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler started", extra={"holder": self.holder})
+
+    async def _safe_tick(self) -> None:
+        try:
+            await self.tick()
+        except Exception:
+            log.exception("scheduler tick failed")
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self.leader:
+            with suppress(Exception):
+                async with self.sessions() as session:
+                    await release_lease(session, name=LEASE_NAME, holder=self.holder)
+            self.leader = False
+
+
+async def run_forever(settings: Settings) -> None:
+    """``gopy scheduler``: a standalone process; returns when cancelled."""
+    from bot.runtime import build_bot
+    from storage.db import create_engine, session_factory
+
+    engine = create_engine(settings.database_url)
+    bot = build_bot(settings)
+    service = ReminderScheduler(settings=settings, sessions=session_factory(engine), bot=bot)
+    service.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await service.stop()
+        await bot.session.close()
+        await engine.dispose()

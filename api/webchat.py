@@ -44,6 +44,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.errors import error_body
 from bot.metrics import UPDATE_ERRORS, UPDATES_HANDLED
 from bot.runtime import build_storage, conversation_settings
 from core.clock import Clock
@@ -359,15 +360,14 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _error(
-    status: int, code: str, lang: str = "vi", *, retry_after: float | None = None, **params: Any
-) -> JSONResponse:
-    body: dict[str, Any] = {"error": code, "message": t(f"webchat.{code}", lang, **params)}
+def _error(status: int, code: str, *, retry_after: float | None = None, **params: Any) -> JSONResponse:
+    """The API's error shape: ``{"error": {"code", "message_vi", "message_en", ...}}``."""
+    extra: dict[str, Any] = {}
     headers = {}
     if retry_after is not None:
-        body["retry_after"] = math.ceil(retry_after)
+        extra["retry_after"] = math.ceil(retry_after)
         headers["Retry-After"] = str(math.ceil(retry_after))
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(error_body(f"webchat.{code}", params, **extra), status_code=status, headers=headers)
 
 
 def _same_origin(request: Request) -> bool:

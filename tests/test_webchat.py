@@ -73,7 +73,7 @@ async def test_posts_without_the_session_token_are_refused_and_store_nothing(sql
     async with served(sqlite_database) as base, ChatClient(base) as chat, ChatClient(base) as other:
         start = {"kind": "command", "value": "start"}
         anonymous = await chat.http.post("/chat/api/events", json=start)
-        assert anonymous.status_code == 403 and anonymous.json()["error"] == "csrf"
+        assert anonymous.status_code == 403 and anonymous.json()["error"]["code"] == "webchat.csrf"
         await chat.open()
         await other.open()
         no_token = await chat.http.post("/chat/api/events", json=start)
@@ -82,7 +82,7 @@ async def test_posts_without_the_session_token_are_refused_and_store_nothing(sql
             "/chat/api/events", json=start, headers={"X-CSRF-Token": other.token}
         )
         assert foreign_token.status_code == 403
-        assert "tải lại trang" in foreign_token.json()["message"]
+        assert "tải lại trang" in foreign_token.json()["error"]["message_vi"]
         assert foreign_token.headers["x-content-type-options"] == "nosniff"
         assert "default-src 'none'" in foreign_token.headers["content-security-policy"]
         cross_site = await chat.post(start, Origin="http://evil.example")
@@ -127,8 +127,10 @@ async def test_rate_limits_per_session_and_per_address_answer_slow_down(
         refused = await first.post({"kind": "command", "value": "start"})
         assert refused.status_code == 429
         assert 1 <= int(refused.headers["retry-after"]) <= 60
-        body = refused.json()
-        assert body["error"] == "slow_down" and "nhanh quá" in body["message"]
+        error = refused.json()["error"]
+        assert error["code"] == "webchat.slow_down" and "nhanh quá" in error["message_vi"]
+        assert error["retry_after"] == int(refused.headers["retry-after"])
+        assert "too fast" in error["message_en"]
         # another session from the same address is still served, until the address limit
         await second.start()
         await second.start()

@@ -166,7 +166,7 @@
 
   function refusal(status, data) {
     if (status === 429) {
-      return s("slow_down", { seconds: (data && data.retry_after) || 1 });
+      return s("slow_down", { seconds: (data && data.error && data.error.retry_after) || 1 });
     }
     if (status === 403) {
       return s("csrf");

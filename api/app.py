@@ -13,15 +13,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import v1 as api_v1
 from api import webchat
+from bot.metrics import OUTBOX_BACKLOG
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
 from core.clock import Clock, SystemClock
 from core.config import Settings, get_settings
 from storage.db import create_engine, session_factory
+from storage.models_reporting import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,16 @@ def create_app(
         return JSONResponse({"status": "ok", "database": "ok"})
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics; the outbox backlog is read from the database at each scrape."""
+        try:
+            async with services(request).sessions() as session:
+                backlog = await session.scalar(
+                    select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")
+                )
+            OUTBOX_BACKLOG.set(backlog or 0)
+        except Exception:
+            log.warning("outbox backlog unavailable")
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/telegram/webhook", tags=["telegram"], include_in_schema=False)

@@ -1,7 +1,7 @@
 """Telegram adapter of the unit contact's conversation (invite deep links, reminders' buttons, uploads).
 
 Registered before the citizen router; it only takes what is its own — ``/start u-<token>``, the
-contact commands, callbacks whose data starts with ``k:``, and texts / documents while the contact's
+contact commands, callbacks whose data starts with ``rp:``, and texts / documents while the contact's
 own flow is active — and everything else falls through to the citizen router. Its dialog state lives
 in the same FSM storage under its own destiny (``contact``), apart from the citizen's.
 """

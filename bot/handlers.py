@@ -10,7 +10,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.metrics import UPDATES_HANDLED
+from bot.metrics import SUBMISSIONS, UPDATES_HANDLED
 from bot.render import decode_choice, keyboard, split_text
 from core.clock import Clock
 from core.conversation.citizen import CitizenConversation
@@ -63,6 +63,8 @@ class TelegramAdapter:
         outcome = await self.conversation.handle(await state.get_data(), event, ctx)
         await state.set_data(outcome.state)  # the step lives in the data; one write per update
         UPDATES_HANDLED.labels(channel="telegram", kind=event.kind).inc()
+        for flow in outcome.submitted:
+            SUBMISSIONS.labels(channel="telegram", kind=flow).inc()
         return outcome
 
     async def send(self, bot: Bot, chat_id: int, outcome: Outcome) -> None:

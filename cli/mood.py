@@ -15,7 +15,7 @@ from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
 from core.mood import SUMMARY_DIMENSIONS, MoodSummary, summarise_mood_period
-from core.mood_report import build_mood_report_docx
+from core.mood_report import build_mood_report_docx, units_of_period
 from core.ports import UnitOfWork
 
 mood_app = typer.Typer(
@@ -100,9 +100,15 @@ def report_command(
     """Write the DOCX draft of "Báo cáo tình hình Nhân dân trước/sau Đại hội …" for one period."""
     settings = get_settings()
     now = SystemClock().now()
-    summary = _run(lambda uow: summarise_mood_period(uow=uow, period_code=period, language=language))
-    content = build_mood_report_docx(
-        summary, units=None, now=now, timezone=settings.timezone, language=language
-    )
+
+    async def build(uow: UnitOfWork) -> tuple[MoodSummary, bytes]:
+        summary = await summarise_mood_period(uow=uow, period_code=period, language=language)
+        units = await units_of_period(uow=uow, period_code=period, now=now)  # type: ignore[arg-type]
+        docx = build_mood_report_docx(
+            summary, units=units, now=now, timezone=settings.timezone, language=language
+        )
+        return summary, docx
+
+    summary, content = _run(build)
     output.write_bytes(content)
     typer.echo(t("mood.report.saved", language, path=str(output), total=summary.total))

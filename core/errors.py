@@ -100,7 +100,7 @@ class UnitNotFound(NotFound):
     code = "reporting.error.unit_not_found"
 
 
-class PeriodNotFound(NotFound):
+class ReportingPeriodNotFound(NotFound):
     code = "reporting.error.period_not_found"
 
 

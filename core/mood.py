@@ -247,7 +247,7 @@ async def find_period(*, uow: UnitOfWork, period_code: str) -> tuple[ReportingPe
     """The reporting period with this code and its congress."""
     period = next((p for p in await uow.plan.list_periods() if p.code == period_code), None)
     if period is None:
-        raise errors.PeriodNotFound(code=period_code)
+        raise errors.ReportingPeriodNotFound(period=period_code)
     congress = await uow.plan.get_congress(period.congress_id)
     if congress is None:
         raise errors.CongressNotFound(congress_id=period.congress_id)

@@ -29,6 +29,7 @@ from docx.text.paragraph import Paragraph
 from core.i18n import t
 from core.mood import MOOD_KINDS, MoodSummary, summarise_mood_period
 from core.ports import UnitOfWork
+from core.reporting import ReportingUnitOfWork, period_compliance
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -36,11 +37,11 @@ HEADER_PT = 13
 TABLE_PT = 13
 TOP_GROUPS_PER_KIND = 10
 TOP_ROWS_PER_TABLE = 12
-UNIT_STATUSES = ("on_time", "late", "missing")
+UNIT_STATUSES = ("on_time", "late", "claimed", "missing")
 
 
 class UnitReportLine(NamedTuple):
-    """One reporting unit for the period: ``status`` is ``on_time``, ``late`` or ``missing``."""
+    """One reporting unit for the period: ``status`` is ``on_time``, ``late``, ``claimed`` or ``missing``."""
 
     name: str
     status: str
@@ -299,3 +300,11 @@ class _Builder:
         buffer = io.BytesIO()
         self.doc.save(buffer)
         return buffer.getvalue()
+
+
+async def units_of_period(
+    *, uow: ReportingUnitOfWork, period_code: str, now: datetime
+) -> list[UnitReportLine]:
+    """The reporting units' lines for the mood report, from the period's compliance table."""
+    rows = await period_compliance(uow=uow, period_code=period_code, now=now)
+    return [UnitReportLine(row.unit_name, row.status.value, row.submitted_at) for row in rows]

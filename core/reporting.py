@@ -12,7 +12,7 @@ import io
 import secrets
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -103,6 +103,7 @@ class NewOutboxMessage:
     contact_id: int | None = None
     period_id: int | None = None
     unit_id: int | None = None
+    created_at: datetime | None = None  # when it was queued (default: ``not_before``)
 
 
 @dataclass(frozen=True)
@@ -292,9 +293,9 @@ def reminder_text(period: ReportingPeriod, unit: Unit, *, now: datetime, lang: s
 
 def reminder_buttons(period_id: int, lang: str) -> list[list[tuple[str, str]]]:
     return [
-        [(t("reporting.btn.submit", lang), f"k:r:{period_id}")],
-        [(t("reporting.btn.offchannel", lang), f"k:o:{period_id}")],
-        [(t("reporting.btn.snooze", lang), f"k:z:{period_id}")],
+        [(t("reporting.btn.submit", lang), f"rp:r:{period_id}")],
+        [(t("reporting.btn.offchannel", lang), f"rp:o:{period_id}")],
+        [(t("reporting.btn.snooze", lang), f"rp:z:{period_id}")],
     ]
 
 
@@ -437,7 +438,9 @@ async def materialise_reminders(
     """Queue every message due at ``now`` into the outbox (unique keys: reruns add nothing); commit."""
     added = 0
     for planned in await plan_messages(uow=uow, policy=policy, staff_chat_ids=staff_chat_ids, now=now):
-        if not planned.already_queued and await uow.reporting.add_outbox(planned.message):
+        if not planned.already_queued and await uow.reporting.add_outbox(
+            replace(planned.message, created_at=now)
+        ):
             added += 1
     await uow.commit()
     return added
@@ -549,10 +552,10 @@ async def unit_deadlines(*, uow: ReportingUnitOfWork, unit: Unit, now: datetime)
 
 
 async def unit_period(*, uow: ReportingUnitOfWork, unit: Unit, period_id: int) -> ReportingPeriod:
-    """The period, if the unit reports on it (PeriodNotFound / PeriodNotForUnit otherwise)."""
+    """The period, if the unit reports on it (ReportingPeriodNotFound / PeriodNotForUnit otherwise)."""
     period = next((p for p in await uow.plan.list_periods() if p.id == period_id), None)
     if period is None:
-        raise errors.PeriodNotFound()
+        raise errors.ReportingPeriodNotFound()
     if unit.kind not in period.unit_kinds:
         raise errors.PeriodNotForUnit(period=period.title_vi)
     return period
@@ -705,6 +708,7 @@ async def snooze_reminder(
             text=reminder_text(period, unit, now=at, lang=lang, tz=policy.tz),
             buttons=reminder_buttons(period.id, lang),
             not_before=at,
+            created_at=now,
             contact_id=contact.id,
             period_id=period.id,
             unit_id=unit.id,
@@ -736,7 +740,7 @@ async def period_compliance(
     """Who is on time, late, claimed (off-channel, to confirm) or missing for one period."""
     period = next((p for p in await uow.plan.list_periods() if p.code == period_code), None)
     if period is None:
-        raise errors.PeriodNotFound(period=period_code)
+        raise errors.ReportingPeriodNotFound(period=period_code)
     reports = await uow.reporting.latest_reports(period.id)
     rows = []
     for unit in _units_of(period, await uow.reporting.list_units()):

@@ -203,6 +203,7 @@ class OutboxSender:
                                 unit=unit.name_vi if unit else "?",
                             ),
                             not_before=now,
+                            created_at=now,
                             contact_id=message.contact_id,
                         )
                     )

@@ -252,7 +252,7 @@ class SqlReportingRepository:
             "text": message.text,
             "buttons": [[list(b) for b in row] for row in message.buttons],
             "not_before": message.not_before,
-            "created_at": message.not_before,
+            "created_at": message.created_at or message.not_before,
             "status": "pending",
             "attempts": 0,
         }

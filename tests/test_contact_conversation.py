@@ -86,7 +86,7 @@ async def bound() -> Harness:
     h = Harness()
     await h.invite()
     await h.send(Event.command("start", "u-tok"))
-    await h.send(Event.choice("k:bind", 0))
+    await h.send(Event.choice("rp:bind", 0))
     return h
 
 
@@ -96,7 +96,7 @@ async def test_bind_needs_confirmation_and_is_single_use() -> None:
     out = await h.send(Event.command("start", "u-tok"))
     assert "Mặt trận" in text(out) and h.state["step"] == "bind"
     assert h.data.contacts[1].chat_id is None  # nothing bound before the confirmation
-    out = await h.send(Event.choice("k:bind", 0))
+    out = await h.send(Event.choice("rp:bind", 0))
     assert "Bạn đã là đầu mối" in text(out) and h.state["step"] == "menu"
     assert h.data.contacts[1].chat_id == CHAT
     out = await h.send(Event.command("start", "u-tok"))
@@ -112,12 +112,12 @@ async def test_expired_and_unknown_invites() -> None:
 
 
 async def test_submit_flow_with_summary_and_count(bound: Harness) -> None:
-    out = await bound.send(Event.choice("k:sub", 0))
+    out = await bound.send(Event.choice("rp:sub", 0))
     assert [c.data for row in out.replies[0].choices for c in row] == [
-        "k:p:1",
-        "k:cancel",
+        "rp:p:1",
+        "rp:cancel",
     ]  # front periods only
-    await bound.send(Event.choice("k:p:1", 0))
+    await bound.send(Event.choice("rp:p:1", 0))
     out = await bound.send(Event.unsupported("document"), upload(PDF))
     assert "Đã nhận tệp PDF" in text(out) and bound.state["step"] == "summary"
     await bound.send(Event.text("Tình hình ổn định"))
@@ -125,7 +125,7 @@ async def test_submit_flow_with_summary_and_count(bound: Harness) -> None:
     assert "nhập một số" in text(out) and bound.state["step"] == "opinions"
     out = await bound.send(Event.text("1.250"))
     assert "Số ý kiến thu được: 1250" in text(out)
-    out = await bound.send(Event.choice("k:ok", 0))
+    out = await bound.send(Event.choice("rp:ok", 0))
     assert "lần nộp thứ 1" in text(out)
     [report] = bound.data.reports
     assert (report.unit_id, report.period_id, report.opinions_count, report.late) == (1, 1, 1250, False)
@@ -133,9 +133,9 @@ async def test_submit_flow_with_summary_and_count(bound: Harness) -> None:
 
 
 async def test_refusals_store_nothing(bound: Harness) -> None:
-    out = await bound.send(Event.choice("k:p:2", 0))  # a district period, the unit is a front organisation
+    out = await bound.send(Event.choice("rp:p:2", 0))  # a district period, the unit is a front organisation
     assert "không báo cáo kỳ" in text(out)
-    await bound.send(Event.choice("k:p:1", 0))
+    await bound.send(Event.choice("rp:p:1", 0))
     out = await bound.send(Event.unsupported("document"), upload(b"MZ not a report"))
     assert "không đúng định dạng" in text(out) and bound.state["step"] == "upload"
     out = await bound.send(Event.unsupported("document"), upload(PDF, size=21 * 1024 * 1024))
@@ -147,14 +147,14 @@ async def test_refusals_store_nothing(bound: Harness) -> None:
 
 async def test_late_resubmission_and_stop(bound: Harness) -> None:
     for at in (NOW, NOW + timedelta(days=5)):
-        await bound.send(Event.choice("k:r:1", 0), now=at)
+        await bound.send(Event.choice("rp:r:1", 0), now=at)
         await bound.send(Event.unsupported("document"), upload(PDF), now=at)
-        await bound.send(Event.choice("k:skip", 0), now=at)
-        await bound.send(Event.choice("k:skip", 0), now=at)
-        out = await bound.send(Event.choice("k:ok", 0), now=at)
+        await bound.send(Event.choice("rp:skip", 0), now=at)
+        await bound.send(Event.choice("rp:skip", 0), now=at)
+        out = await bound.send(Event.choice("rp:ok", 0), now=at)
     assert "trễ hạn" in text(out)
     assert [(r.version, r.late) for r in bound.data.reports] == [(1, False), (2, True)]
     out = await bound.send(Event.command("stop_reminders"))
     assert "không nhận nhắc nhở nữa" in text(out)
-    out = await bound.send(Event.choice("k:sub", 0))
+    out = await bound.send(Event.choice("rp:sub", 0))
     assert "chưa là đầu mối" in text(out) and bound.state["step"] == "idle"

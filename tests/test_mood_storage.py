@@ -200,9 +200,9 @@ async def test_summary_of_the_after_period_and_unknown_period(mood_data: MoodDat
     async with SqlUnitOfWork(mood_data.sessions) as uow:
         after = await summarise_mood_period(uow=uow, period_code="city-17-after")
         assert after.total == 2 and after.counts["kind"] == {"concern": 1, "recommendation": 1}
-        from core.errors import PeriodNotFound
+        from core.errors import ReportingPeriodNotFound
 
-        with pytest.raises(PeriodNotFound):
+        with pytest.raises(ReportingPeriodNotFound):
             await summarise_mood_period(uow=uow, period_code="nope")
 
 
@@ -231,7 +231,10 @@ async def test_docx_draft_combines_entries_and_units(mood_data: MoodData) -> Non
     assert "Tổng số ý kiến: 6" in text and "đã rút, không tổng hợp: 1" in text
     assert "(có 3 ý kiến cùng nội dung)." in text
     assert "Kinh tế và việc làm" in text and "Công nhân" in text
-    assert "Tổng số đơn vị: 3; báo cáo đúng hạn: 1; báo cáo trễ hạn: 1; chưa báo cáo: 1." in text
+    assert (
+        "Tổng số đơn vị: 3; báo cáo đúng hạn: 1; báo cáo trễ hạn: 1; báo qua kênh khác (chờ xác nhận): 0; chưa báo cáo: 1."
+        in text
+    )
     assert "Quận ủy Hải Châu" in text and "Trễ hạn" in text and "06/09/2025" in text
     assert "Chưa có dữ liệu" not in text
     section = document.sections[0]  # type: ignore[attr-defined]

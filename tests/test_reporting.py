@@ -78,9 +78,9 @@ async def test_preview_t_minus_7(sessions, settings, plan) -> None:  # type: ign
     text = planned[0].message.text
     assert "05/12/2025" in text and "còn 6 ngày" in text
     assert [b[1] for row in planned[0].message.buttons for b in row] == [
-        f"k:r:{planned[0].message.period_id}",
-        f"k:o:{planned[0].message.period_id}",
-        f"k:z:{planned[0].message.period_id}",
+        f"rp:r:{planned[0].message.period_id}",
+        f"rp:o:{planned[0].message.period_id}",
+        f"rp:z:{planned[0].message.period_id}",
     ]
     # a minute earlier nothing is due yet
     assert await _plan_at(sessions, settings, local("2025-11-28 07:59")) == []
@@ -226,7 +226,7 @@ async def test_resubmission_late_and_wrong_period(sessions, plan, tmp_path: Path
                 opinions_count=None,
                 now=NOW,
             )
-        with pytest.raises(errors.PeriodNotFound):
+        with pytest.raises(errors.ReportingPeriodNotFound):
             await period_compliance(uow=uow, period_code="nope", now=NOW)
 
 

@@ -242,13 +242,25 @@ def test_tokens_many_matches_tokens() -> None:
     assert tokens_many([fold_for_matching(t) for t in TEXTS], folded=True) == expected
 
 
-@pytest.mark.parametrize("fork", [True, False], ids=["fork", "spawn"])
-def test_tokens_many_in_worker_processes(fork: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    if fork and not core_text._can_fork():
-        pytest.skip("fork is not available or the test process has threads")
-    monkeypatch.setattr(core_text, "_can_fork", lambda: fork)
+def test_tokens_many_in_spawned_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core_text, "_can_fork", lambda: False)
     core_text._segment.cache_clear()
     assert tokens_many(TEXTS, workers=2) == [tokens(t) for t in TEXTS]
+
+
+def test_tokens_many_in_forked_worker_processes() -> None:
+    """Forking needs a process without threads: run it in a fresh interpreter."""
+    code = (
+        "import json, core.text as ct\n"
+        "assert ct._can_fork(), 'fork unavailable in a fresh interpreter'\n"
+        f"texts = {TEXTS!r}\n"
+        "print(json.dumps(ct.tokens_many(texts, workers=2) == [ct.tokens(t) for t in texts]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "true"
 
 
 def test_importing_core_text_does_not_load_underthesea() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from api.errors import install_error_handlers
-from api.v1 import audit, consolidation, documents, exports, feedback, meetings
+from api.v1 import audit, consolidation, documents, exports, feedback, meetings, reporting
 
 router = APIRouter(prefix="/v1")
-for module in (documents, consolidation, feedback, exports, meetings, audit):
+for module in (documents, consolidation, feedback, exports, meetings, audit, reporting):
     router.include_router(module.router)
 
 

@@ -74,6 +74,7 @@ class Turn:
         self.ctx = ctx
         self.replies: list[Reply] = []
         self.notice: str | None = None
+        self.submitted: list[str] = []
 
     @property
     def lang(self) -> str:
@@ -134,7 +135,9 @@ class CitizenConversation:
         except errors.GopyError as exc:
             turn.say(t(exc.code, turn.lang, **_safe_params(exc.params)))
             await self.render(turn)
-        return Outcome(turn.state, turn.replies, turn.notice, int(turn.state.get("screen", 0)))
+        return Outcome(
+            turn.state, turn.replies, turn.notice, int(turn.state.get("screen", 0)), submitted=turn.submitted
+        )
 
     # ------------------------------------------------------------------ dispatch
 
@@ -786,6 +789,7 @@ class CitizenConversation:
         receipt = await flow.submit(turn, respondent.id)
         if receipt is None:
             return
+        turn.submitted.append(str(turn.draft.get("flow") or "draft"))
         text = await flow.receipt_text(turn, receipt)
         turn.state["draft"] = flow.remembered(turn)
         turn.state["step"] = "done"

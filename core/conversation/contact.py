@@ -1,7 +1,7 @@
 """The unit contact's conversation, channel-neutral: bind by invite, deadlines, report submission.
 
 Its dialog state is kept apart from the citizen's (the adapter stores it under its own key). Choices
-carry the prefix ``k:`` so a channel adapter can route them here.
+carry the prefix ``rp:`` so a channel adapter can route them here.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from core.conversation.model import Choice, Event, Outcome, Reply
 from core.i18n import t
 from core.reporting import INVITE_PREFIX, FileStore, ReminderPolicy, ReportingUnitOfWork
 
-PREFIX = "k:"
+PREFIX = "rp:"
 #: Steps in which the contact's texts and files belong to this conversation (not the citizen's).
 ACTIVE_STEPS = frozenset({"bind", "upload", "summary", "opinions", "confirm"})
 COMMANDS = frozenset({"unit", "stop_reminders"})
@@ -88,7 +88,7 @@ class ContactConversation:
             await self._dispatch(turn, event, file)
         except errors.GopyError as exc:
             params = {k: v for k, v in exc.params.items() if isinstance(v, str | int)}
-            turn.say(turn._(exc.code, **params), [[Choice(turn._("reporting.btn.menu"), "k:menu")]])
+            turn.say(turn._(exc.code, **params), [[Choice(turn._("reporting.btn.menu"), "rp:menu")]])
             if turn.state.get("step") not in ("upload", "summary", "opinions", "confirm"):
                 turn.state["step"] = "menu" if turn.state.get("contact_id") else "idle"
         return Outcome(turn.state, turn.replies, turn.notice, 0)
@@ -116,8 +116,8 @@ class ContactConversation:
                 turn._("reporting.bind.ask", unit=unit.name(turn.lang), name=contact.name or "—"),
                 [
                     [
-                        Choice(turn._("reporting.btn.confirm"), "k:bind"),
-                        Choice(turn._("reporting.btn.cancel"), "k:cancel"),
+                        Choice(turn._("reporting.btn.confirm"), "rp:bind"),
+                        Choice(turn._("reporting.btn.cancel"), "rp:cancel"),
                     ]
                 ],
             )
@@ -168,7 +168,7 @@ class ContactConversation:
             turn.state.update(step="upload", period=period.id)
             turn.say(
                 turn._("reporting.upload.ask", period=period.title(turn.lang), due=turn.fmt(period.due_at)),
-                [[Choice(turn._("reporting.btn.cancel"), "k:cancel")]],
+                [[Choice(turn._("reporting.btn.cancel"), "rp:cancel")]],
             )
         elif head == "o" and arg.isdigit():
             await uc.claim_offchannel(
@@ -210,7 +210,7 @@ class ContactConversation:
             turn.state["opinions"] = int(value)
             await self._confirm(turn)
         elif step == "upload":
-            turn.say(turn._("reporting.send_file"), [[Choice(turn._("reporting.btn.cancel"), "k:cancel")]])
+            turn.say(turn._("reporting.send_file"), [[Choice(turn._("reporting.btn.cancel"), "rp:cancel")]])
         else:
             turn.say(turn._("reporting.use_buttons"))
 
@@ -236,8 +236,8 @@ class ContactConversation:
     def _skip_cancel(self, turn: _Turn) -> list[list[Choice]]:
         return [
             [
-                Choice(turn._("reporting.btn.skip"), "k:skip"),
-                Choice(turn._("reporting.btn.cancel"), "k:cancel"),
+                Choice(turn._("reporting.btn.skip"), "rp:skip"),
+                Choice(turn._("reporting.btn.cancel"), "rp:cancel"),
             ]
         ]
 
@@ -263,8 +263,8 @@ class ContactConversation:
             ),
             [
                 [
-                    Choice(turn._("reporting.btn.submit_now"), "k:ok"),
-                    Choice(turn._("reporting.btn.cancel"), "k:cancel"),
+                    Choice(turn._("reporting.btn.submit_now"), "rp:ok"),
+                    Choice(turn._("reporting.btn.cancel"), "rp:cancel"),
                 ]
             ],
         )
@@ -298,9 +298,9 @@ class ContactConversation:
         turn.say(
             turn._("reporting.menu", unit=unit.name(turn.lang)),
             [
-                [Choice(turn._("reporting.btn.deadlines"), "k:dl")],
-                [Choice(turn._("reporting.btn.submit"), "k:sub")],
-                [Choice(turn._("reporting.btn.history"), "k:hist")],
+                [Choice(turn._("reporting.btn.deadlines"), "rp:dl")],
+                [Choice(turn._("reporting.btn.submit"), "rp:sub")],
+                [Choice(turn._("reporting.btn.history"), "rp:hist")],
             ],
         )
 
@@ -328,11 +328,11 @@ class ContactConversation:
 
     async def _pick_period(self, turn: _Turn, unit: uc.Unit) -> None:
         items = await uc.unit_deadlines(uow=turn.ctx.uow, unit=unit, now=turn.ctx.now)
-        choices = [[Choice(d.period.title(turn.lang)[:60], f"k:p:{d.period.id}")] for d in items[:8]]
+        choices = [[Choice(d.period.title(turn.lang)[:60], f"rp:p:{d.period.id}")] for d in items[:8]]
         if not choices:
             turn.say(turn._("reporting.none"), self._menu_choices(turn))
             return
-        choices.append([Choice(turn._("reporting.btn.cancel"), "k:cancel")])
+        choices.append([Choice(turn._("reporting.btn.cancel"), "rp:cancel")])
         turn.say(turn._("reporting.pick_period"), choices)
 
     async def _history(self, turn: _Turn, unit: uc.Unit) -> None:
@@ -356,7 +356,10 @@ class ContactConversation:
 
     def _menu_choices(self, turn: _Turn) -> list[list[Choice]]:
         return [
-            [Choice(turn._("reporting.btn.submit"), "k:sub"), Choice(turn._("reporting.btn.menu"), "k:menu")]
+            [
+                Choice(turn._("reporting.btn.submit"), "rp:sub"),
+                Choice(turn._("reporting.btn.menu"), "rp:menu"),
+            ]
         ]
 
 

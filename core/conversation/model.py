@@ -66,12 +66,13 @@ class Reply:
 
 @dataclass
 class Outcome:
-    """The new dialog state, the replies to show, and an optional short notice (a toast)."""
+    """The new dialog state, the replies to show, an optional short notice (a toast), what was stored."""
 
     state: dict[str, Any]
     replies: list[Reply]
     notice: str | None = None
     screen: int | None = None
+    submitted: list[str] = field(default_factory=list)  # flows ("draft", "mood") of entries stored now
 
 
 @dataclass(frozen=True)

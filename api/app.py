@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import v1 as api_v1
+from api import webchat
 from bot.metrics import OUTBOX_BACKLOG
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
 from core.clock import Clock, SystemClock
@@ -151,4 +152,5 @@ def create_app(
         await svc.bot.dispatcher.feed_webhook_update(svc.bot.bot, payload)
         return JSONResponse({"ok": True})
 
+    app.include_router(webchat.setup())
     return app

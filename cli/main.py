@@ -53,10 +53,17 @@ def _serve(poll: bool) -> None:
     settings = get_settings()
     setup_logging(settings.log_level)
     base = f"http://{settings.host}:{settings.port}"
-    log.info("Gopy API: %s/docs", base)
+    log.info("Gopy web chat: %s/chat", base)
+    log.info("Gopy API docs: %s/docs", base)
     if not settings.bot_token:
         log.info("%s / %s", t("bot.connect_hint", "vi"), t("bot.connect_hint", "en"))
-    uvicorn.run(create_app(settings, poll=poll), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(
+        create_app(settings, poll=poll),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,  # access lines carry client addresses: personal data stays out of the logs
+    )
 
 
 @app.command()

@@ -64,3 +64,43 @@ def test_dockerfile_copies_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("core", "storage", "bot", "api", "scheduler", "cli", "data"):
         assert f"COPY {package} {package}" in dockerfile
+
+
+def test_wheel_carries_migrations_catalogs_and_web_assets(tmp_path: Path) -> None:
+    """The Docker image installs a wheel: everything read at run time must be inside it."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = tmp_path.glob("gopy-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    needed = [
+        path.relative_to(ROOT).as_posix()
+        for pattern in (
+            "storage/migrations/env.py",
+            "storage/migrations/script.py.mako",
+            "storage/migrations/versions/*.py",
+            "core/locales/*/LC_MESSAGES/*.po",
+            "api/static/*",
+            "api/templates/*",
+        )
+        for path in ROOT.glob(pattern)
+    ]
+    assert needed and not [n for n in needed if n not in names]

@@ -62,6 +62,7 @@ COOKIE = "gopy_chat"
 COOKIE_PATH = "/chat"
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 START_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TYPED_COMMAND_RE = re.compile(r"^/([A-Za-z_]{1,32})$")
 COMMANDS = frozenset({"start", "menu", "cancel", "help", "language", "mydata"})
 MAX_CHOICE_CHARS = 64
 MAX_BODY_BYTES = 128 * 1024
@@ -295,6 +296,9 @@ class EventIn(BaseModel):
     def to_event(self, max_text: int) -> Event | None:
         """The conversation event, or None when the input cannot come from the page."""
         if self.kind == "text":
+            typed = TYPED_COMMAND_RE.match(self.value.strip())
+            if typed and typed.group(1).lower() in COMMANDS:
+                return Event.command(typed.group(1).lower())  # "/mydata" typed in the box, as in Telegram
             return Event.text(self.value) if len(self.value) <= max_text else None
         if self.kind == "choice":
             ok = 0 < len(self.value) <= MAX_CHOICE_CHARS and self.value.isprintable()

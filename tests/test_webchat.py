@@ -237,6 +237,18 @@ async def test_stale_press_gets_a_notice_and_changes_nothing(sqlite_database: st
         assert "Góp ý dự thảo văn kiện" in str(history["replies"])
 
 
+async def test_a_command_typed_in_the_box_acts_as_in_telegram(sqlite_database: str) -> None:
+    await _loaded(sqlite_database)
+    async with served(sqlite_database) as base, ChatClient(base) as chat:
+        await chat.open()
+        await chat.start()
+        await chat.press("Tôi đồng ý")
+        out = await chat.send({"kind": "text", "value": "/mydata"})
+        assert "Dữ liệu Gopy lưu về bạn" in str(out["replies"])
+        out = await chat.send({"kind": "text", "value": "/notacommand"})
+        assert "Vui lòng chọn một nút" in str(out["replies"])  # plain text on the menu screen
+
+
 @pytest.mark.postgres
 async def test_with_redis_state_and_rate_limits_are_shared_by_workers(
     pg_database: str, monkeypatch: pytest.MonkeyPatch

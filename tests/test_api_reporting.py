@@ -73,6 +73,10 @@ async def test_periods_compliance_and_report_download(staff) -> None:  # type: i
     assert (await client.get("/v1/periods", headers=keys.auth("reader"))).status_code == 403
     periods = (await client.get("/v1/periods", headers=keys.auth("reports"))).json()
     assert PERIOD in [p["code"] for p in periods]
+    # the id of a period is the filter that pulls everything said in it
+    period_id = next(p["id"] for p in periods if p["code"] == PERIOD)
+    entries = await client.get("/v1/feedback", params={"period_id": period_id}, headers=keys.auth("reader"))
+    assert entries.status_code == 200 and len(entries.json()["items"]) == 2
     rows = (await client.get(f"/v1/periods/{PERIOD}/compliance", headers=keys.auth("reports"))).json()
     by_unit = {r["unit_code"]: r for r in rows}
     assert by_unit["mttq"]["status"] == "on_time" and by_unit["mttq"]["report_id"] == report_id

@@ -35,6 +35,7 @@ FILE_TYPES = {
 
 
 class PeriodRead(BaseModel):
+    id: int  # the ``period_id`` filter of /v1/feedback and /v1/exports/feedback
     code: str
     congress_id: int
     phase: str
@@ -66,6 +67,7 @@ async def list_periods(
         periods = await uow.plan.list_periods()
     return [
         {
+            "id": p.id,
             "code": p.code,
             "congress_id": p.congress_id,
             "phase": p.phase,

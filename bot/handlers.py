@@ -94,8 +94,8 @@ def setup(adapter: TelegramAdapter) -> Router:
     @router.callback_query()
     async def on_callback(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, bot: Bot) -> None:
         decoded = decode_choice(query.data)
-        lang = str((await state.get_data()).get("lang") or "vi")
         if decoded is None or query.message is None or not isinstance(query.message, Message):
+            lang = str((await state.get_data()).get("lang") or "vi")  # read only here: run() reads it anyway
             await query.answer(t("notice.stale", lang))
             return
         screen, data = decoded

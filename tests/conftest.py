@@ -22,6 +22,8 @@ from core.config import BUNDLED_DATA_DIR
 from storage.db import create_engine, session_factory
 from storage.loaders import load_file
 from storage.migrate import upgrade
+from tests.conversation_driver import Driver
+from tests.fakes import sample_store
 
 PG_ADMIN_DSN = os.environ.get("GOPY_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BUNDLED_FILES = ("lists.yaml", "localities.csv", "plan.yaml", "documents/sample-draft.md")
@@ -130,3 +132,9 @@ async def loaded(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmak
     """Sessions on a database holding the bundled data."""
     await load_bundled(sessions)
     return sessions
+
+
+@pytest.fixture
+def driver() -> Driver:
+    """The citizen conversation on the in-memory sample store, at NOW."""
+    return Driver(sample_store(NOW), FixedClock(NOW))

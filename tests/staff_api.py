@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -29,14 +28,9 @@ from storage.models import (
 )
 from storage.staff import create_api_key, revoke_api_key
 from tests.conftest import NOW
+from tests.webchat_client import free_port
 
 HASH_KEY = "test-hash-key-for-pseudonyms"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

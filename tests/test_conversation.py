@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,11 +16,6 @@ from tests.conversation_driver import Driver
 from tests.fakes import sample_store
 
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def driver() -> Driver:
-    return Driver(sample_store(NOW), FixedClock(NOW))
 
 
 async def consented(driver: Driver) -> Driver:

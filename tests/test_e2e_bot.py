@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-from contextlib import suppress
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from api.app import create_app
@@ -19,6 +16,7 @@ from storage.models import FeedbackRow, RespondentRow
 from tests.conftest import load_bundled
 from tests.e2e_support import BotProcess, bot_settings, running_bot
 from tests.fake_telegram import FakeTelegramServer, FakeUser
+from tests.webchat_client import free_port, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -153,15 +151,9 @@ async def test_withdrawal_overlong_text_stale_button_and_stickers(sqlite_databas
     assert row.text == "Tôi đồng ý phần lớn nội dung." and row.status == "withdrawn"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_webhook_with_right_and_wrong_secret(sqlite_database: str) -> None:
     await _prepare(sqlite_database)
-    port = _free_port()
+    port = free_port()
     async with FakeTelegramServer() as server:
         settings = bot_settings(
             sqlite_database,
@@ -169,44 +161,31 @@ async def test_webhook_with_right_and_wrong_secret(sqlite_database: str) -> None
             webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
             webhook_secret="s3cret-token",
         )
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-        api = uvicorn.Server(config)
-        serving = asyncio.create_task(api.serve())
-        try:
-            for _ in range(100):
-                if api.started:
-                    break
-                await asyncio.sleep(0.05)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                update = {
-                    "update_id": 999,
-                    "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}},
-                }
-                bad = await client.post(
-                    "/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "no"}
-                )
-                assert bad.status_code == 401
-                missing = await client.post("/telegram/webhook", json=update)
-                assert missing.status_code == 401
+        async with serve(create_app(settings), port) as base, httpx.AsyncClient(base_url=base) as client:
+            update = {
+                "update_id": 999,
+                "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}},
+            }
+            bad = await client.post(
+                "/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "no"}
+            )
+            assert bad.status_code == 401
+            missing = await client.post("/telegram/webhook", json=update)
+            assert missing.status_code == 401
             user = server.user(1004, first_name="Tuấn")
             await _start_and_consent(user)
             deliveries = [d for d in server.webhook_deliveries if d.status == 200]
             assert len(deliveries) >= 2
             # Telegram re-sends an update that did not get a 2xx: the same update_id is handled once
             before = len(server.calls) - len(server.calls_of("getUpdates"))
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                again = await client.post(
-                    "/telegram/webhook",
-                    json=server.updates[-1],
-                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
-                )
+            again = await client.post(
+                "/telegram/webhook",
+                json=server.updates[-1],
+                headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+            )
             assert again.status_code == 200
             await asyncio.sleep(0.3)
             assert len(server.calls) - len(server.calls_of("getUpdates")) == before
-        finally:
-            api.should_exit = True
-            with suppress(asyncio.CancelledError):
-                await serving
     engine = create_engine(sqlite_database)
     async with session_factory(engine)() as session:
         assert len(list(await session.scalars(select(RespondentRow)))) == 1

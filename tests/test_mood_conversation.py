@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from core.clock import FixedClock
 from core.conversation.model import Event
 from core.domain import FeedbackKind, FeedbackStatus, Stance
 from core.i18n import t
 from tests.conversation_driver import Driver
-from tests.fakes import sample_store
 from tests.test_conversation import consented, submit_one
 
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def driver() -> Driver:
-    return Driver(sample_store(NOW), FixedClock(NOW))
 
 
 async def start_mood(driver: Driver) -> None:

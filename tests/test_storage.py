@@ -42,6 +42,16 @@ async def _doc_and_section(sessions) -> tuple[int, int]:  # type: ignore[no-unty
         return doc.id, section.id
 
 
+async def _submit(uow, rid: int, doc_id: int, section_id: int, **kwargs):  # type: ignore[no-untyped-def]
+    """submit_feedback with this module's usual respondent, section, clock, limit and channel."""
+    kwargs.setdefault("now", NOW)
+    kwargs.setdefault("max_length", 4000)
+    kwargs.setdefault("channel", Channel.TELEGRAM)
+    return await uc.submit_feedback(
+        uow=uow, respondent_id=rid, document_id=doc_id, section_id=section_id, **kwargs
+    )
+
+
 async def test_bundled_data_loads_and_plan_dates_are_local_fifth(loaded) -> None:  # type: ignore[no-untyped-def]
     async with loaded() as session:
         periods = {p.code: p for p in await session.scalars(select(ReportingPeriodRow))}
@@ -72,16 +82,13 @@ async def test_submit_is_durable_and_receipt_is_unique(loaded) -> None:  # type:
     codes = set()
     for i in range(5):
         async with SqlUnitOfWork(loaded) as uow:
-            receipt = await uc.submit_feedback(
-                uow=uow,
-                respondent_id=rid,
-                document_id=doc_id,
-                section_id=section_id,
+            receipt = await _submit(
+                uow,
+                rid,
+                doc_id,
+                section_id,
                 stance=Stance.OTHER,
                 text=f"Ý kiến số {i}",
-                channel=Channel.TELEGRAM,
-                now=NOW,
-                max_length=4000,
                 client_ref=f"ref{i}",
             )
         codes.add(receipt.receipt_code)
@@ -112,16 +119,14 @@ async def test_client_ref_makes_submission_idempotent(loaded) -> None:  # type: 
     for _ in range(2):
         async with SqlUnitOfWork(loaded) as uow:
             receipts.append(
-                await uc.submit_feedback(
-                    uow=uow,
-                    respondent_id=rid,
-                    document_id=doc_id,
-                    section_id=section_id,
+                await _submit(
+                    uow,
+                    rid,
+                    doc_id,
+                    section_id,
                     stance=Stance.AGREE,
                     text="",
                     channel=Channel.WEB,
-                    now=NOW,
-                    max_length=4000,
                     client_ref="same",
                 )
             )
@@ -135,16 +140,13 @@ async def test_closed_document_and_overlong_text_are_refused(loaded) -> None:  #
     doc_id, section_id = await _doc_and_section(loaded)
     async with SqlUnitOfWork(loaded) as uow:
         with pytest.raises(errors.TextTooLong):
-            await uc.submit_feedback(
-                uow=uow,
-                respondent_id=rid,
-                document_id=doc_id,
-                section_id=section_id,
+            await _submit(
+                uow,
+                rid,
+                doc_id,
+                section_id,
                 stance=Stance.OTHER,
                 text="x" * 4001,
-                channel=Channel.TELEGRAM,
-                now=NOW,
-                max_length=4000,
             )
     async with loaded() as session:
         doc = await session.get(DocumentRow, doc_id)
@@ -153,16 +155,13 @@ async def test_closed_document_and_overlong_text_are_refused(loaded) -> None:  #
         await session.commit()
     async with SqlUnitOfWork(loaded) as uow:
         with pytest.raises(errors.DocumentClosed):
-            await uc.submit_feedback(
-                uow=uow,
-                respondent_id=rid,
-                document_id=doc_id,
-                section_id=section_id,
+            await _submit(
+                uow,
+                rid,
+                doc_id,
+                section_id,
                 stance=Stance.AGREE,
                 text="",
-                channel=Channel.TELEGRAM,
-                now=NOW,
-                max_length=4000,
             )
 
 
@@ -170,16 +169,13 @@ async def test_withdraw_and_erase(loaded) -> None:  # type: ignore[no-untyped-de
     rid = await _respondent(loaded)
     doc_id, section_id = await _doc_and_section(loaded)
     async with SqlUnitOfWork(loaded) as uow:
-        receipt = await uc.submit_feedback(
-            uow=uow,
-            respondent_id=rid,
-            document_id=doc_id,
-            section_id=section_id,
+        receipt = await _submit(
+            uow,
+            rid,
+            doc_id,
+            section_id,
             stance=Stance.AGREE,
             text="",
-            channel=Channel.TELEGRAM,
-            now=NOW,
-            max_length=4000,
         )
     async with SqlUnitOfWork(loaded) as uow:
         await uc.withdraw_feedback(uow=uow, respondent_id=rid, receipt_code=receipt.receipt_code, now=NOW)

@@ -33,8 +33,3 @@ class FixedClock:
 
     def advance(self, **kwargs: float) -> None:
         self._at += timedelta(**kwargs)
-
-
-def as_utc(value: datetime) -> datetime:
-    """Return ``value`` as aware UTC; naive values (SQLite round-trips) are taken as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -48,8 +48,3 @@ def t(key: str, language: str | None = None, /, **params: Any) -> str:
     if text is None:
         raise KeyError(f"missing translation key: {key}")
     return text.format(**params) if params else text
-
-
-def has_key(key: str) -> bool:
-    """Tell whether ``key`` exists in every supported language."""
-    return all(key in catalog(lang) for lang in LANGUAGES)

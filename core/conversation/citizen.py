@@ -19,10 +19,8 @@ a :class:`Flow`.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import errors
@@ -32,8 +30,6 @@ from core.conversation.model import Choice, Context, Event, Outcome, Reply
 from core.domain import Document, Feedback, FeedbackKind, Profile, Receipt, Respondent, Stance
 from core.i18n import LANGUAGES, t
 from core.text import normalize_input, text_length
-
-log = logging.getLogger(__name__)
 
 STANCES = (Stance.AGREE, Stance.DISAGREE, Stance.PARTIAL, Stance.OTHER)
 PROFILE_STEPS = ("prof_cat", "prof_org", "prof_loc", "prof_age", "prof_gender")
@@ -50,8 +46,6 @@ PREVIEW_CHARS = 600
 CONFIRM_TEXT_CHARS = 1500
 MY_LIST_LIMIT = 10
 RECENT_SCREENS = 6
-
-Handler = Callable[["Turn"], Awaitable[None]]
 
 
 def shorten(text: str, limit: int) -> str:

@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: migrate the embedded SQLite database under ./var/, load the bundled data, start everything.
+## make run: migrate the embedded SQLite database under ./var/ (GOPY_HOME), load the bundled data (a no-op when
+## unchanged; staff changes are kept), start everything.
+run: export GOPY_HOME ?= $(CURDIR)/var
 run: $(STAMP)
-	mkdir -p var
 	$(BIN)/gopy db upgrade
 	$(BIN)/gopy load data/lists.yaml data/localities.csv data/plan.yaml data/plan-demo.yaml data/units.yaml data/documents/sample-draft.md
 	$(BIN)/gopy run

@@ -16,11 +16,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api import docs as api_docs
 from api import v1 as api_v1
 from api import webchat
 from bot.metrics import OUTBOX_BACKLOG
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
-from core.clock import Clock, SystemClock
+from core.clock import Clock
 from core.config import Settings, get_settings
 from storage.db import create_engine, session_factory
 from storage.models_reporting import OutboxRow
@@ -64,7 +65,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``poll=True`` (``gopy run``) also polls Telegram when no webhook URL is set."""
     settings = settings or get_settings()
-    clock = clock or SystemClock()
+    clock = clock or settings.clock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,10 +76,14 @@ def create_app(
             svc.bot = build_runtime(settings, svc.sessions, clock=clock)
             if settings.webhook_url:
                 secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-                await set_webhook(svc.bot, settings.webhook_url, secret)
+                await set_webhook(svc.bot, settings.webhook_url, secret, settings.bot_identity_file)
                 log.info("telegram webhook set")
             elif poll:
-                svc.tasks.append(asyncio.create_task(start_polling(svc.bot), name="telegram-polling"))
+                svc.tasks.append(
+                    asyncio.create_task(
+                        start_polling(svc.bot, settings.bot_identity_file), name="telegram-polling"
+                    )
+                )
                 log.info("telegram polling started")
             if poll:
                 svc.scheduler = start_scheduler(settings, svc.sessions, svc.bot.bot, clock)
@@ -87,6 +92,8 @@ def create_app(
         finally:
             if svc.scheduler is not None:
                 await svc.scheduler.stop()
+            if svc.bot is not None and svc.tasks and await svc.bot.stop_polling():
+                await asyncio.wait(svc.tasks, timeout=30)  # the polling task finishes the updates in hand
             for task in svc.tasks:
                 task.cancel()
             for task in svc.tasks:
@@ -101,8 +108,10 @@ def create_app(
         version="1.0",
         description="Góp ý của Nhân dân vào dự thảo văn kiện — export and consolidation API for staff.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs from the package, never from a CDN
+        redoc_url=None,
     )
-
+    api_docs.setup(app)
     api_v1.setup(app)
 
     @app.get("/healthz", tags=["health"])

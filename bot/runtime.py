@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, BotCommandScopeDefault
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import contacts, handlers
 from bot.fsm import SqlStorage
 from bot.middlewares import DedupeMiddleware, ErrorMiddleware, UnitOfWorkMiddleware
-from core.clock import Clock, SystemClock
+from core.clock import Clock
 from core.config import Settings
 from core.conversation.citizen import CitizenConversation
 from core.conversation.model import ConversationSettings
+from core.i18n import t
 from storage.dialogs import SqlDialogStore
 
 log = logging.getLogger(__name__)
@@ -79,6 +86,21 @@ class BotRuntime:
     bot: Bot
     dispatcher: Dispatcher
 
+    async def finish_updates(self, timeout: float = 30.0) -> None:
+        """Wait for the updates in hand (aiogram handles each polled update as a task of its own)."""
+        in_hand = set(getattr(self.dispatcher, "_handle_update_tasks", ()))
+        if in_hand:
+            await asyncio.wait(in_hand, timeout=timeout)
+
+    async def stop_polling(self) -> bool:
+        """Stop fetching updates; the polling call then finishes the updates in hand and returns.
+        False when it was not polling."""
+        try:
+            await self.dispatcher.stop_polling()
+        except RuntimeError:
+            return False
+        return True
+
     async def close(self) -> None:
         await self.dispatcher.storage.close()
         await self.dispatcher.fsm.events_isolation.close()
@@ -93,7 +115,7 @@ def build_dispatcher(
     storage: tuple[BaseStorage, BaseEventIsolation] | None = None,
 ) -> Dispatcher:
     """The dispatcher with its middlewares and feature routers."""
-    clock = clock or SystemClock()
+    clock = clock or settings.clock()
     fsm_storage, isolation = storage or build_storage(settings, sessions, clock)
     dp = Dispatcher(storage=fsm_storage, events_isolation=isolation)
     dp.update.outer_middleware(ErrorMiddleware())
@@ -116,11 +138,62 @@ def build_runtime(
     return BotRuntime(build_bot(settings), build_dispatcher(settings, sessions, clock=clock))
 
 
-async def start_polling(runtime: BotRuntime) -> None:
-    """Poll Telegram (removing any webhook first); returns when cancelled."""
+# the command menu (setMyCommands), in the order people see it; descriptions come from the catalogs
+MENU_COMMANDS = ("start", "menu", "mydata", "language", "help", "cancel", "unit")
+
+
+def menu_commands(language: str) -> list[BotCommand]:
+    return [BotCommand(command=name, description=t(f"command.{name}", language)) for name in MENU_COMMANDS]
+
+
+async def announce(runtime: BotRuntime, username_cache: Path | None = None) -> None:
+    """Register the command menu in Vietnamese (the default) and English, and remember the bot's
+    username for invite links. A failure is logged and never stops the bot."""
+    try:
+        await runtime.bot.set_my_commands(menu_commands("vi"), scope=BotCommandScopeDefault())
+        await runtime.bot.set_my_commands(
+            menu_commands("en"), scope=BotCommandScopeDefault(), language_code="en"
+        )
+        me = await runtime.bot.me()
+        if username_cache is not None and me.username:
+            remember_username(username_cache, runtime.bot.id, me.username)
+    except (TelegramAPIError, OSError) as exc:
+        log.warning("could not register the bot's command menu", extra={"error": type(exc).__name__})
+
+
+def remember_username(cache: Path, bot_id: int, username: str) -> None:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"bot_id": bot_id, "username": username}), encoding="utf-8")
+    os.replace(tmp, cache)
+
+
+def remembered_username(cache: Path, bot_id: int) -> str | None:
+    """The username cached for this bot (a different token means a different bot: not reused)."""
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("bot_id") == bot_id and isinstance(data.get("username"), str):
+        return str(data["username"])
+    return None
+
+
+async def start_polling(
+    runtime: BotRuntime, username_cache: Path | None = None, *, handle_signals: bool = False
+) -> None:
+    """Poll Telegram (removing any webhook first) until stopped (SIGINT/SIGTERM with ``handle_signals``,
+    or :meth:`BotRuntime.stop_polling`); then finish the updates in hand and return."""
+    await announce(runtime, username_cache)
     await runtime.bot.delete_webhook(drop_pending_updates=False)
-    await runtime.dispatcher.start_polling(runtime.bot, handle_signals=False, close_bot_session=False)
+    await runtime.dispatcher.start_polling(
+        runtime.bot, handle_signals=handle_signals, close_bot_session=False
+    )
+    await runtime.finish_updates()
 
 
-async def set_webhook(runtime: BotRuntime, url: str, secret: str | None) -> None:
+async def set_webhook(
+    runtime: BotRuntime, url: str, secret: str | None, username_cache: Path | None = None
+) -> None:
+    await announce(runtime, username_cache)
     await runtime.bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"])

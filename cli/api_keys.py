@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from core.clock import SystemClock
+from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
 
@@ -37,7 +37,7 @@ def create(
         scope_list = parse_scopes(scopes)
     except GopyError as exc:
         raise _fail(exc) from exc
-    now = SystemClock().now()
+    now = get_settings().clock().now()
 
     async def work(session):  # type: ignore[no-untyped-def]
         key_id, key = await create_api_key(session, name=name, scopes=scope_list, now=now)
@@ -75,7 +75,7 @@ def revoke(key: Annotated[str, typer.Argument(help="the key's id, prefix, or the
     from cli.main import _in_transaction
     from storage.staff import record_audit, revoke_api_key
 
-    now = SystemClock().now()
+    now = get_settings().clock().now()
 
     async def work(session):  # type: ignore[no-untyped-def]
         done = await revoke_api_key(session, key=key, now=now)

@@ -126,7 +126,6 @@ def export_feedback(
 ) -> None:
     """Export entries (opinions and mood entries) with the API's filters; the export is audited."""
     from cli.main import fail
-    from core.clock import SystemClock
     from core.config import get_settings
 
     settings = get_settings()
@@ -162,7 +161,7 @@ def export_feedback(
                 pii=pii,
                 hash_key=settings.hash_key.get_secret_value(),
                 tz=settings.tz,
-                now=SystemClock().now(),
+                now=get_settings().clock().now(),
                 progress=not quiet,
             )
         )

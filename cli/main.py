@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,7 +17,6 @@ from cli.api_keys import app as api_keys_app
 from cli.export import app as export_app
 from cli.logs import setup_logging
 from cli.mood import mood_app
-from core.clock import SystemClock
 from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
@@ -45,6 +48,44 @@ def fail(exc: GopyError) -> typer.Exit:
     return typer.Exit(2)
 
 
+# commands that create, copy or inspect the database themselves
+NO_DATABASE_CHECK = {"db", "backup", "restore"}
+
+
+@app.callback()
+def _require_database(ctx: typer.Context) -> None:
+    """Before any command that uses the database: one clear line when it is missing or not migrated."""
+    from storage.migrate import check_ready
+
+    if ctx.invoked_subcommand in NO_DATABASE_CHECK or ctx.resilient_parsing or "--help" in sys.argv:
+        return
+    try:
+        asyncio.run(check_ready(get_settings().database_url))
+    except GopyError as exc:
+        params = {k: v for k, v in exc.params.items() if isinstance(v, str)}
+        typer.echo(f"Lỗi: {t(exc.code, 'vi', **params)} / Error: {t(exc.code, 'en', **params)}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+def run_until_signalled(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main`` until it returns or SIGINT/SIGTERM cancels it (its ``finally`` blocks run); exit 0."""
+
+    async def runner() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with suppress(asyncio.CancelledError):
+            await main()
+
+    asyncio.run(runner())
+
+
 def _serve(poll: bool) -> None:
     import uvicorn
 
@@ -57,6 +98,9 @@ def _serve(poll: bool) -> None:
     log.info("Gopy API docs: %s/docs", base)
     if not settings.bot_token:
         log.info("%s / %s", t("bot.connect_hint", "vi"), t("bot.connect_hint", "en"))
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again: exit 0 then
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.run(
         create_app(settings, poll=poll),
         host=settings.host,
@@ -94,7 +138,7 @@ def bot() -> None:
         engine = create_engine(settings.database_url)
         runtime = build_runtime(settings, session_factory(engine))
         try:
-            await start_polling(runtime)
+            await start_polling(runtime, settings.bot_identity_file, handle_signals=True)
         finally:
             await runtime.close()
             await engine.dispose()
@@ -135,13 +179,13 @@ def load(
     """Load data files (plan, lists, localities, units, documents); all or nothing per file."""
     from storage.loaders import load_file
 
-    now = SystemClock().now()
+    now = get_settings().clock().now()
     for path in files:
         try:
             report = asyncio.run(_in_transaction(lambda s, p=path: load_file(s, p, now=now)))
         except GopyError as exc:
             raise fail(exc) from exc
-        typer.echo(report.summary())
+        typer.echo(" ".join([report.summary(), *report.notes]))
 
 
 @documents_app.command("import")
@@ -157,7 +201,7 @@ def documents_import(
     if not file.is_file():
         typer.echo(f"Không tìm thấy tệp / File not found: {file}", err=True)
         raise typer.Exit(2)
-    now = SystemClock().now()
+    now = get_settings().clock().now()
     try:
         report = asyncio.run(
             _in_transaction(

@@ -10,7 +10,6 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from core.clock import SystemClock
 from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
@@ -99,7 +98,7 @@ def report_command(
 ) -> None:
     """Write the DOCX draft of "Báo cáo tình hình Nhân dân trước/sau Đại hội …" for one period."""
     settings = get_settings()
-    now = SystemClock().now()
+    now = get_settings().clock().now()
 
     async def build(uow: UnitOfWork) -> tuple[MoodSummary, bytes]:
         summary = await summarise_mood_period(uow=uow, period_code=period, language=language)

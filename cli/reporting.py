@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import typer
+from aiogram.exceptions import TelegramAPIError
 
-from core.clock import SystemClock
 from core.config import Settings, get_settings
 from core.errors import GopyError
 from core.i18n import t
@@ -61,21 +61,27 @@ def parse_local(value: str, settings: Settings) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.tz)
 
 
-async def _bot_username(settings: Settings) -> str:
+async def _bot_username(settings: Settings) -> str | None:
+    """The bot's username for deep links: the setting, the cached getMe answer, or getMe now."""
     if settings.bot_username:
-        return settings.bot_username
-    if settings.bot_token:
-        from bot.runtime import build_bot
+        return settings.bot_username.lstrip("@")
+    if not settings.bot_token:
+        return None
+    from bot.runtime import build_bot, remember_username, remembered_username
 
-        bot = build_bot(settings)
-        try:
-            me = await bot.get_me()
-            return me.username or "<bot>"
-        except Exception:
-            return "<bot>"
-        finally:
-            await bot.session.close()
-    return "<bot>"
+    bot = build_bot(settings)
+    try:
+        cached = remembered_username(settings.bot_identity_file, bot.id)
+        if cached:
+            return cached
+        me = await bot.get_me()
+        if me.username:
+            remember_username(settings.bot_identity_file, bot.id, me.username)
+        return me.username
+    except (TelegramAPIError, OSError):
+        return None
+    finally:
+        await bot.session.close()
 
 
 @contacts_app.command("invite")
@@ -87,10 +93,16 @@ def contacts_invite(
     from core.reporting import invite_contact
 
     settings = get_settings()
-    now = SystemClock().now()
+    now = get_settings().clock().now()
     ttl = timedelta(hours=settings.invite_ttl_hours)
-    invite = _with_uow(lambda uow: invite_contact(uow=uow, unit_code=unit, name=name, now=now, ttl=ttl))
     username = asyncio.run(_bot_username(settings))
+    if not username:  # refuse before creating an invite nobody could open
+        typer.echo(
+            f"Lỗi: {t('error.bot_username_unknown', 'vi')}\nError: {t('error.bot_username_unknown', 'en')}",
+            err=True,
+        )
+        raise typer.Exit(2)
+    invite = _with_uow(lambda uow: invite_contact(uow=uow, unit_code=unit, name=name, now=now, ttl=ttl))
     expires = (now + ttl).astimezone(settings.tz).strftime("%H:%M %d/%m/%Y")
     typer.echo(f"{invite.unit.name_vi} — contact #{invite.contact.id} {name}".rstrip())
     typer.echo(invite.link(username))
@@ -113,7 +125,7 @@ def _upcoming_moments(settings: Settings, days: int) -> list[datetime]:
     from core.reporting import reminder_policy
 
     policy = reminder_policy(settings)
-    now = SystemClock().now()
+    now = get_settings().clock().now()
     local = now.astimezone(settings.tz)
     moments = [now]
     for n in range(0, days + 1):
@@ -176,7 +188,7 @@ def periods_status(
     from core.reporting import period_compliance, report_period_codes
 
     settings = get_settings()
-    now = SystemClock().now()
+    now = get_settings().clock().now()
 
     async def table(uow: Any) -> list[str]:
         codes = [period] if period else await report_period_codes(uow=uow)
@@ -213,7 +225,7 @@ def periods_confirm(
     """Confirm a unit's "sent through another channel" submission."""
     from core.reporting import confirm_offchannel
 
-    now = SystemClock().now()
+    now = get_settings().clock().now()
     confirmed = _with_uow(lambda uow: confirm_offchannel(uow=uow, report_id=report, now=now))
     typer.echo(f"report {confirmed.id}: confirmed ({'late' if confirmed.late else 'on time'})")
 
@@ -228,7 +240,6 @@ def scheduler() -> None:
     if not settings.bot_token:
         typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
         raise typer.Exit(2)
-    try:
-        asyncio.run(run_forever(settings))
-    except KeyboardInterrupt:
-        pass
+    from cli.main import run_until_signalled
+
+    run_until_signalled(lambda: run_forever(settings))

@@ -17,6 +17,17 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class OffsetClock:
+    """The real clock shifted by a fixed offset: every process given the same offset agrees on 'now'
+    (demos and tests pin a moment in ``gopy`` subprocesses with ``GOPY_CLOCK_OFFSET_SECONDS``)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 class FixedClock:
     """A clock for tests: stands still until moved."""
 

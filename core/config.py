@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.clock import Clock, OffsetClock, SystemClock
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_DATA_DIR = PROJECT_ROOT / "data"
@@ -22,7 +26,10 @@ class Settings(BaseSettings):
         env_prefix="GOPY_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
-    database_url: str = "sqlite+aiosqlite:///./var/gopy.db"
+    # where the embedded database, report files and the scheduler heartbeat live by default: a per-user
+    # data folder (never the working directory), e.g. ~/.local/share/gopy; `make run` uses ./var
+    home: Path = Path()  # every default below is filled from ``home`` by _paths_under_home
+    database_url: str = ""
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "GOPY_TELEGRAM_BOT_TOKEN")
     )
@@ -36,8 +43,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     host: str = "127.0.0.1"
     port: int = 8000
-    files_dir: Path = Path("./var/files")
-    data_dir: Path = BUNDLED_DATA_DIR
+    files_dir: Path = Path()
     staff_chat_ids: list[int] = Field(default_factory=list)
     privacy_version: str = "2025-07"
     max_text_length: int = 4000
@@ -54,10 +60,26 @@ class Settings(BaseSettings):
     digest_time: str = "08:30"
     scheduler_tick_seconds: float = 30.0
     scheduler_lease_seconds: float = 90.0
-    heartbeat_file: Path = Path("./var/scheduler.heartbeat")
+    heartbeat_file: Path = Path()
     send_rate_per_second: float = 25.0
     send_chat_interval_seconds: float = 1.0
     send_max_attempts: int = 5
+    clock_offset_seconds: float = 0.0  # demos and tests only: shifts every 'now' of the process
+
+    @model_validator(mode="before")
+    @classmethod
+    def _paths_under_home(cls, data: Any) -> Any:
+        """Default the database, report files and heartbeat to ``home`` (given or the per-user folder)."""
+        if isinstance(data, dict):
+            home = Path(data.get("home") or platformdirs.user_data_path("gopy")).expanduser().absolute()
+            defaults = {
+                "home": home,
+                "database_url": f"sqlite+aiosqlite:///{home / 'gopy.db'}",
+                "files_dir": home / "files",
+                "heartbeat_file": home / "scheduler.heartbeat",
+            }
+            data = {**data, **{k: v for k, v in defaults.items() if not data.get(k)}}
+        return data
 
     @field_validator("timezone")
     @classmethod
@@ -91,6 +113,17 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def clock(self) -> Clock:
+        """The process clock: the system clock, shifted when ``clock_offset_seconds`` is set."""
+        if self.clock_offset_seconds:
+            return OffsetClock(timedelta(seconds=self.clock_offset_seconds))
+        return SystemClock()
+
+    @property
+    def bot_identity_file(self) -> Path:
+        """Where the bot's username, learnt from getMe, is cached for invite links."""
+        return self.home / "telegram-bot.json"
 
     @property
     def bot_token(self) -> str | None:

@@ -185,3 +185,18 @@ class DocumentCodeTaken(GopyError):
 
     code = "api.error.code_taken"
     http_status = 409
+
+
+class DatabaseNotReady(GopyError):
+    """The database is missing, not migrated to the current revision, or cannot be reached."""
+
+    code = "error.database_not_migrated"
+    http_status = 503
+
+
+class DatabaseMissing(DatabaseNotReady):
+    code = "error.database_missing"
+
+
+class DatabaseUnreachable(DatabaseNotReady):
+    code = "error.database_unreachable"

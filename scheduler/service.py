@@ -46,7 +46,7 @@ class ReminderScheduler:
     ) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.clock = clock or SystemClock()
+        self.clock = clock or settings.clock()
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.policy = reminder_policy(settings)
         self.sender = OutboxSender(

@@ -7,6 +7,7 @@ leaves nothing half-loaded. Loading is idempotent: rows are matched by code and 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DataFileError, DocumentImportError
+from core.i18n import t
 from core.text import normalize_input
 from storage.docparse import ParsedDocument, parse_docx, parse_markdown
 from storage.models import (
@@ -86,7 +88,7 @@ async def load_file(session: AsyncSession, path: Path, *, now: datetime) -> Load
     if suffix == ".csv":
         return await load_localities_csv(session, path.read_bytes(), source=path.name)
     if suffix in (".md", ".markdown", ".txt", ".docx"):
-        return await import_document_file(session, path, now=now)
+        return await import_document_file(session, path, now=now, skip_used=True)
     raise DataFileError(reason="unsupported_format", detail=path.suffix)
 
 
@@ -332,11 +334,12 @@ async def import_document_file(
     code: str | None = None,
     title: str | None = None,
     status: str | None = None,
+    skip_used: bool = False,
 ) -> LoadReport:
     """Import a Markdown or DOCX draft from a file (front matter may give code, title, status)."""
     raw = path.read_bytes()
     return await import_document_bytes(
-        session, raw, filename=path.name, now=now, code=code, title=title, status=status
+        session, raw, filename=path.name, now=now, code=code, title=title, status=status, skip_used=skip_used
     )
 
 
@@ -349,8 +352,14 @@ async def import_document_bytes(
     code: str | None = None,
     title: str | None = None,
     status: str | None = None,
+    skip_used: bool = False,
 ) -> LoadReport:
-    """Parse and store a draft document with its section tree, all or nothing."""
+    """Parse and store a draft document with its section tree, all or nothing.
+
+    Reloading is safe: an unchanged file is a no-op, and what staff changed since (the status, the
+    dates) is kept unless given explicitly. A changed file whose document already has opinions is
+    refused, or with ``skip_used`` (the bundled data loaded at every start) reported and skipped.
+    """
     meta: dict[str, Any] = {}
     suffix = Path(filename).suffix.lower()
     parsed: ParsedDocument
@@ -370,14 +379,26 @@ async def import_document_bytes(
     doc_status = str(status or meta.get("status") or "draft")
     if doc_status not in ("draft", "open", "closed"):
         raise DocumentImportError(reason="bad_status", detail=doc_status)
+    digest = hashlib.sha256(raw).hexdigest()
     report = LoadReport(filename, "document")
     row = await session.scalar(select(DocumentRow).where(DocumentRow.code == doc_code))
     if row is None:
-        row = DocumentRow(code=doc_code, created_at=now)
+        row = DocumentRow(code=doc_code, created_at=now, status=doc_status)
         session.add(row)
         report.add("documents created")
     else:
+        if row.source_sha256 == digest and (title is None or row.title == doc_title[:500]):
+            if status is not None:
+                row.status = status
+            report.add("documents unchanged")
+            report.notes.append(f"code={doc_code} status={row.status}")
+            return report
         used = await session.scalar(select(func.count()).where(FeedbackRow.document_id == row.id))
+        if used and skip_used:
+            report.add("documents skipped")
+            report.notes.append(t("document.reload_skipped", "vi", code=doc_code, count=used))
+            report.notes.append(t("document.reload_skipped", "en", code=doc_code, count=used))
+            return report
         if used:
             raise DocumentImportError(
                 reason="has_feedback",
@@ -387,10 +408,12 @@ async def import_document_bytes(
             update(SectionRow).where(SectionRow.document_id == row.id).values(parent_id=None)
         )
         await session.execute(delete(SectionRow).where(SectionRow.document_id == row.id))
+        if status is not None:  # the status is staff's once the document exists
+            row.status = status
         report.add("documents replaced")
+    row.source_sha256 = digest
     row.title = doc_title[:500]
     row.level = str(meta.get("level")) if meta.get("level") else row.level
-    row.status = doc_status
     row.is_sample = bool(meta.get("is_sample", False))
     for key in ("opens_at", "closes_at"):
         if meta.get(key):
@@ -411,7 +434,7 @@ async def import_document_bytes(
         await session.flush()
         ids[id(section)] = srow.id
         report.add("sections")
-    report.notes.append(f"code={doc_code} status={doc_status}")
+    report.notes.append(f"code={doc_code} status={row.status}")
     return report
 
 

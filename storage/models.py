@@ -83,6 +83,7 @@ class DocumentRow(Base):
     closes_at: Mapped[datetime | None]
     is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    source_sha256: Mapped[str | None] = mapped_column(String(64))  # of the imported file, to skip reloads
 
 
 class SectionRow(Base):

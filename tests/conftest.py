@@ -42,6 +42,19 @@ async def _admin() -> asyncpg.Connection:
         pytest.fail(f"PostgreSQL is required for this test and is unreachable at {PG_ADMIN_DSN}: {exc}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def gopy_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Settings made by tests keep their files (reports, heartbeat, bot identity) in a temporary home."""
+    home = tmp_path_factory.mktemp("gopy-home")
+    previous = os.environ.get("GOPY_HOME")
+    os.environ["GOPY_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("GOPY_HOME", None)
+    else:
+        os.environ["GOPY_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A migrated PostgreSQL template database for the whole test session."""

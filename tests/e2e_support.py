@@ -61,9 +61,10 @@ async def running_bot(settings: Settings, *, clock: Clock | None = None) -> Asyn
 class BotProcess:
     """``gopy bot`` as a child process talking to the fake server over HTTP."""
 
-    def __init__(self, settings: Settings, workdir: Path) -> None:
+    def __init__(self, settings: Settings, workdir: Path, command: str = "bot") -> None:
         self.settings = settings
         self.workdir = workdir
+        self.command = command  # `gopy bot`, or `gopy run` (API + bot + scheduler)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "bot.log"
 
@@ -75,6 +76,8 @@ class BotProcess:
                 "TELEGRAM_BOT_TOKEN": self.settings.bot_token or "",
                 "TELEGRAM_API_BASE": self.settings.telegram_api_base or "",
                 "GOPY_HASH_KEY": self.settings.hash_key.get_secret_value(),
+                "GOPY_HOME": str(self.settings.home),
+                "GOPY_PORT": str(self.settings.port),
                 "PYTHONPATH": str(ROOT),
             }
         )
@@ -84,7 +87,7 @@ class BotProcess:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "bot"],
+                [sys.executable, "-m", "cli.main", self.command],
                 cwd=self.workdir,
                 env=self.env(),
                 stdout=log,

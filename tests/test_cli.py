@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.domain import Stance
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -84,3 +86,83 @@ def test_bad_plan_file_loads_nothing(tmp_path: Path, db: str) -> None:
 
     conn = sqlite3.connect(tmp_path / "var" / "gopy.db")
     assert conn.execute("select count(*) from congress").fetchone()[0] == 0
+
+
+def test_outside_the_repository_a_missing_database_gets_one_clear_line(tmp_path: Path) -> None:
+    """No `./var/gopy.db` appears wherever the command runs; the default lives in the per-user folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_")}
+    env.update({"HOME": str(tmp_path / "home"), "XDG_DATA_HOME": "", "PYTHONPATH": str(ROOT)})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.main", "periods", "status"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "gopy db upgrade" in lines[0] and "Vui lòng" in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    expected = tmp_path / "home" / ".local" / "share" / "gopy" / "gopy.db"
+    assert str(expected) in lines[0]
+    assert not expected.exists() and not expected.parent.exists()
+    assert list(elsewhere.iterdir()) == []  # nothing created in the working directory
+
+
+def test_a_database_that_is_not_migrated_gets_one_clear_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = gopy("periods", "status", cwd=tmp_path, db=f"sqlite+aiosqlite:///{empty}")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "gopy db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr and empty.stat().st_size == 0
+    unreachable = gopy("periods", "status", cwd=tmp_path, db="postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    assert unreachable.returncode == 2 and "GOPY_DATABASE_URL" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
+
+
+def test_make_run_loads_the_bundled_data_again_after_real_use(tmp_path: Path, db: str) -> None:
+    """`make run` reloads the bundled files at every start: after an opinion and a closed draft it starts."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from storage.db import create_engine, session_factory
+    from storage.models import DocumentRow
+    from storage.uow import SqlUnitOfWork
+    from tests.test_storage import _doc_and_section, _respondent, _submit
+
+    data = ROOT / "data"
+    files = [
+        str(data / n) for n in ("lists.yaml", "localities.csv", "plan.yaml", "documents/sample-draft.md")
+    ]
+    assert gopy("db", "upgrade", cwd=tmp_path, db=db).returncode == 0
+    assert gopy("load", *files, cwd=tmp_path, db=db).returncode == 0
+
+    async def use_it() -> None:
+        engine = create_engine(db)
+        sessions = session_factory(engine)
+        rid = await _respondent(sessions)
+        doc_id, section_id = await _doc_and_section(sessions)
+        async with SqlUnitOfWork(sessions) as uow:
+            await _submit(uow, rid, doc_id, section_id, stance=Stance.AGREE, text="")
+        async with sessions() as session:
+            (await session.get(DocumentRow, doc_id)).status = "closed"
+            await session.commit()
+        await engine.dispose()
+
+    async def status() -> str:
+        engine = create_engine(db)
+        async with session_factory(engine)() as session:
+            value = await session.scalar(select(DocumentRow.status).where(DocumentRow.code.like("sample%")))
+        await engine.dispose()
+        return str(value)
+
+    asyncio.run(use_it())
+    again = gopy("load", *files, cwd=tmp_path, db=db)
+    assert again.returncode == 0, again.stderr
+    assert "documents unchanged: 1" in again.stdout
+    assert asyncio.run(status()) == "closed"

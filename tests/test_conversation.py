@@ -288,3 +288,24 @@ async def test_a_button_of_an_earlier_message_of_the_same_step_still_works(drive
     done = next(c.data for r in prompt.replies for row in r.choices for c in row if c.data == "done")
     out = await driver.send(Event.choice(done, prompt.screen))
     assert out.notice is None and driver.state["step"] == "prof_cat"
+
+
+async def test_text_typed_at_the_stance_step_is_kept_as_the_opinion(driver: Driver) -> None:
+    """The section screen asks for an opinion above the stance buttons: typing it there loses nothing."""
+    await consented(driver)
+    await driver.press("Góp ý dự thảo")
+    await driver.press("Dự thảo mở")
+    await driver.press("Phần một")
+    await driver.press("Kinh tế")
+    out = await driver.say("Đề nghị làm rõ chỉ tiêu tăng trưởng.")
+    assert driver.state["step"] == "stance"
+    assert t("stance.text_kept", "vi") in driver.texts()
+    assert t("error.use_buttons", "vi") not in driver.texts()
+    assert [lbl for lbl, _ in driver.choices()][:1] == [t("stance.agree", "vi")]
+    assert out.replies[-1].choices  # the stance buttons are shown again
+    await driver.press("Không tán thành")
+    out = await driver.press("Xong")  # no need to type the text a second time
+    await driver.answer_profile_and_submit("worker (vi)", "dtn (vi)", "loc3 (vi)")
+    [feedback] = driver.store.feedback.values()
+    assert feedback.text == "Đề nghị làm rõ chỉ tiêu tăng trưởng."
+    assert feedback.stance is Stance.DISAGREE

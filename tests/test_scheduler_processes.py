@@ -8,14 +8,14 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from core.clock import SystemClock
-from core.config import BUNDLED_DATA_DIR, PROJECT_ROOT
-from core.reporting import NewOutboxMessage
+from core.config import BUNDLED_DATA_DIR, PROJECT_ROOT, Settings
+from core.reporting import NewOutboxMessage, plan_messages, reminder_policy
 from storage.db import create_engine, session_factory
 from storage.loaders import load_file
 from storage.models_reporting import OutboxRow, SchedulerLeaseRow
@@ -25,6 +25,13 @@ from tests.reporting_helpers import bound_contact, load_with_units
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e, pytest.mark.timeout(300)]
 TOKEN = "123456:TEST"
+# Every process of the test runs at this moment (10:00 in Hanoi, hours from any reminder or quiet-hour
+# boundary), whatever the hour the suite runs at: the test and the `gopy` processes share the offset.
+PINNED = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+
+
+def pinned_offset() -> str:
+    return str((PINNED - datetime.now(UTC)).total_seconds())
 
 
 def _spawn(env: dict[str, str], heartbeat: Path) -> subprocess.Popen[bytes]:
@@ -47,17 +54,24 @@ async def _wait(predicate, within: float = 20.0) -> None:  # type: ignore[no-unt
 async def test_two_scheduler_processes_exactly_one_sends(pg_database: str, tmp_path: Path) -> None:
     engine = create_engine(pg_database)
     sessions = session_factory(engine)
-    now = SystemClock().now()
+    now = PINNED
     await load_with_units(sessions, now)
     async with sessions() as session:  # the demo plan: one front-organisation period is overdue today
         await load_file(session, BUNDLED_DATA_DIR / "plan-demo.yaml", now=now)
         await session.commit()
     await bound_contact(sessions, unit="mttq", chat_id=601, now=now)
     await bound_contact(sessions, unit="hoi-pn", chat_id=602, now=now)
+    policy = reminder_policy(Settings(quiet_hours="", digest_time="", staff_chat_ids=[]))
+    async with SqlUnitOfWork(sessions) as uow:  # what the schedulers will queue, from the same clock
+        planned = await plan_messages(uow=uow, policy=policy, staff_chat_ids=[], now=PINNED)
+    reminders = len(planned)
+    # due before any process's 'now': a child under libfaketime restarts at the faked start, behind us
+    due = PINNED - timedelta(hours=1)
+    assert reminders >= 2  # the demo plan always has a period due for the two bound contacts
     async with SqlUnitOfWork(sessions) as uow:
         for i in range(10):
             await uow.reporting.add_outbox(
-                NewOutboxMessage(key=f"n:{i}", kind="notice", chat_id=700 + i, text=f"n{i}", not_before=now)
+                NewOutboxMessage(key=f"n:{i}", kind="notice", chat_id=700 + i, text=f"n{i}", not_before=due)
             )
         await uow.commit()
 
@@ -65,6 +79,7 @@ async def test_two_scheduler_processes_exactly_one_sends(pg_database: str, tmp_p
         env = {
             **os.environ,
             "GOPY_DATABASE_URL": pg_database,
+            "GOPY_CLOCK_OFFSET_SECONDS": pinned_offset(),
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE": server.base_url,
             "GOPY_QUIET_HOURS": "",
@@ -81,13 +96,16 @@ async def test_two_scheduler_processes_exactly_one_sends(pg_database: str, tmp_p
             async def all_sent() -> bool:
                 async with sessions() as session:
                     statuses = list(await session.scalars(select(OutboxRow.status)))
-                return len(statuses) == 12 and set(statuses) == {"sent"}
+                return len(statuses) == 10 + reminders and set(statuses) == {"sent"}
 
             await _wait(all_sent, within=150)  # interpreter start-up (aiogram import) is slow on a busy host
             await asyncio.sleep(1.0)  # a few more ticks of both processes
             texts = [c.params["text"] for c in server.calls_of("sendMessage", ok=True)]
             assert sorted(t for t in texts if t.startswith("n")) == sorted(f"n{i}" for i in range(10))
-            assert sum("Nhắc hạn" in t for t in texts) == 2 and len(texts) == 12  # each exactly once
+            assert len(texts) == 10 + reminders  # each exactly once
+            assert sorted(t for t in texts if not t.startswith("n")) == sorted(
+                m.message.text for m in planned
+            )
             async with sessions() as session:
                 assert set(await session.scalars(select(OutboxRow.attempts))) == {1}
                 holder = await session.scalar(select(SchedulerLeaseRow.holder))
@@ -102,7 +120,7 @@ async def test_two_scheduler_processes_exactly_one_sends(pg_database: str, tmp_p
             async with SqlUnitOfWork(sessions) as uow:
                 await uow.reporting.add_outbox(
                     NewOutboxMessage(
-                        key="late", kind="notice", chat_id=799, text="after failover", not_before=now
+                        key="late", kind="notice", chat_id=799, text="after failover", not_before=due
                     )
                 )
                 await uow.commit()

@@ -228,3 +228,39 @@ async def test_dialog_store_round_trip(sessions) -> None:  # type: ignore[no-unt
     assert await store.get("k") == ("doc", {"step": "menu", "draft": {"parts": ["Ý kiến"]}})
     await store.delete("k")
     assert await store.get("k") == (None, {})
+
+
+async def test_reloading_the_bundled_draft_never_undoes_staff_changes(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every start loads the bundled data again: after real use (an opinion, a closed draft) it still loads,
+    keeps the staff's status, and a changed draft with opinions is reported and skipped, not an error."""
+    from core.config import BUNDLED_DATA_DIR
+
+    sample = BUNDLED_DATA_DIR / "documents" / "sample-draft.md"
+    rid = await _respondent(loaded)
+    doc_id, section_id = await _doc_and_section(loaded)
+    async with SqlUnitOfWork(loaded) as uow:
+        await _submit(uow, rid, doc_id, section_id, stance=Stance.AGREE, text="")
+    async with loaded() as session:
+        doc = await session.get(DocumentRow, doc_id)
+        doc.status = "closed"  # staff closed the consultation
+        await session.commit()
+
+    async with loaded() as session:  # second start, same file: a no-op
+        report = await load_file(session, sample, now=NOW + timedelta(days=1))
+        await session.commit()
+    assert report.counts == {"documents unchanged": 1}
+    changed = tmp_path / "sample-draft.md"
+    changed.write_text(sample.read_text(encoding="utf-8") + "\n## Phần bổ sung\n\nMới.\n", encoding="utf-8")
+    async with loaded() as session:  # the file was edited after opinions came in: skipped, reported
+        report = await load_file(session, changed, now=NOW + timedelta(days=2))
+        await session.commit()
+    assert report.counts == {"documents skipped": 1}
+    assert any("sample-political-report" in note and "1" in note for note in report.notes)
+    async with loaded() as session:
+        doc = await session.get(DocumentRow, doc_id)
+        assert doc.status == "closed"
+        assert await session.scalar(select(func.count()).where(SectionRow.document_id == doc_id)) == 10
+        assert await session.scalar(select(func.count()).select_from(FeedbackRow)) == 1
+        with pytest.raises(errors.DocumentImportError) as refused:  # an explicit import still refuses
+            await import_document_bytes(session, changed.read_bytes(), filename="sample-draft.md", now=NOW)
+        assert refused.value.params["reason"] == "has_feedback"

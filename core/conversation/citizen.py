@@ -534,22 +534,35 @@ class CitizenConversation:
         rows.append([Choice(turn._("button.back"), "back"), Choice(turn._("button.menu"), "menu")])
         turn.show(Reply(text, rows, expects_text=True, max_length=limit, used_length=used))
 
-    async def text_text(self, turn: Turn) -> None:
+    def _keep_piece(self, turn: Turn) -> int | None:
+        """Add the typed text to the opinion's parts; the new total, or None (said why) when refused."""
         piece = normalize_input(turn.event.value)
         if not piece:
             turn.say(turn._("error.empty_text"))
-            await self.render(turn)
-            return
+            return None
         parts = list(turn.draft.get("parts", []))
         limit = turn.ctx.settings.max_text_length
         total = text_length("\n\n".join([*parts, piece]))
         if total > limit:
             used = text_length("\n\n".join(parts))
             turn.say(turn._("error.text_too_long_piece", limit=limit, used=used, piece=text_length(piece)))
-            await self.render(turn)
-            return
+            return None
         parts.append(piece)
         turn.draft["parts"] = parts
+        return total
+
+    async def text_stance(self, turn: Turn) -> None:
+        """Text typed above the stance buttons is the opinion itself: keep it, then ask for the stance."""
+        if self._keep_piece(turn) is not None:
+            turn.say(turn._("stance.text_kept"))
+        await self.render(turn)
+
+    async def text_text(self, turn: Turn) -> None:
+        total = self._keep_piece(turn)
+        if total is None:
+            await self.render(turn)
+            return
+        limit = turn.ctx.settings.max_text_length
         turn.show(
             Reply(
                 turn._("text.received", used=total, limit=limit),

@@ -245,7 +245,7 @@ def test_restore_refuses_to_overwrite_data_and_a_bad_file_leaves_the_target_unto
     assert target.read_bytes() == original
 
     junk = tmp_path / "junk.bak"
-    junk.write_bytes(b"SQLite format 3\x00" + os.urandom(8192))
+    junk.write_bytes(b"SQLite format 3\x00" + b"\x5a" * 8192)
     damaged = tmp_path / "damaged.bak"
     good = (tmp_path / "a.bak").read_bytes()
     damaged.write_bytes(good[:8192] + b"\x5a" * 16384 + good[8192 + 16384 :])

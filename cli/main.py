@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.api_keys import app as api_keys_app
+from cli.backup import app as backup_app
 from cli.export import app as export_app
 from cli.logs import setup_logging
 from cli.mood import mood_app
@@ -31,6 +32,7 @@ app.add_typer(documents_app, name="documents")
 app.add_typer(mood_app, name="mood")
 app.add_typer(api_keys_app, name="apikey")
 app.add_typer(export_app, name="export")
+app.add_typer(backup_app)  # gopy backup FILE, gopy restore FILE
 
 log = logging.getLogger("gopy")
 

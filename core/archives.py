@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 #: the compression ratio is only judged on entries that unpack to more than this
 RATIO_FLOOR = MIB
-CHUNK = 64 * 1024
+CHUNK = 256 * 1024
 _CENTRAL_SIGNATURE = b"PK\x01\x02"
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # zipfile's structFileHeader: 30 bytes
 _LOCAL_SIGNATURE = b"PK\x03\x04"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 MIB = 1024 * 1024
 DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -117,7 +118,7 @@ def _sheet(rows: int) -> Entry:
     )
 
 
-def _xlsx(rows: int) -> list[Entry]:
+def _xlsx(rows: int, *, parts: str = "") -> list[Entry]:
     workbook = (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
@@ -131,7 +132,7 @@ def _xlsx(rows: int) -> list[Entry]:
         _types(
             XLSX_MAIN,
             "xl/workbook.xml",
-            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{SHEET_TYPE}"/>',
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{SHEET_TYPE}"/>{parts}',
         ),
         _rels("xl/workbook.xml"),
         deflated("xl/workbook.xml", workbook.encode()),
@@ -141,13 +142,36 @@ def _xlsx(rows: int) -> list[Entry]:
 
 
 def xlsx_rows(rows: int) -> bytes:
-    """An XLSX whose first sheet has a header and ``rows`` data rows (4 million: about 100 KB)."""
+    """An XLSX whose first sheet has a header and ``rows`` data rows (4 million: about 250 KB)."""
     return build_zip(_xlsx(rows))
 
 
 def xlsx_bomb(mib: int = 1024) -> bytes:
-    """An XLSX with one more part that inflates to ``mib`` MiB of zeros."""
-    return build_zip([*_xlsx(1), zeros("xl/sharedStrings.xml", mib)])
+    """An XLSX whose shared strings (which openpyxl loads whole) hold one string of ``mib`` MiB."""
+    strings = repeated(
+        "xl/sharedStrings.xml",
+        b"a" * 1024,
+        mib * 1024,
+        head=b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>',
+        tail=b"</t></si></sst>",
+    )
+    part = f'<Override PartName="/xl/sharedStrings.xml" ContentType="{STRINGS_TYPE}"/>'
+    return build_zip([*_xlsx(1, parts=part), strings])
+
+
+def docx_types_bomb(mib: int = 1024) -> bytes:
+    """A DOCX whose ``[Content_Types].xml`` claims 1 KB and inflates to ``mib`` MiB (after its real text)."""
+    types = _types(DOCX_MAIN, "word/document.xml")
+    text = zlib.decompress(types.data, -zlib.MAX_WBITS)
+    bomb = repeated(types.name, b" " * 1024, mib * 1024, head=text)
+    return build_zip(
+        [
+            Entry(types.name, bomb.data, 1024, 0),
+            _rels("word/document.xml"),
+            deflated("word/document.xml", b"<x/>"),
+        ]
+    )
 
 
 def many_entries(count: int) -> bytes:

@@ -287,3 +287,78 @@ async def test_bot_tells_the_contact_and_stores_nothing(world: World, polling: o
     await lan.send_document("bao-cao.docx", office_zip("docx"), "application/octet-stream")
     reply = (await lan.wait_reply())[-1]
     assert "Đã nhận tệp DOCX" in reply.text
+
+
+def _peak_and_rss_mb(pid: int) -> tuple[float, float]:
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+    )
+    return int(fields["VmHWM"].split()[0]) / 1024, int(fields["VmRSS"].split()[0]) / 1024
+
+
+def test_the_api_process_stays_small(tmp_path: Path) -> None:
+    """``gopy api`` as a real process: each bomb upload adds less than 100 MB to its peak memory."""
+    import time
+
+    import httpx
+
+    from tests.webchat_client import free_port
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 'gopy.db'}"
+    assert gopy("db", "upgrade", cwd=tmp_path, db=db).returncode == 0
+    created = gopy("apikey", "create", "--name", "bombs", "--scopes", "admin", cwd=tmp_path, db=db)
+    assert created.returncode == 0, created.stderr
+    auth = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_")}
+    env.update(GOPY_DATABASE_URL=db, GOPY_PORT=str(port), GOPY_HASH_KEY="bomb-test-key", PYTHONPATH=str(ROOT))
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    env.pop("REDIS_URL", None)
+    log = (tmp_path / "api.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "api"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "api.log").read_text()
+            time.sleep(0.1)
+        with httpx.Client(base_url=base, headers=auth, timeout=60) as client:
+
+            def post(path: str, name: str, content: bytes) -> tuple[httpx.Response, float, float]:
+                _peak, before = _peak_and_rss_mb(proc.pid)
+                start = time.monotonic()
+                response = client.post(path, files={"file": (name, content)})
+                seconds = time.monotonic() - start
+                peak, _rss = _peak_and_rss_mb(proc.pid)
+                return response, seconds, peak - before
+
+            # warm up: the first upload of each kind loads openpyxl and python-docx
+            assert post("/v1/meetings/import", "m.xlsx", zipbombs.xlsx_rows(2))[0].status_code == 422
+            assert post("/v1/documents/import", "d.docx", _docx())[0].status_code == 201
+            for path, name, content, code in (
+                ("/v1/meetings/import", "m.xlsx", zipbombs.xlsx_bomb(1024), "error.archive.too_large"),
+                ("/v1/meetings/import", "m.xlsx", zipbombs.xlsx_rows(4_000_000), "error.archive.too_large"),
+                ("/v1/documents/import", "d.docx", zipbombs.docx_bomb(1024), "error.archive.too_large"),
+                (
+                    "/v1/documents/import",
+                    "d.docx",
+                    zipbombs.docx_bomb(1024, declared=1000),
+                    "error.archive.inconsistent",
+                ),
+            ):
+                response, seconds, growth = post(path, name, content)
+                print(path, code, f"{seconds:.2f} s", f"{growth:.1f} MB")
+                assert response.json()["error"]["code"] == code
+                assert growth < MAX_GROWTH_MB
+                assert seconds < MAX_SECONDS
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

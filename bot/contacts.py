@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.handlers import event_from_message
 from bot.render import decode_choice, keyboard, split_text
+from core.archives import ArchiveLimits
 from core.clock import Clock
 from core.conversation.contact import (
     ACTIVE_STEPS,
@@ -69,6 +70,7 @@ class ContactAdapter:
         policy: ReminderPolicy,
         clock: Clock,
         max_bytes: int,
+        archive_limits: ArchiveLimits | None = None,
         conversation: ContactConversation | None = None,
     ) -> None:
         self.conversation = conversation or ContactConversation()
@@ -76,6 +78,7 @@ class ContactAdapter:
         self.policy = policy
         self.clock = clock
         self.max_bytes = max_bytes
+        self.archive_limits = archive_limits or ArchiveLimits()
 
     async def run(
         self,
@@ -98,6 +101,7 @@ class ContactAdapter:
             now=self.clock.now(),
             policy=self.policy,
             max_bytes=self.max_bytes,
+            archive_limits=self.archive_limits,
         )
         outcome = await self.conversation.handle(await state.get_data(), event, ctx, file)
         await state.set_data(outcome.state)

@@ -41,6 +41,7 @@ def conversation_settings(settings: Settings) -> ConversationSettings:
 
 
 def contact_adapter(settings: Settings, clock: Clock) -> contacts.ContactAdapter:
+    from core.archives import ArchiveLimits
     from core.reporting import MAX_REPORT_BYTES, reminder_policy
     from storage.repositories_reporting import LocalFileStore
 
@@ -49,6 +50,7 @@ def contact_adapter(settings: Settings, clock: Clock) -> contacts.ContactAdapter
         policy=reminder_policy(settings),
         clock=clock,
         max_bytes=MAX_REPORT_BYTES,
+        archive_limits=ArchiveLimits.from_settings(settings),
     )
 
 

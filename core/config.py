@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     privacy_version: str = "2025-07"
     max_text_length: int = 4000
     sections_page_size: int = 8
+    # zip bomb guard of every DOCX / XLSX / ODT upload (core/archives.py)
+    archive_max_entries: int = Field(default=1000, ge=1)
+    archive_max_entry_mb: int = Field(default=64, ge=1)
+    archive_max_total_mb: int = Field(default=256, ge=1)
+    archive_max_ratio: int = Field(default=100, ge=10)
+    meeting_import_max_rows: int = Field(default=20_000, ge=1)
     log_level: str = "INFO"
     # reporting units and reminders (see docs/reminders.md)
     bot_username: str | None = None

@@ -200,3 +200,37 @@ class DatabaseMissing(DatabaseNotReady):
 
 class DatabaseUnreachable(DatabaseNotReady):
     code = "error.database_unreachable"
+class ArchiveRejected(GopyError):
+    """An uploaded DOCX / XLSX / ODT refused by the zip bomb guard (core/archives.py); nothing was kept."""
+
+    code = "error.archive.rejected"
+    http_status = 413
+
+
+class ArchiveTooManyEntries(ArchiveRejected):
+    code = "error.archive.entries"
+
+
+class ArchiveTooLarge(ArchiveRejected):
+    """An entry, or all of them, would unpack to more than ``max_mb`` MB."""
+
+    code = "error.archive.too_large"
+
+
+class ArchiveRatio(ArchiveRejected):
+    """An entry is compressed more than ``max_ratio`` to 1, as only a zip bomb is."""
+
+    code = "error.archive.ratio"
+
+
+class ArchiveInconsistent(ArchiveRejected):
+    """The archive misstates its sizes, is encrypted, or uses a compression no office file uses."""
+
+    code = "error.archive.inconsistent"
+    http_status = 422
+
+
+class TooManyRows(ArchiveRejected):
+    """A spreadsheet with more than ``max_rows`` data rows (counted while streaming, refused at the limit)."""
+
+    code = "error.archive.rows"

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from core import errors
+from core.archives import ArchiveLimits, check_archive
 from core.config import Settings
 from core.domain import ReportingPeriod
 from core.i18n import t
@@ -564,13 +565,17 @@ async def unit_period(*, uow: ReportingUnitOfWork, unit: Unit, period_id: int) -
 # --------------------------------------------------------------------------- files and reports
 
 
-def detect_report_type(content: bytes) -> str | None:
-    """``pdf`` / ``docx`` / ``xlsx`` / ``odt`` by content (magic bytes and zip entries), never by name."""
+def detect_report_type(content: bytes, *, limits: ArchiveLimits | None = None) -> str | None:
+    """``pdf`` / ``docx`` / ``xlsx`` / ``odt`` by content (magic bytes and zip entries), never by name.
+
+    An archive is first checked against ``limits`` (``ArchiveRejected`` for a zip bomb).
+    """
     if content.startswith(b"%PDF-"):
         return "pdf"
     if not content.startswith(b"PK\x03\x04"):
         return None
     try:
+        check_archive(content, limits or ArchiveLimits())
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = set(archive.namelist())
             if "mimetype" in names:
@@ -593,11 +598,16 @@ def check_report_size(size: int | None, *, max_bytes: int = MAX_REPORT_BYTES) ->
 
 
 def store_report_file(
-    *, files: FileStore, content: bytes, max_bytes: int = MAX_REPORT_BYTES
+    *,
+    files: FileStore,
+    content: bytes,
+    max_bytes: int = MAX_REPORT_BYTES,
+    limits: ArchiveLimits | None = None,
 ) -> StoredReportFile:
-    """Validate a report file (size, type by content) and put it in the file store under its SHA-256."""
+    """Validate a report file (size, type by content, zip bomb guard) and put it in the file store
+    under its SHA-256."""
     check_report_size(len(content), max_bytes=max_bytes)
-    kind = detect_report_type(content)
+    kind = detect_report_type(content, limits=limits)
     if kind is None:
         raise errors.ReportFileType(types=", ".join(x.upper() for x in REPORT_TYPES))
     sha = files.put(content)

@@ -66,6 +66,7 @@ class MeetingContext:
     max_length: int
     tz: ZoneInfo
     now: datetime
+    max_rows: int = MAX_MEETING_ROWS
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,8 @@ def check_meeting_rows(
     """
     entries: list[MeetingEntry] = []
     problems: list[RowError] = []
-    if len(rows) > MAX_MEETING_ROWS:
-        return [], [RowError(MAX_MEETING_ROWS + 2, "*", "too_many_rows")]
+    if len(rows) > ctx.max_rows:
+        return [], [RowError(ctx.max_rows + 2, "*", "too_many_rows")]
     for offset, raw in enumerate(rows):
         number = offset + 2
         cells = {name: (raw[i] if i < len(raw) else None) for i, name in enumerate(MEETING_COLUMNS)}

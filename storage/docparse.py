@@ -5,6 +5,7 @@ Pure parsing: no database and no I/O except :func:`parse_file` reading its path.
 ``not_docx``, ``unsupported_format``, ``heading_skip``, ``title_too_long``, ``too_many_sections``,
 ``encoding``, ``duplicate_number``; it carries ``line`` (Markdown, 1-based) or ``paragraph`` (DOCX,
 1-based index among the body-level paragraphs, table cells not counted) and a short English ``detail``.
+A DOCX that the zip bomb guard refuses raises :class:`~core.errors.ArchiveRejected` instead.
 
 All text is normalised to Unicode NFC; control characters are removed (newlines kept, tabs expanded in
 Markdown / turned into spaces in DOCX, CR/CRLF become LF).
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.archives import ArchiveLimits, check_archive
 from core.errors import DocumentImportError
 
 __all__ = [
@@ -51,8 +53,6 @@ __all__ = [
 MAX_TITLE_LEN = 500
 MAX_SECTIONS = 2000
 INTRO_TITLE = "Mở đầu"
-#: a DOCX whose parts unpack to more than this is refused (zip bomb guard)
-MAX_DOCX_UNPACKED = 256 * 1024 * 1024
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 DOCX_SUFFIXES = frozenset({".docx"})
@@ -561,18 +561,19 @@ class _Styles:
         return _BODY
 
 
-def _open_docx(data: bytes) -> Any:
+def _open_docx(data: bytes, limits: ArchiveLimits | None) -> Any:
     if not data:
         raise _error("empty", detail="the file is empty")
     if data.startswith(_OLE_MAGIC):
         raise _error("not_docx", detail="a legacy Word 97-2003 (.doc) file; save it as .docx")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            unpacked = sum(info.file_size for info in zf.infolist())
+    if limits is None:
+        from core.config import get_settings
+
+        limits = ArchiveLimits.from_settings(get_settings())
+    try:  # the zip bomb guard (ArchiveRejected) before python-docx unpacks anything
+        check_archive(data, limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
         raise _error("not_docx", detail="not a DOCX file (not a zip archive)") from None
-    if unpacked > MAX_DOCX_UNPACKED:
-        raise _error("not_docx", detail=f"unpacks to {unpacked} bytes (max {MAX_DOCX_UNPACKED})")
 
     import docx
 
@@ -599,14 +600,15 @@ def _core_title(document: Any) -> str | None:
     return title if title and len(title) <= MAX_TITLE_LEN else None
 
 
-def parse_docx(data: bytes) -> ParsedDocument:
+def parse_docx(data: bytes, *, limits: ArchiveLimits | None = None) -> ParsedDocument:
     """Heading 1..9 (by style name, localized "Tiêu đề N"/"Đầu đề N", or outline level of the paragraph
     or its style chain) define the tree; "Title" paragraphs before the first heading give the title (else
     a single unnumbered top heading, else the core properties title); other paragraphs are body text and
     tables become tab-separated rows in the body. Word auto-numbering is not rendered: only the typed text
-    of a heading is searched for a number.
+    of a heading is searched for a number. The archive is first checked against ``limits`` (default: the
+    configured ``GOPY_ARCHIVE_*`` settings); a zip bomb raises :class:`~core.errors.ArchiveRejected`.
     """
-    document = _open_docx(bytes(data))
+    document = _open_docx(bytes(data), limits)
     styles = _Styles(document.styles.element)
 
     heads: list[_Node] = []

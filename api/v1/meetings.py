@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
@@ -18,6 +19,7 @@ from api.v1.schemas import ERRORS, MeetingImportResult
 from bot.metrics import SUBMISSIONS
 from core import errors
 from core.api_keys import Principal, Scope
+from core.archives import ArchiveLimits, check_archive, check_sheet_rows
 from core.i18n import t
 from core.staff import MEETING_COLUMNS, MeetingContext, RowError, check_meeting_rows
 from storage import queries
@@ -86,15 +88,25 @@ async def template(
     )
 
 
-def read_rows(raw: bytes) -> list[tuple[Any, ...]]:
-    """The data rows of the first sheet; a file that is not a readable XLSX or has another header fails."""
+def read_rows(raw: bytes, *, limits: ArchiveLimits, max_rows: int) -> list[tuple[Any, ...]]:
+    """The data rows of the first sheet (its template columns); a file that is not a readable XLSX or has
+    another header fails; a zip bomb, or more than ``max_rows`` data rows, is refused (ArchiveRejected)
+    without unpacking or reading it all: rows are counted while streaming."""
     from openpyxl import load_workbook
 
+    rows: list[tuple[Any, ...]] = []
     try:
+        check_archive(raw, limits)
+        check_sheet_rows(raw, max_rows=max_rows)
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        rows = [tuple(r) for r in sheet.iter_rows(values_only=True)]
-        workbook.close()
+        try:
+            sheet = workbook.worksheets[0]
+            for row in sheet.iter_rows(max_col=len(MEETING_COLUMNS), values_only=True):
+                if len(rows) > max_rows:  # the header and max_rows data rows are in already
+                    raise errors.TooManyRows(max_rows=max_rows)
+                rows.append(tuple(row))
+        finally:
+            workbook.close()
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, IndexError) as exc:
         raise _rejected([RowError(1, "*", "bad_file")]) from exc
     header = tuple(str(c).strip() if c is not None else "" for c in (rows[0] if rows else ()))
@@ -127,8 +139,15 @@ async def import_meeting_file(
     raw = await file.read(MAX_UPLOAD + 1)
     if len(raw) > MAX_UPLOAD:
         raise _rejected([RowError(1, "*", "too_many_rows")])
-    rows = await anyio.to_thread.run_sync(read_rows, raw)
     svc = services(request)
+    rows = await anyio.to_thread.run_sync(
+        partial(
+            read_rows,
+            raw,
+            limits=ArchiveLimits.from_settings(svc.settings),
+            max_rows=svc.settings.meeting_import_max_rows,
+        )
+    )
     documents = {
         code: id_ for id_, code in (await session.execute(select(DocumentRow.id, DocumentRow.code))).all()
     }
@@ -146,6 +165,7 @@ async def import_meeting_file(
         max_length=svc.settings.max_text_length,
         tz=svc.settings.tz,
         now=svc.clock.now(),
+        max_rows=svc.settings.meeting_import_max_rows,
     )
     entries, problems = check_meeting_rows(rows, context)
     if problems:

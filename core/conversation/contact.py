@@ -6,13 +6,16 @@ carry the prefix ``rp:`` so a channel adapter can route them here.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from core import errors
 from core import reporting as uc
+from core.archives import ArchiveLimits
 from core.conversation.model import Choice, Event, Outcome, Reply
 from core.i18n import t
 from core.reporting import INVITE_PREFIX, FileStore, ReminderPolicy, ReportingUnitOfWork
@@ -42,6 +45,7 @@ class ContactContext:
     now: datetime
     policy: ReminderPolicy = field(default_factory=ReminderPolicy)
     max_bytes: int = uc.MAX_REPORT_BYTES
+    archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
 
 def is_contact_start(args: str) -> bool:
@@ -222,7 +226,16 @@ class ContactConversation:
         await uc.unit_period(uow=turn.ctx.uow, unit=unit, period_id=int(turn.state["period"]))
         uc.check_report_size(file.size, max_bytes=turn.ctx.max_bytes)
         content = await file.read()
-        stored = uc.store_report_file(files=turn.ctx.files, content=content, max_bytes=turn.ctx.max_bytes)
+        # inflating an archive to check it takes up to a second: not on the event loop
+        stored = await asyncio.to_thread(
+            partial(
+                uc.store_report_file,
+                files=turn.ctx.files,
+                content=content,
+                max_bytes=turn.ctx.max_bytes,
+                limits=turn.ctx.archive_limits,
+            )
+        )
         turn.state["file"] = {"sha256": stored.sha256, "size": stored.size, "type": stored.type}
         turn.state["step"] = "summary"
         turn.say(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import v1 as api_v1
 from api import webchat
+from api.limits import ApiLimits
 from bot.metrics import OUTBOX_BACKLOG
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
 from core.clock import Clock, SystemClock
@@ -36,6 +37,7 @@ class AppServices:
     clock: Clock
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    limits: ApiLimits
     bot: BotRuntime | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     scheduler: Any = None
@@ -69,7 +71,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
-        svc = AppServices(settings, clock, engine, session_factory(engine))
+        svc = AppServices(settings, clock, engine, session_factory(engine), ApiLimits.from_settings(settings))
         app.state.services = svc
         if settings.bot_token:
             svc.bot = build_runtime(settings, svc.sessions, clock=clock)
@@ -94,6 +96,7 @@ def create_app(
                     await task
             if svc.bot is not None:
                 await svc.bot.close()
+            await svc.limits.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -12,7 +12,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import contacts, handlers
+from bot import contacts, flood, handlers
 from bot.fsm import SqlStorage
 from bot.middlewares import DedupeMiddleware, ErrorMiddleware, UnitOfWorkMiddleware
 from core.clock import Clock, SystemClock
@@ -80,6 +80,7 @@ class BotRuntime:
     dispatcher: Dispatcher
 
     async def close(self) -> None:
+        await flood.close(self.dispatcher)
         await self.dispatcher.storage.close()
         await self.dispatcher.fsm.events_isolation.close()
         await self.bot.session.close()
@@ -97,6 +98,7 @@ def build_dispatcher(
     fsm_storage, isolation = storage or build_storage(settings, sessions, clock)
     dp = Dispatcher(storage=fsm_storage, events_isolation=isolation)
     dp.update.outer_middleware(ErrorMiddleware())
+    flood.FloodMiddleware.install(dp, settings)  # before anything is read or stored
     dp.update.outer_middleware(DedupeMiddleware(sessions, clock))
     dp.update.outer_middleware(UnitOfWorkMiddleware(sessions))
     adapter = handlers.TelegramAdapter(

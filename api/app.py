@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api import v1 as api_v1
 from api import webchat
 from api.limits import ApiLimits
+from api.logcontext import RequestContextMiddleware
 from bot.metrics import OUTBOX_BACKLOG
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
 from core.clock import Clock, SystemClock
@@ -106,6 +107,7 @@ def create_app(
         lifespan=lifespan,
     )
 
+    app.add_middleware(RequestContextMiddleware)  # a request id in every log record and response
     api_v1.setup(app)
 
     @app.get("/healthz", tags=["health"])

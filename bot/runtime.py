@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import contacts, flood, handlers
 from bot.fsm import SqlStorage
+from bot.logcontext import UpdateContextMiddleware
 from bot.middlewares import DedupeMiddleware, ErrorMiddleware, UnitOfWorkMiddleware
 from core.clock import Clock, SystemClock
 from core.config import Settings
@@ -97,6 +98,7 @@ def build_dispatcher(
     clock = clock or SystemClock()
     fsm_storage, isolation = storage or build_storage(settings, sessions, clock)
     dp = Dispatcher(storage=fsm_storage, events_isolation=isolation)
+    dp.update.outer_middleware(UpdateContextMiddleware())  # the update id in every log record
     dp.update.outer_middleware(ErrorMiddleware())
     flood.FloodMiddleware.install(dp, settings)  # before anything is read or stored
     dp.update.outer_middleware(DedupeMiddleware(sessions, clock))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -159,3 +160,24 @@ async def test_json_logs_carry_request_and_update_ids_and_no_opinion_text(
     for opinion in (BOT_OPINION, WEB_OPINION):
         for fragment in (opinion, opinion[:20], opinion.split("(")[1].rstrip(").")):
             assert fragment not in text
+
+
+def test_both_formats_carry_the_context_ids_and_an_explicit_extra_wins() -> None:
+    from cli.logs import ContextFilter, ContextFormatter, JsonFormatter
+    from core import logcontext
+
+    def record(**extra: Any) -> logging.LogRecord:
+        rec = logging.makeLogRecord(
+            {"name": "t", "levelname": "INFO", "msg": "m %s", "args": ("x",), **extra}
+        )
+        assert ContextFilter().filter(rec)
+        return rec
+
+    token = logcontext.update_id.set(41)
+    try:
+        assert "m x update_id=41" in ContextFormatter("%(message)s").format(record())
+        assert json.loads(JsonFormatter().format(record()))["update_id"] == 41
+        assert json.loads(JsonFormatter().format(record(update_id=7)))["update_id"] == 7
+    finally:
+        logcontext.update_id.reset(token)
+    assert "update_id" not in json.loads(JsonFormatter().format(record()))

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api import docs as api_docs
 from api import v1 as api_v1
 from api import webchat
+from api.limits import ApiLimits
+from api.logcontext import RequestContextMiddleware
 from bot.metrics import OUTBOX_BACKLOG
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
 from core.clock import Clock
@@ -37,6 +39,7 @@ class AppServices:
     clock: Clock
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    limits: ApiLimits
     bot: BotRuntime | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     scheduler: Any = None
@@ -70,7 +73,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
-        svc = AppServices(settings, clock, engine, session_factory(engine))
+        svc = AppServices(settings, clock, engine, session_factory(engine), ApiLimits.from_settings(settings))
         app.state.services = svc
         if settings.bot_token:
             svc.bot = build_runtime(settings, svc.sessions, clock=clock)
@@ -101,6 +104,7 @@ def create_app(
                     await task
             if svc.bot is not None:
                 await svc.bot.close()
+            await svc.limits.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -112,6 +116,7 @@ def create_app(
         redoc_url=None,
     )
     api_docs.setup(app)
+    app.add_middleware(RequestContextMiddleware)  # a request id in every log record and response
     api_v1.setup(app)
 
     @app.get("/healthz", tags=["health"])

@@ -2,7 +2,8 @@
 
 Any router can protect a route with ``principal: Principal = Depends(require_scopes(Scope.REPORTS_READ))``
 and write to the audit log with :func:`audit`. Missing or bad key: 401; missing scope: 403; both with the
-JSON error body of :mod:`api.errors`.
+JSON error body of :mod:`api.errors`. Wrong keys and request floods are limited per client address and
+per key (:mod:`api.limits`): 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.limits import client_address
 from core import errors
 from core.api_keys import Principal, Scope
 from storage.staff import authenticate, record_audit
@@ -30,10 +32,18 @@ def require_scopes(*scopes: Scope | str) -> Callable[..., Awaitable[Principal]]:
     async def dependency(
         request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
     ) -> Principal:
+        limits = _services(request).limits
+        address = client_address(request)
+        await limits.before_authentication(address)
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
             raise errors.ApiKeyInvalid(reason="missing")
-        async with _services(request).sessions() as session:
-            principal = await authenticate(session, credentials.credentials)
+        try:
+            async with _services(request).sessions() as session:
+                principal = await authenticate(session, credentials.credentials)
+        except errors.ApiKeyInvalid:
+            await limits.failed_authentication(address)
+            raise
+        await limits.authenticated(principal)
         for scope in scopes:
             if not principal.has(scope):
                 raise errors.ScopeMissing(scope=str(scope))

@@ -44,7 +44,10 @@ def error_response(exc: GopyError) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc.params.get("errors"), list):
         extra["errors"] = exc.params["errors"]
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else {}
+    if exc.http_status == 429:
+        extra["retry_after"] = exc.params["seconds"]
+        headers["Retry-After"] = str(exc.params["seconds"])
     return JSONResponse(
         error_body(exc.code, exc.params, **extra), status_code=exc.http_status, headers=headers
     )

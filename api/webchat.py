@@ -10,8 +10,9 @@ press or text to ``POST /chat/api/events`` and renders the channel-neutral repli
   the session id by a keyed hash; the storage's event isolation serialises the events of one session
   (across processes with Redis).
 * Protection: a CSRF token bound to the session (HMAC of the session id), an Origin check, per-session and
-  per-IP sliding-window rate limits (in process, or in Redis when ``REDIS_URL`` is set), a capped request
-  body, and security headers (CSP without inline scripts, nosniff, Referrer-Policy, frame-ancestors).
+  per-IP moving-window rate limits (``storage.ratelimit``: in process, or in Redis when ``REDIS_URL`` is
+  set), a capped request body, and security headers (CSP without inline scripts, nosniff,
+  Referrer-Policy, frame-ancestors).
 * Logs carry the event kind, the step and the outcome only: never a session id, an address or a text.
 """
 
@@ -24,16 +25,13 @@ import logging
 import math
 import re
 import secrets
-import time
-import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from string import Template
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
@@ -53,6 +51,7 @@ from core.conversation.model import Context, ConversationSettings, Event, Outcom
 from core.domain import Channel
 from core.feedback import hash_user_id
 from core.i18n import LANGUAGES, normalize_language, t
+from storage.ratelimit import RateLimits
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -107,85 +106,6 @@ class WebChatSettings(BaseSettings):
     redis_prefix: str = "gopy:webchat:rl:"
 
 
-# ---------------------------------------------------------------------------------------- rate limits
-
-
-class RateLimiter(Protocol):
-    async def hit(self, key: str, limit: int, window: float) -> float:
-        """Count one event; return 0 when allowed, otherwise the seconds to wait."""
-        ...
-
-    async def close(self) -> None: ...
-
-
-class MemoryRateLimiter:
-    """A sliding window per key, in this process (one worker; several workers need Redis)."""
-
-    SWEEP_EVERY = 1000
-
-    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
-        self._now = now
-        self._hits: dict[str, deque[float]] = {}
-        self._calls = 0
-
-    async def hit(self, key: str, limit: int, window: float) -> float:
-        now = self._now()
-        self._calls += 1
-        if self._calls % self.SWEEP_EVERY == 0:
-            self._sweep(now, window)
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - window:
-            hits.popleft()
-        if len(hits) >= limit:
-            return max(0.001, hits[0] + window - now)
-        hits.append(now)
-        return 0.0
-
-    def _sweep(self, now: float, window: float) -> None:
-        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - window]:
-            del self._hits[key]
-
-    async def close(self) -> None:
-        return None
-
-
-_REDIS_WINDOW = """
-local key = KEYS[1]
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-if redis.call('ZCARD', key) >= limit then
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return tostring(tonumber(oldest[2]) + window - now)
-end
-redis.call('ZADD', key, now, ARGV[4])
-redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
-return '0'
-"""
-
-
-class RedisRateLimiter:
-    """The same sliding window in Redis (one atomic script per event), shared by every worker."""
-
-    def __init__(self, url: str, prefix: str = "gopy:webchat:rl:") -> None:
-        from redis.asyncio import Redis
-
-        self._redis = Redis.from_url(url)
-        self._prefix = prefix
-        self._script = self._redis.register_script(_REDIS_WINDOW)
-
-    async def hit(self, key: str, limit: int, window: float) -> float:
-        result = await self._script(
-            keys=[self._prefix + key], args=[time.time(), window, limit, uuid.uuid4().hex]
-        )
-        wait = float(result.decode() if isinstance(result, bytes) else result)
-        return max(0.001, wait) if wait > 0 else 0.0
-
-    async def close(self) -> None:
-        await self._redis.aclose()
-
-
 # ---------------------------------------------------------------------------------------- the channel
 
 
@@ -200,7 +120,7 @@ class WebChat:
     clock: Clock
     storage: BaseStorage
     isolation: BaseEventIsolation
-    limiter: RateLimiter
+    limiter: RateLimits
     hash_key: str
 
     def _mac(self, purpose: str, value: str) -> str:
@@ -220,10 +140,10 @@ class WebChat:
     async def limit(self, sid: str, ip: str) -> float:
         """Seconds to wait when this session or this address is going too fast, else 0."""
         window = self.settings.window_seconds
-        wait = await self.limiter.hit("s:" + self._mac("rl", sid)[:24], self.settings.session_limit, window)
+        wait = await self.limiter.hit("s", sid, self.settings.session_limit, window)
         if wait:
             return wait
-        return await self.limiter.hit("ip:" + self._mac("rl", ip)[:24], self.settings.ip_limit, window)
+        return await self.limiter.hit("ip", ip, self.settings.ip_limit, window)
 
     async def view(self, sid: str) -> dict[str, Any]:
         data = await self.storage.get_data(self.storage_key(sid))
@@ -406,10 +326,10 @@ def setup() -> APIRouter:
         settings = svc.settings
         storage, isolation = build_storage(settings, svc.sessions, svc.clock)
         web_settings = WebChatSettings()
-        limiter: RateLimiter = (
-            RedisRateLimiter(settings.redis_url, web_settings.redis_prefix)
-            if settings.redis_url
-            else MemoryRateLimiter()
+        limiter = RateLimits(
+            secret=settings.hash_key.get_secret_value(),
+            redis_url=settings.redis_url,
+            prefix=web_settings.redis_prefix,
         )
         chat = WebChat(
             settings=web_settings,

@@ -18,8 +18,9 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import contacts, handlers
+from bot import contacts, flood, handlers
 from bot.fsm import SqlStorage
+from bot.logcontext import UpdateContextMiddleware
 from bot.middlewares import DedupeMiddleware, ErrorMiddleware, UnitOfWorkMiddleware
 from core.clock import Clock
 from core.config import Settings
@@ -104,6 +105,7 @@ class BotRuntime:
         return True
 
     async def close(self) -> None:
+        await flood.close(self.dispatcher)
         await self.dispatcher.storage.close()
         await self.dispatcher.fsm.events_isolation.close()
         await self.bot.session.close()
@@ -120,7 +122,9 @@ def build_dispatcher(
     clock = clock or settings.clock()
     fsm_storage, isolation = storage or build_storage(settings, sessions, clock)
     dp = Dispatcher(storage=fsm_storage, events_isolation=isolation)
+    dp.update.outer_middleware(UpdateContextMiddleware())  # the update id in every log record
     dp.update.outer_middleware(ErrorMiddleware())
+    flood.FloodMiddleware.install(dp, settings)  # before anything is read or stored
     dp.update.outer_middleware(DedupeMiddleware(sessions, clock))
     dp.update.outer_middleware(UnitOfWorkMiddleware(sessions))
     adapter = handlers.TelegramAdapter(

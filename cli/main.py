@@ -94,7 +94,7 @@ def _serve(poll: bool) -> None:
     from api.app import create_app
 
     settings = get_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     base = f"http://{settings.host}:{settings.port}"
     log.info("Gopy web chat: %s/chat", base)
     log.info("Gopy API docs: %s/docs", base)
@@ -131,7 +131,7 @@ def bot() -> None:
     from storage.db import create_engine, session_factory
 
     settings = get_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     if not settings.bot_token:
         typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
         raise typer.Exit(2)

@@ -236,7 +236,7 @@ def scheduler() -> None:
     from scheduler.service import run_forever
 
     settings = get_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     if not settings.bot_token:
         typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
         raise typer.Exit(2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import platformdirs
@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     archive_max_ratio: int = Field(default=100, ge=10)
     meeting_import_max_rows: int = Field(default=20_000, ge=1)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # rate limits (storage/ratelimit.py), shared through Redis when REDIS_URL is set
+    api_auth_failure_limit: int = Field(default=10, ge=1)  # wrong API keys per client address ...
+    api_auth_failure_window_seconds: int = Field(default=900, ge=1)  # ... per this window
+    api_key_rate_limit: int = Field(default=600, ge=1)  # requests per API key ...
+    api_address_rate_limit: int = Field(default=1200, ge=1)  # ... and per client address ...
+    api_rate_window_seconds: int = Field(default=60, ge=1)  # ... per this window
+    bot_flood_limit: int = Field(default=30, ge=1)  # updates per Telegram user ...
+    bot_flood_window_seconds: int = Field(default=60, ge=1)  # ... per this window
+    rate_limit_prefix: str = "gopy:rl"
     # reporting units and reminders (see docs/reminders.md)
     bot_username: str | None = None
     invite_ttl_hours: int = 72

@@ -152,6 +152,13 @@ class ApiKeyInvalid(GopyError):
     http_status = 401
 
 
+class RateLimited(GopyError):
+    """Too many requests (or failed authentications) from this key or address; ``seconds`` to wait."""
+
+    code = "api.error.rate_limited"
+    http_status = 429
+
+
 class ScopeMissing(GopyError):
     """The API key lacks a scope the endpoint needs (``scope`` names it)."""
 
@@ -200,6 +207,8 @@ class DatabaseMissing(DatabaseNotReady):
 
 class DatabaseUnreachable(DatabaseNotReady):
     code = "error.database_unreachable"
+
+
 class ArchiveRejected(GopyError):
     """An uploaded DOCX / XLSX / ODT refused by the zip bomb guard (core/archives.py); nothing was kept."""
 

@@ -23,6 +23,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorBody, "description": "the key lacks a scope"},
     404: {"model": ErrorBody, "description": "not found"},
     422: {"model": ErrorBody, "description": "invalid request"},
+    429: {"model": ErrorBody, "description": "too many requests or failed authentications; see Retry-After"},
 }
 
 

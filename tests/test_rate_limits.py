@@ -222,3 +222,20 @@ async def test_100_messages_from_one_person_get_one_slow_down_notice_and_nothing
             other = server.user(2002, first_name="Lan")
             reply = await other.command_and_wait("start")
             assert "THÔNG BÁO VỀ XỬ LÝ DỮ LIỆU CÁ NHÂN" in (reply.text or "")
+
+
+async def test_the_moving_window_frees_slots_as_time_passes() -> None:
+    """The window really moves: the clock of the `limits` library (time.time) is pinned and moved."""
+    import time_machine
+
+    start = time.time()
+    with time_machine.travel(start, tick=False) as traveller:
+        limits = RateLimits(secret="test")
+        assert [await limits.hit("chat", "s1", 3, 20) for _ in range(3)] == [0.0, 0.0, 0.0]
+        wait = await limits.hit("chat", "s1", 3, 20)
+        assert 0 < wait <= 20
+        assert await limits.hit("chat", "s2", 3, 20) == 0.0  # another session is counted apart
+        traveller.shift(10)
+        assert await limits.hit("chat", "s1", 3, 20) > 0  # still within the window
+        traveller.shift(wait)
+        assert await limits.hit("chat", "s1", 3, 20) == 0.0  # the oldest events left the window

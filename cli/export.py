@@ -126,10 +126,10 @@ def export_feedback(
 ) -> None:
     """Export entries (opinions and mood entries) with the API's filters; the export is audited."""
     from cli.main import fail
+    from cli.startup import hashing_settings
     from core.clock import SystemClock
-    from core.config import get_settings
 
-    settings = get_settings()
+    settings = hashing_settings()  # pseudonyms are keyed hashes
     document_id = int(document) if document and document.isdigit() else None
     document_code = document if document and not document.isdigit() else None
     try:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import InsecureHashKey
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_DATA_DIR = PROJECT_ROOT / "data"
@@ -33,6 +36,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     hash_key: SecretStr = SecretStr(DEV_HASH_KEY)
+    env: Literal["production", "development"] = "production"
     timezone: str = "Asia/Ho_Chi_Minh"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -91,6 +95,17 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def development_hash_key(self) -> bool:
+        """The hash key is the public development key (or empty): chat ids would be hashed reversibly."""
+        key = self.hash_key.get_secret_value()
+        return not key or key == DEV_HASH_KEY
+
+    def require_hash_key(self) -> None:
+        """Refuse the public development key unless ``GOPY_ENV=development``."""
+        if self.development_hash_key and self.env != "development":
+            raise InsecureHashKey()
 
     @property
     def bot_token(self) -> str | None:

@@ -185,3 +185,9 @@ class DocumentCodeTaken(GopyError):
 
     code = "api.error.code_taken"
     http_status = 409
+
+
+class InsecureHashKey(GopyError):
+    """``GOPY_HASH_KEY`` is unset (the public development key) outside ``GOPY_ENV=development``."""
+
+    code = "error.insecure_hash_key"

@@ -75,6 +75,7 @@ class BotProcess:
                 "TELEGRAM_BOT_TOKEN": self.settings.bot_token or "",
                 "TELEGRAM_API_BASE": self.settings.telegram_api_base or "",
                 "GOPY_HASH_KEY": self.settings.hash_key.get_secret_value(),
+                "GOPY_ENV": self.settings.env,
                 "PYTHONPATH": str(ROOT),
             }
         )

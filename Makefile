@@ -21,7 +21,7 @@ run: export GOPY_HOME ?= $(CURDIR)/var
 run: $(STAMP)
 	$(BIN)/gopy db upgrade
 	$(BIN)/gopy load data/lists.yaml data/localities.csv data/plan.yaml data/plan-demo.yaml data/units.yaml data/documents/sample-draft.md
-	$(BIN)/gopy run
+	GOPY_ENV=$${GOPY_ENV:-development} $(BIN)/gopy run
 
 ## make test: lint, type-check and run the whole suite (needs PostgreSQL on 127.0.0.1:5432).
 test: $(STAMP) lint

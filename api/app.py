@@ -68,6 +68,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``poll=True`` (``gopy run``) also polls Telegram when no webhook URL is set."""
     settings = settings or get_settings()
+    settings.require_hash_key()
     clock = clock or settings.clock()
 
     @asynccontextmanager

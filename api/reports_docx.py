@@ -15,6 +15,7 @@ from typing import Any
 
 from core.consolidate import Consolidation, label_of
 from core.i18n import t
+from core.text import normalize_input
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -89,7 +90,7 @@ def _paragraph(
     }[align]
     if indent:
         paragraph.paragraph_format.first_line_indent = Mm(12.7)
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(normalize_input(text))  # stored titles may predate input normalisation
     run.bold, run.italic = bold, italic
     run.font.name = FONT
     run.font.size = Pt(size)
@@ -177,7 +178,7 @@ def build_synthesis_docx(
             cell.text = text
         for code, count in counts.items():
             cells = table.add_row().cells
-            cells[0].text = label_of(labels, dim, code)
+            cells[0].text = normalize_input(label_of(labels, dim, code))
             cells[1].text = str(count)
             cells[2].text = _share(count, result.total)
         for row in table.rows:

@@ -3,8 +3,13 @@
 ``GET /chat`` serves a small page (plain HTML, CSS and one script, no inline code); the script posts each
 press or text to ``POST /chat/api/events`` and renders the channel-neutral replies as chat bubbles.
 
-* Session: a random id in an HttpOnly, SameSite cookie; the respondent is the keyed hash of that id
-  (``core.feedback.hash_user_id`` with ``Channel.WEB``): no account, nothing else identifies the person.
+* Session: an id issued only by the server (``secrets``, signed with the hash key) in an HttpOnly,
+  SameSite cookie; an id the client made up is never adopted (the page replaces it, the API refuses it).
+  When the person consents the id is rotated: the state moves to a new id and the old one is revoked, so
+  an id planted in a browser before consent (session fixation) never reaches what the person gives.
+  The respondent is the keyed hash (``core.feedback.hash_user_id`` with ``Channel.WEB``) of a random
+  subject kept in the session's state and never sent to the browser: no account, nothing else
+  identifies the person, and the respondent stays the same across rotations.
 * Dialog state lives in the bot's FSM storage (``bot.runtime.build_storage``: SQL by default, Redis with
   ``REDIS_URL``) under an aiogram ``StorageKey(bot_id=0)`` whose chat id is a negative number derived from
   the session id by a keyed hash; the storage's event isolation serialises the events of one session
@@ -59,7 +64,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 COOKIE = "gopy_chat"
 COOKIE_PATH = "/chat"
-SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{43}\.[0-9a-f]{32}$")  # random part "." its signature
 START_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TYPED_COMMAND_RE = re.compile(r"^/([A-Za-z_]{1,32})$")
 COMMANDS = frozenset({"start", "menu", "cancel", "help", "language", "mydata"})
@@ -126,6 +131,22 @@ class WebChat:
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.new(self.hash_key.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
 
+    def new_session_id(self) -> str:
+        """A fresh session id: 256 random bits and their signature (only the server can make one)."""
+        token = secrets.token_urlsafe(32)
+        return f"{token}.{self._mac('webchat-sid', token)[:32]}"
+
+    def known_session(self, value: str) -> str | None:
+        """``value`` when the server issued it (well formed, signature valid), else None."""
+        if not SESSION_RE.match(value):
+            return None
+        token, _, signature = value.partition(".")
+        return value if hmac.compare_digest(self._mac("webchat-sid", token)[:32], signature) else None
+
+    async def revoked(self, sid: str) -> bool:
+        """The id was rotated away (consent was given under it): it must not be used any more."""
+        return bool((await self.storage.get_data(self.storage_key(sid))).get("revoked"))
+
     def csrf_token(self, sid: str) -> str:
         return self._mac("webchat-csrf", sid)
 
@@ -156,16 +177,20 @@ class WebChat:
             "lang": normalize_language(conv.get("lang")),
         }
 
-    async def handle(self, sid: str, event: Event) -> dict[str, Any]:
-        """Run one event under the session's lock, in its own unit of work; return what to show."""
+    async def handle(self, sid: str, event: Event) -> tuple[dict[str, Any], str | None]:
+        """Run one event under the session's lock, in its own unit of work; return what to show and, when
+        the person consented now, the new session id (the old one is revoked)."""
         key = self.storage_key(sid)
         async with self.isolation.lock(key):
             data = await self.storage.get_data(key)
+            if data.get("revoked"):
+                raise SessionRevoked()
+            subject = data.get("subject") or secrets.token_urlsafe(32)
             async with SqlUnitOfWork(self.sessions) as uow:
                 ctx = Context(
                     uow=uow,
                     channel=Channel.WEB,
-                    user_hash=hash_user_id(key=self.hash_key, channel=Channel.WEB, channel_user_id=sid),
+                    user_hash=hash_user_id(key=self.hash_key, channel=Channel.WEB, channel_user_id=subject),
                     now=self.clock.now(),
                     settings=self.conv_settings,
                 )
@@ -176,14 +201,24 @@ class WebChat:
                 if outcome.replies
                 else previous
             )
-            await self.storage.set_data(key, {"conv": outcome.state, "view": view})
+            state = {"subject": subject, "conv": outcome.state, "view": view}
+            rotated = self.new_session_id() if outcome.consented else None
+            if rotated is None:
+                await self.storage.set_data(key, state)
+            else:
+                await self.storage.set_data(self.storage_key(rotated), state)
+                await self.storage.set_data(key, {"revoked": True})
         UPDATES_HANDLED.labels(channel="web", kind=event.kind).inc()
-        return _outcome_json(outcome)
+        return _outcome_json(outcome), rotated
 
     async def close(self) -> None:
         await self.limiter.close()
         await self.storage.close()
         await self.isolation.close()
+
+
+class SessionRevoked(Exception):
+    """The session id was rotated away; the page must be reloaded."""
 
 
 def _reply_json(reply: Reply) -> dict[str, Any]:
@@ -276,8 +311,22 @@ def _chat(request: Request) -> WebChat:
 
 
 def _session(request: Request) -> str | None:
-    sid = request.cookies.get(COOKIE, "")
-    return sid if SESSION_RE.match(sid) else None
+    """The session id of the cookie when the server issued it; a client-made id counts as none."""
+    return _chat(request).known_session(request.cookies.get(COOKIE, ""))
+
+
+def _set_session_cookie(response: Response, request: Request, sid: str) -> None:
+    settings = _chat(request).settings
+    embeddable = bool(settings.embed_origins)
+    response.set_cookie(
+        COOKIE,
+        sid,
+        max_age=settings.session_days * 86400,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=embeddable or request.url.scheme == "https",
+        samesite="none" if embeddable else "lax",
+    )
 
 
 def _client_ip(request: Request) -> str:
@@ -355,9 +404,11 @@ def setup() -> APIRouter:
         """The chat page; starts a session (cookie) when there is none."""
         chat = _chat(request)
         sid = _session(request)
+        if sid is not None and await chat.revoked(sid):
+            sid = None
         fresh = sid is None
         if sid is None:
-            sid = secrets.token_urlsafe(32)
+            sid = chat.new_session_id()
         lang = "vi" if fresh else (await chat.view(sid))["lang"]
         ui = ui_strings()
         page = PAGE.substitute(
@@ -369,16 +420,7 @@ def setup() -> APIRouter:
             **{k: _html(v) for k, v in ui[lang].items()},
         )
         response = Response(page, media_type="text/html; charset=utf-8")
-        embeddable = bool(chat.settings.embed_origins)
-        response.set_cookie(
-            COOKIE,
-            sid,
-            max_age=chat.settings.session_days * 86400,
-            path=COOKIE_PATH,
-            httponly=True,
-            secure=embeddable or request.url.scheme == "https",
-            samesite="none" if embeddable else "lax",
-        )
+        _set_session_cookie(response, request, sid)
         return response
 
     @router.get("/chat/static/{name}", include_in_schema=False)
@@ -410,7 +452,7 @@ def setup() -> APIRouter:
     async def chat_history(request: Request) -> JSONResponse:
         """The last screen of this session (after a reload or a server restart)."""
         sid = _session(request)
-        if sid is None:
+        if sid is None or await _chat(request).revoked(sid):
             return JSONResponse({"replies": [], "screen": None, "notice": None, "lang": "vi"})
         return JSONResponse(await _chat(request).view(sid))
 
@@ -438,12 +480,20 @@ def setup() -> APIRouter:
         if event is None:
             return _error(400, "error")
         try:
-            result = await chat.handle(sid, event)
+            result, rotated = await chat.handle(sid, event)
+        except SessionRevoked:
+            log.info("web chat refused", extra={"reason": "revoked_session"})
+            return _error(403, "csrf")
         except Exception:
             UPDATE_ERRORS.labels(channel="web").inc()
             log.exception("web chat event failed", extra={"kind": event.kind})
             return _error(500, "error")
-        return JSONResponse(result)
+        if rotated is None:
+            return JSONResponse(result)
+        # consent given: from now on only the new id (and its CSRF token) work
+        response = JSONResponse({**result, "csrf": chat.csrf_token(rotated)})
+        _set_session_cookie(response, request, rotated)
+        return response
 
     return router
 

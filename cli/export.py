@@ -126,9 +126,9 @@ def export_feedback(
 ) -> None:
     """Export entries (opinions and mood entries) with the API's filters; the export is audited."""
     from cli.main import fail
-    from core.config import get_settings
+    from cli.startup import hashing_settings
 
-    settings = get_settings()
+    settings = hashing_settings()  # pseudonyms are keyed hashes
     document_id = int(document) if document and document.isdigit() else None
     document_code = document if document and not document.isdigit() else None
     try:
@@ -161,7 +161,7 @@ def export_feedback(
                 pii=pii,
                 hash_key=settings.hash_key.get_secret_value(),
                 tz=settings.tz,
-                now=get_settings().clock().now(),
+                now=settings.clock().now(),
                 progress=not quiet,
             )
         )

@@ -18,6 +18,7 @@ from cli.backup import app as backup_app
 from cli.export import app as export_app
 from cli.logs import setup_logging
 from cli.mood import mood_app
+from cli.startup import hashing_settings, warn_development_key
 from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
@@ -93,8 +94,9 @@ def _serve(poll: bool) -> None:
 
     from api.app import create_app
 
-    settings = get_settings()
+    settings = hashing_settings()
     setup_logging(settings.log_level, settings.log_format)
+    warn_development_key(settings)
     base = f"http://{settings.host}:{settings.port}"
     log.info("Gopy web chat: %s/chat", base)
     log.info("Gopy API docs: %s/docs", base)
@@ -130,8 +132,9 @@ def bot() -> None:
     from bot.runtime import build_runtime, start_polling
     from storage.db import create_engine, session_factory
 
-    settings = get_settings()
+    settings = hashing_settings()
     setup_logging(settings.log_level, settings.log_format)
+    warn_development_key(settings)
     if not settings.bot_token:
         typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
         raise typer.Exit(2)

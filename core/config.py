@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.clock import Clock, OffsetClock, SystemClock
+from core.errors import InsecureHashKey
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_DATA_DIR = PROJECT_ROOT / "data"
@@ -40,6 +41,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     hash_key: SecretStr = SecretStr(DEV_HASH_KEY)
+    env: Literal["production", "development"] = "production"
     timezone: str = "Asia/Ho_Chi_Minh"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -140,6 +142,17 @@ class Settings(BaseSettings):
     def bot_identity_file(self) -> Path:
         """Where the bot's username, learnt from getMe, is cached for invite links."""
         return self.home / "telegram-bot.json"
+
+    @property
+    def development_hash_key(self) -> bool:
+        """The hash key is the public development key (or empty): chat ids would be hashed reversibly."""
+        key = self.hash_key.get_secret_value()
+        return not key or key == DEV_HASH_KEY
+
+    def require_hash_key(self) -> None:
+        """Refuse the public development key unless ``GOPY_ENV=development``."""
+        if self.development_hash_key and self.env != "development":
+            raise InsecureHashKey()
 
     @property
     def bot_token(self) -> str | None:

@@ -243,3 +243,9 @@ class TooManyRows(ArchiveRejected):
     """A spreadsheet with more than ``max_rows`` data rows (counted while streaming, refused at the limit)."""
 
     code = "error.archive.rows"
+
+
+class InsecureHashKey(GopyError):
+    """``GOPY_HASH_KEY`` is unset (the public development key) outside ``GOPY_ENV=development``."""
+
+    code = "error.insecure_hash_key"

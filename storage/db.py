@@ -1,23 +1,81 @@
-"""Engine and session factory."""
+"""Engine and session factory.
+
+Personal data never reaches an error message: the engine hides bound parameters
+(``hide_parameters=True``), and a failed statement's exception chain has every string parameter value
+(and asyncpg's "invalid input for query argument $n: <value>") replaced by ``(value hidden)`` before it
+is raised, so a logged traceback cannot carry an opinion, a locality or a profile. aiosqlite's DEBUG
+records print each call with its arguments: that logger never goes below INFO.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+logging.getLogger("aiosqlite").setLevel(logging.INFO)  # its DEBUG lines hold the bound parameters
+
+HIDDEN = "(value hidden)"
+_ASYNCPG_ARGUMENT = re.compile(r"(invalid input for query argument \$\d+): .*", re.DOTALL)
+_MIN_REDACTED = 3  # shorter values ("a", "vi") would only garble the message
+
+
+def _string_values(parameters: Any) -> Iterator[str]:
+    if isinstance(parameters, str):
+        yield parameters
+    elif isinstance(parameters, dict):
+        for value in parameters.values():
+            yield from _string_values(value)
+    elif isinstance(parameters, Iterable) and not isinstance(parameters, bytes | bytearray):
+        for value in parameters:
+            yield from _string_values(value)
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack += [current.__cause__, current.__context__]
+
+
+def redact_statement_error(context: ExceptionContext) -> None:
+    """``handle_error`` hook: remove the statement's string parameters from every message of the error."""
+    values = sorted(
+        {v for v in _string_values(context.parameters) if len(v) >= _MIN_REDACTED}, key=len, reverse=True
+    )
+    pattern = re.compile("|".join(map(re.escape, values))) if values else None
+
+    def clean(text: str) -> str:
+        text = _ASYNCPG_ARGUMENT.sub(rf"\1: {HIDDEN}", text)
+        return pattern.sub(HIDDEN, text) if pattern else text
+
+    for root in (context.sqlalchemy_exception, context.original_exception):
+        for exc in _chain(root):
+            exc.args = tuple(clean(a) if isinstance(a, str) else a for a in exc.args)
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine; for SQLite make the folder, enable WAL and foreign keys."""
+    """Create the async engine (parameters hidden from errors); for SQLite make the folder, enable WAL and
+    foreign keys."""
     url = make_url(database_url)
+    kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "handle_error", redact_statement_error)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -30,7 +88,9 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "handle_error", redact_statement_error)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

@@ -25,6 +25,9 @@ from storage.migrate import upgrade
 from tests.conversation_driver import Driver
 from tests.fakes import sample_store
 
+# The suite runs with the public development hash key; outside development the service refuses it.
+os.environ.setdefault("GOPY_ENV", "development")
+
 PG_ADMIN_DSN = os.environ.get("GOPY_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BUNDLED_FILES = ("lists.yaml", "localities.csv", "plan.yaml", "documents/sample-draft.md")
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)  # 10:00 in Hanoi, while the sample draft is open

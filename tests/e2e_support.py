@@ -78,6 +78,7 @@ class BotProcess:
                 "GOPY_HASH_KEY": self.settings.hash_key.get_secret_value(),
                 "GOPY_HOME": str(self.settings.home),
                 "GOPY_PORT": str(self.settings.port),
+                "GOPY_ENV": self.settings.env,
                 "PYTHONPATH": str(ROOT),
             }
         )

@@ -308,7 +308,6 @@ async def test_get_by_receipt_and_malformed_queries_are_422_not_500(api: Api) ->
         {"document_id": 2**40},
         {"created_from": "yesterday"},
         {"created_from": NOW.isoformat(), "created_to": (NOW - timedelta(days=1)).isoformat()},
-        {"category": "a\x00b"},
         {"created_from": "0001-01-01T00:00:00+05:00"},
     ):
         response = await api.get("/v1/feedback", **params)

@@ -206,8 +206,10 @@ async def test_the_slow_down_reply_is_shown_in_the_page(
         page = await context.new_page()
         me = Person(page, SHOTS / "slow-down")
         await page.goto(base + "/chat")
-        await me.press("Tôi đồng ý")
-        button = me.button("Góp ý dự thảo văn kiện")
+        await me.press("Tôi đồng ý")  # consent gives a new session id, counted afresh
+        await me.press("Góp ý dự thảo văn kiện")
+        await me.press("[MẪU] Dự thảo Báo cáo chính trị")
+        button = me.button("Phần thứ nhất")
         async with page.expect_response("**/chat/api/events") as response:
             await button.click()
         assert (await response.value).status == 429

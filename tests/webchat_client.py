@@ -80,11 +80,14 @@ class ChatClient:
         return str(self.http.cookies.get("gopy_chat", domain="127.0.0.1", path="/chat"))
 
     async def post(self, body: dict[str, Any], **headers: str) -> httpx.Response:
-        return await self.http.post(
+        response = await self.http.post(
             "/chat/api/events",
             json=body,
             headers={"X-CSRF-Token": self.token, **headers},
         )
+        if response.status_code == 200 and response.json().get("csrf"):
+            self.token = response.json()["csrf"]  # the session was rotated (consent), as the page does
+        return response
 
     async def send(self, body: dict[str, Any]) -> dict[str, Any]:
         response = await self.post(body)

@@ -201,6 +201,10 @@
               bubble(refusal(response.status, data), "system");
               return false;
             }
+            if (data.csrf) {
+              /* consent rotated the session (new HttpOnly cookie): the token follows the new id */
+              csrf = data.csrf;
+            }
             render(data);
             return true;
           });

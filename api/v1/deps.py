@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.v1.schemas import InputLine, InputText
 from core import errors
 from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
 from core.exports import MAX_TEXT_FILTER, FeedbackFilters
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Query(ge=1, le=MAX_ID)]
-Code = Annotated[str | None, Query(max_length=64)]
+Code = Annotated[InputLine | None, Query(max_length=64)]
 
 
 def services(request: Request) -> Any:
@@ -31,21 +32,18 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(db_session)]
 
 
-def _text(name: str, value: str | None) -> str | None:
-    if value is None:
-        return None
-    if "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-        raise errors.InvalidQuery(field=name, reason="characters")
-    return value
+def _code(value: str | None) -> str | None:
+    return value or None  # a filter blank after normalisation filters nothing
 
 
 def _when(name: str, value: datetime | None, request: Request) -> datetime | None:
+    """The moment in UTC (as stored); local time when no offset is given; 422 when UTC cannot hold it."""
     if value is None:
         return None
+    tz = services(request).settings.tz
     try:
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=services(request).settings.tz)
-        aware.astimezone(services(request).settings.tz).utcoffset()
-        return aware
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+        return aware.astimezone(UTC)  # 0001-01-01 local (UTC+7) is before year 1 in UTC: OverflowError
     except (OverflowError, ValueError) as exc:
         raise errors.InvalidQuery(field=name, reason="out_of_range") from exc
 
@@ -73,7 +71,7 @@ def feedback_filters(
     ] = None,
     created_to: Annotated[datetime | None, Query(description="exclusive; ISO 8601")] = None,
     text_contains: Annotated[
-        str | None,
+        InputText | None,
         Query(max_length=MAX_TEXT_FILTER, description="case, accents placement and punctuation ignored"),
     ] = None,
 ) -> FeedbackFilters:
@@ -83,19 +81,19 @@ def feedback_filters(
         document_id=document_id,
         section_id=section_id,
         stance=stance,
-        category=_text("category", category),
-        organisation=_text("organisation", organisation),
-        locality=_text("locality", locality),
+        category=_code(category),
+        organisation=_code(organisation),
+        locality=_code(locality),
         channel=channel,
         source=source,
         status=status,
         congress_id=congress_id,
         period_id=period_id,
-        topic=_text("topic", topic),
-        unit_code=_text("unit_code", unit_code),
+        topic=_code(topic),
+        unit_code=_code(unit_code),
         created_from=_when("created_from", created_from, request),
         created_to=_when("created_to", created_to, request),
-        text_contains=_text("text_contains", text_contains),
+        text_contains=text_contains or None,
     )
 
 

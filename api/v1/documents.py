@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 
 from api.auth import audit, require_scopes
 from api.v1.deps import MAX_ID, Session, services
-from api.v1.schemas import ERRORS, DocumentCreate, DocumentDetail, DocumentRead, ImportSummary
+from api.v1.schemas import (
+    ERRORS,
+    DocumentCreate,
+    DocumentDetail,
+    DocumentRead,
+    ImportSummary,
+    InputLine,
+)
 from core import errors
 from core.api_keys import Principal, Scope
 from storage import queries
@@ -82,8 +89,8 @@ async def import_file(
     request: Request,
     session: Session,
     file: Annotated[UploadFile, File(description="Markdown (.md) or Word (.docx) draft")],
-    code: Annotated[str | None, Form(max_length=64)] = None,
-    title: Annotated[str | None, Form(max_length=500)] = None,
+    code: Annotated[InputLine | None, Form(max_length=64)] = None,
+    title: Annotated[InputLine | None, Form(max_length=500)] = None,
     status: Annotated[str | None, Form(pattern="^(draft|open|closed)$")] = None,
     principal: Principal = Depends(require_scopes(Scope.ADMIN)),
 ) -> dict:  # type: ignore[type-arg]
@@ -91,9 +98,6 @@ async def import_file(
     raw = await file.read(MAX_UPLOAD + 1)
     if len(raw) > MAX_UPLOAD:
         raise errors.DocumentImportError(reason="too_large")
-    for name, value in (("code", code), ("title", title)):
-        if value is not None and "\x00" in value:
-            raise errors.InvalidQuery(field=name, reason="characters")
     report = await import_document_bytes(
         session,
         raw,

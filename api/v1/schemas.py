@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from core.text import normalize_input
+
+
+def normalize_line(value: str) -> str:
+    """:func:`core.text.normalize_input`, then every run of whitespace (line breaks too) as one space."""
+    return " ".join(normalize_input(value).split())
+
+
+# Every text a request carries (body, form, query) is one of these: normalised as the bot normalises what
+# people type (NFC; control, format, private-use and surrogate characters removed; whitespace trimmed).
+# Length limits go *around* the type, ``Annotated[InputLine, Field(max_length=...)]``, so they count the
+# normalised text: a title of only control characters is empty, hence refused.
+InputText = Annotated[str, AfterValidator(normalize_input)]
+InputLine = Annotated[str, AfterValidator(normalize_line)]
 
 
 class ErrorDetail(BaseModel):
@@ -56,8 +71,8 @@ class DocumentDetail(DocumentRead):
 
 class DocumentCreate(BaseModel):
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    title: str = Field(min_length=1, max_length=500)
-    level: str | None = Field(default=None, max_length=40)
+    title: Annotated[InputLine, Field(min_length=1, max_length=500)]
+    level: Annotated[InputLine | None, Field(max_length=40)] = None
 
 
 class ImportSummary(BaseModel):

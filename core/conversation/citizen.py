@@ -69,6 +69,7 @@ class Turn:
         self.replies: list[Reply] = []
         self.notice: str | None = None
         self.submitted: list[str] = []
+        self.consented = False
 
     @property
     def lang(self) -> str:
@@ -130,7 +131,12 @@ class CitizenConversation:
             turn.say(t(exc.code, turn.lang, **_safe_params(exc.params)))
             await self.render(turn)
         return Outcome(
-            turn.state, turn.replies, turn.notice, int(turn.state.get("screen", 0)), submitted=turn.submitted
+            turn.state,
+            turn.replies,
+            turn.notice,
+            int(turn.state.get("screen", 0)),
+            submitted=turn.submitted,
+            consented=turn.consented,
         )
 
     # ------------------------------------------------------------------ dispatch
@@ -260,6 +266,7 @@ class CitizenConversation:
                 organisation=turn.state.pop("pending_org", None),
             )
             self._forget_respondent(turn)
+            turn.consented = True
             turn.say(turn._("consent.thanks"))
             await self._goto(turn, "menu")
         elif data == "no":

@@ -73,6 +73,7 @@ class Outcome:
     notice: str | None = None
     screen: int | None = None
     submitted: list[str] = field(default_factory=list)  # flows ("draft", "mood") of entries stored now
+    consented: bool = False  # consent was recorded now (the web chat then issues a new session id)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,44 @@
+"""What every long-running or hashing command checks before it starts."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from pydantic import ValidationError
+
+from core.config import Settings, get_settings
+from core.errors import InsecureHashKey
+from core.i18n import t
+
+log = logging.getLogger("gopy")
+
+
+def hashing_settings() -> Settings:
+    """The settings of a command that hashes chat ids or pseudonymises respondents.
+
+    With the public development key outside ``GOPY_ENV=development``: one line in Vietnamese and English
+    on stderr and exit status 2 (no traceback); likewise for a setting that does not validate.
+    """
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        names = ", ".join(sorted({"GOPY_" + str(e["loc"][0]).upper() for e in exc.errors() if e["loc"]}))
+        typer.echo(
+            f"{t('error.invalid_settings', 'vi')} / {t('error.invalid_settings', 'en')}: {names}", err=True
+        )
+        raise typer.Exit(2) from None
+    try:
+        settings.require_hash_key()
+    except InsecureHashKey as exc:
+        typer.echo(f"{t(exc.code, 'vi')} / {t(exc.code, 'en')}", err=True)
+        raise typer.Exit(2) from None
+    return settings
+
+
+def warn_development_key(settings: Settings) -> None:
+    """Say once in the log that the development key is in use (after logging is set up)."""
+    if settings.development_hash_key:
+        log.warning(
+            "%s / %s", t("startup.development_hash_key", "vi"), t("startup.development_hash_key", "en")
+        )

@@ -45,6 +45,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import error_body
+from bot.fsm import bind_unit_of_work
 from bot.metrics import UPDATE_ERRORS, UPDATES_HANDLED
 from bot.runtime import build_storage, conversation_settings
 from core.clock import Clock
@@ -53,7 +54,7 @@ from core.conversation.model import Context, ConversationSettings, Event, Outcom
 from core.domain import Channel
 from core.feedback import hash_user_id
 from core.i18n import LANGUAGES, normalize_language, t
-from storage.uow import SqlUnitOfWork
+from storage.uow import EntrypointUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,9 @@ class WebChat:
         return await self.limiter.hit("ip:" + self._mac("rl", ip)[:24], self.settings.ip_limit, window)
 
     async def view(self, sid: str) -> dict[str, Any]:
-        data = await self.storage.get_data(self.storage_key(sid))
+        async with EntrypointUnitOfWork(self.sessions) as uow:
+            with bind_unit_of_work(uow):
+                data = await self.storage.get_data(self.storage_key(sid))
         view = data.get("view") or {}
         conv = data.get("conv") or {}
         return {
@@ -237,11 +240,11 @@ class WebChat:
         }
 
     async def handle(self, sid: str, event: Event) -> dict[str, Any]:
-        """Run one event under the session's lock, in its own unit of work; return what to show."""
+        """Run one event under the session's lock, in one unit of work with its dialog state; return what to show."""
         key = self.storage_key(sid)
-        async with self.isolation.lock(key):
-            data = await self.storage.get_data(key)
-            async with SqlUnitOfWork(self.sessions) as uow:
+        async with self.isolation.lock(key), EntrypointUnitOfWork(self.sessions) as uow:
+            with bind_unit_of_work(uow):
+                data = await self.storage.get_data(key)
                 ctx = Context(
                     uow=uow,
                     channel=Channel.WEB,
@@ -250,13 +253,14 @@ class WebChat:
                     settings=self.conv_settings,
                 )
                 outcome = await self.conversation.handle(data.get("conv"), event, ctx)
-            previous = data.get("view") or {}
-            view = (
-                {"replies": [_reply_json(r) for r in outcome.replies], "screen": outcome.screen}
-                if outcome.replies
-                else previous
-            )
-            await self.storage.set_data(key, {"conv": outcome.state, "view": view})
+                previous = data.get("view") or {}
+                view = (
+                    {"replies": [_reply_json(r) for r in outcome.replies], "screen": outcome.screen}
+                    if outcome.replies
+                    else previous
+                )
+                await self.storage.set_data(key, {"conv": outcome.state, "view": view})
+            await uow.complete()
         UPDATES_HANDLED.labels(channel="web", kind=event.kind).inc()
         return _outcome_json(outcome)
 

@@ -82,7 +82,7 @@ def api() -> None:
 def bot() -> None:
     """The Telegram bot alone, by polling."""
     from bot.runtime import build_runtime, start_polling
-    from storage.db import create_engine, session_factory
+    from storage.db import engine_from_settings, session_factory
 
     settings = get_settings()
     setup_logging(settings.log_level)
@@ -91,7 +91,7 @@ def bot() -> None:
         raise typer.Exit(2)
 
     async def main() -> None:
-        engine = create_engine(settings.database_url)
+        engine = engine_from_settings(settings)
         runtime = build_runtime(settings, session_factory(engine))
         try:
             await start_polling(runtime)

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///./var/gopy.db"
+    # connection pool of each process (PostgreSQL); an update or request holds one connection at most
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=30.0, gt=0)
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "GOPY_TELEGRAM_BOT_TOKEN")
     )

@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from core.config import Settings
+
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; for SQLite make the folder, enable WAL and foreign keys."""
@@ -31,6 +33,18 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def engine_from_settings(settings: Settings) -> AsyncEngine:
+    """The engine of a service process, with the configured connection pool (PostgreSQL)."""
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        return create_engine(settings.database_url)
+    return create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.runtime import BotRuntime, build_runtime
 from core.clock import Clock
 from core.config import Settings
@@ -37,9 +39,12 @@ def bot_settings(database_url: str, server: FakeTelegramServer, **overrides: Any
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[BotRuntime]:
-    """The real dispatcher polling the fake server in this process."""
-    engine = create_engine(settings.database_url)
+async def running_bot(
+    settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None
+) -> AsyncIterator[BotRuntime]:
+    """The real dispatcher polling the fake server in this process (on ``engine`` when given)."""
+    own_engine = engine is None
+    engine = engine or create_engine(settings.database_url)
     runtime = build_runtime(settings, session_factory(engine), clock=clock)
     task = asyncio.create_task(
         runtime.dispatcher.start_polling(
@@ -55,7 +60,8 @@ async def running_bot(settings: Settings, *, clock: Clock | None = None) -> Asyn
         with suppress(asyncio.CancelledError, Exception):
             await task
         await runtime.close()
-        await engine.dispose()
+        if own_engine:
+            await engine.dispose()
 
 
 class BotProcess:

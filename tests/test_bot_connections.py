@@ -116,7 +116,9 @@ async def _citizen_to_receipt(user: FakeUser) -> str:
     await user.command("start")
     before: tuple[Any, ...] | None = None
     for label in PATH:
-        await _until(lambda label=label: _shows(user, label, before), f"{label!r} for {user.id}")
+        await _until(
+            lambda label=label, before=before: _shows(user, label, before), f"{label!r} for {user.id}"
+        )
         before = _snapshot(_keyboard(user))
         await user.press(label)
     text = await _until(
@@ -181,6 +183,7 @@ class ApiProcess:
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(300)  # 1,000 updates on a loaded 2-core machine; about 40 s when idle
 async def test_100_citizens_at_a_time_through_the_webhook_on_a_pool_of_5(
     pg_database: str, tmp_path: Path
 ) -> None:

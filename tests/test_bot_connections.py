@@ -8,7 +8,6 @@ server receives the bot's calls; and under load: 100 citizens at a time through 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import os
 import subprocess
 import sys
@@ -18,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from core.clock import SystemClock
 from core.i18n import t
 from storage.db import create_engine, session_factory
 from storage.models import FeedbackRow
 from tests.conftest import load_bundled
-from tests.e2e_support import ROOT, bot_settings, running_bot
+from tests.e2e_support import ROOT, PoolWatch, bot_settings, running_bot
 from tests.fake_telegram import ChatMessage, FakeTelegramServer, FakeUser
 from tests.webchat_client import free_port
 
@@ -45,37 +44,6 @@ PATH = (
 )
 RECEIPT = "Mã biên nhận: "
 CITIZENS = 100
-
-
-class PoolWatch:
-    """How many connections are checked out of an engine's pool, and when (pool events)."""
-
-    def __init__(self, engine: Any) -> None:
-        self.out = 0
-        self.peak = 0
-        self.checkouts = 0
-        self.times: list[float] = [0.0]
-        self.counts: list[int] = [0]
-        event.listen(engine.sync_engine, "checkout", self._checkout)
-        event.listen(engine.sync_engine, "checkin", self._checkin)
-
-    def _record(self) -> None:
-        self.peak = max(self.peak, self.out)
-        self.times.append(time.monotonic())
-        self.counts.append(self.out)
-
-    def _checkout(self, *_args: Any) -> None:
-        self.out += 1
-        self.checkouts += 1
-        self._record()
-
-    def _checkin(self, *_args: Any) -> None:
-        self.out -= 1
-        self._record()
-
-    def out_at(self, at: float) -> int:
-        """Connections checked out at monotonic time ``at``."""
-        return self.counts[bisect.bisect_right(self.times, at) - 1]
 
 
 async def _prepare(database_url: str) -> None:

@@ -25,7 +25,7 @@ from bot.metrics import OUTBOX_BACKLOG
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
 from core.clock import Clock
 from core.config import Settings, get_settings
-from storage.db import create_engine, session_factory
+from storage.db import engine_from_settings, session_factory
 from storage.models_reporting import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = engine_from_settings(settings)
         svc = AppServices(settings, clock, engine, session_factory(engine), ApiLimits.from_settings(settings))
         app.state.services = svc
         if settings.bot_token:

@@ -48,6 +48,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import error_body
+from bot.fsm import bind_unit_of_work
 from bot.metrics import UPDATE_ERRORS, UPDATES_HANDLED
 from bot.runtime import build_storage, conversation_settings
 from core.clock import Clock
@@ -57,7 +58,7 @@ from core.domain import Channel
 from core.feedback import hash_user_id
 from core.i18n import LANGUAGES, normalize_language, t
 from storage.ratelimit import RateLimits
-from storage.uow import SqlUnitOfWork
+from storage.uow import EntrypointUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,9 @@ class WebChat:
         return await self.limiter.hit("ip", ip, self.settings.ip_limit, window)
 
     async def view(self, sid: str) -> dict[str, Any]:
-        data = await self.storage.get_data(self.storage_key(sid))
+        async with EntrypointUnitOfWork(self.sessions) as uow:
+            with bind_unit_of_work(uow):
+                data = await self.storage.get_data(self.storage_key(sid))
         view = data.get("view") or {}
         conv = data.get("conv") or {}
         return {
@@ -178,15 +181,15 @@ class WebChat:
         }
 
     async def handle(self, sid: str, event: Event) -> tuple[dict[str, Any], str | None]:
-        """Run one event under the session's lock, in its own unit of work; return what to show and, when
-        the person consented now, the new session id (the old one is revoked)."""
+        """Run one event under the session's lock, in one unit of work with its dialog state; return what to
+        show and, when the person consented now, the new session id (the old one is revoked)."""
         key = self.storage_key(sid)
-        async with self.isolation.lock(key):
-            data = await self.storage.get_data(key)
-            if data.get("revoked"):
-                raise SessionRevoked()
-            subject = data.get("subject") or secrets.token_urlsafe(32)
-            async with SqlUnitOfWork(self.sessions) as uow:
+        async with self.isolation.lock(key), EntrypointUnitOfWork(self.sessions) as uow:
+            with bind_unit_of_work(uow):
+                data = await self.storage.get_data(key)
+                if data.get("revoked"):
+                    raise SessionRevoked()
+                subject = data.get("subject") or secrets.token_urlsafe(32)
                 ctx = Context(
                     uow=uow,
                     channel=Channel.WEB,
@@ -195,19 +198,20 @@ class WebChat:
                     settings=self.conv_settings,
                 )
                 outcome = await self.conversation.handle(data.get("conv"), event, ctx)
-            previous = data.get("view") or {}
-            view = (
-                {"replies": [_reply_json(r) for r in outcome.replies], "screen": outcome.screen}
-                if outcome.replies
-                else previous
-            )
-            state = {"subject": subject, "conv": outcome.state, "view": view}
-            rotated = self.new_session_id() if outcome.consented else None
-            if rotated is None:
-                await self.storage.set_data(key, state)
-            else:
-                await self.storage.set_data(self.storage_key(rotated), state)
-                await self.storage.set_data(key, {"revoked": True})
+                previous = data.get("view") or {}
+                view = (
+                    {"replies": [_reply_json(r) for r in outcome.replies], "screen": outcome.screen}
+                    if outcome.replies
+                    else previous
+                )
+                state = {"subject": subject, "conv": outcome.state, "view": view}
+                rotated = self.new_session_id() if outcome.consented else None
+                if rotated is None:
+                    await self.storage.set_data(key, state)
+                else:
+                    await self.storage.set_data(self.storage_key(rotated), state)
+                    await self.storage.set_data(key, {"revoked": True})
+            await uow.complete()
         UPDATES_HANDLED.labels(channel="web", kind=event.kind).inc()
         return _outcome_json(outcome), rotated
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -18,6 +19,7 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, Message
 
 from bot.handlers import event_from_message
+from bot.middlewares import Replies
 from bot.render import decode_choice, keyboard, split_text
 from core.archives import ArchiveLimits
 from core.clock import Clock
@@ -115,12 +117,13 @@ class ContactAdapter:
                 await bot.send_message(chat_id, chunk, reply_markup=markup)
 
 
-def _incoming_file(message: Message, bot: Bot) -> IncomingFile | None:
+def _incoming_file(message: Message, bot: Bot, uow: Any) -> IncomingFile | None:
     document = message.document
     if document is None:
         return None
 
     async def read() -> bytes:
+        await uow.release_connection()  # no database connection is held while the file downloads
         buffer = io.BytesIO()
         await bot.download(document, destination=buffer)
         return buffer.getvalue()
@@ -134,7 +137,9 @@ def setup(adapter: ContactAdapter) -> Router:
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
 
-    async def on_message(message: Message, uow: Any, bot: Bot, fsm_storage: BaseStorage) -> None:
+    async def on_message(
+        message: Message, uow: Any, bot: Bot, fsm_storage: BaseStorage, replies: Replies
+    ) -> None:
         if message.from_user is None:
             return
         outcome = await adapter.run(
@@ -145,18 +150,20 @@ def setup(adapter: ContactAdapter) -> Router:
             language=message.from_user.language_code,
             event=event_from_message(message),
             uow=uow,
-            file=_incoming_file(message, bot),
+            file=_incoming_file(message, bot, uow),
         )
-        await adapter.send(bot, message.chat.id, outcome)
+        replies.add(partial(adapter.send, bot, message.chat.id, outcome))
 
     router.message.register(on_message, _is_contact_message)
     router.message.register(on_message, _flow_active)
 
     @router.callback_query(_is_contact_callback)
-    async def on_callback(query: CallbackQuery, uow: Any, bot: Bot, fsm_storage: BaseStorage) -> None:
+    async def on_callback(
+        query: CallbackQuery, uow: Any, bot: Bot, fsm_storage: BaseStorage, replies: Replies
+    ) -> None:
         decoded = decode_choice(query.data)
         if decoded is None or query.message is None:
-            await query.answer()
+            replies.add(query.answer)
             return
         screen, data = decoded
         outcome = await adapter.run(
@@ -168,7 +175,7 @@ def setup(adapter: ContactAdapter) -> Router:
             event=Event.choice(data, screen),
             uow=uow,
         )
-        await query.answer(outcome.notice[:200] if outcome.notice else None)
-        await adapter.send(bot, query.message.chat.id, outcome)
+        replies.add(partial(query.answer, outcome.notice[:200] if outcome.notice else None))
+        replies.add(partial(adapter.send, bot, query.message.chat.id, outcome))
 
     return router

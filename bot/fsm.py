@@ -1,16 +1,44 @@
-"""aiogram FSM storage backed by the SQL dialog store; keys are keyed hashes (no raw Telegram ids stored)."""
+"""aiogram FSM storage backed by the SQL dialog store; keys are keyed hashes (no raw Telegram ids stored).
+
+The storage is shared by every update, but reads and writes go through the unit of work of the
+update being handled (bound by the unit-of-work middleware with :func:`bind_unit_of_work`): the dialog
+state is saved in the update's one transaction, on its one connection, and never on a second one.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialogs import SqlDialogStore
+from storage.uow import EntrypointUnitOfWork
+
+_current: ContextVar[EntrypointUnitOfWork | None] = ContextVar("gopy_update_unit_of_work", default=None)
+
+
+@contextmanager
+def bind_unit_of_work(uow: EntrypointUnitOfWork) -> Iterator[None]:
+    """Dialog state read or written inside this block goes through ``uow``."""
+    token = _current.set(uow)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _unit_of_work() -> EntrypointUnitOfWork:
+    uow = _current.get()
+    if uow is None or uow.session is None:
+        raise RuntimeError("dialog state used outside the unit of work of an update")
+    return uow
 
 
 class SqlStorage(BaseStorage):
@@ -25,19 +53,27 @@ class SqlStorage(BaseStorage):
         raw = self._keys.build(key)
         return "tg:" + hmac.new(self._hash_key, raw.encode(), hashlib.sha256).hexdigest()
 
+    @staticmethod
+    def _session() -> AsyncSession:
+        session = _unit_of_work().session
+        assert session is not None
+        return session
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        await self._store.set(self._key(key), state=value, fields=("state",))
+        await self._store.set(self._session(), self._key(key), state=value, fields=("state",))
+        _unit_of_work().mark_written()
 
     async def get_state(self, key: StorageKey) -> str | None:
-        state, _data = await self._store.get(self._key(key))
+        state, _data = await self._store.get(self._session(), self._key(key))
         return state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self._store.set(self._key(key), data=dict(data), fields=("data",))
+        await self._store.set(self._session(), self._key(key), data=dict(data), fields=("data",))
+        _unit_of_work().mark_written()
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        _state, data = await self._store.get(self._key(key))
+        _state, data = await self._store.get(self._session(), self._key(key))
         return data
 
     async def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -11,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.metrics import SUBMISSIONS, UPDATES_HANDLED
+from bot.middlewares import Replies
 from bot.render import decode_choice, keyboard, split_text
 from core.clock import Clock
 from core.conversation.citizen import CitizenConversation
@@ -83,42 +85,52 @@ def setup(adapter: TelegramAdapter) -> Router:
     router.callback_query.filter(F.message.chat.type == "private")
 
     @router.message()
-    async def on_message(message: Message, state: FSMContext, uow: UnitOfWork, bot: Bot) -> None:
+    async def on_message(
+        message: Message, state: FSMContext, uow: UnitOfWork, bot: Bot, replies: Replies
+    ) -> None:
         if message.from_user is None:
             return
         outcome = await adapter.run(
             user_id=message.from_user.id, event=event_from_message(message), state=state, uow=uow
         )
-        await adapter.send(bot, message.chat.id, outcome)
+        replies.add(partial(adapter.send, bot, message.chat.id, outcome))
 
     @router.callback_query()
-    async def on_callback(query: CallbackQuery, state: FSMContext, uow: UnitOfWork, bot: Bot) -> None:
+    async def on_callback(
+        query: CallbackQuery, state: FSMContext, uow: UnitOfWork, bot: Bot, replies: Replies
+    ) -> None:
         decoded = decode_choice(query.data)
         if decoded is None or query.message is None or not isinstance(query.message, Message):
             lang = str((await state.get_data()).get("lang") or "vi")  # read only here: run() reads it anyway
-            await query.answer(t("notice.stale", lang))
+            replies.add(partial(query.answer, t("notice.stale", lang)))
             return
         screen, data = decoded
         outcome = await adapter.run(
             user_id=query.from_user.id, event=Event.choice(data, screen), state=state, uow=uow
         )
-        await query.answer(outcome.notice or None)
-        message = query.message
-        if not outcome.replies:
-            return
-        single = outcome.replies[0] if len(outcome.replies) == 1 else None
-        if single is not None and single.choices and len(single.text) <= 4096:
-            try:
-                await message.edit_text(single.text, reply_markup=keyboard(single, outcome.screen or 0))
-                return
-            except TelegramBadRequest as exc:
-                if "not modified" in str(exc):
-                    return
-                log.info("edit failed, sending anew", extra={"error": str(exc)[:100]})
-        await _drop_keyboard(message)
-        await adapter.send(bot, message.chat.id, outcome)
+        replies.add(partial(_answer_choice, adapter, bot, query, query.message, outcome))
 
     return router
+
+
+async def _answer_choice(
+    adapter: TelegramAdapter, bot: Bot, query: CallbackQuery, message: Message, outcome: Outcome
+) -> None:
+    """Answer a button press: edit the message in place when one screen replaces it, else send anew."""
+    await query.answer(outcome.notice or None)
+    if not outcome.replies:
+        return
+    single = outcome.replies[0] if len(outcome.replies) == 1 else None
+    if single is not None and single.choices and len(single.text) <= 4096:
+        try:
+            await message.edit_text(single.text, reply_markup=keyboard(single, outcome.screen or 0))
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                return
+            log.info("edit failed, sending anew", extra={"error": str(exc)[:100]})
+    await _drop_keyboard(message)
+    await adapter.send(bot, message.chat.id, outcome)
 
 
 async def _drop_keyboard(message: Message) -> None:

@@ -1,4 +1,18 @@
-"""Outer middlewares: a unit of work per update, re-delivery de-duplication, and a safety net."""
+"""Outer middlewares: one unit of work per update, re-delivery de-duplication, replies after the commit.
+
+Their order (see ``bot.runtime.build_dispatcher``), outermost first:
+
+1. :class:`UnitOfWorkMiddleware` gives the update its unit of work (one session; no connection yet)
+   and is the safety net: whatever fails, even inside aiogram's FSM middleware (the dialog state
+   cannot be read because PostgreSQL or Redis is down), the person is told the message was not saved
+   and is asked to send it again, and the update is acknowledged rather than silently dropped.
+2. aiogram's FSM middleware: the per-chat lock and the dialog state, read through that unit of work.
+3. :class:`TransactionMiddleware` skips a re-delivered update, runs the handlers, records the update
+   as handled, commits everything at once and gives the connection back to the pool, and only then
+   sends the replies the handlers queued in :class:`Replies` (still inside the per-chat lock, in order).
+
+So an update holds at most one database connection, and none while it talks to Telegram.
+"""
 
 from __future__ import annotations
 
@@ -12,80 +26,111 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.fsm import bind_unit_of_work
 from bot.metrics import UPDATE_ERRORS, UPDATES_DUPLICATE
 from core.clock import Clock
 from core.i18n import t
 from storage.models import ProcessedUpdateRow
-from storage.uow import SqlUnitOfWork
+from storage.uow import EntrypointUnitOfWork
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
+class Replies:
+    """The Bot API calls of one update, made once its unit of work is committed and its connection returned."""
+
+    def __init__(self) -> None:
+        self._calls: list[Callable[[], Awaitable[object]]] = []
+
+    def add(self, call: Callable[[], Awaitable[object]]) -> None:
+        self._calls.append(call)
+
+    async def send(self) -> None:
+        calls, self._calls = self._calls, []
+        for call in calls:
+            await call()
+
+
 class UnitOfWorkMiddleware(BaseMiddleware):
-    """Give every update its own unit of work; whatever a use case did not commit is rolled back."""
+    """Give every update its own unit of work; tell the person, politely, when the update fails."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with SqlUnitOfWork(self.sessions) as uow:
-            data["uow"] = uow
-            return await handler(event, data)
+        uow = EntrypointUnitOfWork(self.sessions)
+        try:
+            async with uow:
+                data["uow"] = uow
+                data["replies"] = Replies()
+                with bind_unit_of_work(uow):
+                    return await handler(event, data)
+        except Exception as exc:
+            # the session is closed by now: the connection (if any) is back in the pool
+            UPDATE_ERRORS.labels(channel="telegram").inc()
+            update_id = event.update_id if isinstance(event, Update) else None
+            log.exception(
+                "update failed",
+                extra={"update_id": update_id, "error": type(exc).__name__, "saved": uow.completed},
+            )
+            # before the commit nothing of this update is saved: ask for it again; after it, only a reply failed
+            await _tell(data["bot"], event, "error.internal" if uow.completed else "error.not_saved")
+            return None
 
 
-class DedupeMiddleware(BaseMiddleware):
-    """Skip an update whose id was already handled (Telegram re-sends webhook updates without a 2xx)."""
+class TransactionMiddleware(BaseMiddleware):
+    """Skip a re-delivered update (Telegram re-sends webhook updates without a 2xx); commit, then reply."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
-        self.sessions = sessions
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        if not isinstance(event, Update):
-            return await handler(event, data)
+        assert isinstance(event, Update)  # an outer middleware of the dispatcher's update observer
+        uow: EntrypointUnitOfWork = data["uow"]
+        replies: Replies = data["replies"]
         bot: Bot = data["bot"]
-        async with self.sessions() as session:
-            seen = await session.scalar(
-                select(ProcessedUpdateRow.update_id).where(
-                    ProcessedUpdateRow.bot_id == bot.id, ProcessedUpdateRow.update_id == event.update_id
-                )
+        session = uow.session
+        assert session is not None
+        seen = await session.scalar(
+            select(ProcessedUpdateRow.update_id).where(
+                ProcessedUpdateRow.bot_id == bot.id, ProcessedUpdateRow.update_id == event.update_id
             )
+        )
         if seen is not None:
-            UPDATES_DUPLICATE.labels(channel="telegram").inc()
-            log.info("duplicate update skipped", extra={"update_id": event.update_id})
+            _duplicate(event)
             return None
         result = await handler(event, data)
-        async with self.sessions() as session:
-            session.add(
-                ProcessedUpdateRow(bot_id=bot.id, update_id=event.update_id, handled_at=self.clock.now())
-            )
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
+        session.add(ProcessedUpdateRow(bot_id=bot.id, update_id=event.update_id, handled_at=self.clock.now()))
+        try:
+            await session.flush()
+        except IntegrityError:
+            _duplicate(event)  # handled meanwhile by another worker: this copy's work is rolled back
+            return None
+        await uow.complete()
+        await replies.send()
         return result
 
 
-class ErrorMiddleware(BaseMiddleware):
-    """Log an unexpected failure with context (never message texts) and tell the person, politely."""
+def _duplicate(event: Update) -> None:
+    UPDATES_DUPLICATE.labels(channel="telegram").inc()
+    log.info("duplicate update skipped", extra={"update_id": event.update_id})
 
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+
+async def _tell(bot: Bot, event: TelegramObject, key: str) -> None:
+    """Say ``key`` (Vietnamese first, then English) in the chat of the update, and stop a button's spinner."""
+    if isinstance(event, Update) and event.callback_query is not None:
         try:
-            return await handler(event, data)
+            await bot.answer_callback_query(event.callback_query.id)
         except Exception:
-            UPDATE_ERRORS.labels(channel="telegram").inc()
-            update_id = event.update_id if isinstance(event, Update) else None
-            log.exception("update failed", extra={"update_id": update_id, "type": type(event).__name__})
-            chat_id = _chat_id(event)
-            if chat_id is not None:
-                try:
-                    await data["bot"].send_message(
-                        chat_id, t("error.internal", "vi") + "\n\n" + t("error.internal", "en")
-                    )
-                except Exception:
-                    log.warning("could not tell the person about the failure")
-            return None
+            log.warning("could not answer the callback query of a failed update")
+    chat_id = _chat_id(event)
+    if chat_id is None:
+        return
+    try:
+        await bot.send_message(chat_id, t(key, "vi") + "\n\n" + t(key, "en"))
+    except Exception:
+        log.warning("could not tell the person about the failure")
 
 
 def _chat_id(event: TelegramObject) -> int | None:

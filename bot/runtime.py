@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import contacts, flood, handlers
 from bot.fsm import SqlStorage
 from bot.logcontext import UpdateContextMiddleware
-from bot.middlewares import DedupeMiddleware, ErrorMiddleware, UnitOfWorkMiddleware
+from bot.middlewares import TransactionMiddleware, UnitOfWorkMiddleware
 from core.clock import Clock
 from core.config import Settings
 from core.conversation.citizen import CitizenConversation
@@ -68,7 +68,7 @@ def build_storage(
             settings.redis_url, key_builder=keys, state_ttl=86400 * 30, data_ttl=86400 * 30
         )
         return storage, RedisEventIsolation(storage.redis)
-    store = SqlDialogStore(sessions, clock)
+    store = SqlDialogStore(clock)
     return SqlStorage(store, hash_key=settings.hash_key.get_secret_value()), SimpleEventIsolation()
 
 
@@ -121,12 +121,13 @@ def build_dispatcher(
     """The dispatcher with its middlewares and feature routers."""
     clock = clock or settings.clock()
     fsm_storage, isolation = storage or build_storage(settings, sessions, clock)
-    dp = Dispatcher(storage=fsm_storage, events_isolation=isolation)
+    # aiogram's FSM middleware is registered by hand, inside the update's unit of work (see bot.middlewares)
+    dp = Dispatcher(storage=fsm_storage, events_isolation=isolation, disable_fsm=True)
     dp.update.outer_middleware(UpdateContextMiddleware())  # the update id in every log record
-    dp.update.outer_middleware(ErrorMiddleware())
     flood.FloodMiddleware.install(dp, settings)  # before anything is read or stored
-    dp.update.outer_middleware(DedupeMiddleware(sessions, clock))
     dp.update.outer_middleware(UnitOfWorkMiddleware(sessions))
+    dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(TransactionMiddleware(clock))
     adapter = handlers.TelegramAdapter(
         conversation=CitizenConversation(),
         settings=conversation_settings(settings),

@@ -130,7 +130,7 @@ def api() -> None:
 def bot() -> None:
     """The Telegram bot alone, by polling."""
     from bot.runtime import build_runtime, start_polling
-    from storage.db import create_engine, session_factory
+    from storage.db import engine_from_settings, session_factory
 
     settings = hashing_settings()
     setup_logging(settings.log_level, settings.log_format)
@@ -140,7 +140,7 @@ def bot() -> None:
         raise typer.Exit(2)
 
     async def main() -> None:
-        engine = create_engine(settings.database_url)
+        engine = engine_from_settings(settings)
         runtime = build_runtime(settings, session_factory(engine))
         try:
             await start_polling(runtime, settings.bot_identity_file, handle_signals=True)

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # data folder (never the working directory), e.g. ~/.local/share/gopy; `make run` uses ./var
     home: Path = Path()  # every default below is filled from ``home`` by _paths_under_home
     database_url: str = ""
+    # connection pool of each process (PostgreSQL); an update or request holds one connection at most
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=30.0, gt=0)
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "GOPY_TELEGRAM_BOT_TOKEN")
     )

@@ -19,6 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from core.config import Settings
+
 logging.getLogger("aiosqlite").setLevel(logging.INFO)  # its DEBUG lines hold the bound parameters
 
 HIDDEN = "(value hidden)"
@@ -91,6 +93,18 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "handle_error", redact_statement_error)
     return engine
+
+
+def engine_from_settings(settings: Settings) -> AsyncEngine:
+    """The engine of a service process, with the configured connection pool (PostgreSQL)."""
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        return create_engine(settings.database_url)
+    return create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

@@ -8,28 +8,31 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock, SystemClock
 from storage.models import DialogStateRow
 
 
 class SqlDialogStore:
-    """Get and set ``(state, data)`` by key, each call in its own short transaction (an upsert)."""
+    """Get and set ``(state, data)`` by key in the caller's session (an upsert; never commits).
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock | None = None) -> None:
-        self._sessions = sessions
+    The caller is the entrypoint's unit of work (a bot update), so the dialog state is read and
+    written in the update's one transaction and through its one connection.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
 
-    async def get(self, key: str) -> tuple[str | None, dict[str, Any]]:
-        async with self._sessions() as session:
-            row = await session.scalar(select(DialogStateRow).where(DialogStateRow.key == key))
-            if row is None:
-                return None, {}
-            return row.state, dict(row.data or {})
+    async def get(self, session: AsyncSession, key: str) -> tuple[str | None, dict[str, Any]]:
+        row = await session.scalar(select(DialogStateRow).where(DialogStateRow.key == key))
+        if row is None:
+            return None, {}
+        return row.state, dict(row.data or {})
 
     async def set(
         self,
+        session: AsyncSession,
         key: str,
         *,
         state: str | None = None,
@@ -42,15 +45,11 @@ class SqlDialogStore:
             "state": state,
             "data": data or {},
         }
-        async with self._sessions() as session:
-            dialect = session.bind.dialect.name if session.bind else "sqlite"
-            insert: Callable[..., Any] = pg_insert if dialect == "postgresql" else sqlite_insert
-            stmt = insert(DialogStateRow).values(**values)
-            update_cols = {f: stmt.excluded[f] for f in fields} | {"updated_at": stmt.excluded.updated_at}
-            await session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=update_cols))
-            await session.commit()
+        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        insert: Callable[..., Any] = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(DialogStateRow).values(**values)
+        update_cols = {f: stmt.excluded[f] for f in fields} | {"updated_at": stmt.excluded.updated_at}
+        await session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=update_cols))
 
-    async def delete(self, key: str) -> None:
-        async with self._sessions() as session:
-            await session.execute(delete(DialogStateRow).where(DialogStateRow.key == key))
-            await session.commit()
+    async def delete(self, session: AsyncSession, key: str) -> None:
+        await session.execute(delete(DialogStateRow).where(DialogStateRow.key == key))

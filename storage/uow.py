@@ -49,3 +49,50 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         assert self.session is not None
         await self.session.rollback()
+
+
+class EntrypointUnitOfWork(SqlUnitOfWork):
+    """The one transaction of an entrypoint that saves its own records (a bot update: dialog state,
+    de-duplication) next to what the use case saves.
+
+    A use case's ``commit()`` only flushes (constraint errors surface where they happen); the entrypoint
+    calls ``complete()`` once, which commits everything together and gives the connection back to the
+    pool, before anything is sent over the network. Leaving the block without ``complete()`` rolls back.
+    """
+
+    completed = False
+    written = False
+
+    async def commit(self) -> None:
+        assert self.session is not None
+        await self.session.flush()
+        self.written = True
+
+    def mark_written(self) -> None:
+        """A store wrote with a plain statement, which the session does not track."""
+        self.written = True
+
+    async def complete(self) -> None:
+        """Commit the whole unit of work and close its session (its connection returns to the pool)."""
+        assert self.session is not None
+        await self.session.commit()
+        self.completed = True
+        await self.session.close()
+
+    async def release_connection(self) -> None:
+        """End a transaction that has only read, before a network call, so no connection is held across it.
+
+        The next query begins a new transaction. Refused once something is written: that is committed
+        with the rest of the unit of work, by ``complete()``.
+        """
+        assert self.session is not None
+        session = self.session
+        if self.written or session.new or session.dirty or session.deleted:
+            raise RuntimeError("unsaved changes: the connection cannot be given back before complete()")
+        await session.commit()
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.completed:
+            self.session = None
+            return
+        await super().__aexit__(*exc)

@@ -7,14 +7,19 @@ can kill it mid-conversation and start it again.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runtime import BotRuntime, build_runtime
 from core.clock import Clock
@@ -37,9 +42,12 @@ def bot_settings(database_url: str, server: FakeTelegramServer, **overrides: Any
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[BotRuntime]:
-    """The real dispatcher polling the fake server in this process."""
-    engine = create_engine(settings.database_url)
+async def running_bot(
+    settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None
+) -> AsyncIterator[BotRuntime]:
+    """The real dispatcher polling the fake server in this process (on ``engine`` when given)."""
+    own_engine = engine is None
+    engine = engine or create_engine(settings.database_url)
     runtime = build_runtime(settings, session_factory(engine), clock=clock)
     task = asyncio.create_task(
         runtime.dispatcher.start_polling(
@@ -55,7 +63,8 @@ async def running_bot(settings: Settings, *, clock: Clock | None = None) -> Asyn
         with suppress(asyncio.CancelledError, Exception):
             await task
         await runtime.close()
-        await engine.dispose()
+        if own_engine:
+            await engine.dispose()
 
 
 class BotProcess:
@@ -114,3 +123,34 @@ class BotProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class PoolWatch:
+    """How many connections are checked out of an engine's pool, and when (pool events)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.out = 0
+        self.peak = 0
+        self.checkouts = 0
+        self.times: list[float] = [0.0]
+        self.counts: list[int] = [0]
+        event.listen(engine.sync_engine, "checkout", self._checkout)
+        event.listen(engine.sync_engine, "checkin", self._checkin)
+
+    def _record(self) -> None:
+        self.peak = max(self.peak, self.out)
+        self.times.append(time.monotonic())
+        self.counts.append(self.out)
+
+    def _checkout(self, *_args: Any) -> None:
+        self.out += 1
+        self.checkouts += 1
+        self._record()
+
+    def _checkin(self, *_args: Any) -> None:
+        self.out -= 1
+        self._record()
+
+    def out_at(self, at: float) -> int:
+        """Connections checked out at monotonic time ``at``."""
+        return self.counts[bisect.bisect_right(self.times, at) - 1]

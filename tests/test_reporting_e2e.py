@@ -37,6 +37,7 @@ from storage.db import create_engine, session_factory
 from storage.models_reporting import ContactRow, OutboxRow
 from storage.uow import SqlUnitOfWork
 from tests.conftest import NOW
+from tests.e2e_support import PoolWatch
 from tests.fake_telegram import FakeTelegramServer
 from tests.reporting_helpers import PDF, bound_contact, load_with_units
 from tests.test_reporting import PERIOD, local
@@ -314,3 +315,21 @@ async def test_gopy_run_also_runs_the_scheduler(world: World, tmp_path: Path) ->
             await asyncio.sleep(0.05)
         assert "leader=True" in heartbeat.read_text()
     assert len(world.texts(1003)) == 1 and "Nhắc hạn" in world.texts(1003)[0]
+
+
+async def test_a_report_is_downloaded_with_no_database_connection_held(
+    world: World, polling: Dispatcher
+) -> None:
+    await bound_contact(world.sessions, unit="hoi-pn", chat_id=1003, now=NOW, name="Mai")
+    mai = world.server.user(1003, first_name="Mai", language_code="vi", started=True)
+    assert await world.materialise() == 1  # the T-7 reminder
+    assert await world.sender().drain() == 1
+    reminder = (await mai.wait_reply())[-1]
+    watch = PoolWatch(world.sessions.kw["bind"])  # from here on only the bot's updates use the database
+    await mai.tap("Nộp báo cáo", reminder)
+    await mai.send_document("bao-cao.pdf", PDF, "application/pdf")
+    reply = (await mai.wait_reply())[-1]
+    assert "Đã nhận tệp PDF" in reply.text
+    [get_file] = world.server.calls_of("getFile")
+    assert watch.out_at(get_file.at) == 0  # the update gave its connection back before downloading
+    assert watch.peak == 1

@@ -221,13 +221,19 @@ async def test_document_import_is_all_or_nothing(loaded, tmp_path: Path) -> None
 async def test_dialog_store_round_trip(sessions) -> None:  # type: ignore[no-untyped-def]
     from storage.dialogs import SqlDialogStore
 
-    store = SqlDialogStore(sessions, FixedClock(NOW))
-    assert await store.get("k") == (None, {})
-    await store.set("k", state="menu", data={"step": "menu", "draft": {"parts": ["Ý kiến"]}})
-    await store.set("k", state="doc", fields=("state",))
-    assert await store.get("k") == ("doc", {"step": "menu", "draft": {"parts": ["Ý kiến"]}})
-    await store.delete("k")
-    assert await store.get("k") == (None, {})
+    store = SqlDialogStore(FixedClock(NOW))
+    async with sessions() as session:
+        assert await store.get(session, "k") == (None, {})
+        await store.set(session, "k", state="menu", data={"step": "menu", "draft": {"parts": ["Ý kiến"]}})
+        await store.set(session, "k", state="doc", fields=("state",))
+        await session.commit()
+    async with sessions() as session:
+        assert await store.get(session, "k") == ("doc", {"step": "menu", "draft": {"parts": ["Ý kiến"]}})
+        await store.delete(session, "k")
+        await session.rollback()  # nothing is saved without the caller's commit
+        assert await store.get(session, "k") == ("doc", {"step": "menu", "draft": {"parts": ["Ý kiến"]}})
+        await store.delete(session, "k")
+        assert await store.get(session, "k") == (None, {})
 
 
 async def test_reloading_the_bundled_draft_never_undoes_staff_changes(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

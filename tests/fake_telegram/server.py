@@ -278,6 +278,9 @@ class FakeTelegramServer:
     :param webhook_max_attempts: delivery attempts per update in webhook mode before it is dropped.
     :param webhook_retry_delay: seconds between webhook delivery attempts.
     :param webhook_timeout: seconds to wait for the webhook endpoint to answer.
+    :param webhook_connections: how many updates are delivered to the webhook at once (Telegram's
+        ``max_connections``, 40 by default there); the updates of one chat are always delivered one
+        at a time, in order.
     """
 
     def __init__(
@@ -292,6 +295,7 @@ class FakeTelegramServer:
         webhook_max_attempts: int = 3,
         webhook_retry_delay: float = 0.05,
         webhook_timeout: float = 10.0,
+        webhook_connections: int = 1,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -303,6 +307,7 @@ class FakeTelegramServer:
         self.webhook_max_attempts = webhook_max_attempts
         self.webhook_retry_delay = webhook_retry_delay
         self.webhook_timeout = webhook_timeout
+        self.webhook_connections = webhook_connections
 
         #: Every Bot API request, in arrival order.
         self.calls: list[Call] = []
@@ -1552,16 +1557,39 @@ class FakeTelegramServer:
     # ------------------------------------------------------------------------------------ webhook
 
     async def _webhook_worker(self) -> None:
-        """Deliver pending updates to the webhook, one at a time, in order."""
-        while not self._closing:
-            wakeup = self._wakeup
-            update = (
-                next((u for u in self._pending if self._update_allowed(u)), None) if self._webhook else None
-            )
-            if update is None:
+        """Deliver pending updates to the webhook: up to ``webhook_connections`` at once, in order per chat."""
+        in_flight: dict[int, asyncio.Task[None]] = {}  # update_id -> its delivery
+        busy: set[int] = set()  # chats with an update in flight
+
+        def done(update_id: int, chat: int | None, _task: asyncio.Task[None]) -> None:
+            in_flight.pop(update_id, None)
+            if chat is not None:
+                busy.discard(chat)
+            self._notify()
+
+        try:
+            while not self._closing:
+                wakeup = self._wakeup
+                blocked: set[int] = set()
+                for update in list(self._pending) if self._webhook else []:
+                    if len(in_flight) >= self.webhook_connections:
+                        break
+                    if update["update_id"] in in_flight or not self._update_allowed(update):
+                        continue
+                    chats = self._chats_of_update(update)
+                    chat = chats[0] if chats else None
+                    if chat is not None and (chat in busy or chat in blocked):
+                        blocked.add(chat)
+                        continue
+                    if chat is not None:
+                        busy.add(chat)
+                    task = asyncio.create_task(self._deliver(update))
+                    in_flight[update["update_id"]] = task
+                    task.add_done_callback(partial(done, update["update_id"], chat))
                 await wakeup.wait()
-                continue
-            await self._deliver(update)
+        finally:
+            for task in in_flight.values():
+                task.cancel()
 
     async def _deliver(self, update: dict[str, Any]) -> None:
         assert self._webhook is not None and self._client is not None

@@ -146,7 +146,9 @@ class WebChat:
 
     async def revoked(self, sid: str) -> bool:
         """The id was rotated away (consent was given under it): it must not be used any more."""
-        return bool((await self.storage.get_data(self.storage_key(sid))).get("revoked"))
+        async with EntrypointUnitOfWork(self.sessions) as uow:
+            with bind_unit_of_work(uow):
+                return bool((await self.storage.get_data(self.storage_key(sid))).get("revoked"))
 
     def csrf_token(self, sid: str) -> str:
         return self._mac("webchat-csrf", sid)

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     send_rate_per_second: float = 25.0
     send_chat_interval_seconds: float = 1.0
     send_max_attempts: int = 5
+    send_claim_timeout_seconds: float = 300.0
 
     @field_validator("timezone")
     @classmethod

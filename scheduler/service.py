@@ -24,7 +24,7 @@ from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.reporting import materialise_reminders, reminder_policy
 from scheduler.sender import OutboxSender
-from storage.repositories_reporting import acquire_lease, release_lease
+from storage.repositories_reporting import Lease, acquire_lease, release_lease
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,10 @@ class ReminderScheduler:
             rate=settings.send_rate_per_second,
             chat_interval=settings.send_chat_interval_seconds,
             max_attempts=settings.send_max_attempts,
+            claim_timeout=settings.send_claim_timeout_seconds,
         )
         self.leader = False
+        self.lease: Lease | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._lease_ttl = timedelta(seconds=settings.scheduler_lease_seconds)
         self._lease_until = self.clock.now()
@@ -72,11 +74,12 @@ class ReminderScheduler:
         self.write_heartbeat()
         now = self.clock.now()
         async with self.sessions() as session:
-            self.leader = await acquire_lease(
+            self.lease = await acquire_lease(
                 session, name=LEASE_NAME, holder=self.holder, now=now, ttl=self._lease_ttl
             )
+        self.leader = self.lease is not None
         self.write_heartbeat()
-        if not self.leader:
+        if self.lease is None:
             return
         self._lease_until = now + self._lease_ttl * 0.8
         async with SqlUnitOfWork(self.sessions) as uow:
@@ -85,7 +88,7 @@ class ReminderScheduler:
             )
         if added:
             log.info("reminders queued", extra={"count": added})
-        await self.sender.drain(keep_going=self._holds_lease)
+        await self.sender.drain(lease=self.lease, keep_going=self._holds_lease)
 
     def write_heartbeat(self) -> None:
         path = Path(self.settings.heartbeat_file)
@@ -126,8 +129,9 @@ class ReminderScheduler:
         if self.leader:
             with suppress(Exception):
                 async with self.sessions() as session:
-                    await release_lease(session, name=LEASE_NAME, holder=self.holder)
+                    await release_lease(session, name=LEASE_NAME, holder=self.holder, now=self.clock.now())
             self.leader = False
+            self.lease = None
 
 
 async def run_forever(settings: Settings) -> None:

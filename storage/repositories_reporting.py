@@ -41,7 +41,7 @@ class Lease:
     epoch: int
 
 
-def _lease_held(lease: Lease, now: datetime) -> Any:
+def lease_condition(lease: Lease, now: datetime) -> Any:
     """SQL condition: ``lease`` is still the current, unexpired holding of its row."""
     return exists().where(
         SchedulerLeaseRow.name == lease.name,
@@ -307,7 +307,7 @@ class SqlReportingRepository:
                 OutboxRow.id == message_id,
                 OutboxRow.status == "pending",
                 OutboxRow.not_before <= now,
-                _lease_held(lease, now),
+                lease_condition(lease, now),
             )
             .values(
                 status="sending",
@@ -324,14 +324,14 @@ class SqlReportingRepository:
         """Cancel a pending row whose reason no longer holds (fenced like a claim); it is never sent."""
         result = await self.session.execute(
             update(OutboxRow)
-            .where(OutboxRow.id == message_id, OutboxRow.status == "pending", _lease_held(lease, now))
+            .where(OutboxRow.id == message_id, OutboxRow.status == "pending", lease_condition(lease, now))
             .values(status="cancelled", error=f"obsolete: {reason}"[:300])
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def lease_held(self, lease: Lease, *, now: datetime) -> bool:
-        return bool(await self.session.scalar(select(_lease_held(lease, now))))
+        return bool(await self.session.scalar(select(lease_condition(lease, now))))
 
     async def refresh_claim(self, message_id: int, *, lease: Lease, now: datetime) -> bool:
         """Confirm a claim is still ours and the lease still held (after a pause), renewing its time."""
@@ -341,7 +341,7 @@ class SqlReportingRepository:
                 OutboxRow.id == message_id,
                 OutboxRow.status == "sending",
                 OutboxRow.claim_epoch == lease.epoch,
-                _lease_held(lease, now),
+                lease_condition(lease, now),
             )
             .values(claimed_at=now)
             .execution_options(synchronize_session=False)
@@ -373,7 +373,7 @@ class SqlReportingRepository:
             .where(
                 OutboxRow.status == "sending",
                 OutboxRow.claimed_at < claimed_before,
-                _lease_held(lease, now),
+                lease_condition(lease, now),
             )
             .values(status="pending", claim_epoch=None, claimed_at=None)
             .execution_options(synchronize_session=False)

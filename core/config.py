@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     send_rate_per_second: float = 25.0
     send_chat_interval_seconds: float = 1.0
     send_max_attempts: int = 5
-    send_claim_timeout_seconds: float = 300.0
+    send_claim_timeout_seconds: float = Field(default=300.0, gt=0)
     # retention: a daily purge by the active scheduler (see docs/operations.md)
     retention_time: str = "03:30"
     retention_dialog_days: int = Field(default=30, ge=1)

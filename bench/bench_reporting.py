@@ -36,6 +36,7 @@ from storage.db import create_engine, session_factory
 from storage.loaders import load_file
 from storage.migrate import upgrade
 from storage.models_reporting import ContactRow, UnitRow
+from storage.repositories_reporting import acquire_lease
 from storage.uow import SqlUnitOfWork
 from tests.fake_telegram import FakeTelegramServer
 
@@ -80,8 +81,13 @@ async def one_run(units: int) -> tuple[float, int, float]:
             sender = OutboxSender(
                 bot=bot, sessions=sessions, clock=FixedClock(AT), policy=policy, rate=0, chat_interval=0
             )
+            async with sessions() as session:
+                lease = await acquire_lease(
+                    session, name="reminders", holder="bench", now=AT, ttl=timedelta(hours=1)
+                )
+            assert lease is not None
             started = time.perf_counter()
-            await sender.drain(limit=10**9)
+            await sender.drain(lease=lease, limit=10**9)
             drain = time.perf_counter() - started
             await session_.close()
         await engine.dispose()

@@ -64,9 +64,8 @@ def build_storage(
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
         keys = DefaultKeyBuilder(prefix="gopy", with_bot_id=True, with_destiny=True)
-        storage = RedisStorage.from_url(
-            settings.redis_url, key_builder=keys, state_ttl=86400 * 30, data_ttl=86400 * 30
-        )
+        ttl = 86400 * settings.retention_dialog_days  # Redis expires idle dialog states itself
+        storage = RedisStorage.from_url(settings.redis_url, key_builder=keys, state_ttl=ttl, data_ttl=ttl)
         return storage, RedisEventIsolation(storage.redis)
     store = SqlDialogStore(clock)
     return SqlStorage(store, hash_key=settings.hash_key.get_secret_value()), SimpleEventIsolation()

@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     send_rate_per_second: float = 25.0
     send_chat_interval_seconds: float = 1.0
     send_max_attempts: int = 5
+    send_claim_timeout_seconds: float = Field(default=300.0, gt=0)
+    # retention: a daily purge by the active scheduler (see docs/operations.md)
+    retention_time: str = "03:30"
+    retention_dialog_days: int = Field(default=30, ge=1)
+    retention_draft_days: int = Field(default=7, ge=1)
+    retention_update_days: int = Field(default=7, ge=2)  # Telegram re-sends an update for up to a day
+    retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    retention_max_rows: int = Field(default=100_000, ge=1)
     clock_offset_seconds: float = 0.0  # demos and tests only: shifts every 'now' of the process
 
     @model_validator(mode="before")
@@ -116,7 +124,7 @@ class Settings(BaseSettings):
             raise ValueError("max_text_length must be between 10 and 14000")
         return value
 
-    @field_validator("reminder_time", "digest_time")
+    @field_validator("reminder_time", "digest_time", "retention_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         if value:

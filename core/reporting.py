@@ -161,11 +161,18 @@ class ReportingRepository(Protocol):
     async def add_outbox(self, message: NewOutboxMessage) -> bool: ...
     async def existing_outbox_keys(self, keys: Sequence[str]) -> set[str]: ...
     async def pending_outbox(self, *, now: datetime, limit: int) -> Sequence[OutboxMessage]: ...
-    async def record_attempt(self, message_id: int, *, now: datetime) -> None: ...
     async def finish_outbox(
-        self, message_id: int, *, status: str, now: datetime, error: str | None = None
+        self,
+        message_id: int,
+        *,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        claim_epoch: int | None = None,
+    ) -> bool: ...
+    async def defer_outbox(
+        self, message_id: int, *, not_before: datetime, error: str, claim_epoch: int | None = None
     ) -> None: ...
-    async def defer_outbox(self, message_id: int, *, not_before: datetime, error: str) -> None: ...
 
 
 class ReportingUnitOfWork(UnitOfWork, Protocol):
@@ -445,6 +452,32 @@ async def materialise_reminders(
             added += 1
     await uow.commit()
     return added
+
+
+async def obsolete_reason(*, uow: ReportingUnitOfWork, message: OutboxMessage) -> str | None:
+    """Why a queued message should no longer go out, decided at send time (``None``: send it).
+
+    A reminder is obsolete once its unit has reported for the period (or claimed another channel), or
+    its contact left or became unreachable; an escalation once every unit of the period has reported.
+    """
+    repo = uow.reporting
+    if message.kind == "reminder":
+        if message.period_id is not None and message.unit_id is not None:
+            if (message.period_id, message.unit_id) in await repo.latest_reports(message.period_id):
+                return "submitted"
+        if message.contact_id is not None:
+            contact = await repo.get_contact(message.contact_id)
+            if contact is None or contact.status is not ContactStatus.ACTIVE or not contact.reachable:
+                return "contact_gone"
+        return None
+    if message.kind == "escalation" and message.period_id is not None:
+        period = next((p for p in await uow.plan.list_periods() if p.id == message.period_id), None)
+        if period is None:
+            return "period_gone"
+        reports = await repo.latest_reports(period.id)
+        if all((period.id, u.id) in reports for u in _units_of(period, await repo.list_units())):
+            return "all_submitted"
+    return None
 
 
 # --------------------------------------------------------------------------- contacts

@@ -1,16 +1,27 @@
 """Drain the outbox through the Telegram Bot API within its limits.
 
-Crash safety: an attempt is recorded (and committed) *before* the message is sent, and the message is
-marked sent (committed) right after. A crash between the two leaves one row "attempted, not sent":
-the next run sends it again — so a crash duplicates at most the one message that was in flight, and
-loses none. Messages are sent one at a time in outbox order.
+Exactly one sender may send a message. Before each send the sender *claims* the row in the database:
+one UPDATE turns it from ``pending`` to ``sending`` only while the sender's scheduler lease is still
+current (same holder, same epoch, unexpired), and commits. A scheduler that was paused (GC, SIGSTOP, a
+VM migration) and lost its lease to another one finds its next claim refused, and the new leader never
+touches a row claimed by someone else: so neither sends what the other took.
+
+In the same transaction the sender decides whether the message is still wanted (a reminder to a unit
+that has reported meanwhile, an escalation once every unit reported): if not, the row is recorded
+``cancelled`` and nothing is sent.
+
+Crash safety: a row stays ``sending`` when its sender dies between the claim and recording the outcome;
+the lease holder puts it back to ``pending`` after ``claim_timeout`` seconds and sends it again. So a
+crash duplicates at most the one message that was in flight, and loses none. The claim timeout must be
+longer than any pause a live sender may make between its claim and its send (the Bot API request
+timeout included). Messages are sent one at a time in outbox order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time as monotonic_time
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
@@ -28,7 +39,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.render import encode_choice
 from core.clock import Clock
 from core.i18n import t
-from core.reporting import NewOutboxMessage, OutboxMessage, ReminderPolicy
+from core.reporting import NewOutboxMessage, OutboxMessage, ReminderPolicy, obsolete_reason
+from storage.repositories_reporting import Lease
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -61,6 +73,8 @@ class OutboxSender:
         chat_interval: float = 1.0,
         max_attempts: int = 5,
         backoff: float = 2.0,
+        claim_timeout: float = 300.0,
+        recheck_after: float = 0.5,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.bot = bot
@@ -72,12 +86,17 @@ class OutboxSender:
         self.chat_interval = chat_interval
         self.max_attempts = max_attempts
         self.backoff = backoff
+        self.claim_timeout = timedelta(seconds=claim_timeout)
+        self.recheck_after = recheck_after
         self.sleep = sleep
         self._last_send = 0.0
         self._last_by_chat: dict[int, float] = {}
 
-    async def drain(self, *, limit: int = 1000, keep_going: Callable[[], bool] = lambda: True) -> int:
-        """Send what is due now; return how many messages were delivered."""
+    async def drain(
+        self, *, lease: Lease, limit: int = 1000, keep_going: Callable[[], bool] = lambda: True
+    ) -> int:
+        """Send what is due now while ``lease`` is held; return how many messages were delivered."""
+        await self._requeue_stale(lease)
         delivered = 0
         while keep_going():
             now = self.clock.now()
@@ -91,7 +110,11 @@ class OutboxSender:
             for message in batch:
                 if not keep_going() or self.policy.in_quiet_hours(self.clock.now()):
                     return delivered
-                outcome = await self._deliver(message)
+                outcome = await self._deliver(message, lease, keep_going)
+                if outcome in ("fenced", "stopped"):
+                    if outcome == "fenced":
+                        log.info("scheduler lease lost; sending stops", extra={"epoch": lease.epoch})
+                    return delivered
                 progressed = progressed or outcome != "deferred"
                 delivered += outcome == "sent"
                 limit -= 1
@@ -101,27 +124,53 @@ class OutboxSender:
                 return delivered
         return delivered
 
-    async def _still_wanted(self, message: OutboxMessage) -> bool:
-        """A reminder is dropped when the unit has reported or the contact left / is unreachable."""
-        if message.kind != "reminder":
-            return True
+    async def _requeue_stale(self, lease: Lease) -> None:
+        now = self.clock.now()
         async with SqlUnitOfWork(self.sessions) as uow:
-            if message.period_id is not None and message.unit_id is not None:
-                reports = await uow.reporting.latest_reports(message.period_id)
-                if (message.period_id, message.unit_id) in reports:
-                    await uow.reporting.finish_outbox(message.id, status="cancelled", now=self.clock.now())
-                    await uow.commit()
-                    return False
-            if message.contact_id is not None:
-                contact = await uow.reporting.get_contact(message.contact_id)
-                if contact is None or contact.status.value != "active" or not contact.reachable:
-                    await uow.reporting.finish_outbox(message.id, status="cancelled", now=self.clock.now())
-                    await uow.commit()
-                    return False
-        return True
+            count = await uow.reporting.requeue_stale_claims(
+                lease=lease, claimed_before=now - self.claim_timeout, now=now
+            )
+            await uow.commit()
+        if count:
+            log.warning("outbox claims of a stopped sender put back", extra={"count": count})
+
+    async def _claim(self, message: OutboxMessage, lease: Lease) -> str:
+        """One transaction: decide whether the message is still wanted, then claim or cancel it under
+        the lease. ``claimed``, ``cancelled``, ``gone`` (sent, cancelled or deferred meanwhile) or
+        ``fenced`` (the lease is no longer ours)."""
+        now = self.clock.now()
+        async with SqlUnitOfWork(self.sessions) as uow:
+            reason = await obsolete_reason(uow=uow, message=message)
+            if reason is not None:
+                done = await uow.reporting.cancel_outbox(message.id, lease=lease, now=now, reason=reason)
+            else:
+                done = await uow.reporting.claim_outbox(message.id, lease=lease, now=now)
+            if not done:
+                return "gone" if await uow.reporting.lease_held(lease, now=now) else "fenced"
+            await uow.commit()
+        if reason is not None:
+            log.info("outbox message cancelled", extra={"outbox_id": message.id, "reason": reason})
+            return "cancelled"
+        return "claimed"
+
+    async def _still_ours(self, message: OutboxMessage, lease: Lease) -> bool:
+        """After a pause between claim and send: is the claim still ours? If not, give it back."""
+        now = self.clock.now()
+        async with SqlUnitOfWork(self.sessions) as uow:
+            if await uow.reporting.refresh_claim(message.id, lease=lease, now=now):
+                await uow.commit()
+                return True
+            await uow.reporting.release_claim(message.id, lease=lease)
+            await uow.commit()
+        return False
+
+    async def _release(self, message: OutboxMessage, lease: Lease) -> None:
+        async with SqlUnitOfWork(self.sessions) as uow:
+            await uow.reporting.release_claim(message.id, lease=lease, attempted=True)
+            await uow.commit()
 
     async def _pace(self, chat_id: int) -> None:
-        now = monotonic_time.monotonic()
+        now = time.monotonic()
         wait = max(
             self._last_send + self.min_interval - now,
             self._last_by_chat.get(chat_id, -1e9) + self.chat_interval - now,
@@ -129,63 +178,89 @@ class OutboxSender:
         if wait > 0:
             await self.sleep(wait)
 
-    async def _deliver(self, message: OutboxMessage) -> str:
-        if not await self._still_wanted(message):
-            return "cancelled"
+    async def _deliver(self, message: OutboxMessage, lease: Lease, keep_going: Callable[[], bool]) -> str:
+        markup = _markup(message)
+        attempts = message.attempts
         while True:
             await self._pace(message.chat_id)
-            async with SqlUnitOfWork(self.sessions) as uow:
-                await uow.reporting.record_attempt(message.id, now=self.clock.now())
-                await uow.commit()
-            attempts = message.attempts + 1
+            claiming = time.monotonic()
+            claim = await self._claim(message, lease)
+            if claim != "claimed":
+                return claim
+            attempts += 1
             try:
-                self._last_send = monotonic_time.monotonic()
+                # the last moment before the request: a sender paused since its claim checks it again
+                if time.monotonic() - claiming > self.recheck_after and not await self._still_ours(
+                    message, lease
+                ):
+                    return "fenced"
+                self._last_send = time.monotonic()
                 self._last_by_chat[message.chat_id] = self._last_send
-                await self.bot.send_message(message.chat_id, message.text, reply_markup=_markup(message))
+                await self.bot.send_message(message.chat_id, message.text, reply_markup=markup)
             except TelegramRetryAfter as exc:
                 log.info("rate limited by Telegram", extra={"retry_after": exc.retry_after})
+                await self._release(message, lease)
                 await self.sleep(float(exc.retry_after))
+                if not keep_going():
+                    return "stopped"
                 continue  # the same message again: order is kept, nothing is lost
             except TelegramForbiddenError:
-                await self._unreachable(message)
+                await self._unreachable(message, lease)
                 return "unreachable"
             except (TelegramServerError, TelegramNetworkError) as exc:
-                return await self._retry_later(message, attempts, type(exc).__name__)
+                return await self._retry_later(message, lease, attempts, type(exc).__name__)
             except TelegramBadRequest as exc:
                 log.warning(
                     "outbox message rejected", extra={"outbox_id": message.id, "error": str(exc)[:100]}
                 )
                 async with SqlUnitOfWork(self.sessions) as uow:
                     await uow.reporting.finish_outbox(
-                        message.id, status="failed", now=self.clock.now(), error=str(exc)[:300]
+                        message.id,
+                        status="failed",
+                        now=self.clock.now(),
+                        error=str(exc)[:300],
+                        claim_epoch=lease.epoch,
                     )
                     await uow.commit()
                 return "failed"
             async with SqlUnitOfWork(self.sessions) as uow:
-                await uow.reporting.finish_outbox(message.id, status="sent", now=self.clock.now())
+                recorded = await uow.reporting.finish_outbox(
+                    message.id, status="sent", now=self.clock.now(), claim_epoch=lease.epoch
+                )
                 await uow.commit()
+            if not recorded:  # only after a pause longer than the claim timeout
+                log.warning(
+                    "outbox message sent after its claim was put back", extra={"outbox_id": message.id}
+                )
             return "sent"
 
-    async def _retry_later(self, message: OutboxMessage, attempts: int, error: str) -> str:
+    async def _retry_later(self, message: OutboxMessage, lease: Lease, attempts: int, error: str) -> str:
         async with SqlUnitOfWork(self.sessions) as uow:
             if attempts >= self.max_attempts:
                 await uow.reporting.finish_outbox(
-                    message.id, status="failed", now=self.clock.now(), error=error
+                    message.id, status="failed", now=self.clock.now(), error=error, claim_epoch=lease.epoch
                 )
                 outcome = "failed"
             else:
                 delay = timedelta(seconds=self.backoff * 2 ** (attempts - 1))
-                await uow.reporting.defer_outbox(message.id, not_before=self.clock.now() + delay, error=error)
+                await uow.reporting.defer_outbox(
+                    message.id,
+                    not_before=self.clock.now() + delay,
+                    error=error,
+                    claim_epoch=lease.epoch,
+                )
                 outcome = "deferred"
             await uow.commit()
         log.info("outbox send failed", extra={"outbox_id": message.id, "attempts": attempts, "error": error})
         return outcome
 
-    async def _unreachable(self, message: OutboxMessage) -> None:
+    async def _unreachable(self, message: OutboxMessage, lease: Lease) -> None:
         """403: the person blocked the bot. Mark the contact unreachable and tell staff."""
         now = self.clock.now()
         async with SqlUnitOfWork(self.sessions) as uow:
-            await uow.reporting.finish_outbox(message.id, status="unreachable", now=now, error="forbidden")
+            await uow.reporting.finish_outbox(
+                message.id, status="unreachable", now=now, error="forbidden", claim_epoch=lease.epoch
+            )
             if message.contact_id is not None:
                 contact = await uow.reporting.get_contact(message.contact_id)
                 await uow.reporting.set_unreachable(message.contact_id)

@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 from contextlib import suppress
-from datetime import UTC, timedelta
+from datetime import UTC, time, timedelta
 from pathlib import Path
 
 from aiogram import Bot
@@ -24,12 +24,15 @@ from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.reporting import materialise_reminders, reminder_policy
 from scheduler.sender import OutboxSender
-from storage.repositories_reporting import acquire_lease, release_lease
+from storage.repositories_reporting import Lease, acquire_lease, release_lease
+from storage.retention import PurgeResult, RetentionPolicy, purge_expired
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "reminders"
 JOB_ID = "gopy-reminders-tick"
+RETENTION_JOB_ID = "gopy-retention"
+RETENTION_AGAIN_SECONDS = 60
 
 
 class ReminderScheduler:
@@ -58,8 +61,11 @@ class ReminderScheduler:
             rate=settings.send_rate_per_second,
             chat_interval=settings.send_chat_interval_seconds,
             max_attempts=settings.send_max_attempts,
+            claim_timeout=settings.send_claim_timeout_seconds,
         )
+        self.retention = RetentionPolicy.from_settings(settings)
         self.leader = False
+        self.lease: Lease | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._lease_ttl = timedelta(seconds=settings.scheduler_lease_seconds)
         self._lease_until = self.clock.now()
@@ -72,11 +78,12 @@ class ReminderScheduler:
         self.write_heartbeat()
         now = self.clock.now()
         async with self.sessions() as session:
-            self.leader = await acquire_lease(
+            self.lease = await acquire_lease(
                 session, name=LEASE_NAME, holder=self.holder, now=now, ttl=self._lease_ttl
             )
+        self.leader = self.lease is not None
         self.write_heartbeat()
-        if not self.leader:
+        if self.lease is None:
             return
         self._lease_until = now + self._lease_ttl * 0.8
         async with SqlUnitOfWork(self.sessions) as uow:
@@ -85,7 +92,39 @@ class ReminderScheduler:
             )
         if added:
             log.info("reminders queued", extra={"count": added})
-        await self.sender.drain(keep_going=self._holds_lease)
+        await self.sender.drain(lease=self.lease, keep_going=self._holds_lease)
+
+    async def purge(self) -> PurgeResult | None:
+        """The retention purge, by the lease holder only: one connection, one bounded transaction.
+
+        When it stopped at ``retention_max_rows``, it runs again shortly (each run is its own
+        transaction), until nothing expired is left."""
+        if self.lease is None or not self._holds_lease():
+            return None
+        async with self.sessions() as session:
+            result = await purge_expired(
+                session, policy=self.retention, now=self.clock.now(), lease=self.lease
+            )
+        if result is None:
+            return None
+        log.info(
+            "retention purge",
+            extra={
+                "drafts": result.drafts,
+                "dialog_states": result.dialog_states,
+                "processed_updates": result.processed_updates,
+                "complete": result.complete,
+            },
+        )
+        if not result.complete and self._scheduler is not None:
+            self._scheduler.add_job(
+                self._safe_purge,
+                "date",
+                run_date=SystemClock().now() + timedelta(seconds=RETENTION_AGAIN_SECONDS),
+                id=f"{RETENTION_JOB_ID}-more",
+                replace_existing=True,
+            )
+        return result
 
     def write_heartbeat(self) -> None:
         path = Path(self.settings.heartbeat_file)
@@ -109,6 +148,20 @@ class ReminderScheduler:
             misfire_grace_time=max(1, int(self.settings.scheduler_tick_seconds)),
             next_run_time=SystemClock().now(),
         )
+        if self.settings.retention_time:
+            at = time.fromisoformat(self.settings.retention_time)
+            scheduler.add_job(
+                self._safe_purge,
+                "cron",
+                hour=at.hour,
+                minute=at.minute,
+                timezone=self.settings.tz,
+                id=RETENTION_JOB_ID,
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler started", extra={"holder": self.holder})
@@ -119,6 +172,12 @@ class ReminderScheduler:
         except Exception:
             log.exception("scheduler tick failed")
 
+    async def _safe_purge(self) -> None:
+        try:
+            await self.purge()
+        except Exception:
+            log.exception("retention purge failed")
+
     async def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
@@ -126,8 +185,9 @@ class ReminderScheduler:
         if self.leader:
             with suppress(Exception):
                 async with self.sessions() as session:
-                    await release_lease(session, name=LEASE_NAME, holder=self.holder)
+                    await release_lease(session, name=LEASE_NAME, holder=self.holder, now=self.clock.now())
             self.leader = False
+            self.lease = None
 
 
 async def run_forever(settings: Settings) -> None:

@@ -197,7 +197,7 @@ class DialogStateRow(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     state: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)  # the retention purge reads by age
 
 
 class ProcessedUpdateRow(Base):

@@ -91,14 +91,22 @@ class OutboxRow(Base):
     last_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(300))
+    # status "sending": claimed by the scheduler holding lease epoch ``claim_epoch`` at ``claimed_at``
+    claim_epoch: Mapped[int | None] = mapped_column(Integer)
+    claimed_at: Mapped[datetime | None]
 
 
 class SchedulerLeaseRow(Base):
-    """The single-active-scheduler lease: whoever holds an unexpired row is the one that sends."""
+    """The single-active-scheduler lease: whoever holds an unexpired row is the one that sends.
+
+    ``epoch`` is the fencing token: it grows by one each time the lease passes to another holder, and
+    every outbox claim checks it in the same statement, so a holder that lost the lease claims nothing.
+    """
 
     __tablename__ = "scheduler_lease"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
+    epoch: Mapped[int] = mapped_column(Integer, default=1, server_default="0")
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]

@@ -6,11 +6,12 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,25 @@ from storage.models_reporting import ContactRow, OutboxRow, SchedulerLeaseRow, U
 def _insert(session: AsyncSession) -> Callable[..., Any]:
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A lease held by ``holder``; ``epoch`` is its fencing token (see :class:`SchedulerLeaseRow`)."""
+
+    name: str
+    holder: str
+    epoch: int
+
+
+def lease_condition(lease: Lease, now: datetime) -> Any:
+    """SQL condition: ``lease`` is still the current, unexpired holding of its row."""
+    return exists().where(
+        SchedulerLeaseRow.name == lease.name,
+        SchedulerLeaseRow.holder == lease.holder,
+        SchedulerLeaseRow.epoch == lease.epoch,
+        SchedulerLeaseRow.expires_at > now,
+    )
 
 
 def _unit(row: UnitRow) -> Unit:
@@ -278,26 +298,119 @@ class SqlReportingRepository:
         )
         return [_outbox(r) for r in rows]
 
-    async def record_attempt(self, message_id: int, *, now: datetime) -> None:
-        await self.session.execute(
+    # outbox claims: a row is "sending" only while one scheduler, fenced by its lease epoch, sends it
+    async def claim_outbox(self, message_id: int, *, lease: Lease, now: datetime) -> bool:
+        """Claim a pending, due row for ``lease`` (one statement: the fence is checked atomically)."""
+        result = await self.session.execute(
             update(OutboxRow)
-            .where(OutboxRow.id == message_id)
-            .values(attempts=OutboxRow.attempts + 1, last_attempt_at=now)
+            .where(
+                OutboxRow.id == message_id,
+                OutboxRow.status == "pending",
+                OutboxRow.not_before <= now,
+                lease_condition(lease, now),
+            )
+            .values(
+                status="sending",
+                claim_epoch=lease.epoch,
+                claimed_at=now,
+                attempts=OutboxRow.attempts + 1,
+                last_attempt_at=now,
+            )
+            .execution_options(synchronize_session=False)
         )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def cancel_outbox(self, message_id: int, *, lease: Lease, now: datetime, reason: str) -> bool:
+        """Cancel a pending row whose reason no longer holds (fenced like a claim); it is never sent."""
+        result = await self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == message_id, OutboxRow.status == "pending", lease_condition(lease, now))
+            .values(status="cancelled", error=f"obsolete: {reason}"[:300])
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def lease_held(self, lease: Lease, *, now: datetime) -> bool:
+        return bool(await self.session.scalar(select(lease_condition(lease, now))))
+
+    async def refresh_claim(self, message_id: int, *, lease: Lease, now: datetime) -> bool:
+        """Confirm a claim is still ours and the lease still held (after a pause), renewing its time."""
+        result = await self.session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.id == message_id,
+                OutboxRow.status == "sending",
+                OutboxRow.claim_epoch == lease.epoch,
+                lease_condition(lease, now),
+            )
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release_claim(self, message_id: int, *, lease: Lease, attempted: bool = False) -> bool:
+        """Give back a claim of ours that was not sent (``attempted``: Telegram refused it, e.g. 429)."""
+        values: dict[str, Any] = {"status": "pending", "claim_epoch": None, "claimed_at": None}
+        if not attempted:
+            values["attempts"] = OutboxRow.attempts - 1
+        result = await self.session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.id == message_id,
+                OutboxRow.status == "sending",
+                OutboxRow.claim_epoch == lease.epoch,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def requeue_stale_claims(self, *, lease: Lease, claimed_before: datetime, now: datetime) -> int:
+        """Put back to pending rows claimed before ``claimed_before`` and never finished (a sender died
+        between claim and record); only the current lease holder may do it."""
+        result = await self.session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.status == "sending",
+                OutboxRow.claimed_at < claimed_before,
+                lease_condition(lease, now),
+            )
+            .values(status="pending", claim_epoch=None, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def finish_outbox(
-        self, message_id: int, *, status: str, now: datetime, error: str | None = None
-    ) -> None:
-        values: dict[str, Any] = {"status": status, "error": error}
+        self,
+        message_id: int,
+        *,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        claim_epoch: int | None = None,
+    ) -> bool:
+        """Record the outcome; with ``claim_epoch``, only of a row still claimed under that epoch."""
+        values: dict[str, Any] = {"status": status, "error": error, "claimed_at": None}
         if status == "sent":
             values["sent_at"] = now
-        await self.session.execute(update(OutboxRow).where(OutboxRow.id == message_id).values(**values))
+        query = update(OutboxRow).where(OutboxRow.id == message_id)
+        if claim_epoch is not None:
+            query = query.where(OutboxRow.status == "sending", OutboxRow.claim_epoch == claim_epoch)
+        result = await self.session.execute(
+            query.values(**values).execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def defer_outbox(self, message_id: int, *, not_before: datetime, error: str) -> None:
+    async def defer_outbox(
+        self, message_id: int, *, not_before: datetime, error: str, claim_epoch: int | None = None
+    ) -> None:
+        query = update(OutboxRow).where(OutboxRow.id == message_id)
+        if claim_epoch is not None:
+            query = query.where(OutboxRow.status == "sending", OutboxRow.claim_epoch == claim_epoch)
         await self.session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == message_id)
-            .values(not_before=not_before, error=error[:300])
+            query.values(
+                status="pending", not_before=not_before, error=error[:300], claim_epoch=None, claimed_at=None
+            ).execution_options(synchronize_session=False)
         )
 
 
@@ -331,31 +444,48 @@ class LocalFileStore:
 
 async def acquire_lease(
     session: AsyncSession, *, name: str, holder: str, now: datetime, ttl: timedelta
-) -> bool:
-    """Take or renew the lease ``name`` for ``holder`` (atomic on SQLite and PostgreSQL); commit."""
+) -> Lease | None:
+    """Take or renew the lease ``name`` for ``holder`` (atomic on SQLite and PostgreSQL); commit.
+
+    Renewing keeps the epoch; taking the lease over from another holder (after it expired) increases
+    it, which fences off everything the previous holder might still try to claim.
+    """
     result = await session.execute(
         update(SchedulerLeaseRow)
         .where(
             SchedulerLeaseRow.name == name,
             or_(SchedulerLeaseRow.holder == holder, SchedulerLeaseRow.expires_at <= now),
         )
-        .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+        .values(
+            holder=holder,
+            acquired_at=now,
+            expires_at=now + ttl,
+            epoch=case(
+                (SchedulerLeaseRow.holder == holder, SchedulerLeaseRow.epoch),
+                else_=SchedulerLeaseRow.epoch + 1,
+            ),
+        )
+        .returning(SchedulerLeaseRow.epoch)
+        .execution_options(synchronize_session=False)
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    epoch = result.scalar()
+    if epoch is None:
         stmt = (
             _insert(session)(SchedulerLeaseRow)
-            .values(name=name, holder=holder, acquired_at=now, expires_at=now + ttl)
+            .values(name=name, holder=holder, acquired_at=now, expires_at=now + ttl, epoch=1)
             .on_conflict_do_nothing(index_elements=["name"])
+            .returning(SchedulerLeaseRow.epoch)
         )
-        result = await session.execute(stmt)
+        epoch = (await session.execute(stmt)).scalar()
     await session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return Lease(name, holder, int(epoch)) if epoch is not None else None
 
 
-async def release_lease(session: AsyncSession, *, name: str, holder: str) -> None:
-    from sqlalchemy import delete
-
+async def release_lease(session: AsyncSession, *, name: str, holder: str, now: datetime) -> None:
+    """Let the lease expire now (the row and its epoch stay, so the next holder's epoch is higher)."""
     await session.execute(
-        delete(SchedulerLeaseRow).where(SchedulerLeaseRow.name == name, SchedulerLeaseRow.holder == holder)
+        update(SchedulerLeaseRow)
+        .where(SchedulerLeaseRow.name == name, SchedulerLeaseRow.holder == holder)
+        .values(expires_at=now)
     )
     await session.commit()

@@ -124,15 +124,20 @@ class FakeReporting:
     async def pending_outbox(self, *, now: datetime, limit: int) -> Sequence[OutboxMessage]:
         return [m for m in self.d.outbox.values() if m.status == "pending" and m.not_before <= now][:limit]
 
-    async def record_attempt(self, message_id: int, *, now: datetime) -> None:
-        return None
-
     async def finish_outbox(
-        self, message_id: int, *, status: str, now: datetime, error: str | None = None
-    ) -> None:
-        return None
+        self,
+        message_id: int,
+        *,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        claim_epoch: int | None = None,
+    ) -> bool:
+        return False
 
-    async def defer_outbox(self, message_id: int, *, not_before: datetime, error: str) -> None:
+    async def defer_outbox(
+        self, message_id: int, *, not_before: datetime, error: str, claim_epoch: int | None = None
+    ) -> None:
         return None
 
 

@@ -35,6 +35,7 @@ from core.reporting import (
 from scheduler.sender import OutboxSender
 from storage.db import create_engine, session_factory
 from storage.models_reporting import ContactRow, OutboxRow
+from storage.repositories_reporting import acquire_lease
 from storage.uow import SqlUnitOfWork
 from tests.conftest import NOW
 from tests.e2e_support import PoolWatch
@@ -67,6 +68,17 @@ class World:
             backoff=0.01,
             **kwargs,
         )
+
+    async def drain(
+        self, sender: OutboxSender | None = None, *, holder: str = "test", ttl: float = 3600
+    ) -> int:
+        """Take (or renew) the scheduler lease as ``holder`` at the clock's time, then drain."""
+        async with self.sessions() as session:
+            lease = await acquire_lease(
+                session, name="reminders", holder=holder, now=self.clock.now(), ttl=timedelta(seconds=ttl)
+            )
+        assert lease is not None
+        return await (sender or self.sender()).drain(lease=lease)
 
     async def materialise(self) -> int:
         async with SqlUnitOfWork(self.sessions) as uow:
@@ -132,7 +144,7 @@ async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dis
 
     # T-7: the scheduler queues and sends the reminder with its three buttons
     assert await world.materialise() == 1
-    assert await world.sender().drain() == 1
+    assert await world.drain() == 1
     reminder = (await lan.wait_reply())[-1]
     assert "05/12/2025" in reminder.text
     assert reminder.button_texts() == ["Nộp báo cáo", "Đã gửi qua kênh khác", "Nhắc lại sau"]
@@ -173,7 +185,7 @@ async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dis
     for at in ("2025-12-01 08:00", "2025-12-04 08:00", "2025-12-06 08:00"):
         world.clock.set(local(at))
         await world.materialise()
-        await world.sender().drain()
+        await world.drain()
     await lan.assert_no_reply()
     assert sum("Nhắc hạn" in text for text in world.texts(1001)) == 1
 
@@ -187,10 +199,10 @@ async def test_quiet_hours_snooze_offchannel_and_stop(world: World, polling: Dis
     hoa = world.server.user(1002, first_name="Hoa", language_code="vi", started=True)
     world.clock.set(local("2025-11-28 22:00"))  # the T-7 reminder (and the staff digest) are due: quiet hours
     assert await world.materialise() == 2
-    assert await world.sender().drain() == 0
+    assert await world.drain() == 0
     await hoa.assert_no_reply()
     world.clock.set(local("2025-11-29 07:00"))
-    assert await world.sender().drain() == 2
+    assert await world.drain() == 2
     assert "Tình hình nộp báo cáo ngày 28/11/2025" in world.texts(STAFF)[0]
     reminder = (await hoa.wait_reply())[-1]
 
@@ -213,7 +225,7 @@ async def test_quiet_hours_snooze_offchannel_and_stop(world: World, polling: Dis
 
     # the snoozed reminder comes due, but the unit has reported meanwhile: it is dropped
     world.clock.set(local("2025-11-29 11:00"))
-    assert await world.sender().drain() == 0
+    assert await world.drain() == 0
     async with world.sessions() as session:
         snoozed = await session.scalar(select(OutboxRow).where(OutboxRow.key.like("snz:%")))
     assert snoozed is not None and snoozed.status == "cancelled"
@@ -231,7 +243,7 @@ async def test_429_keeps_order_and_loses_nothing(world: World) -> None:
             await uow.reporting.add_outbox(msg)
         await uow.commit()
     world.server.set_rate_limits(global_per_second=4, retry_after=1)
-    assert await world.sender().drain() == 10
+    assert await world.drain() == 10
     assert world.texts() == [f"m{i}" for i in range(10)]
     assert any(c.status == 429 for c in world.server.calls_of("sendMessage"))
     async with world.sessions() as session:
@@ -242,7 +254,7 @@ async def test_403_marks_contact_unreachable_and_tells_staff(world: World) -> No
     contact_id = await bound_contact(world.sessions, unit="qu-1", chat_id=503, now=NOW)
     world.server.block_chat(503)
     assert await world.materialise() == 1
-    await world.sender().drain()
+    await world.drain()
     async with world.sessions() as session:
         contact = await session.get(ContactRow, contact_id)
         assert contact is not None and contact.reachable is False
@@ -262,10 +274,10 @@ async def test_transient_errors_are_retried_with_backoff(world: World) -> None:
         await uow.commit()
     world.server.fail_next("sendMessage", 502, count=2)
     sender = world.sender()
-    assert await sender.drain() == 0  # deferred after the first failure
+    assert await world.drain(sender) == 0  # deferred after the first failure
     for _ in range(2):
         world.clock.advance(seconds=60)
-        await sender.drain()
+        await world.drain(sender)
     assert world.texts(42) == ["hi"]
 
 
@@ -276,7 +288,7 @@ async def test_crash_between_send_and_record_duplicates_at_most_one(world: World
             await uow.reporting.add_outbox(msg)
         await uow.commit()
     first = world.sender()
-    drain = asyncio.create_task(first.drain())
+    drain = asyncio.create_task(world.drain(first, ttl=90))
     original = world.server._methods["sendmessage"][1]
     delivered = 0
 
@@ -294,9 +306,14 @@ async def test_crash_between_send_and_record_duplicates_at_most_one(world: World
     world.server.register_method("sendMessage", original)
     assert world.texts() == ["c0", "c1", "c2"]
 
-    assert await world.sender().drain() == 4  # the restart resumes: c2 again (in flight), then c3..c5
-    texts = world.texts()
-    assert texts == ["c0", "c1", "c2", "c2", "c3", "c4", "c5"]
+    # the restarted scheduler (a new holder, so a new lease epoch) leaves c2 alone while the dead
+    # sender's claim may still be live, and puts it back once the claim timeout has passed
+    world.clock.advance(seconds=91)  # the dead scheduler's lease expires
+    assert await world.drain(holder="restarted") == 3
+    assert world.texts() == ["c0", "c1", "c2", "c3", "c4", "c5"]
+    world.clock.advance(seconds=300)
+    assert await world.drain(holder="restarted") == 1  # c2 again: the one that was in flight
+    assert world.texts() == ["c0", "c1", "c2", "c3", "c4", "c5", "c2"]
     async with world.sessions() as session:
         assert set(await session.scalars(select(OutboxRow.status))) == {"sent"}
 

@@ -1,10 +1,12 @@
 """Two ``gopy scheduler`` processes against one PostgreSQL database: exactly one sends, each message once;
-when the active one dies, the other takes the lease over and carries on."""
+when the active one dies, the other takes the lease over and carries on; when the active one is frozen
+(SIGSTOP) and resumed, neither sends what the other took."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,6 +34,9 @@ PINNED = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 
 def pinned_offset() -> str:
     return str((PINNED - datetime.now(UTC)).total_seconds())
+
+
+FROZEN_SECONDS = 7.0  # the leader stays frozen at least this long: more than twice the 3 s lease
 
 
 def _spawn(env: dict[str, str], heartbeat: Path) -> subprocess.Popen[bytes]:
@@ -109,6 +114,10 @@ async def test_two_scheduler_processes_exactly_one_sends(pg_database: str, tmp_p
             async with sessions() as session:
                 assert set(await session.scalars(select(OutboxRow.attempts))) == {1}
                 holder = await session.scalar(select(SchedulerLeaseRow.holder))
+            async def both_beat() -> bool:  # the second process may start after everything was sent
+                return all(beat.exists() for beat in beats)
+
+            await _wait(both_beat, within=150)
             states = [beat.read_text() for beat in beats]
             assert sum("leader=True" in s for s in states) == 1
             leader = next(i for i, s in enumerate(states) if "leader=True" in s)
@@ -133,6 +142,112 @@ async def test_two_scheduler_processes_exactly_one_sends(pg_database: str, tmp_p
             await _wait(failed_over, within=15)
             assert "leader=True" in beats[1 - leader].read_text()
         finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+    await engine.dispose()
+
+
+async def test_a_paused_leader_sends_nothing_the_other_took(pg_database: str, tmp_path: Path) -> None:
+    """Lease 3 s, 40 queued messages; the leader is frozen (SIGSTOP) for at least 7 s while its request
+    for message 10 is in flight, the other scheduler takes over, then the first is resumed (SIGCONT):
+    every message reaches Telegram exactly once and every row ends up sent."""
+    engine = create_engine(pg_database)
+    sessions = session_factory(engine)
+    # only "due" matters here (no plan, no contacts, no reminders): an hour ago, so that a child process
+    # under libfaketime, whose clock restarts at the faked start, behind ours, finds them due too
+    now = datetime.now(UTC) - timedelta(hours=1)
+    texts = [f"m{i:02d}" for i in range(40)]
+    async with SqlUnitOfWork(sessions) as uow:
+        for i, text in enumerate(texts):
+            await uow.reporting.add_outbox(
+                NewOutboxMessage(key=f"f:{i}", kind="notice", chat_id=800 + i, text=text, not_before=now)
+            )
+        await uow.commit()
+
+    async with FakeTelegramServer(token=TOKEN, strict_chats=False) as server:
+        original = server._methods["sendmessage"][1]
+        held, release = asyncio.Event(), asyncio.Event()
+
+        async def hold_message_10(call):  # type: ignore[no-untyped-def]
+            if call.params.get("chat_id") == 810 and not held.is_set():
+                held.set()
+                await release.wait()  # Telegram gets it; the answer reaches a frozen process
+            return original(call)
+
+        server.register_method("sendMessage", hold_message_10)
+        env = {
+            **os.environ,
+            "GOPY_DATABASE_URL": pg_database,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE": server.base_url,
+            "GOPY_QUIET_HOURS": "",
+            "GOPY_DIGEST_TIME": "",
+            "GOPY_STAFF_CHAT_IDS": "[]",
+            "GOPY_SCHEDULER_TICK_SECONDS": "0.3",
+            "GOPY_SCHEDULER_LEASE_SECONDS": "3",
+            "GOPY_SEND_CHAT_INTERVAL_SECONDS": "0",
+        }
+        beats = [tmp_path / "a.heartbeat", tmp_path / "b.heartbeat"]
+        procs = [_spawn(env, beat) for beat in beats]
+        stopped: subprocess.Popen[bytes] | None = None
+        try:
+
+            async def request_held() -> bool:
+                return held.is_set()
+
+            await _wait(request_held, within=150)  # interpreter start-up is slow on a busy host
+            async with sessions() as session:  # the lease is still with the one that claimed m10
+                holder, epoch = (
+                    await session.execute(select(SchedulerLeaseRow.holder, SchedulerLeaseRow.epoch))
+                ).one()
+                claimed = await session.scalar(select(OutboxRow.claim_epoch).where(OutboxRow.chat_id == 810))
+            assert claimed == epoch, "the lease moved before the test could freeze its holder"
+            stopped = next(p for p in procs if p.pid == int(holder.split(":")[-2]))
+            os.kill(stopped.pid, signal.SIGSTOP)
+            frozen_at = time.monotonic()
+            release.set()
+
+            def delivered() -> list[str]:
+                return [c.params["text"] for c in server.calls_of("sendMessage", ok=True)]
+
+            async def taken_over() -> bool:
+                async with sessions() as session:
+                    current = await session.scalar(select(SchedulerLeaseRow.holder))
+                return (
+                    current != holder
+                    and set(delivered()) == set(texts)
+                    and time.monotonic() - frozen_at >= FROZEN_SECONDS
+                )
+
+            await _wait(taken_over, within=60)
+            os.kill(stopped.pid, signal.SIGCONT)
+            stopped = None
+
+            async def all_sent() -> bool:
+                async with sessions() as session:
+                    return set(await session.scalars(select(OutboxRow.status))) == {"sent"}
+
+            await _wait(all_sent, within=30)
+            for beat in beats:  # both schedulers tick at least twice more after the resume
+                for _ in range(2):
+                    before = beat.read_text()
+
+                    async def ticked(beat: Path = beat, before: str = before) -> bool:
+                        return beat.read_text() != before
+
+                    await _wait(ticked, within=30)
+            assert sorted(delivered()) == texts  # 0 duplicates, 0 losses
+            async with sessions() as session:
+                assert set(await session.scalars(select(OutboxRow.attempts))) == {1}
+        finally:
+            release.set()
+            if stopped is not None:
+                os.kill(stopped.pid, signal.SIGCONT)
             for proc in procs:
                 if proc.poll() is None:
                     proc.terminate()

@@ -1,0 +1,123 @@
+"""Retention: purge what Gopy no longer needs to keep (see docs/operations.md, "Retention").
+
+* abandoned drafts: a conversation idle for ``draft_days`` that holds an entry the person started and
+  never submitted (``state["draft"]["client_ref"]`` is set while an entry is being written and dropped
+  at its receipt, see core/conversation/citizen.py; the web chat keeps the same state under ``conv``):
+  the whole dialog state goes, with the typed text;
+* any dialog state idle for ``dialog_days``;
+* de-duplication rows of updates handled more than ``update_days`` ago (Telegram re-sends an update
+  for at most a day).
+
+One purge is one transaction on one connection: DELETEs of at most ``batch_size`` rows each, at most
+``max_rows`` rows in all, so the transaction stays short; what is left waits for the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.config import Settings
+from storage.models import DialogStateRow, ProcessedUpdateRow
+from storage.repositories_reporting import Lease, lease_condition
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    dialog_days: int = 30
+    draft_days: int = 7
+    update_days: int = 7
+    batch_size: int = 1000
+    max_rows: int = 100_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetentionPolicy:
+        return cls(
+            dialog_days=settings.retention_dialog_days,
+            draft_days=settings.retention_draft_days,
+            update_days=settings.retention_update_days,
+            batch_size=settings.retention_batch_size,
+            max_rows=settings.retention_max_rows,
+        )
+
+
+@dataclass
+class PurgeResult:
+    drafts: int = 0
+    dialog_states: int = 0
+    processed_updates: int = 0
+    complete: bool = True  # False: stopped at ``max_rows``, more is due
+
+    @property
+    def total(self) -> int:
+        return self.drafts + self.dialog_states + self.processed_updates
+
+
+def _unsubmitted_draft() -> ColumnElement[bool]:
+    data: Any = DialogStateRow.data
+    return or_(
+        data[("draft", "client_ref")].as_string().is_not(None),
+        data[("conv", "draft", "client_ref")].as_string().is_not(None),
+    )
+
+
+async def _delete_in_batches(
+    session: AsyncSession, table: Any, key: Any, where: list[Any], *, batch: int, budget: int
+) -> int:
+    """Delete rows of ``table`` matching ``where``, ``batch`` at a time, at most ``budget`` rows."""
+    deleted = 0
+    while deleted < budget:
+        size = min(batch, budget - deleted)
+        chosen = select(*key).where(*where).limit(size)
+        target = tuple_(*key) if len(key) > 1 else key[0]
+        result = await session.execute(
+            delete(table).where(target.in_(chosen)).execution_options(synchronize_session=False)
+        )
+        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        deleted += count
+        if count < size:
+            break
+    return deleted
+
+
+async def purge_expired(
+    session: AsyncSession, *, policy: RetentionPolicy, now: datetime, lease: Lease | None = None
+) -> PurgeResult | None:
+    """Purge in one transaction; with ``lease``, only while it is held (else ``None``, nothing done)."""
+    result = PurgeResult()
+    async with session.begin():
+        if lease is not None and not await session.scalar(select(lease_condition(lease, now))):
+            return None
+        budget = policy.max_rows
+        result.drafts = await _delete_in_batches(
+            session,
+            DialogStateRow,
+            [DialogStateRow.key],
+            [DialogStateRow.updated_at < now - timedelta(days=policy.draft_days), _unsubmitted_draft()],
+            batch=policy.batch_size,
+            budget=budget,
+        )
+        budget -= result.drafts
+        result.dialog_states = await _delete_in_batches(
+            session,
+            DialogStateRow,
+            [DialogStateRow.key],
+            [DialogStateRow.updated_at < now - timedelta(days=policy.dialog_days)],
+            batch=policy.batch_size,
+            budget=budget,
+        )
+        budget -= result.dialog_states
+        result.processed_updates = await _delete_in_batches(
+            session,
+            ProcessedUpdateRow,
+            [ProcessedUpdateRow.bot_id, ProcessedUpdateRow.update_id],
+            [ProcessedUpdateRow.handled_at < now - timedelta(days=policy.update_days)],
+            batch=policy.batch_size,
+            budget=budget,
+        )
+        result.complete = result.total < policy.max_rows
+    return result

@@ -1,0 +1,136 @@
+"""Retention, on SQLite and PostgreSQL, with an injected clock: the scheduler's daily purge removes
+abandoned drafts, idle dialog states and old update ids, keeps the rest, and does it on one connection
+in one transaction of bounded batches."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.clock import FixedClock
+from core.config import Settings
+from scheduler.service import ReminderScheduler
+from storage.dialogs import SqlDialogStore
+from storage.models import DialogStateRow, ProcessedUpdateRow
+from storage.retention import RetentionPolicy, purge_expired
+from tests.conftest import NOW
+
+DRAFT = {"flow": "draft", "client_ref": "3f2a", "document_id": 1, "stance": "other", "parts": ["Ý kiến"]}
+
+
+class Counter:
+    """Counts connection checkouts, transactions and DELETE statements on an engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.checkouts = self.begins = self.commits = self.deletes = 0
+        sync = engine.sync_engine
+        event.listen(sync.pool, "checkout", self._checkout)
+        event.listen(sync, "begin", self._begin)
+        event.listen(sync, "commit", self._commit)
+        event.listen(sync, "before_cursor_execute", self._execute)
+
+    def _checkout(self, *_: Any) -> None:
+        self.checkouts += 1
+
+    def _begin(self, *_: Any) -> None:
+        self.begins += 1
+
+    def _commit(self, *_: Any) -> None:
+        self.commits += 1
+
+    def _execute(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.deletes += statement.lstrip().upper().startswith("DELETE")
+
+    def reset(self) -> None:
+        self.checkouts = self.begins = self.commits = self.deletes = 0
+
+
+@pytest.fixture
+async def service(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path, database_url: str
+) -> AsyncIterator[ReminderScheduler]:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=database_url,
+        heartbeat_file=tmp_path / "heartbeat",
+        quiet_hours="",
+        digest_time="",
+        retention_dialog_days=30,
+        retention_draft_days=7,
+        retention_update_days=7,
+        retention_batch_size=2,
+    )
+    bot = Bot("123456:TEST")  # never called: nothing is queued
+    yield ReminderScheduler(settings=settings, sessions=sessions, bot=bot, clock=FixedClock(NOW))
+    await bot.session.close()
+
+
+async def _dialog(sessions: async_sessionmaker[AsyncSession], key: str, days_ago: float, data: dict) -> None:  # type: ignore[type-arg]
+    await SqlDialogStore(sessions, FixedClock(NOW - timedelta(days=days_ago))).set(key, data=data)
+
+
+async def _updates(
+    sessions: async_sessionmaker[AsyncSession], first: int, count: int, days_ago: float
+) -> None:
+    async with sessions() as session:
+        for update_id in range(first, first + count):
+            session.add(
+                ProcessedUpdateRow(bot_id=1, update_id=update_id, handled_at=NOW - timedelta(days=days_ago))
+            )
+        await session.commit()
+
+
+async def test_daily_purge_removes_what_expired_and_keeps_the_rest(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], service: ReminderScheduler
+) -> None:
+    await _dialog(sessions, "tg:idle-31d", 31, {"step": "menu", "lang": "vi"})
+    await _dialog(sessions, "tg:idle-29d", 29, {"step": "menu", "lang": "en"})
+    await _dialog(sessions, "tg:draft-8d", 8, {"step": "text", "draft": DRAFT})
+    await _dialog(sessions, "tg:draft-6d", 6, {"step": "text", "draft": DRAFT})
+    await _dialog(sessions, "web:draft-8d", 8, {"conv": {"step": "confirm", "draft": DRAFT}, "view": {}})
+    await _dialog(
+        sessions, "tg:receipt-8d", 8, {"step": "done", "draft": {"flow": "draft", "last_document_id": 1}}
+    )
+    await _updates(sessions, 1, 5, days_ago=8)
+    await _updates(sessions, 100, 3, days_ago=6)
+
+    assert await service.purge() is None  # not the lease holder yet: nothing done
+    await service.tick()  # takes the lease (nothing to send)
+    counter = Counter(engine)
+    result = await service.purge()
+    assert result is not None and result.complete
+    assert (result.drafts, result.dialog_states, result.processed_updates) == (2, 1, 5)
+    # one connection, one transaction; DELETEs of at most 2 rows: drafts 2+0, dialogs 1, updates 2+2+1
+    assert (counter.checkouts, counter.begins, counter.commits) == (1, 1, 1)
+    assert counter.deletes == 2 + 1 + 3
+
+    async with sessions() as session:
+        keys = set(await session.scalars(select(DialogStateRow.key)))
+        updates = set(await session.scalars(select(ProcessedUpdateRow.update_id)))
+    assert keys == {"tg:idle-29d", "tg:draft-6d", "tg:receipt-8d"}
+    assert updates == {100, 101, 102}
+
+    service.clock.advance(days=2)  # type: ignore[attr-defined]
+    await service.tick()
+    result = await service.purge()
+    assert result is not None and (result.drafts, result.dialog_states, result.processed_updates) == (1, 1, 3)
+
+
+async def test_one_purge_is_bounded_and_the_rest_waits_for_the_next(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _updates(sessions, 1, 7, days_ago=30)
+    policy = RetentionPolicy(batch_size=2, max_rows=5)
+    async with sessions() as session:
+        first = await purge_expired(session, policy=policy, now=NOW)
+    async with sessions() as session:
+        second = await purge_expired(session, policy=policy, now=NOW)
+    assert first is not None and (first.processed_updates, first.complete) == (5, False)
+    assert second is not None and (second.processed_updates, second.complete) == (2, True)

@@ -340,7 +340,7 @@ async def test_a_report_is_downloaded_with_no_database_connection_held(
     await bound_contact(world.sessions, unit="hoi-pn", chat_id=1003, now=NOW, name="Mai")
     mai = world.server.user(1003, first_name="Mai", language_code="vi", started=True)
     assert await world.materialise() == 1  # the T-7 reminder
-    assert await world.sender().drain() == 1
+    assert await world.drain() == 1
     reminder = (await mai.wait_reply())[-1]
     watch = PoolWatch(world.sessions.kw["bind"])  # from here on only the bot's updates use the database
     await mai.tap("Nộp báo cáo", reminder)

@@ -73,7 +73,9 @@ async def service(
 
 
 async def _dialog(sessions: async_sessionmaker[AsyncSession], key: str, days_ago: float, data: dict) -> None:  # type: ignore[type-arg]
-    await SqlDialogStore(sessions, FixedClock(NOW - timedelta(days=days_ago))).set(key, data=data)
+    async with sessions() as session:
+        await SqlDialogStore(FixedClock(NOW - timedelta(days=days_ago))).set(session, key, data=data)
+        await session.commit()
 
 
 async def _updates(

@@ -114,6 +114,7 @@ async def test_two_scheduler_processes_exactly_one_sends(pg_database: str, tmp_p
             async with sessions() as session:
                 assert set(await session.scalars(select(OutboxRow.attempts))) == {1}
                 holder = await session.scalar(select(SchedulerLeaseRow.holder))
+
             async def both_beat() -> bool:  # the second process may start after everything was sent
                 return all(beat.exists() for beat in beats)
 

@@ -18,7 +18,7 @@ from cli.backup import app as backup_app
 from cli.export import app as export_app
 from cli.logs import setup_logging
 from cli.mood import mood_app
-from cli.startup import hashing_settings, warn_development_key
+from cli.startup import checked_settings, hashing_settings, warn_development_key
 from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
@@ -63,7 +63,7 @@ def _require_database(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand in NO_DATABASE_CHECK or ctx.resilient_parsing or "--help" in sys.argv:
         return
     try:
-        asyncio.run(check_ready(get_settings().database_url))
+        asyncio.run(check_ready(checked_settings().database_url))
     except GopyError as exc:
         params = {k: v for k, v in exc.params.items() if isinstance(v, str)}
         typer.echo(f"Lỗi: {t(exc.code, 'vi', **params)} / Error: {t(exc.code, 'en', **params)}", err=True)

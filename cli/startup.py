@@ -14,20 +14,25 @@ from core.i18n import t
 log = logging.getLogger("gopy")
 
 
-def hashing_settings() -> Settings:
-    """The settings of a command that hashes chat ids or pseudonymises respondents.
-
-    With the public development key outside ``GOPY_ENV=development``: one line in Vietnamese and English
-    on stderr and exit status 2 (no traceback); likewise for a setting that does not validate.
-    """
+def checked_settings() -> Settings:
+    """The settings; one line in Vietnamese and English and exit status 2 when one does not validate."""
     try:
-        settings = get_settings()
+        return get_settings()
     except ValidationError as exc:
         names = ", ".join(sorted({"GOPY_" + str(e["loc"][0]).upper() for e in exc.errors() if e["loc"]}))
         typer.echo(
             f"{t('error.invalid_settings', 'vi')} / {t('error.invalid_settings', 'en')}: {names}", err=True
         )
         raise typer.Exit(2) from None
+
+
+def hashing_settings() -> Settings:
+    """The settings of a command that hashes chat ids or pseudonymises respondents.
+
+    With the public development key outside ``GOPY_ENV=development``: one line in Vietnamese and English
+    on stderr and exit status 2 (no traceback); likewise for a setting that does not validate.
+    """
+    settings = checked_settings()
     try:
         settings.require_hash_key()
     except InsecureHashKey as exc:

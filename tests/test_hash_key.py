@@ -114,8 +114,9 @@ def test_a_real_key_or_the_development_environment_may_start(tmp_path: Path, db:
 
 @pytest.mark.parametrize("key", [DEV_HASH_KEY, ""], ids=["development-key", "empty"])
 def test_the_development_key_given_explicitly_or_an_empty_key_is_refused(
-    key: str, monkeypatch: pytest.MonkeyPatch
+    key: str, monkeypatch: pytest.MonkeyPatch, sqlite_database: str
 ) -> None:
+    monkeypatch.setenv("GOPY_DATABASE_URL", sqlite_database)  # a ready database: only the key is wrong
     monkeypatch.setenv("GOPY_HASH_KEY", key)
     monkeypatch.setenv("GOPY_ENV", "production")
     get_settings.cache_clear()

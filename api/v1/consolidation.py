@@ -17,8 +17,9 @@ from api.v1.schemas import ERRORS, ConsolidationRead
 from bot.metrics import EXPORTS
 from core import errors
 from core.api_keys import Principal, Scope
-from core.consolidate import DIMENSIONS, Consolidation, consolidate, write_consolidation_xlsx
+from core.consolidate import DIMENSIONS, Consolidation, consolidate
 from core.i18n import t
+from formats.consolidation_xlsx import write_consolidation_xlsx
 from formats.reports_docx import build_synthesis_docx
 from storage import queries
 

@@ -4,6 +4,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY core core
 COPY storage storage
+COPY formats formats
 COPY bot bot
 COPY api api
 COPY scheduler scheduler

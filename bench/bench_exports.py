@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, insert
 
 from core.config import BUNDLED_DATA_DIR
-from core.exports import ExportFormat, FeedbackFilters, XlsxExport, csv_chunks, jsonl_chunks, present_row
+from core.exports import ExportFormat, FeedbackFilters, present_row
+from formats.exports import XlsxExport, csv_chunks, jsonl_chunks
 from storage import queries
 from storage.db import create_engine, session_factory
 from storage.loaders import load_file

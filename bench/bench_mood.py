@@ -22,7 +22,8 @@ from core.conversation.citizen import CitizenConversation
 from core.conversation.model import Context, Event
 from core.domain import Channel, Feedback, Profile, Source
 from core.mood import MOOD_KINDS, summarise_entries
-from core.mood_report import UnitReportLine, build_mood_report_docx
+from core.mood_report import UnitReportLine
+from formats.reports_docx import build_mood_report_docx
 from tests.fakes import FakeUnitOfWork, sample_store
 
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)

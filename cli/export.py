@@ -13,8 +13,9 @@ import typer
 
 from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
 from core.errors import GopyError
-from core.exports import ExportFormat, FeedbackFilters, XlsxExport, csv_chunks, jsonl_chunks, present_row
+from core.exports import ExportFormat, FeedbackFilters, present_row
 from core.i18n import t
+from formats.exports import XlsxExport, csv_chunks, jsonl_chunks
 
 app = typer.Typer(help="Exports / Xuất dữ liệu", no_args_is_help=True)
 

@@ -14,8 +14,9 @@ from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
 from core.mood import SUMMARY_DIMENSIONS, MoodSummary, summarise_mood_period
-from core.mood_report import build_mood_report_docx, units_of_period
+from core.mood_report import units_of_period
 from core.ports import UnitOfWork
+from formats.reports_docx import build_mood_report_docx
 
 mood_app = typer.Typer(
     help="Tình hình Nhân dân / Public mood: summaries and report drafts per reporting period",

@@ -1,5 +1,8 @@
 """Consolidation of one document's opinions: counts per section and groups of near-identical texts.
 
+:func:`consolidation_export` lays the result out as the rows of the staff workbook, which
+``formats.consolidation_xlsx`` writes.
+
 The numbers are computed from the rows handed in (the active draft opinions of the document), so they
 agree with the database by construction; the grouping is :func:`core.consolidation.group_near_duplicates`.
 """
@@ -8,11 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from core.consolidation import OpinionText, count_by, group_near_duplicates
-from core.exports import escape_formula
 
 DIMENSIONS: tuple[str, ...] = ("stance", "category", "organisation", "locality", "channel")
 STANCES: tuple[str, ...] = ("agree", "disagree", "partial", "other")
@@ -135,40 +136,49 @@ def label_of(labels: Mapping[str, Mapping[str, str]], dimension: str, code: str)
     return names.get(code, code)
 
 
-def write_consolidation_xlsx(
-    result: Consolidation, path: Path, *, labels: Mapping[str, Mapping[str, str]], headers: Mapping[str, str]
-) -> None:
-    """A workbook: one sheet of counts (per section and dimension), one of groups."""
-    import xlsxwriter
+@dataclass(frozen=True)
+class CountRow:
+    """One line of the counts sheet: a section (or the whole document), a dimension, a value, a count."""
 
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
-    bold = workbook.add_format({"bold": True})
-    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-    counts = workbook.add_worksheet(headers["counts_sheet"])
-    counts.write_row(0, 0, [headers[k] for k in ("section", "dimension", "value", "count")], bold)
-    row = 1
+    section: str
+    dimension: str
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One line of the groups sheet: a group of near-identical opinions of a section."""
+
+    section: str
+    representative: str
+    count: int
+    receipts: str
+
+
+@dataclass(frozen=True)
+class ConsolidationExport:
+    """The consolidation as two tables, already worded: counts per section and dimension, and groups."""
+
+    headers: Mapping[str, str]
+    counts: list[CountRow]
+    groups: list[GroupRow]
+
+
+def consolidation_export(
+    result: Consolidation, *, labels: Mapping[str, Mapping[str, str]], headers: Mapping[str, str]
+) -> ConsolidationExport:
+    """The rows of the consolidation workbook; ``headers`` names the sheets, columns and dimensions."""
     blocks = [(headers["whole_document"], result.counts)] + [(s.label, s.counts) for s in result.sections]
-    for label, block in blocks:
-        for dimension in DIMENSIONS:
-            for code, count in block.get(dimension, {}).items():
-                counts.write_string(row, 0, escape_formula(label))
-                counts.write_string(row, 1, headers[f"dim.{dimension}"])
-                counts.write_string(row, 2, escape_formula(label_of(labels, dimension, code)))
-                counts.write_number(row, 3, count)
-                row += 1
-    counts.set_column(0, 0, 50)
-    counts.set_column(1, 2, 30)
-    groups = workbook.add_worksheet(headers["groups_sheet"])
-    groups.write_row(0, 0, [headers[k] for k in ("section", "representative", "count", "receipts")], bold)
-    row = 1
-    for section in result.sections:
-        for group in section.groups:
-            groups.write_string(row, 0, escape_formula(section.label), wrap)
-            groups.write_string(row, 1, escape_formula(group.representative), wrap)
-            groups.write_number(row, 2, group.count)
-            groups.write_string(row, 3, ", ".join(group.receipt_codes), wrap)
-            row += 1
-    groups.set_column(0, 0, 40)
-    groups.set_column(1, 1, 80)
-    groups.set_column(3, 3, 40)
-    workbook.close()
+    counts = [
+        CountRow(label, headers[f"dim.{dimension}"], label_of(labels, dimension, code), count)
+        for label, block in blocks
+        for dimension in DIMENSIONS
+        for code, count in block.get(dimension, {}).items()
+    ]
+    groups = [
+        GroupRow(section.label, group.representative, group.count, ", ".join(group.receipt_codes))
+        for section in result.sections
+        for group in section.groups
+    ]
+    return ConsolidationExport(headers=headers, counts=counts, groups=groups)

@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DataFileError, DocumentImportError
 from core.i18n import t
+from core.parsed_document import ParsedDocument
 from core.text import normalize_input
-from storage.docparse import ParsedDocument, parse_docx, parse_markdown
+from formats.drafts import parse_docx, parse_markdown
 from storage.models import (
     CongressRow,
     DocumentRow,

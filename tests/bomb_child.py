@@ -45,7 +45,7 @@ def main(target: str, path: str) -> None:
     from core.config import Settings
     from core.errors import GopyError
     from core.reporting import store_report_file
-    from storage.docparse import parse_docx
+    from formats.drafts import parse_docx
 
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     limits = ArchiveLimits.from_settings(settings)

@@ -62,7 +62,7 @@ def test_environment_points_at_the_compose_services() -> None:
 
 def test_dockerfile_copies_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("core", "storage", "bot", "api", "scheduler", "cli", "data"):
+    for package in ("core", "storage", "formats", "bot", "api", "scheduler", "cli", "data"):
         assert f"COPY {package} {package}" in dockerfile
 
 

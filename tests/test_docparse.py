@@ -1,4 +1,4 @@
-"""storage.docparse: Markdown / DOCX drafts → section trees (pure parsing, no database)."""
+"""formats.drafts: Markdown / DOCX drafts → section trees (pure parsing, no database)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 
 from core.errors import DocumentImportError
-from storage.docparse import (
+from formats.drafts import (
     INTRO_TITLE,
     MAX_SECTIONS,
     ParsedDocument,

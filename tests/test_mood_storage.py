@@ -20,7 +20,8 @@ from core.config import get_settings
 from core.domain import Channel, FeedbackKind, Profile
 from core.feedback import record_consent, save_profile, withdraw_feedback
 from core.mood import SUMMARY_DIMENSIONS, submit_mood_entry, summarise_mood_period
-from core.mood_report import UnitReportLine, draft_mood_report
+from core.mood_report import UnitReportLine
+from formats.reports_docx import draft_mood_report
 from storage.models import CongressRow, FeedbackRow, ReportingPeriodRow
 from storage.uow import SqlUnitOfWork
 

@@ -21,7 +21,7 @@ from core import errors
 from core.archives import MIB, ArchiveLimits, check_archive, check_sheet_rows
 from core.config import Settings
 from core.reporting import detect_report_type, invite_contact
-from storage.docparse import parse_docx
+from formats.drafts import parse_docx
 from storage.models import DocumentRow, FeedbackRow
 from storage.uow import SqlUnitOfWork
 from tests import zipbombs

@@ -12,14 +12,15 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import audit, require_scopes
-from api.reports_docx import build_synthesis_docx
 from api.v1.deps import MAX_ID, Session, services
 from api.v1.schemas import ERRORS, ConsolidationRead
 from bot.metrics import EXPORTS
 from core import errors
 from core.api_keys import Principal, Scope
-from core.consolidate import DIMENSIONS, Consolidation, consolidate, write_consolidation_xlsx
+from core.consolidate import DIMENSIONS, Consolidation, consolidate
 from core.i18n import t
+from formats.consolidation_xlsx import write_consolidation_xlsx
+from formats.reports_docx import build_synthesis_docx
 from storage import queries
 
 router = APIRouter(prefix="/documents", tags=["consolidation"], responses=ERRORS)

@@ -23,7 +23,8 @@ from api.v1.feedback import presenter
 from api.v1.schemas import ERRORS
 from bot.metrics import EXPORTS
 from core.api_keys import Principal, Scope
-from core.exports import XLSX_MAX_ROWS, ExportFormat, FeedbackFilters, XlsxExport, csv_chunks, jsonl_chunks
+from core.exports import ExportFormat, FeedbackFilters
+from formats.exports import XLSX_MAX_ROWS, XlsxExport, csv_chunks, jsonl_chunks
 from storage import queries
 
 router = APIRouter(prefix="/exports", tags=["exports"], responses=ERRORS)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from functools import partial
 from typing import Annotated, Any
 
@@ -19,9 +17,9 @@ from api.v1.schemas import ERRORS, MeetingImportResult
 from bot.metrics import SUBMISSIONS
 from core import errors
 from core.api_keys import Principal, Scope
-from core.archives import ArchiveLimits, check_archive, check_sheet_rows
-from core.i18n import t
-from core.staff import MEETING_COLUMNS, MeetingContext, RowError, check_meeting_rows
+from core.archives import ArchiveLimits
+from core.staff import MeetingContext, RowError, check_meeting_rows
+from formats.meeting_xlsx import UnreadableMeetingFile, build_meeting_template, read_meeting_rows
 from storage import queries
 from storage.models import DocumentRow, SectionRow
 from storage.staff import add_meeting_entries
@@ -30,39 +28,6 @@ router = APIRouter(prefix="/meetings", tags=["meetings"], responses=ERRORS)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 10 * 1024 * 1024
-
-
-def build_template(sections: list[dict[str, Any]], document_code: str | None) -> bytes:
-    """The template: a data sheet with the header row, a help sheet, and the sections of a document."""
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    bold = workbook.add_format({"bold": True})
-    data = workbook.add_worksheet("data")
-    data.write_row(0, 0, MEETING_COLUMNS, bold)
-    data.set_column(0, len(MEETING_COLUMNS) - 1, 18)
-    data.set_column(3, 3, 60)
-    if document_code:
-        data.write_string(1, 0, document_code)
-    data.freeze_panes(1, 0)
-    help_sheet = workbook.add_worksheet(t("api.meeting.help_title", "vi")[:31])
-    help_sheet.write_row(0, 0, ("column", "Tiếng Việt", "English"), bold)
-    for row, column in enumerate(MEETING_COLUMNS, start=1):
-        help_sheet.write_row(
-            row, 0, (column, t(f"api.meeting.help.{column}", "vi"), t(f"api.meeting.help.{column}", "en"))
-        )
-    help_sheet.set_column(0, 0, 18)
-    help_sheet.set_column(1, 2, 70)
-    listing = workbook.add_worksheet(t("api.meeting.sections_sheet", "vi"))
-    listing.write_row(0, 0, ("section_id", "number", "title"), bold)
-    for row, section in enumerate(sections, start=1):
-        listing.write_number(row, 0, section["id"])
-        listing.write_string(row, 1, section["number"] or "")
-        listing.write_string(row, 2, section["title"])
-    listing.set_column(2, 2, 80)
-    workbook.close()
-    return buffer.getvalue()
 
 
 @router.get("/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
@@ -82,37 +47,18 @@ async def template(
             raise errors.DocumentNotFound(document_id=document_id)
         sections, code = await queries.list_sections(session, document_id), document["code"]
     return Response(
-        build_template(sections, code),
+        build_meeting_template(sections, code),
         media_type=XLSX,
         headers={"Content-Disposition": 'attachment; filename="gopy-meeting-template.xlsx"'},
     )
 
 
 def read_rows(raw: bytes, *, limits: ArchiveLimits, max_rows: int) -> list[tuple[Any, ...]]:
-    """The data rows of the first sheet (its template columns); a file that is not a readable XLSX or has
-    another header fails; a zip bomb, or more than ``max_rows`` data rows, is refused (ArchiveRejected)
-    without unpacking or reading it all: rows are counted while streaming."""
-    from openpyxl import load_workbook
-
-    rows: list[tuple[Any, ...]] = []
+    """The data rows of the uploaded template (see ``formats.meeting_xlsx``); an unreadable file is rejected."""
     try:
-        check_archive(raw, limits)
-        check_sheet_rows(raw, max_rows=max_rows)
-        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        try:
-            sheet = workbook.worksheets[0]
-            for row in sheet.iter_rows(max_col=len(MEETING_COLUMNS), values_only=True):
-                if len(rows) > max_rows:  # the header and max_rows data rows are in already
-                    raise errors.TooManyRows(max_rows=max_rows)
-                rows.append(tuple(row))
-        finally:
-            workbook.close()
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, IndexError) as exc:
-        raise _rejected([RowError(1, "*", "bad_file")]) from exc
-    header = tuple(str(c).strip() if c is not None else "" for c in (rows[0] if rows else ()))
-    if header[: len(MEETING_COLUMNS)] != MEETING_COLUMNS:
-        raise _rejected([RowError(1, "*", "bad_header")])
-    return rows[1:]
+        return read_meeting_rows(raw, limits=limits, max_rows=max_rows)
+    except UnreadableMeetingFile as exc:
+        raise _rejected([RowError(1, "*", exc.reason)]) from exc
 
 
 def _rejected(problems: list[RowError]) -> errors.MeetingImportRejected:

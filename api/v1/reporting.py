@@ -1,5 +1,5 @@
 """/v1/periods and /v1/reports: reporting periods, compliance per unit, report files; the public-mood
-summary and DOCX draft of a period. Thin routes over core.reporting, core.mood and core.mood_report."""
+summary and DOCX draft of a period. Thin routes over core.reporting, core.mood and formats.reports_docx."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from api.v1.schemas import ERRORS
 from bot.metrics import EXPORTS
 from core.api_keys import Principal, Scope
 from core.mood import summarise_mood_period
-from core.mood_report import build_mood_report_docx, units_of_period
+from core.mood_report import units_of_period
 from core.reporting import open_report_file, period_compliance
+from formats.reports_docx import build_mood_report_docx
 from storage.repositories_reporting import LocalFileStore
 from storage.uow import SqlUnitOfWork
 

@@ -1,0 +1,163 @@
+"""The one administrative-document layout of every Word report (python-docx).
+
+A4 portrait, margins 20 mm top and bottom, 30 mm left, 15 mm right; Times New Roman (every script
+slot, so Word never substitutes a font for Vietnamese letters) 14 pt body, 13 pt letterhead and
+tables, 16 pt document type; justified paragraphs with a 1.27 cm first-line indent. Laid out top to
+bottom: the two-column letterhead (issuing body and "*" | "ĐẢNG CỘNG SẢN VIỆT NAM" underlined, place
+and date in italics), the title block, the numbered parts, the closing (recipients | signature).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from docx import Document as new_document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Cm, Mm, Pt
+from docx.text.paragraph import Paragraph as DocxParagraph
+
+from core.admin_document import AdminDocument, BarChart, Closing, Heading, Letterhead, Paragraph, Table
+from formats.charts import bar_chart_png
+
+FONT = "Times New Roman"
+BODY_PT = 14
+SMALL_PT = 13  # letterhead, tables, captions, notes
+TITLE_PT = 16
+PARTY_PT = 15
+RECIPIENTS_PT = 12
+RECIPIENTS_LIST_PT = 11
+INDENT = Cm(1.27)
+CHART_WIDTH = Mm(150)
+LETTERHEAD_WIDTHS = (Cm(7.5), Cm(9))
+
+CENTRE = WD_ALIGN_PARAGRAPH.CENTER
+LEFT = WD_ALIGN_PARAGRAPH.LEFT
+JUSTIFY = WD_ALIGN_PARAGRAPH.JUSTIFY
+
+
+def render_docx(document: AdminDocument) -> bytes:
+    """``document`` laid out as DOCX bytes."""
+    doc = new_page()
+    letterhead(doc, document.letterhead)
+    paragraph(doc)
+    paragraph(doc, document.title, bold=True, size=TITLE_PT, align=CENTRE)
+    paragraph(doc, document.subject, bold=True, align=CENTRE)
+    if document.note:
+        paragraph(doc, document.note, italic=True, size=SMALL_PT, align=CENTRE)
+    paragraph(doc, "-----", align=CENTRE)
+    for text in document.intro:
+        paragraph(doc, text, indent=True)
+    for part in document.parts:
+        paragraph(doc, part.heading, bold=True, align=LEFT)
+        for block in part.blocks:
+            if isinstance(block, Paragraph):
+                paragraph(doc, block.text, italic=block.italic, indent=True)
+            elif isinstance(block, Heading):
+                paragraph(doc, block.text, bold=True, italic=block.italic, align=LEFT)
+            elif isinstance(block, Table):
+                table(doc, block)
+            elif isinstance(block, BarChart):
+                chart(doc, block)
+    paragraph(doc)
+    closing(doc, document.closing)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+def new_page() -> Any:
+    """An empty document with the page setup and the Normal style of the layout."""
+    doc = new_document()
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
+    section.left_margin, section.right_margin = Mm(30), Mm(15)
+    style = doc.styles["Normal"]
+    style.font.name = FONT
+    style.font.size = Pt(BODY_PT)
+    rfonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        rfonts.set(qn(attr), FONT)
+    style.paragraph_format.space_after = Pt(6)
+    style.paragraph_format.line_spacing = 1.15
+    return doc
+
+
+def paragraph(
+    container: Any,
+    text: str = "",
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    underline: bool = False,
+    size: int = BODY_PT,
+    align: WD_ALIGN_PARAGRAPH = JUSTIFY,
+    indent: bool = False,
+    first: bool = False,
+) -> DocxParagraph:
+    """A paragraph of one run added to ``container`` (the document or a cell; ``first``: its first one)."""
+    para: DocxParagraph = container.paragraphs[0] if first else container.add_paragraph()
+    para.alignment = align
+    if indent:
+        para.paragraph_format.first_line_indent = INDENT
+    run = para.add_run(text)
+    run.bold, run.italic, run.underline = bold, italic, underline
+    run.font.name = FONT
+    run.font.size = Pt(size)
+    return para
+
+
+def letterhead(doc: Any, head: Letterhead) -> None:
+    grid = doc.add_table(rows=1, cols=2)
+    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    left, right = grid.rows[0].cells
+    left.width, right.width = LETTERHEAD_WIDTHS
+    lines: list[tuple[str, bool]] = [(head.issuer_parent, False)] if head.issuer_parent else []
+    lines += [(head.issuer, True), ("*", False)]
+    if head.number:
+        lines.append((head.number, False))
+    for index, (text, bold) in enumerate(lines):
+        paragraph(left, text, bold=bold, size=SMALL_PT, align=CENTRE, first=index == 0)
+    paragraph(right, head.party, bold=True, underline=True, size=PARTY_PT, align=CENTRE, first=True)
+    paragraph(right, head.place_date, italic=True, size=SMALL_PT, align=CENTRE)
+
+
+def table(doc: Any, data: Table) -> None:
+    """A centred grid: a bold header row, numbers centred, then an empty paragraph."""
+    grid = doc.add_table(rows=1, cols=len(data.headings))
+    grid.style = "Table Grid"
+    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _row(grid.rows[0].cells, data.headings, bold=True)
+    for values in data.rows:
+        _row(grid.add_row().cells, values)
+    for column, width in zip(grid.columns, data.widths_cm, strict=False):
+        for cell in column.cells:
+            cell.width = Cm(width)
+    paragraph(doc)
+
+
+def _row(cells: Any, values: tuple[str, ...], *, bold: bool = False) -> None:
+    for cell, value in zip(cells, values, strict=True):
+        centre = bold or value.isdigit()
+        paragraph(cell, value, bold=bold, size=SMALL_PT, align=CENTRE if centre else LEFT, first=True)
+
+
+def chart(doc: Any, data: BarChart) -> None:
+    doc.add_picture(io.BytesIO(bar_chart_png(data)), width=CHART_WIDTH)
+    doc.paragraphs[-1].alignment = CENTRE
+    paragraph(doc, data.caption, italic=True, size=SMALL_PT, align=CENTRE)
+
+
+def closing(doc: Any, data: Closing) -> None:
+    grid = doc.add_table(rows=1, cols=2)
+    left, right = grid.rows[0].cells
+    paragraph(left, data.recipients, bold=True, italic=True, size=RECIPIENTS_PT, align=LEFT, first=True)
+    for line in data.recipients_list:
+        paragraph(left, line, size=RECIPIENTS_LIST_PT, align=LEFT)
+    for index, line in enumerate(data.signer):
+        paragraph(right, line, bold=True, align=CENTRE, first=index == 0)

@@ -1,0 +1,52 @@
+"""The Word drafts of the two reports, laid out by :mod:`formats.docx_layout`.
+
+* the synthesis report of one document's consolidation (:mod:`core.synthesis_report`), with its two
+  bar charts;
+* the Commission's mood report of one period (:mod:`core.mood_report`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from core.consolidate import Consolidation
+from core.mood import MoodSummary, summarise_mood_period
+from core.mood_report import UnitReportLine, mood_report
+from core.ports import UnitOfWork
+from core.synthesis_report import synthesis_report
+from formats.docx_layout import render_docx
+
+
+def build_synthesis_docx(
+    result: Consolidation, path: Path, *, labels: Mapping[str, Mapping[str, str]], today: datetime
+) -> None:
+    """Write the draft synthesis report of one document to ``path``."""
+    path.write_bytes(render_docx(synthesis_report(result, labels=labels, today=today)))
+
+
+def build_mood_report_docx(
+    summary: MoodSummary,
+    *,
+    units: Sequence[UnitReportLine | tuple[str, str, datetime | None]] | None,
+    now: datetime,
+    timezone: str = "Asia/Ho_Chi_Minh",
+    language: str = "vi",
+) -> bytes:
+    """The mood report draft as DOCX bytes."""
+    return render_docx(mood_report(summary, units=units, now=now, timezone=timezone, language=language))
+
+
+async def draft_mood_report(
+    *,
+    uow: UnitOfWork,
+    period_code: str,
+    now: datetime,
+    units: Sequence[UnitReportLine | tuple[str, str, datetime | None]] | None = None,
+    timezone: str = "Asia/Ho_Chi_Minh",
+    language: str = "vi",
+) -> bytes:
+    """The DOCX draft of the mood report of one period (entries + the units' reports), as bytes."""
+    summary = await summarise_mood_period(uow=uow, period_code=period_code, language=language)
+    return build_mood_report_docx(summary, units=units, now=now, timezone=timezone, language=language)

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.clock import FixedClock
+from core.conversation import citizen
+from core.conversation.citizen import FLOWS, STEPS
 from core.conversation.citizen.state import (
     VERSION,
     CitizenState,
@@ -22,10 +27,13 @@ from core.conversation.citizen.state import (
     load_state,
 )
 from core.conversation.model import Event
-from core.domain import FeedbackKind, Profile, Stance
+from core.domain import Channel, FeedbackKind, Profile, Source, Stance
 from core.i18n import t
 from tests.conversation_driver import Driver
+from tests.fakes import sample_store
 from tests.test_conversation import consented, submit_one
+
+NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
 
 OLD_CODE = "GY-EK2FTG"  # the receipt code the old "my opinions" states point at
 
@@ -471,3 +479,38 @@ async def test_an_unreadable_state_starts_over_politely(driver: Driver) -> None:
     driver.state = {"step": "sec", "lang": "vi", "screen": 7, "draft": {"document_id": "abc"}}
     out = await driver.send(Event.choice("s:2", 7))
     assert out.state["step"] == "menu" and out.replies
+
+
+# ---------------------------------------------------------------------- the table and the channels
+
+
+def test_every_step_has_a_row_in_the_table_and_every_flow_a_path() -> None:
+    assert set(STEPS) == set(Step)
+    assert set(FLOWS) == {"draft", "mood"} and all(FLOWS[name].name == name for name in FLOWS)
+
+
+def test_the_conversation_reads_no_method_names_from_strings() -> None:
+    package = Path(citizen.__file__).parent
+    for path in package.glob("*.py"):
+        assert "getattr(" not in path.read_text(encoding="utf-8"), path.name
+
+
+async def test_a_third_channel_runs_the_same_conversation_unchanged() -> None:
+    """Zalo (next) needs only an adapter: the conversation takes its channel from the context."""
+    driver = Driver(sample_store(NOW), FixedClock(NOW), channel=Channel.ZALO)
+    await consented(driver)
+    code = await submit_one(driver)
+    feedback = only_feedback(driver)
+    assert feedback.receipt_code == code and feedback.channel is Channel.ZALO
+    assert feedback.source is Source.BOT
+    [respondent] = driver.store.respondents.values()
+    assert respondent.channel is Channel.ZALO
+
+
+async def test_handle_leaves_the_stored_state_it_was_given_untouched(driver: Driver) -> None:
+    await consented(driver)
+    stored = old("text")
+    before = copy.deepcopy(stored)
+    driver.state = stored
+    await driver.say("Thêm ý ba.")
+    assert stored == before

@@ -78,6 +78,11 @@ class Entry(_Model):
     def text(self) -> str:
         return "\n\n".join(self.parts)
 
+    @property
+    def editing(self) -> bool:
+        """The entry changes one already sent (only opinions on drafts can be changed)."""
+        return False
+
 
 class DocumentEntry(Entry):
     """An opinion on a draft document: document → section → stance → text."""
@@ -90,6 +95,10 @@ class DocumentEntry(Entry):
     stance: Stance | None = None
     edit_receipt: str | None = None  # set when changing an opinion already sent
     last_document_id: int | None = None  # after a receipt: where «another one» starts
+
+    @property
+    def editing(self) -> bool:
+        return bool(self.edit_receipt)
 
     @field_validator("stance", mode="before")
     @classmethod

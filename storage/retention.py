@@ -2,7 +2,7 @@
 
 * abandoned drafts: a conversation idle for ``draft_days`` that holds an entry the person started and
   never submitted (``state["draft"]["client_ref"]`` is set while an entry is being written and dropped
-  at its receipt, see core/conversation/citizen.py; the web chat keeps the same state under ``conv``):
+  at its receipt, see core/conversation/citizen/state.py; the web chat keeps the same state under ``conv``):
   the whole dialog state goes, with the typed text;
 * any dialog state idle for ``dialog_days``;
 * de-duplication rows of updates handled more than ``update_days`` ago (Telegram re-sends an update

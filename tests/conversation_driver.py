@@ -12,8 +12,16 @@ from tests.fakes import FakeStore, FakeUnitOfWork
 
 
 class Driver:
-    def __init__(self, store: FakeStore, clock: FixedClock, user_hash: str = "u1", **settings: Any) -> None:
+    def __init__(
+        self,
+        store: FakeStore,
+        clock: FixedClock,
+        user_hash: str = "u1",
+        channel: Channel = Channel.TELEGRAM,
+        **settings: Any,
+    ) -> None:
         self.store = store
+        self.channel = channel
         self.clock = clock
         self.user_hash = user_hash
         self.conversation = CitizenConversation()
@@ -23,7 +31,7 @@ class Driver:
 
     async def send(self, event: Event) -> Outcome:
         async with FakeUnitOfWork(self.store) as uow:
-            ctx = Context(uow, Channel.TELEGRAM, self.user_hash, self.clock.now(), self.settings)
+            ctx = Context(uow, self.channel, self.user_hash, self.clock.now(), self.settings)
             outcome = await self.conversation.handle(self.state, event, ctx)
         self.state = outcome.state
         self.last = outcome

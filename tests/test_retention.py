@@ -21,6 +21,9 @@ from storage.dialogs import SqlDialogStore
 from storage.models import DialogStateRow, ProcessedUpdateRow
 from storage.retention import RetentionPolicy, purge_expired
 from tests.conftest import NOW
+from tests.conversation_driver import Driver
+from tests.fakes import sample_store
+from tests.test_conversation import consented, submit_one
 
 DRAFT = {"flow": "draft", "client_ref": "3f2a", "document_id": 1, "stance": "other", "parts": ["Ý kiến"]}
 
@@ -136,3 +139,27 @@ async def test_one_purge_is_bounded_and_the_rest_waits_for_the_next(
         second = await purge_expired(session, policy=policy, now=NOW)
     assert first is not None and (first.processed_updates, first.complete) == (5, False)
     assert second is not None and (second.processed_updates, second.complete) == (2, True)
+
+
+async def test_states_stored_by_the_versioned_conversation_are_purged_alike(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The conversation now stores ``v: 2`` states; an unsent entry still carries ``draft.client_ref``."""
+    driver = Driver(sample_store(NOW), FixedClock(NOW))
+    await consented(driver)
+    await driver.press("Góp ý dự thảo")
+    await driver.press("Dự thảo mở")
+    writing = driver.state
+    await driver.command("menu")
+    await submit_one(driver)
+    after_receipt = driver.state
+    assert writing["v"] == after_receipt["v"] == 2
+    await _dialog(sessions, "tg:v2-writing", 8, writing)
+    await _dialog(sessions, "web:v2-writing", 8, {"conv": writing, "view": {}})
+    await _dialog(sessions, "tg:v2-receipt", 8, after_receipt)
+    async with sessions() as session:
+        result = await purge_expired(session, policy=RetentionPolicy(), now=NOW)
+        await session.commit()
+    assert result is not None and result.drafts == 2
+    async with sessions() as session:
+        assert set(await session.scalars(select(DialogStateRow.key))) == {"tg:v2-receipt"}

@@ -51,7 +51,7 @@ of the second signal."""
 # Character n-grams of the diacritic-free form, the shingles of the second LSH index, and the
 # Jaccard similarity of those n-grams that LSH aims at (pairs above CHAR_THRESHOLD are well above it).
 _CHAR_NGRAM = 4
-_CHAR_LSH_THRESHOLD = 0.5
+_CHAR_LSH_THRESHOLD = 0.6
 # Representative choice: the mean similarity of a candidate is measured against at most this many
 # distinct texts of the group (evenly spaced), to keep very large groups linear.
 _MAX_REFERENCES = 64
@@ -171,7 +171,9 @@ def _plain(key: str) -> _Plain:
 
 
 # A Vietnamese syllable written without diacritics: onset, one to three vowels, final consonant.
-_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
+_SYLLABLE = re.compile(
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?"
+)
 
 
 def _word_typo(a: str, b: str, marked_a: str, marked_b: str, both_marked: bool) -> bool:
@@ -214,9 +216,10 @@ def _is_typo(a: _Plain, b: _Plain, i1: int, i2: int, j1: int, j2: int) -> bool:
             _word_typo(left[n], right[n], a.marked[i1 + n], b.marked[j1 + n], both_marked)
             for n in range(len(left))
         )
-    return min(len(joined_left), len(joined_right)) >= 3 and OSA.distance(
-        joined_left, joined_right, score_cutoff=1
-    ) <= 1
+    return (
+        min(len(joined_left), len(joined_right)) >= 3
+        and OSA.distance(joined_left, joined_right, score_cutoff=1) <= 1
+    )
 
 
 def _different_proposal(a: _Plain, b: _Plain) -> bool:
@@ -230,8 +233,8 @@ def _different_proposal(a: _Plain, b: _Plain) -> bool:
     """
     if a.numbers != b.numbers or a.negations != b.negations:
         return True
-    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(a.words, b.words):
-        if tag == "replace" and not _is_typo(a, b, i1, i2, j1, j2):
+    for op in Levenshtein.opcodes(a.words, b.words):
+        if op.tag == "replace" and not _is_typo(a, b, op.src_start, op.src_end, op.dest_start, op.dest_end):
             return True
     return False
 

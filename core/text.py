@@ -232,11 +232,12 @@ def fold_for_matching(text: str) -> str:
 
 
 _DOTLESS = str.maketrans({"đ": "d", "Đ": "D"})
+_COMBINING_DIACRITICS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def strip_diacritics(text: str) -> str:
     """Return ``text`` as typed on a keyboard without Vietnamese input (Telex/VNI off): every
-    combining mark removed (tone marks, breve, circumflex, horn) and "đ" written "d". Returns NFC.
+    combining diacritical mark (the Unicode "Combining Diacritical Marks" blocks) removed (tone marks, breve, circumflex, horn) and "đ" written "d". Returns NFC.
 
     This is a *second* comparison form, for texts that lost their diacritics: the matching key of
     :func:`fold_for_matching` keeps them, and two texts that differ only by diacritics ("hóa" /
@@ -248,7 +249,7 @@ def strip_diacritics(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.translate(_DOTLESS))
     if decomposed.isascii():
         return decomposed
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    return unicodedata.normalize("NFC", _COMBINING_DIACRITICS.sub("", decomposed))
 
 
 def has_diacritics(text: str) -> bool:

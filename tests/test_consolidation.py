@@ -190,7 +190,10 @@ def test_similarity_exactly_at_the_threshold_groups() -> None:
     assert len(tokens(items[0].text)) == 4 and len(tokens(items[1].text)) == 5
     # char_threshold=1.0: the word signal alone (the character signal groups a dropped word anyway).
     assert [g.count for g in group_near_duplicates(items, threshold=7 / 9, char_threshold=1.0)] == [2]
-    assert [g.count for g in group_near_duplicates(items, threshold=7 / 9 + 1e-9, char_threshold=1.0)] == [1, 1]
+    assert [g.count for g in group_near_duplicates(items, threshold=7 / 9 + 1e-9, char_threshold=1.0)] == [
+        1,
+        1,
+    ]
 
 
 def test_campaign_of_many_distinct_variants_stays_one_group() -> None:

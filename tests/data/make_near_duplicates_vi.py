@@ -32,7 +32,9 @@ FAMILIES: list[tuple[str, list[str]]] = [
     ),
     (
         "Đề nghị đẩy mạnh cải cách thủ tục hành chính, giảm thời gian giải quyết hồ sơ cho người dân và doanh nghiệp.",
-        ["Đề nghị đẩy mạnh cải cách thủ tục hành chính, tăng thời gian giải quyết hồ sơ cho người dân và doanh nghiệp."],
+        [
+            "Đề nghị đẩy mạnh cải cách thủ tục hành chính, tăng thời gian giải quyết hồ sơ cho người dân và doanh nghiệp."
+        ],
     ),
     (
         "Cần có chính sách nhà ở xã hội cho công nhân làm việc tại các khu công nghiệp của thành phố.",
@@ -51,7 +53,9 @@ FAMILIES: list[tuple[str, list[str]]] = [
     ),
     (
         "Đề nghị đầu tư xây dựng thêm trường mầm non công lập tại các phường mới thành lập sau sắp xếp.",
-        ["Đề nghị đầu tư xây dựng thêm trường trung học cơ sở công lập tại các phường mới thành lập sau sắp xếp."],
+        [
+            "Đề nghị đầu tư xây dựng thêm trường trung học cơ sở công lập tại các phường mới thành lập sau sắp xếp."
+        ],
     ),
     (
         "Cần giảm học phí cho học sinh trung học phổ thông thuộc hộ nghèo và hộ cận nghèo.",
@@ -74,7 +78,9 @@ FAMILIES: list[tuple[str, list[str]]] = [
     ),
     (
         "Cần siết chặt quản lý an toàn thực phẩm tại các chợ truyền thống và bếp ăn tập thể trong trường học.",
-        ["Cần nới lỏng quản lý an toàn thực phẩm tại các chợ truyền thống và bếp ăn tập thể trong trường học."],
+        [
+            "Cần nới lỏng quản lý an toàn thực phẩm tại các chợ truyền thống và bếp ăn tập thể trong trường học."
+        ],
     ),
     (
         "Đề nghị rút ngắn thời gian cấp giấy chứng nhận quyền sử dụng đất xuống còn 15 ngày làm việc.",
@@ -145,11 +151,15 @@ FAMILIES: list[tuple[str, list[str]]] = [
     ),
     (
         "Kiến nghị có cơ chế thu hút nhân tài, trả lương theo năng lực cho người làm việc trong khu vực công.",
-        ["Kiến nghị có cơ chế thu hút nhân tài, trả lương theo thâm niên cho người làm việc trong khu vực công."],
+        [
+            "Kiến nghị có cơ chế thu hút nhân tài, trả lương theo thâm niên cho người làm việc trong khu vực công."
+        ],
     ),
     (
         "Đề nghị bổ sung nội dung phát triển văn hóa đọc, xây dựng thư viện tại các xã đảo như Cát Hải, Bạch Long Vĩ.",
-        ["Đề nghị bổ sung nội dung phát triển văn hóa đọc, xây dựng thư viện tại các trường học ở huyện đảo."],
+        [
+            "Đề nghị bổ sung nội dung phát triển văn hóa đọc, xây dựng thư viện tại các trường học ở huyện đảo."
+        ],
     ),
     (
         "Cần kiên quyết xử lý các công trình xây dựng trái phép trên đất nông nghiệp, không để kéo dài.",
@@ -265,7 +275,10 @@ def variants(original: str, rng: random.Random, protected: set[str]) -> list[tup
         ("two_typos", typo(typo(original, rng, protected), rng, protected)),
         ("no_diacritics_caps", plain.upper()),
         ("partial_diacritics", partial_diacritics(original, rng)),
-        ("dropped_word_no_diacritics", drop_word(lower_plain(plain), rng, {strip_diacritics(w) for w in protected})),
+        (
+            "dropped_word_no_diacritics",
+            drop_word(lower_plain(plain), rng, {strip_diacritics(w) for w in protected}),
+        ),
         ("inserted_word_no_diacritics", strip_diacritics(insert_word(lower_plain(original), rng))),
     ]
 
@@ -281,7 +294,9 @@ def build() -> list[dict[str, str]]:
         for n, negative in enumerate(negatives, start=1):
             neg_family = f"{family}-N{n}"
             text = negative.rstrip("*")
-            items.append({"key": f"{neg_family}-original", "family": neg_family, "kind": "hard_negative", "text": text})
+            items.append(
+                {"key": f"{neg_family}-original", "family": neg_family, "kind": "hard_negative", "text": text}
+            )
             if negative.endswith("*"):
                 items.append(
                     {

@@ -138,6 +138,12 @@ _FUNCTION_WORDS = frozenset(
     "va voi cua cho tai o trong tu khi neu thi la ma cac nhung rat cung da dang se nen can phai hay "
     "hoac de vi do bi duoc nay ay theo ve den ra vao len xuong hon nua them chi moi tung".split()
 )
+# Words (without diacritics) of the openings people put before a proposal ("Xin góp ý là nên",
+# "Người dân chúng tôi đề xuất", "Kính đề nghị Ban soạn thảo"): at the start of both texts, one
+# opening may replace another.
+_OPENING_WORDS = frozenset(
+    "de nghi kien xuat xin gop y toi chung nguoi dan mong muon kinh ban soan thao theo rang y".split()
+)
 _NUMBER = re.compile(r"\d")
 _PLAIN_WORD = re.compile(r"\S+")
 
@@ -200,11 +206,14 @@ def _word_typo(a: str, b: str, marked_a: str, marked_b: str, both_marked: bool) 
 
 def _is_typo(a: _Plain, b: _Plain, i1: int, i2: int, j1: int, j2: int) -> bool:
     """Whether the words ``a.words[i1:i2]`` replaced by ``b.words[j1:j2]`` are only a slip of the
-    keyboard (see :func:`_word_typo`), a space added or lost ("phongchong" / "phong chong"), or
-    grammatical words replacing one another ("tại" / "ở")."""
+    keyboard (see :func:`_word_typo`), a space added or lost ("phongchong" / "phong chong"),
+    grammatical words replacing one another ("tại" / "ở"), or one opening for another at the start
+    ("Xin góp ý là nên" / "Người dân chúng tôi đề xuất")."""
     left, right = a.words[i1:i2], b.words[j1:j2]
     if all(w in _FUNCTION_WORDS for w in left) and all(w in _FUNCTION_WORDS for w in right):
         return True
+    if i1 == j1 == 0 and all(w in _OPENING_WORDS or w in _FUNCTION_WORDS for w in (*left, *right)):
+        return True  # one opening for another
     joined_left, joined_right = "".join(left), "".join(right)
     if joined_left == joined_right:
         return True

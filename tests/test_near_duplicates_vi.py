@@ -202,3 +202,18 @@ def test_texts_with_different_diacritics_stay_apart() -> None:
     items = [OpinionText("1", "Hóa"), OpinionText("2", "Họa"), OpinionText("3", "hoa")]
     groups = group_near_duplicates(items, workers=1)
     assert sorted(g.keys for g in groups) == [("1", "3"), ("2",)]
+
+
+def test_one_opening_may_replace_another() -> None:
+    proposal = "phát triển văn hóa đọc, xây dựng thư viện tại các xã, phường và giao cho chính quyền cơ sở tổ chức thực hiện"
+    items = [
+        OpinionText("1", f"Xin góp ý là nên {proposal}."),
+        OpinionText("2", f"Người dân chúng tôi đề xuất {proposal}."),
+        OpinionText("3", f"Kính đề nghị Ban soạn thảo {proposal}."),
+        OpinionText(
+            "4",
+            f"Người dân chúng tôi đề xuất {proposal.replace('thư viện', 'nhà văn hóa')}.",
+        ),
+    ]
+    groups = group_near_duplicates(items, workers=1)
+    assert [g.keys for g in groups] == [("1", "2", "3"), ("4",)]

@@ -26,8 +26,10 @@ from functools import lru_cache
 
 __all__ = [
     "fold_for_matching",
+    "has_diacritics",
     "normalize_input",
     "normalize_tone_placement",
+    "strip_diacritics",
     "text_length",
     "tokens",
     "tokens_many",
@@ -227,6 +229,32 @@ def fold_for_matching(text: str) -> str:
     text = _NOT_WORD.sub(_replace_non_word, text)
     text = normalize_tone_placement(text)
     return _WHITESPACE.sub(" ", text).strip()
+
+
+_DOTLESS = str.maketrans({"đ": "d", "Đ": "D"})
+_COMBINING_DIACRITICS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def strip_diacritics(text: str) -> str:
+    """Return ``text`` as typed on a keyboard without Vietnamese input (Telex/VNI off): every
+    combining diacritical mark (the Unicode "Combining Diacritical Marks" blocks) removed (tone marks, breve, circumflex, horn) and "đ" written "d". Returns NFC.
+
+    This is a *second* comparison form, for texts that lost their diacritics: the matching key of
+    :func:`fold_for_matching` keeps them, and two texts that differ only by diacritics ("hóa" /
+    "hoa") must never be treated as identical because of this function alone.
+
+    >>> strip_diacritics("Đề nghị tăng cường phòng, chống tham nhũng")
+    'De nghi tang cuong phong, chong tham nhung'
+    """
+    decomposed = unicodedata.normalize("NFD", text.translate(_DOTLESS))
+    if decomposed.isascii():
+        return decomposed
+    return unicodedata.normalize("NFC", _COMBINING_DIACRITICS.sub("", decomposed))
+
+
+def has_diacritics(text: str) -> bool:
+    """True when ``text`` has at least one letter with a diacritic mark or a "đ"/"Đ"."""
+    return strip_diacritics(text) != unicodedata.normalize("NFC", text)
 
 
 _WordTokenize = Callable[[str], list[str]]

@@ -269,3 +269,38 @@ def test_importing_core_text_does_not_load_underthesea() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------------------------------
+# strip_diacritics / has_diacritics: the second comparison form, for texts typed without Telex/VNI
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("Đề nghị tăng cường phòng, chống tham nhũng", "De nghi tang cuong phong, chong tham nhung"),
+        ("ƯU TIÊN ĐẦU TƯ Ở VÙNG SÂU", "UU TIEN DAU TU O VUNG SAU"),
+        (unicodedata.normalize(NFD, "thuỷ lợi, hoá chất"), "thuy loi, hoa chat"),
+        ("plain ascii 123", "plain ascii 123"),
+    ],
+)
+def test_strip_diacritics(text: str, plain: str) -> None:
+    assert core_text.strip_diacritics(text) == plain
+    assert core_text.strip_diacritics(plain) == plain
+
+
+def test_has_diacritics() -> None:
+    assert core_text.has_diacritics("Hòa bình")
+    assert core_text.has_diacritics("đi")
+    assert core_text.has_diacritics(unicodedata.normalize(NFD, "hóa"))
+    assert not core_text.has_diacritics("Hoa binh 2026!")
+    assert not core_text.has_diacritics("")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_strip_diacritics_is_idempotent(text: str) -> None:
+    plain = core_text.strip_diacritics(text)
+    assert core_text.strip_diacritics(plain) == plain
+    assert not core_text.has_diacritics(plain)

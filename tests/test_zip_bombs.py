@@ -267,7 +267,7 @@ async def test_bot_tells_the_contact_and_stores_nothing(world: World, polling: o
     await lan.command_and_wait("start", invite.payload)
     await lan.tap("Xác nhận")
     assert await world.materialise() == 1
-    assert await world.sender().drain() == 1
+    assert await world.drain() == 1
     reminder = (await lan.wait_reply())[-1]
     reply = await lan.tap("Nộp báo cáo", reminder)
     assert "Gửi tệp báo cáo" in reply.text

@@ -4,16 +4,39 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# The pinned, hashed dependency sets (see `make lock`): runtime only, and runtime + the dev extra.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+UV_COMPILE = $(BIN)/uv pip compile --quiet pyproject.toml --python-version 3.11 --generate-hashes
 
-.PHONY: run test lint format install demo bench clean
+.PHONY: run test lint format install lock deadcode demo bench clean
 
-$(STAMP): pyproject.toml
+## make install: exactly the versions of requirements-dev.lock, then Gopy itself (editable, no dependency
+## resolution); redone whenever a lock or pyproject.toml changes.
+$(STAMP): $(DEV_LOCK) $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## make lock: re-resolve the locks after a change to the dependencies in pyproject.toml (versions already
+## pinned are kept; `make lock UPGRADE=1` moves everything to the newest versions pyproject allows).
+lock: | $(BIN)/uv
+	$(UV_COMPILE) --extra dev $(if $(UPGRADE),--upgrade) -o $(DEV_LOCK)
+	$(UV_COMPILE) -c $(DEV_LOCK) -o $(LOCK)
+
+# uv (at the version the dev lock pins) is all `make lock` needs: it works even when pyproject.toml names a
+# dependency the lock does not have yet (then `make install` stops at `pip check`).
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet "$$(grep -m1 '^uv==' $(DEV_LOCK) | cut -d' ' -f1)"
+
+## make deadcode: vulture (settings in pyproject.toml [tool.vulture]); advisory, review its findings by hand.
+deadcode: $(STAMP)
+	$(BIN)/vulture
 
 ## make run: migrate the embedded SQLite database under ./var/ (GOPY_HOME), load the bundled data (a no-op when
 ## unchanged; staff changes are kept), start everything.

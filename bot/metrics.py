@@ -1,7 +1,5 @@
 """Prometheus counters of the chat channels (exposed by the API at /metrics)."""
 
-from collections.abc import Callable
-
 from prometheus_client import Counter, Gauge
 
 UPDATES_HANDLED = Counter("gopy_updates_handled_total", "Chat updates handled", ["channel", "kind"])
@@ -18,8 +16,3 @@ SUBMISSIONS = Counter(
 EXPORTS = Counter("gopy_exports_total", "Exports and reports produced", ["kind", "format"])
 OUTBOX_BACKLOG = Gauge("gopy_outbox_backlog", "Outbox messages waiting to be sent")
 OUTBOX_BACKLOG.set(0)
-
-
-def set_outbox_backlog_source(read: Callable[[], float]) -> None:
-    """Let the scheduler publish the outbox backlog: ``read()`` is called at every scrape of /metrics."""
-    OUTBOX_BACKLOG.set_function(read)

@@ -42,11 +42,6 @@ class DocumentClosed(GopyError):
     http_status = 409
 
 
-class DocumentNotOpen(GopyError):
-    code = "error.document_not_open"
-    http_status = 409
-
-
 class TextTooLong(GopyError):
     code = "error.text_too_long"
     http_status = 422
@@ -59,11 +54,6 @@ class TextRequired(GopyError):
 
 class ConsentRequired(GopyError):
     code = "error.consent_required"
-    http_status = 403
-
-
-class NotOwner(GopyError):
-    code = "error.not_owner"
     http_status = 403
 
 

@@ -224,13 +224,6 @@ async def list_sections(session: AsyncSession, document_id: int) -> list[dict[st
     ]
 
 
-async def get_section(session: AsyncSession, section_id: int) -> dict[str, Any] | None:
-    row = await session.get(SectionRow, section_id)
-    if row is None:
-        return None
-    return {"id": row.id, "document_id": row.document_id, "number": row.number, "title": row.title}
-
-
 async def opinions_of_document(session: AsyncSession, document_id: int) -> list[dict[str, Any]]:
     """The active draft opinions of one document (what a consolidation counts and groups)."""
     result = await session.execute(

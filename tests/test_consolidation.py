@@ -8,7 +8,6 @@ import unicodedata
 import pytest
 
 from core.consolidation import (
-    OpinionGroup,
     OpinionText,
     _lsh_bands,
     count_by,
@@ -44,10 +43,6 @@ def mixed() -> list[OpinionText]:
     a, b, c = ANTI_CORRUPTION, ADMIN_REFORM, DIFFERENT
     order = [a[0], b[0], c[0], a[1], b[1], c[1], a[2], b[2], a[3], c[2]]
     return opinions(*order)
-
-
-def by_first_key(groups: list[OpinionGroup]) -> dict[str, OpinionGroup]:
-    return {group.keys[0]: group for group in groups}
 
 
 def test_near_duplicates_are_grouped_and_different_opinions_stay_alone() -> None:

@@ -15,7 +15,6 @@ from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
 from core.exports import MAX_TEXT_FILTER, FeedbackFilters
 
 MAX_ID = 2**31 - 1
-Id = Annotated[int, Query(ge=1, le=MAX_ID)]
 Code = Annotated[InputLine | None, Query(max_length=64)]
 
 

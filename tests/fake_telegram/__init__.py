@@ -1,5 +1,7 @@
 """Fake Telegram Bot API server and simulated users for end-to-end tests of the Gopy bot.
 
+It implements the Bot API methods the project calls (:data:`METHODS`) and nothing more.
+
 Typical use::
 
     from aiogram import Bot
@@ -14,21 +16,12 @@ Typical use::
         reply = await user.tap("Góp ý")
 """
 
-from .formatting import EntityParseError, parse_text, utf16_len
-from .models import (
-    ApiError,
-    Button,
-    Call,
-    CallbackAnswer,
-    ChatMessage,
-    StoredFile,
-    UploadedFile,
-    WebhookDelivery,
-)
-from .server import RATE_LIMITED_METHODS, REACTION_METHODS, FakeTelegramServer
+from .models import ApiError, Button, Call, CallbackAnswer, ChatMessage, StoredFile, WebhookDelivery
+from .server import METHODS, RATE_LIMITED_METHODS, REACTION_METHODS, FakeTelegramServer
 from .user import FakeUser
 
 __all__ = [
+    "METHODS",
     "RATE_LIMITED_METHODS",
     "REACTION_METHODS",
     "ApiError",
@@ -36,12 +29,8 @@ __all__ = [
     "Call",
     "CallbackAnswer",
     "ChatMessage",
-    "EntityParseError",
     "FakeTelegramServer",
     "FakeUser",
     "StoredFile",
-    "UploadedFile",
     "WebhookDelivery",
-    "parse_text",
-    "utf16_len",
 ]

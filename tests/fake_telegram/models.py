@@ -40,24 +40,13 @@ class Button(NamedTuple):
 
 
 @dataclass
-class UploadedFile:
-    """A multipart file part received from the bot."""
-
-    field: str
-    filename: str
-    content_type: str | None
-    data: bytes
-
-
-@dataclass
 class StoredFile:
-    """A file known to the server: uploaded by the bot, or sent by a :class:`FakeUser`."""
+    """A file a :class:`FakeUser` sent, downloadable by the bot through getFile."""
 
     file_id: str
     file_unique_id: str
     file_path: str
     content: bytes
-    file_name: str | None = None
     mime_type: str | None = None
     file_size: int = 0
 
@@ -88,7 +77,6 @@ class Call:
     status: int = 200
     result: Any = None
     error: str | None = None
-    files: dict[str, UploadedFile] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -103,10 +91,10 @@ class ChatMessage:
     Objects handed out by the server and :class:`FakeUser` are snapshots taken when they were
     returned: later edits by the bot do not change them (ask again for the current state).
 
-    ``text`` is the visible text after entity parsing (for media messages: the caption).
-    ``buttons`` are the inline keyboard rows; ``reply_keyboard`` the rows of a reply keyboard.
-    ``document`` is the Telegram ``Document`` dict (file_id, file_unique_id, file_name, mime_type,
-    file_size) when the message carries one.  ``history`` keeps previous texts after edits.
+    ``text`` is the message text (None for a document or a sticker).  ``buttons`` are the inline keyboard
+    rows.  ``document`` is the Telegram ``Document`` dict (file_id, file_unique_id, file_name,
+    mime_type, file_size) when the message carries one; ``extra`` holds other message fields (a
+    sticker...).
     """
 
     chat_id: int
@@ -115,33 +103,16 @@ class ChatMessage:
     date: int
     text: str | None = None
     entities: list[dict[str, Any]] = field(default_factory=list)
-    caption: str | None = None
-    raw_text: str | None = None
-    parse_mode: str | None = None
     buttons: list[list[Button]] = field(default_factory=list)
     inline_markup: dict[str, Any] | None = None
-    reply_keyboard: list[list[str]] | None = None
-    remove_keyboard: bool = False
     document: dict[str, Any] | None = None
-    photo: list[dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    deleted: bool = False
     edit_date: int | None = None
-    history: list[str | None] = field(default_factory=list)
     api: dict[str, Any] = field(default_factory=dict)
 
     def button_texts(self) -> list[str]:
         """All inline button texts, flattened row by row."""
         return [button.text for row in self.buttons for button in row]
-
-    def button_data(self) -> list[str | None]:
-        """All inline button callback_data values, flattened row by row."""
-        return [button.callback_data for row in self.buttons for button in row]
-
-    @property
-    def has_inline_keyboard(self) -> bool:
-        """True when the message currently shows an inline keyboard."""
-        return bool(self.buttons)
 
     def to_api(self) -> dict[str, Any]:
         """The Telegram ``Message`` object as the Bot API would return it now (a deep copy)."""
@@ -156,18 +127,10 @@ class ChatMessage:
                 f"[document {self.document.get('file_name')!r}, {self.document.get('file_size')} bytes] "
                 + body
             )
-        elif self.photo:
-            body = "[photo] " + body
         elif not body:
-            kinds = [k for k in ("sticker", "voice", "location", "contact") if k in self.api]
-            body = f"[{kinds[0]}]" if kinds else "[message]"
+            body = "[sticker]" if "sticker" in self.extra else "[message]"
         lines = [f"#{self.message_id} {who}: {body.rstrip()}"]
         lines.extend("  " + " ".join(f"[{b.text}]" for b in buttons) for buttons in self.buttons)
-        lines.extend(
-            "  keyboard: " + " ".join(f"[{t}]" for t in texts) for texts in self.reply_keyboard or []
-        )
-        if self.deleted:
-            lines[0] += "  (deleted)"
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -189,10 +152,8 @@ class WebhookDelivery:
 class CallbackAnswer:
     """An answerCallbackQuery made by the bot for a callback query of a fake user."""
 
-    callback_query_id: str
     user_id: int
     data: str | None
     text: str | None
     show_alert: bool
-    url: str | None
     at: float

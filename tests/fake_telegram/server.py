@@ -8,15 +8,16 @@ The real bot talks to it over real HTTP::
         user = server.user(1001, first_name="Lan")
         ...
 
-It implements the subset of the Bot API the project needs, with the same response envelope
-(``{"ok": true, "result": ...}`` / ``{"ok": false, "error_code": N, "description": "..."}``), the
-same error wording for the mistakes bots usually make (too long texts, bad ``callback_data``,
-unparsable HTML, "message is not modified"...), long polling, webhook delivery with retries, file
-upload/download, and fault injection (rate limits, blocked chats, transient 5xx errors).
+It implements the Bot API methods the project calls (see :data:`METHODS`), with the same response
+envelope (``{"ok": true, "result": ...}`` / ``{"ok": false, "error_code": N, "description": "..."}``),
+the same error wording for the mistakes bots usually make (too long texts, bad ``callback_data``,
+"message is not modified", stale callback queries...), long polling, webhook delivery with retries,
+file download, and fault injection (rate limits, blocked chats, transient 5xx errors).  A method the
+project does not call answers ``404 Not Found``, as an unknown method would: add it here when the bot
+starts to use it.
 
 Everything the bot does is recorded in :attr:`FakeTelegramServer.calls`, and every chat keeps its
-messages in their current state (after edits and deletes), see
-:meth:`FakeTelegramServer.chat_messages`.
+messages in their current state (after edits), see :meth:`FakeTelegramServer.chat_messages`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import contextlib
 import copy
 import inspect
 import json
-import mimetypes
 import re
 import secrets
 import time
@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from .formatting import EntityParseError, parse_text
 from .models import (
     ApiError,
     Button,
@@ -47,7 +46,6 @@ from .models import (
     CallbackAnswer,
     ChatMessage,
     StoredFile,
-    UploadedFile,
     WebhookDelivery,
     bad_request,
 )
@@ -57,11 +55,23 @@ if TYPE_CHECKING:
 
 MethodHandler = Callable[[Call], Any]
 
+#: The Bot API methods the project calls (bot/, scheduler/, cli/ through aiogram).
+METHODS = (
+    "getMe",
+    "getUpdates",
+    "setWebhook",
+    "deleteWebhook",
+    "setMyCommands",
+    "sendMessage",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+    "getFile",
+)
+
 MAX_MESSAGE_LENGTH = 4096
-MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 NOT_MODIFIED = (
@@ -77,49 +87,12 @@ CONFLICT_POLLING = (
 )
 
 #: Methods subject to :meth:`FakeTelegramServer.set_rate_limits`.
-RATE_LIMITED_METHODS = frozenset(
-    {
-        "sendMessage",
-        "sendDocument",
-        "sendPhoto",
-        "editMessageText",
-        "editMessageCaption",
-        "copyMessage",
-        "forwardMessage",
-    }
-)
+RATE_LIMITED_METHODS = frozenset({"sendMessage", "editMessageText"})
 #: Bot actions that count as "the bot reacted" for :meth:`FakeUser.wait_reply`.
 REACTION_METHODS = frozenset(
-    {
-        "sendMessage",
-        "sendDocument",
-        "sendPhoto",
-        "copyMessage",
-        "forwardMessage",
-        "editMessageText",
-        "editMessageCaption",
-        "editMessageReplyMarkup",
-        "deleteMessage",
-        "deleteMessages",
-        "answerCallbackQuery",
-    }
+    {"sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery"}
 )
 _NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
-_CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
-    }
-)
 _BUTTON_ACTIONS = (
     "url",
     "callback_data",
@@ -132,64 +105,13 @@ _BUTTON_ACTIONS = (
     "callback_game",
     "pay",
 )
-_INT_FIELDS = frozenset(
-    {
-        "chat_id",
-        "from_chat_id",
-        "message_id",
-        "offset",
-        "limit",
-        "timeout",
-        "reply_to_message_id",
-        "message_thread_id",
-        "max_connections",
-        "cache_time",
-        "user_id",
-        "duration",
-        "width",
-        "height",
-    }
-)
-_BOOL_FIELDS = frozenset(
-    {
-        "show_alert",
-        "drop_pending_updates",
-        "disable_notification",
-        "protect_content",
-        "disable_web_page_preview",
-        "allow_sending_without_reply",
-        "disable_content_type_detection",
-        "has_spoiler",
-        "show_caption_above_media",
-        "allow_paid_broadcast",
-    }
-)
-_JSON_FIELDS = frozenset(
-    {
-        "reply_markup",
-        "commands",
-        "scope",
-        "allowed_updates",
-        "entities",
-        "caption_entities",
-        "link_preview_options",
-        "reply_parameters",
-        "menu_button",
-        "message_ids",
-    }
-)
+_INT_FIELDS = frozenset({"chat_id", "message_id", "offset", "limit", "timeout", "max_connections"})
+_BOOL_FIELDS = frozenset({"show_alert", "drop_pending_updates"})
+_JSON_FIELDS = frozenset({"reply_markup", "commands", "scope", "allowed_updates", "entities"})
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 
 _json_dumps = partial(json.dumps, ensure_ascii=False)
-
-
-@dataclass
-class _Described:
-    """A successful result that also carries Telegram's optional ``description``."""
-
-    result: Any
-    description: str
 
 
 @dataclass
@@ -212,14 +134,6 @@ class _CallbackQuery:
     message_id: int | None
     data: str | None
     answered: bool = False
-
-
-@dataclass
-class _Markup:
-    inline: dict[str, Any] | None = None
-    buttons: list[list[Button]] = field(default_factory=list)
-    keyboard: list[list[str]] | None = None
-    remove: bool = False
 
 
 @dataclass
@@ -259,10 +173,6 @@ def _normalize(params: dict[str, Any]) -> dict[str, Any]:
                 value = json.loads(value)
         normalized[key] = value
     return normalized
-
-
-def _text_len(text: str) -> int:
-    return len(text)
 
 
 class FakeTelegramServer:
@@ -329,9 +239,7 @@ class FakeTelegramServer:
         self._next_update_id = 1
         self._allowed_updates: list[str] | None = None
         self._webhook: dict[str, Any] | None = None
-        self._webhook_last_error: tuple[int, str] | None = None
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._bot_settings: dict[tuple[str, Any], Any] = {}
         self._callback_queries: dict[str, _CallbackQuery] = {}
         self._blocked: set[int] = set()
         self._failures: dict[str, deque[_Failure]] = {}
@@ -346,7 +254,8 @@ class FakeTelegramServer:
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
         self._webhook_task: asyncio.Task[None] | None = None
-        self._register_builtin_methods()
+        for name in METHODS:
+            self.register_method(name, getattr(self, "_m_" + name))
 
     # ----------------------------------------------------------------------------------- lifecycle
 
@@ -372,7 +281,7 @@ class FakeTelegramServer:
         if self._runner is not None:
             return
         self._closing = False
-        app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
+        app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         app.router.add_route("*", "/{tail:.*}", self._handle_not_found)
@@ -447,28 +356,16 @@ class FakeTelegramServer:
             and (ok is None or call.ok == ok)
         ]
 
-    def chat_messages(self, chat_id: int, *, include_deleted: bool = False) -> list[ChatMessage]:
+    def chat_messages(self, chat_id: int) -> list[ChatMessage]:
         """Snapshots of the bot's messages in this chat, in order and in their current state.
 
-        Edits are applied; deleted messages are left out unless ``include_deleted`` (then their
-        ``deleted`` flag is set).  Snapshots do not change when the bot edits a message later.
+        Edits are applied.  Snapshots do not change when the bot edits a message later.
         """
         chat = self._chats.get(chat_id)
-        if chat is None:
-            return []
-        return [
-            copy.deepcopy(m)
-            for m in chat.messages.values()
-            if m.from_bot and (include_deleted or not m.deleted)
-        ]
-
-    def chat_history(self, chat_id: int) -> list[ChatMessage]:
-        """Snapshots of all messages of the chat (user and bot, deleted included) in message_id order."""
-        chat = self._chats.get(chat_id)
-        return [copy.deepcopy(m) for m in chat.messages.values()] if chat else []
+        return [copy.deepcopy(m) for m in chat.messages.values() if m.from_bot] if chat else []
 
     def message(self, chat_id: Any, message_id: Any) -> ChatMessage | None:
-        """A snapshot of one message by id (user or bot, possibly deleted), or None."""
+        """A snapshot of one message by id (user or bot), or None."""
         live = self._live_message(chat_id, message_id)
         return copy.deepcopy(live) if live is not None else None
 
@@ -477,15 +374,11 @@ class FakeTelegramServer:
         return chat.messages.get(message_id) if chat and isinstance(message_id, int) else None
 
     def transcript(self, chat_id: int) -> str:
-        """A readable log of the conversation (user messages, presses, bot sends/edits/deletes, errors)."""
+        """A readable log of the conversation (user messages, presses, bot sends/edits, errors)."""
         chat = self._chats.get(chat_id)
         if chat is None or not chat.log:
             return f"(no activity in chat {chat_id})"
         return "\n".join(chat.log)
-
-    def file(self, file_id: str) -> StoredFile | None:
-        """The stored file with this file_id (its ``content`` holds the bytes), or None."""
-        return self._files.get(file_id)
 
     def commands(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, Any]]:
         """Commands set with setMyCommands for a scope (default scope if None) and language."""
@@ -495,15 +388,6 @@ class FakeTelegramServer:
     def webhook_url(self) -> str | None:
         """The current webhook URL, or None in polling mode."""
         return self._webhook["url"] if self._webhook else None
-
-    @property
-    def pending_updates(self) -> list[dict[str, Any]]:
-        """Updates not yet confirmed by getUpdates / not yet delivered to the webhook."""
-        return list(self._pending)
-
-    def unanswered_callback_queries(self) -> list[str]:
-        """Ids of callback queries the bot has not answered (Telegram clients keep spinning)."""
-        return [q.query_id for q in self._callback_queries.values() if not q.answered]
 
     # ------------------------------------------------------------------------------ fault injection
 
@@ -529,10 +413,6 @@ class FakeTelegramServer:
         """From now on, sends/edits to this chat get ``403 Forbidden: bot was blocked by the user``."""
         self._blocked.add(chat_id)
 
-    def unblock_chat(self, chat_id: int) -> None:
-        """Undo :meth:`block_chat`."""
-        self._blocked.discard(chat_id)
-
     def fail_next(
         self,
         method: str,
@@ -553,12 +433,7 @@ class FakeTelegramServer:
             elif status == 429:
                 description = f"Too Many Requests: retry after {retry_after or 1}"
             else:
-                description = {
-                    400: "Bad Request",
-                    401: "Unauthorized",
-                    403: "Forbidden",
-                    404: "Not Found",
-                }.get(status, "Error")
+                description = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}.get(status, "Error")
         if status == 429 and retry_after is None:
             retry_after = 1
         parameters = {"retry_after": retry_after} if retry_after is not None else None
@@ -569,8 +444,8 @@ class FakeTelegramServer:
     def register_method(self, name: str, handler: MethodHandler) -> None:
         """Add or replace a Bot API method.
 
-        ``handler(call)`` receives the :class:`Call` (normalised ``call.params``, ``call.files``),
-        returns the ``result`` (sync or async) or raises :class:`ApiError`.
+        ``handler(call)`` receives the :class:`Call` (normalised ``call.params``), returns the
+        ``result`` (sync or async) or raises :class:`ApiError`.
         """
         self._methods[name.lower()] = (name, handler)
 
@@ -621,11 +496,11 @@ class FakeTelegramServer:
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         try:
-            params, files = await self._read_params(request)
+            params = await self._read_params(request)
         except ApiError as error:
             return web.json_response(error.payload(), status=error.status, dumps=_json_dumps)
         token_ok = request.match_info["token"] == self.token
-        status, body = await self._execute(request.match_info["method"], params, files, token_ok=token_ok)
+        status, body = await self._execute(request.match_info["method"], params, token_ok=token_ok)
         return web.json_response(body, status=status, dumps=_json_dumps)
 
     async def _handle_file(self, request: web.Request) -> web.Response:
@@ -635,57 +510,35 @@ class FakeTelegramServer:
         return web.Response(body=stored.content, content_type=stored.mime_type or "application/octet-stream")
 
     @staticmethod
-    async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+    async def _read_params(request: web.Request) -> dict[str, Any]:
+        """Query string plus a JSON or form-encoded body (aiogram posts a form; uploads are not supported)."""
         params: dict[str, Any] = dict(request.query)
-        files: dict[str, UploadedFile] = {}
         if request.method != "POST" or not request.can_read_body:
-            return params, files
-        content_type = request.content_type
+            return params
         try:
-            if content_type == "application/json":
+            if request.content_type == "application/json":
                 raw = await request.read()
                 if raw.strip():
                     data = json.loads(raw)
                     if not isinstance(data, dict):
                         raise bad_request("parameters must be a JSON object")
                     params.update(data)
-            elif content_type == "multipart/form-data":
-                reader = await request.multipart()
-                total = 0
-                async for part in reader:
-                    if not isinstance(part, aiohttp.BodyPartReader) or part.name is None:
-                        continue
-                    data = await part.read(decode=False)
-                    total += len(data)
-                    if total > MAX_UPLOAD_BYTES:
-                        raise ApiError(413, "Request Entity Too Large")
-                    if part.filename is not None:
-                        files[part.name] = UploadedFile(
-                            part.name, part.filename, part.headers.get(aiohttp.hdrs.CONTENT_TYPE), bytes(data)
-                        )
-                    else:
-                        params[part.name] = bytes(data).decode(part.get_charset("utf-8"))
-            elif content_type == "application/x-www-form-urlencoded":
+            elif request.content_type == "application/x-www-form-urlencoded":
                 params.update(await request.post())
-        except web.HTTPRequestEntityTooLarge as error:
-            raise ApiError(413, "Request Entity Too Large") from error
+            else:
+                raise bad_request(f"the fake server does not read {request.content_type} bodies")
         except (ValueError, UnicodeDecodeError) as error:
             raise bad_request(f"can't parse request: {error}") from error
-        return params, files
+        return params
 
     async def _execute(
-        self,
-        method: str,
-        raw_params: dict[str, Any],
-        files: dict[str, UploadedFile] | None = None,
-        *,
-        token_ok: bool = True,
+        self, method: str, raw_params: dict[str, Any], *, token_ok: bool = True
     ) -> tuple[int, dict[str, Any]]:
         """Run one Bot API method; return ``(http_status, json_body)``. Every call is recorded."""
         params = _normalize(raw_params)
         entry = self._methods.get(method.lower())
         name = entry[0] if entry else method
-        call = Call(method=name, params=params, at=time.monotonic(), files=dict(files or {}))
+        call = Call(method=name, params=params, at=time.monotonic())
         call.status = 0  # in progress
         call.chat_id = self._call_chat(name, params)
         self.calls.append(call)
@@ -706,16 +559,9 @@ class FakeTelegramServer:
             return error.status, error.payload()
         if name in RATE_LIMITED_METHODS:
             self._record_send(call.chat_id)
-        body: dict[str, Any] = {"ok": True}
-        if isinstance(result, _Described):
-            body["result"] = result.result
-            body["description"] = result.description
-            result = result.result
-        else:
-            body["result"] = result
         call.status = 200
         call.result = result
-        return 200, body
+        return 200, {"ok": True, "result": result}
 
     def _call_chat(self, method: str, params: dict[str, Any]) -> int | None:
         chat_id = params.get("chat_id")
@@ -735,7 +581,7 @@ class FakeTelegramServer:
                 if failure.remaining <= 0:
                     queue.popleft()
                 raise ApiError(failure.status, failure.description, failure.parameters)
-        if call.chat_id in self._blocked and call.method.startswith(("send", "edit", "copy", "forward")):
+        if call.chat_id in self._blocked and call.method.startswith(("send", "edit")):
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if call.method in RATE_LIMITED_METHODS:
             self._check_rate(call.chat_id)
@@ -818,7 +664,8 @@ class FakeTelegramServer:
             self._started_chats.add(chat_id)
         return chat_id
 
-    def _find_message(self, call: Call, action: str) -> ChatMessage:
+    def _find_message(self, call: Call) -> ChatMessage:
+        """The bot message an edit method targets."""
         if call.params.get("inline_message_id"):
             raise bad_request("MESSAGE_ID_INVALID")
         chat_id = call.params.get("chat_id")
@@ -826,13 +673,12 @@ class FakeTelegramServer:
         if chat_id is None or chat_id == "":
             raise bad_request("chat_id is empty")
         if message_id is None or message_id == "":
-            raise bad_request(
-                "message_id is empty" if action == "edit" else "message identifier is not specified"
-            )
-        chat = self._chats.get(chat_id) if isinstance(chat_id, int) else None
-        message = chat.messages.get(message_id) if chat and isinstance(message_id, int) else None
-        if message is None or message.deleted:
-            raise bad_request(f"message to {action} not found")
+            raise bad_request("message_id is empty")
+        message = self._live_message(chat_id, message_id)
+        if message is None:
+            raise bad_request("message to edit not found")
+        if not message.from_bot:
+            raise bad_request("message can't be edited")
         return message
 
     def _refresh_api(self, message: ChatMessage) -> None:
@@ -854,13 +700,6 @@ class FakeTelegramServer:
         api.update(message.extra)
         if message.document is not None:
             api["document"] = dict(message.document)
-        if message.photo is not None:
-            api["photo"] = [dict(size) for size in message.photo]
-        if message.document is not None or message.photo is not None:
-            if message.caption:
-                api["caption"] = message.caption
-                if message.entities:
-                    api["caption_entities"] = message.entities
         elif message.text is not None:
             api["text"] = message.text
             if message.entities:
@@ -926,7 +765,6 @@ class FakeTelegramServer:
             file_unique_id=f"AgAD{self._file_counter:04d}{secrets.token_urlsafe(6)}",
             file_path=f"{kind}/file_{self._file_counter}{extension}",
             content=bytes(content),
-            file_name=file_name,
             mime_type=mime_type,
             file_size=len(content) if file_size is None else file_size,
         )
@@ -937,69 +775,28 @@ class FakeTelegramServer:
     # ------------------------------------------------------------------------- parsing / validation
 
     @staticmethod
-    def _parse(text: str, parse_mode: Any, entities: Any) -> tuple[str, list[dict[str, Any]]]:
-        if isinstance(entities, list) and entities and not parse_mode:
-            return text, entities
-        try:
-            return parse_text(text, parse_mode if isinstance(parse_mode, str) else None)
-        except EntityParseError as error:
-            raise bad_request(f"can't parse entities: {error}") from error
-        except ValueError as error:
-            raise bad_request("unsupported parse_mode") from error
-
-    def _message_text(self, call: Call, *, field_name: str = "text") -> tuple[str, list[dict[str, Any]]]:
-        raw = call.params.get(field_name)
-        if raw is None:
-            raw = ""
-        if not isinstance(raw, str):
-            raw = str(raw)
-        text, entities = self._parse(raw, call.params.get("parse_mode"), call.params.get("entities"))
+    def _message_text(call: Call) -> tuple[str, list[dict[str, Any]]]:
+        """The text and entities of a send/edit; the project sends plain text (no ``parse_mode``)."""
+        if call.params.get("parse_mode"):
+            raise bad_request("parse_mode is not implemented by the fake server")
+        raw = call.params.get("text")
+        text = "" if raw is None else str(raw)
+        entities = call.params.get("entities")
         if not text.strip():
             raise bad_request("message text is empty")
-        if _text_len(text) > MAX_MESSAGE_LENGTH:
+        if len(text) > MAX_MESSAGE_LENGTH:
             raise bad_request("message is too long")
-        return text, entities
-
-    def _caption(self, call: Call) -> tuple[str | None, list[dict[str, Any]]]:
-        raw = call.params.get("caption")
-        if raw in (None, ""):
-            return None, []
-        text, entities = self._parse(
-            str(raw), call.params.get("parse_mode"), call.params.get("caption_entities")
-        )
-        if _text_len(text) > MAX_CAPTION_LENGTH:
-            raise bad_request("message caption is too long")
-        return text, entities
-
-    def _markup(self, call: Call, *, inline_only: bool = False) -> _Markup | None:
-        raw = call.params.get("reply_markup")
-        if raw is None or raw == "":
-            return None
-        if not isinstance(raw, dict):
-            raise bad_request("can't parse reply keyboard markup JSON object")
-        if "inline_keyboard" in raw:
-            return self._inline_markup(raw["inline_keyboard"])
-        if inline_only:
-            raise bad_request("inline keyboard expected")
-        if "keyboard" in raw:
-            rows = raw["keyboard"]
-            if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-                raise bad_request("can't parse reply keyboard markup JSON object")
-            keyboard: list[list[str]] = []
-            for row in rows:
-                texts = [b if isinstance(b, str) else str((b or {}).get("text", "")) for b in row]
-                if any(not t for t in texts):
-                    raise bad_request("keyboard button text is empty")
-                keyboard.append(texts)
-            return _Markup(keyboard=keyboard)
-        if raw.get("remove_keyboard"):
-            return _Markup(remove=True)
-        if raw.get("force_reply"):
-            return _Markup()
-        raise bad_request("can't parse reply keyboard markup JSON object")
+        return text, entities if isinstance(entities, list) else []
 
     @staticmethod
-    def _inline_markup(rows: Any) -> _Markup:
+    def _inline_markup(call: Call) -> tuple[dict[str, Any] | None, list[list[Button]]]:
+        """``reply_markup`` as (the inline keyboard object, its buttons); the project only sends inline keyboards."""
+        raw = call.params.get("reply_markup")
+        if raw is None or raw == "":
+            return None, []
+        if not isinstance(raw, dict) or "inline_keyboard" not in raw:
+            raise bad_request("the fake server only implements inline keyboards")
+        rows = raw["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise bad_request(
                 "can't parse inline keyboard button: InlineKeyboardMarkup must be an Array of Arrays"
@@ -1018,8 +815,7 @@ class FakeTelegramServer:
                 text = button.get("text")
                 if not isinstance(text, str) or not text.strip():
                     raise bad_request("BUTTON_TEXT_INVALID")
-                actions = [key for key in _BUTTON_ACTIONS if key in button]
-                if not actions:
+                if not any(key in button for key in _BUTTON_ACTIONS):
                     raise bad_request(
                         "can't parse inline keyboard button: "
                         "Text buttons are unallowed in the inline keyboard"
@@ -1035,75 +831,19 @@ class FakeTelegramServer:
                         raise bad_request("BUTTON_URL_INVALID")
                 parsed_row.append(Button(text, data if isinstance(data, str) else None))
             buttons.append(parsed_row)
-        inline = {"inline_keyboard": [[dict(b) for b in row] for row in rows]}
-        return _Markup(inline=inline if total else None, buttons=[r for r in buttons if r])
-
-    @staticmethod
-    def _apply_markup(message: ChatMessage, markup: _Markup | None) -> None:
-        if markup is None:
-            message.inline_markup = None
-            message.buttons = []
-            return
-        message.inline_markup = markup.inline
-        message.buttons = markup.buttons
-        message.reply_keyboard = markup.keyboard
-        message.remove_keyboard = markup.remove
-
-    def _reply_to(self, call: Call, chat_id: int) -> dict[str, Any]:
-        params = call.params
-        reply_parameters = params.get("reply_parameters")
-        target = params.get("reply_to_message_id")
-        allow_missing = bool(params.get("allow_sending_without_reply"))
-        if isinstance(reply_parameters, dict):
-            target = _to_int(reply_parameters.get("message_id"))
-            allow_missing = bool(reply_parameters.get("allow_sending_without_reply", allow_missing))
-        if target in (None, ""):
-            return {}
-        original = self._live_message(chat_id, target)
-        if original is None or original.deleted:
-            if allow_missing:
-                return {}
-            raise bad_request("message to be replied not found")
-        return {"reply_to_message": original.to_api()}
+        if not total:
+            return None, []
+        return {"inline_keyboard": [[dict(b) for b in row] for row in rows]}, [r for r in buttons if r]
 
     def _log_bot_message(self, message: ChatMessage, prefix: str = "← ") -> None:
         self._log(message.chat_id, prefix + message.render())
 
-    # ------------------------------------------------------------------------------------ methods
+    @staticmethod
+    def _commands_key(scope: Any, language_code: Any) -> tuple[str, str]:
+        scope = scope if isinstance(scope, dict) and scope else {"type": "default"}
+        return json.dumps(scope, sort_keys=True), language_code if isinstance(language_code, str) else ""
 
-    def _register_builtin_methods(self) -> None:
-        for name in (
-            "getMe",
-            "logOut",
-            "close",
-            "getUpdates",
-            "setWebhook",
-            "deleteWebhook",
-            "getWebhookInfo",
-            "sendMessage",
-            "editMessageText",
-            "editMessageReplyMarkup",
-            "editMessageCaption",
-            "deleteMessage",
-            "deleteMessages",
-            "answerCallbackQuery",
-            "setMyCommands",
-            "deleteMyCommands",
-            "getMyCommands",
-            "sendChatAction",
-            "sendDocument",
-            "sendPhoto",
-            "getFile",
-            "copyMessage",
-            "forwardMessage",
-            "setMyDescription",
-            "getMyDescription",
-            "setMyShortDescription",
-            "getMyShortDescription",
-            "setChatMenuButton",
-            "getChatMenuButton",
-        ):
-            self.register_method(name, getattr(self, "_m_" + name))
+    # ------------------------------------------------------------------------------------ methods
 
     def _m_getMe(self, call: Call) -> dict[str, Any]:
         return {
@@ -1114,12 +854,6 @@ class FakeTelegramServer:
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
-
-    def _m_logOut(self, call: Call) -> bool:
-        return True
-
-    def _m_close(self, call: Call) -> bool:
-        return True
 
     async def _m_getUpdates(self, call: Call) -> list[dict[str, Any]]:
         if self._webhook:
@@ -1157,7 +891,7 @@ class FakeTelegramServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), remaining)
 
-    def _m_setWebhook(self, call: Call) -> _Described:
+    def _m_setWebhook(self, call: Call) -> bool:
         params = call.params
         url = params.get("url") or ""
         if not isinstance(url, str):
@@ -1172,173 +906,22 @@ class FakeTelegramServer:
         allowed = params.get("allowed_updates")
         if params.get("drop_pending_updates"):
             self._pending.clear()
-        was_set = self._webhook is not None and self._webhook["url"] == url
         self._webhook = {
             "url": url,
             "secret_token": secret or None,
-            "max_connections": params.get("max_connections") or 40,
             "allowed_updates": list(allowed) if isinstance(allowed, list) and allowed else None,
-            "ip_address": params.get("ip_address"),
         }
         if isinstance(allowed, list):
             self._allowed_updates = list(allowed) or None
-        self._webhook_last_error = None
         self._notify()
-        return _Described(True, "Webhook is already set" if was_set else "Webhook was set")
+        return True
 
-    def _m_deleteWebhook(self, call: Call) -> _Described:
-        was_set = self._webhook is not None
+    def _m_deleteWebhook(self, call: Call) -> bool:
         self._webhook = None
         if call.params.get("drop_pending_updates"):
             self._pending.clear()
         self._notify()
-        return _Described(True, "Webhook was deleted" if was_set else "Webhook is already deleted")
-
-    def _m_getWebhookInfo(self, call: Call) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "url": self._webhook["url"] if self._webhook else "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._pending),
-        }
-        if self._webhook:
-            info["max_connections"] = self._webhook["max_connections"]
-            if self._webhook["allowed_updates"]:
-                info["allowed_updates"] = self._webhook["allowed_updates"]
-            if self._webhook["ip_address"]:
-                info["ip_address"] = self._webhook["ip_address"]
-            if self._webhook_last_error:
-                info["last_error_date"], info["last_error_message"] = self._webhook_last_error
-        return info
-
-    def _m_sendMessage(self, call: Call) -> dict[str, Any]:
-        chat_id = self._target_chat(call)
-        text, entities = self._message_text(call)
-        markup = self._markup(call)
-        extra = self._reply_to(call, chat_id)
-        message = self._new_message(
-            chat_id,
-            from_bot=True,
-            text=text,
-            entities=entities,
-            raw_text=call.params.get("text"),
-            parse_mode=call.params.get("parse_mode"),
-            extra=extra,
-        )
-        self._apply_markup(message, markup)
-        self._refresh_api(message)
-        self._log_bot_message(message)
-        return message.to_api()
-
-    def _m_editMessageText(self, call: Call) -> dict[str, Any]:
-        message = self._find_message(call, "edit")
-        if not message.from_bot:
-            raise bad_request("message can't be edited")
-        if message.text is None or message.document is not None or message.photo is not None:
-            raise bad_request("there is no text in the message to edit")
-        text, entities = self._message_text(call)
-        markup = self._markup(call, inline_only=True)
-        new_inline = markup.inline if markup else None
-        if text == message.text and entities == message.entities and new_inline == message.inline_markup:
-            raise bad_request(NOT_MODIFIED)
-        message.history.append(message.text)
-        message.text = text
-        message.entities = entities
-        message.raw_text = call.params.get("text")
-        message.parse_mode = call.params.get("parse_mode")
-        self._apply_markup(message, markup)
-        message.edit_date = int(time.time())
-        self._refresh_api(message)
-        self._log_bot_message(message, "← edited ")
-        return message.to_api()
-
-    def _m_editMessageCaption(self, call: Call) -> dict[str, Any]:
-        message = self._find_message(call, "edit")
-        if not message.from_bot:
-            raise bad_request("message can't be edited")
-        if message.document is None and message.photo is None:
-            raise bad_request("there is no caption in the message to edit")
-        caption, entities = self._caption(call)
-        markup = self._markup(call, inline_only=True)
-        new_inline = markup.inline if markup else None
-        if (
-            caption == message.caption
-            and entities == message.entities
-            and new_inline == message.inline_markup
-        ):
-            raise bad_request(NOT_MODIFIED)
-        message.history.append(message.caption)
-        message.caption = caption
-        message.text = caption
-        message.entities = entities
-        self._apply_markup(message, markup)
-        message.edit_date = int(time.time())
-        self._refresh_api(message)
-        self._log_bot_message(message, "← edited ")
-        return message.to_api()
-
-    def _m_editMessageReplyMarkup(self, call: Call) -> dict[str, Any]:
-        message = self._find_message(call, "edit")
-        if not message.from_bot:
-            raise bad_request("message can't be edited")
-        markup = self._markup(call, inline_only=True)
-        new_inline = markup.inline if markup else None
-        if new_inline == message.inline_markup:
-            raise bad_request(NOT_MODIFIED)
-        self._apply_markup(message, markup)
-        message.edit_date = int(time.time())
-        self._refresh_api(message)
-        self._log_bot_message(message, "← edited ")
-        return message.to_api()
-
-    def _m_deleteMessage(self, call: Call) -> bool:
-        message = self._find_message(call, "delete")
-        message.deleted = True
-        self._log(message.chat_id, f"← deleted #{message.message_id}")
         return True
-
-    def _m_deleteMessages(self, call: Call) -> bool:
-        chat_id = call.params.get("chat_id")
-        ids = call.params.get("message_ids")
-        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
-            raise bad_request("message_ids must be a non-empty list of at most 100 identifiers")
-        chat = self._chats.get(chat_id) if isinstance(chat_id, int) else None
-        for message_id in ids:
-            message = chat.messages.get(_to_int(message_id)) if chat else None
-            if message is not None and not message.deleted:
-                message.deleted = True
-                self._log(message.chat_id, f"← deleted #{message.message_id}")
-        return True
-
-    def _m_answerCallbackQuery(self, call: Call) -> bool:
-        params = call.params
-        query = self._callback_queries.get(str(params.get("callback_query_id")))
-        if query is None or query.answered:
-            raise bad_request("query is too old and response timeout expired or query ID is invalid")
-        text = params.get("text")
-        if isinstance(text, str) and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
-            raise bad_request("MESSAGE_TOO_LONG")
-        query.answered = True
-        answer = CallbackAnswer(
-            callback_query_id=query.query_id,
-            user_id=query.user_id,
-            data=query.data,
-            text=text if isinstance(text, str) else None,
-            show_alert=bool(params.get("show_alert")),
-            url=params.get("url"),
-            at=call.at,
-        )
-        self.callback_answers.append(answer)
-        suffix = " (alert)" if answer.show_alert else ""
-        self._log(
-            query.chat_id,
-            f"← callback answer: {answer.text!r}{suffix}" if answer.text else "← callback answer",
-        )
-        return True
-
-    @staticmethod
-    def _commands_key(scope: Any, language_code: Any) -> tuple[str, str]:
-        scope = scope if isinstance(scope, dict) and scope else {"type": "default"}
-        return json.dumps(scope, sort_keys=True), language_code if isinstance(language_code, str) else ""
 
     def _m_setMyCommands(self, call: Call) -> bool:
         commands = call.params.get("commands")
@@ -1361,107 +944,65 @@ class FakeTelegramServer:
         self._commands[key] = cleaned
         return True
 
-    def _m_deleteMyCommands(self, call: Call) -> bool:
-        self._commands.pop(
-            self._commands_key(call.params.get("scope"), call.params.get("language_code")), None
-        )
-        return True
-
-    def _m_getMyCommands(self, call: Call) -> list[dict[str, Any]]:
-        return list(
-            self._commands.get(
-                self._commands_key(call.params.get("scope"), call.params.get("language_code")), []
-            )
-        )
-
-    def _m_sendChatAction(self, call: Call) -> bool:
-        self._target_chat(call)
-        if call.params.get("action") not in _CHAT_ACTIONS:
-            raise bad_request("wrong parameter action in request")
-        return True
-
-    def _input_file(self, call: Call, field_name: str, kind: str) -> StoredFile:
-        """Resolve a file parameter: ``attach://name`` upload, direct file part, or existing file_id."""
-        value = call.params.get(field_name)
-        upload: UploadedFile | None = None
-        if isinstance(value, str) and value.startswith("attach://"):
-            upload = call.files.get(value.removeprefix("attach://"))
-            if upload is None:
-                raise bad_request(f"file {value} not found in the request")
-        elif field_name in call.files:
-            upload = call.files[field_name]
-        elif isinstance(value, str) and value:
-            if re.match(r"^https?://", value):
-                raise bad_request("failed to get HTTP URL content")
-            stored = self._files.get(value)
-            if stored is None:
-                raise bad_request("wrong file identifier/HTTP URL specified")
-            return stored
-        else:
-            raise bad_request(f"there is no {field_name} in the request")
-        if not upload.data:
-            raise bad_request("file must be non-empty")
-        if len(upload.data) > MAX_UPLOAD_BYTES:
-            raise ApiError(413, "Request Entity Too Large")
-        return self.store_file(
-            upload.data, kind=kind, file_name=upload.filename, mime_type=_guess_mime(upload)
-        )
-
-    def _m_sendDocument(self, call: Call) -> dict[str, Any]:
+    def _m_sendMessage(self, call: Call) -> dict[str, Any]:
         chat_id = self._target_chat(call)
-        stored = self._input_file(call, "document", "documents")
-        caption, entities = self._caption(call)
-        markup = self._markup(call)
-        document = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": stored.file_size,
-        }
-        if stored.file_name:
-            document["file_name"] = stored.file_name
-        if stored.mime_type:
-            document["mime_type"] = stored.mime_type
+        text, entities = self._message_text(call)
+        inline, buttons = self._inline_markup(call)
         message = self._new_message(
-            chat_id,
-            from_bot=True,
-            text=caption,
-            caption=caption,
-            entities=entities,
-            document=document,
-            extra=self._reply_to(call, chat_id),
+            chat_id, from_bot=True, text=text, entities=entities, inline_markup=inline, buttons=buttons
         )
-        self._apply_markup(message, markup)
-        self._refresh_api(message)
         self._log_bot_message(message)
         return message.to_api()
 
-    def _m_sendPhoto(self, call: Call) -> dict[str, Any]:
-        chat_id = self._target_chat(call)
-        stored = self._input_file(call, "photo", "photos")
-        caption, entities = self._caption(call)
-        markup = self._markup(call)
-        photo = [
-            {
-                "file_id": stored.file_id,
-                "file_unique_id": stored.file_unique_id,
-                "file_size": stored.file_size,
-                "width": 800,
-                "height": 600,
-            }
-        ]
-        message = self._new_message(
-            chat_id,
-            from_bot=True,
-            text=caption,
-            caption=caption,
-            entities=entities,
-            photo=photo,
-            extra=self._reply_to(call, chat_id),
-        )
-        self._apply_markup(message, markup)
+    def _m_editMessageText(self, call: Call) -> dict[str, Any]:
+        message = self._find_message(call)
+        if message.text is None or message.document is not None:
+            raise bad_request("there is no text in the message to edit")
+        text, entities = self._message_text(call)
+        inline, buttons = self._inline_markup(call)
+        if text == message.text and entities == message.entities and inline == message.inline_markup:
+            raise bad_request(NOT_MODIFIED)
+        message.text, message.entities = text, entities
+        message.inline_markup, message.buttons = inline, buttons
+        message.edit_date = int(time.time())
         self._refresh_api(message)
-        self._log_bot_message(message)
+        self._log_bot_message(message, "← edited ")
         return message.to_api()
+
+    def _m_editMessageReplyMarkup(self, call: Call) -> dict[str, Any]:
+        message = self._find_message(call)
+        inline, buttons = self._inline_markup(call)
+        if inline == message.inline_markup:
+            raise bad_request(NOT_MODIFIED)
+        message.inline_markup, message.buttons = inline, buttons
+        message.edit_date = int(time.time())
+        self._refresh_api(message)
+        self._log_bot_message(message, "← edited ")
+        return message.to_api()
+
+    def _m_answerCallbackQuery(self, call: Call) -> bool:
+        params = call.params
+        query = self._callback_queries.get(str(params.get("callback_query_id")))
+        if query is None or query.answered:
+            raise bad_request("query is too old and response timeout expired or query ID is invalid")
+        text = params.get("text")
+        if isinstance(text, str) and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
+            raise bad_request("MESSAGE_TOO_LONG")
+        query.answered = True
+        answer = CallbackAnswer(
+            user_id=query.user_id,
+            data=query.data,
+            text=text if isinstance(text, str) else None,
+            show_alert=bool(params.get("show_alert")),
+            at=call.at,
+        )
+        self.callback_answers.append(answer)
+        suffix = " (alert)" if answer.show_alert else ""
+        self._log(
+            query.chat_id,
+            f"← callback answer: {answer.text!r}{suffix}" if answer.text else "← callback answer",
+        )
+        return True
 
     def _m_getFile(self, call: Call) -> dict[str, Any]:
         file_id = call.params.get("file_id")
@@ -1473,86 +1014,6 @@ class FakeTelegramServer:
         if stored.file_size > MAX_DOWNLOAD_BYTES:
             raise bad_request("file is too big")
         return stored.to_api()
-
-    def _copy_source(self, call: Call) -> ChatMessage:
-        from_chat = call.params.get("from_chat_id")
-        message_id = call.params.get("message_id")
-        source = self.message(from_chat, message_id)
-        if source is None or source.deleted:
-            raise bad_request("message to copy not found")
-        return source
-
-    def _m_copyMessage(self, call: Call) -> dict[str, Any]:
-        chat_id = self._target_chat(call)
-        source = self._copy_source(call)
-        caption = source.caption
-        entities = list(source.entities)
-        if "caption" in call.params and (source.document is not None or source.photo is not None):
-            caption, entities = self._caption(call)
-        extra = {k: v for k, v in source.extra.items() if k in ("sticker", "voice", "location", "contact")}
-        message = self._new_message(
-            chat_id,
-            from_bot=True,
-            text=caption if source.document is not None or source.photo is not None else source.text,
-            caption=caption,
-            entities=entities,
-            document=source.document,
-            photo=source.photo,
-            extra=extra,
-        )
-        self._apply_markup(message, self._markup(call))
-        self._refresh_api(message)
-        self._log_bot_message(message)
-        return {"message_id": message.message_id}
-
-    def _m_forwardMessage(self, call: Call) -> dict[str, Any]:
-        chat_id = self._target_chat(call)
-        source = self._copy_source(call)
-        origin = {
-            "type": "user",
-            "date": source.date,
-            "sender_user": source.api.get("from", self.bot_user_api()),
-        }
-        message = self._new_message(
-            chat_id,
-            from_bot=True,
-            text=source.text,
-            caption=source.caption,
-            entities=list(source.entities),
-            document=source.document,
-            photo=source.photo,
-            extra={"forward_origin": origin},
-        )
-        self._log_bot_message(message)
-        return message.to_api()
-
-    def _m_setMyDescription(self, call: Call) -> bool:
-        self._bot_settings[("description", call.params.get("language_code") or "")] = (
-            call.params.get("description") or ""
-        )
-        return True
-
-    def _m_getMyDescription(self, call: Call) -> dict[str, Any]:
-        return {
-            "description": self._bot_settings.get(("description", call.params.get("language_code") or ""), "")
-        }
-
-    def _m_setMyShortDescription(self, call: Call) -> bool:
-        key = ("short_description", call.params.get("language_code") or "")
-        self._bot_settings[key] = call.params.get("short_description") or ""
-        return True
-
-    def _m_getMyShortDescription(self, call: Call) -> dict[str, Any]:
-        key = ("short_description", call.params.get("language_code") or "")
-        return {"short_description": self._bot_settings.get(key, "")}
-
-    def _m_setChatMenuButton(self, call: Call) -> bool:
-        self._bot_settings[("menu_button", call.params.get("chat_id"))] = call.params.get("menu_button")
-        return True
-
-    def _m_getChatMenuButton(self, call: Call) -> dict[str, Any]:
-        button = self._bot_settings.get(("menu_button", call.params.get("chat_id")))
-        return button if isinstance(button, dict) else {"type": "commands"}
 
     # ------------------------------------------------------------------------------------ webhook
 
@@ -1592,6 +1053,7 @@ class FakeTelegramServer:
                 task.cancel()
 
     async def _deliver(self, update: dict[str, Any]) -> None:
+        """POST one update to the webhook, retrying on errors (the project's webhook answers no method)."""
         assert self._webhook is not None and self._client is not None
         webhook = self._webhook
         headers = {"Content-Type": "application/json"}
@@ -1600,7 +1062,6 @@ class FakeTelegramServer:
         body = _json_dumps(update).encode("utf-8")
         for attempt in range(1, self.webhook_max_attempts + 1):
             status, error = 0, None
-            reply: tuple[str, dict[str, Any], dict[str, UploadedFile]] | None = None
             try:
                 async with self._client.post(
                     webhook["url"],
@@ -1609,9 +1070,7 @@ class FakeTelegramServer:
                     timeout=aiohttp.ClientTimeout(total=self.webhook_timeout),
                 ) as response:
                     status = response.status
-                    if 200 <= status < 300:
-                        reply = await self._read_webhook_reply(response)
-                    else:
+                    if not 200 <= status < 300:
                         error = f"Wrong response from the webhook: {status} {response.reason}"
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 error = f"Connection failed: {type(exc).__name__}: {exc}"
@@ -1620,10 +1079,7 @@ class FakeTelegramServer:
             )
             if error is None:
                 self._discard_pending(update)
-                if reply is not None:
-                    await self._execute(reply[0], reply[1], reply[2])
                 return
-            self._webhook_last_error = (int(time.time()), error)
             if self._webhook is not webhook:
                 return  # webhook changed or deleted meanwhile: the update stays pending
             if attempt < self.webhook_max_attempts:
@@ -1632,37 +1088,3 @@ class FakeTelegramServer:
 
     def _discard_pending(self, update: dict[str, Any]) -> None:
         self._pending = [u for u in self._pending if u["update_id"] != update["update_id"]]
-
-    @staticmethod
-    async def _read_webhook_reply(
-        response: aiohttp.ClientResponse,
-    ) -> tuple[str, dict[str, Any], dict[str, UploadedFile]] | None:
-        """Parse a method call returned in the webhook answer (aiogram's "reply into webhook")."""
-        params: dict[str, Any] = {}
-        files: dict[str, UploadedFile] = {}
-        if response.content_type == "multipart/form-data":
-            reader = aiohttp.MultipartReader(response.headers, response.content)
-            async for part in reader:
-                if not isinstance(part, aiohttp.BodyPartReader) or part.name is None:
-                    continue
-                data = bytes(await part.read(decode=False))
-                if part.filename is not None:
-                    files[part.name] = UploadedFile(
-                        part.name, part.filename, part.headers.get("Content-Type"), data
-                    )
-                else:
-                    params[part.name] = data.decode("utf-8")
-        elif response.content_type == "application/json":
-            raw = await response.read()
-            decoded = json.loads(raw) if raw.strip() else None
-            if isinstance(decoded, dict):
-                params = decoded
-        method = params.pop("method", None)
-        return (str(method), params, files) if method else None
-
-
-def _guess_mime(upload: UploadedFile) -> str:
-    if upload.content_type and upload.content_type != "application/octet-stream":
-        return upload.content_type
-    guessed, _ = mimetypes.guess_type(upload.filename)
-    return guessed or "application/octet-stream"

@@ -1,8 +1,8 @@
 """A simulated Telegram user who talks to the bot through :class:`FakeTelegramServer`.
 
-The user only does what a person could do in a Telegram client: type messages, send media, and press
-buttons that the bot actually shows.  Each action becomes an update (delivered by getUpdates or the
-webhook), and :meth:`FakeUser.wait_reply` waits until the bot has reacted::
+The user only does what a person could do in a Telegram client: type messages, send a sticker or a
+file, and press buttons that the bot actually shows.  Each action becomes an update (delivered by
+getUpdates or the webhook), and :meth:`FakeUser.wait_reply` waits until the bot has reacted::
 
     user = server.user(1001, first_name="Lan")
     reply = await user.command_and_wait("start", args="org-dtn")
@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .formatting import utf16_len
 from .models import Button, Call, ChatMessage
 
 if TYPE_CHECKING:
@@ -31,29 +30,14 @@ ButtonMatcher = str | Callable[[Button], bool]
 # machine can take seconds per update; a passing test never waits this long.
 DEFAULT_TIMEOUT = 20.0
 
-_MESSAGE_RESULT_METHODS = frozenset(
-    {
-        "sendMessage",
-        "sendDocument",
-        "sendPhoto",
-        "copyMessage",
-        "forwardMessage",
-        "editMessageText",
-        "editMessageCaption",
-        "editMessageReplyMarkup",
-    }
-)
-_NEW_MESSAGE_METHODS = frozenset(
-    {"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage"}
-)
+_MESSAGE_RESULT_METHODS = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup"})
 _COMMAND_AT_START = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?")
+_FAKE_WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32  # a tiny sticker
 
-# Tiny but well-formed-looking payloads for media the user sends.
-_FAKE_JPEG = (
-    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
-)
-_FAKE_OGG = b"OggS\x00\x02" + b"\x00" * 64
-_FAKE_WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units (how the Bot API counts entity offsets and lengths)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 class FakeUser:
@@ -120,19 +104,13 @@ class FakeUser:
         message = self.server.add_user_message(self, text=text, **fields)
         return await self._push({"message": message.to_api()})
 
-    async def send_text(self, text: str, *, reply_to: int | None = None) -> int:
+    async def send_text(self, text: str) -> int:
         """Type and send a text message (a leading ``/command`` gets a bot_command entity)."""
         entities = []
         match = _COMMAND_AT_START.match(text)
         if match:
             entities.append({"type": "bot_command", "offset": 0, "length": utf16_len(match.group(0))})
-        extra: dict[str, Any] = {}
-        if reply_to is not None:
-            original = self.server.message(self.id, reply_to)
-            if original is None:
-                raise AssertionError(f"{self.first_name} cannot reply to unknown message #{reply_to}")
-            extra["reply_to_message"] = original.to_api()
-        return await self._send(text, entities=entities, extra=extra)
+        return await self._send(text, entities=entities)
 
     async def command(self, name: str, args: str | None = None) -> int:
         """Send ``/name`` or ``/name args`` (e.g. a deep link ``/start org-dtn``)."""
@@ -158,57 +136,12 @@ class FakeUser:
         }
         return await self._send(extra={"sticker": sticker})
 
-    async def send_photo(self, content: bytes = _FAKE_JPEG, *, caption: str | None = None) -> int:
-        """Send a photo (stored on the server, so the bot can getFile + download it)."""
-        thumb = self.server.store_file(content, kind="photos", file_name="thumb.jpg", mime_type="image/jpeg")
-        full = self.server.store_file(content, kind="photos", file_name="photo.jpg", mime_type="image/jpeg")
-        photo = [
-            {"file_id": thumb.file_id, "file_unique_id": thumb.file_unique_id, "file_size": thumb.file_size}
-            | {"width": 90, "height": 67},
-            {"file_id": full.file_id, "file_unique_id": full.file_unique_id, "file_size": full.file_size}
-            | {"width": 1280, "height": 960},
-        ]
-        return await self._send(caption, caption=caption, photo=photo)
-
-    async def send_voice(self, content: bytes = _FAKE_OGG, *, duration: int = 3) -> int:
-        """Send a voice note."""
-        stored = self.server.store_file(content, kind="voice", file_name="voice.oga", mime_type="audio/ogg")
-        voice = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "duration": duration,
-            "mime_type": "audio/ogg",
-            "file_size": stored.file_size,
-        }
-        return await self._send(extra={"voice": voice})
-
-    async def send_location(self, latitude: float = 21.0285, longitude: float = 105.8542) -> int:
-        """Share a location (defaults to Hà Nội)."""
-        return await self._send(extra={"location": {"latitude": latitude, "longitude": longitude}})
-
-    async def send_contact(
-        self,
-        phone_number: str = "+84901234567",
-        first_name: str | None = None,
-        last_name: str | None = None,
-        *,
-        own: bool = True,
-    ) -> int:
-        """Share a contact; ``own=True`` shares the user's own contact (``user_id`` set)."""
-        contact: dict[str, Any] = {"phone_number": phone_number, "first_name": first_name or self.first_name}
-        if last_name or (own and self.last_name):
-            contact["last_name"] = last_name or self.last_name
-        if own:
-            contact["user_id"] = self.id
-        return await self._send(extra={"contact": contact})
-
     async def send_document(
         self,
         file_name: str,
         content: bytes,
         mime_type: str = "application/octet-stream",
         *,
-        caption: str | None = None,
         file_size: int | None = None,
     ) -> int:
         """Send a file.  The server keeps the bytes so getFile + download work.
@@ -226,56 +159,12 @@ class FakeUser:
             "mime_type": mime_type,
             "file_size": stored.file_size,
         }
-        return await self._send(caption, caption=caption, document=document)
-
-    async def edit_text(self, message_id: int, text: str) -> int:
-        """Edit one of the user's own text messages (sends an ``edited_message`` update)."""
-        message = self.server._live_message(self.id, message_id)
-        if message is None or message.from_bot or message.text is None:
-            raise AssertionError(f"{self.first_name} cannot edit message #{message_id}")
-        message.history.append(message.text)
-        message.text = text
-        message.entities = []
-        message.edit_date = int(time.time())
-        self.server._refresh_api(message)
-        self.server._log(self.id, f"→ {self.first_name} edited #{message_id}: {text}")
-        return await self._push({"edited_message": message.to_api()})
-
-    async def block_bot(self) -> int:
-        """Block the bot: later sends get 403, and a ``my_chat_member`` (kicked) update is sent."""
-        self.server.block_chat(self.id)
-        return await self._push(self._member_update("member", "kicked"))
-
-    async def unblock_bot(self) -> int:
-        """Unblock the bot (``my_chat_member`` kicked -> member)."""
-        self.server.unblock_chat(self.id)
-        return await self._push(self._member_update("kicked", "member"))
-
-    def _member_update(self, old: str, new: str) -> dict[str, Any]:
-        bot = self.server.bot_user_api()
-
-        def member(status: str) -> dict[str, Any]:
-            return {"status": status, "user": bot, **({"until_date": 0} if status == "kicked" else {})}
-
-        chat = {"id": self.id, "type": "private", "first_name": self.first_name}
-        self.server._log(self.id, f"→ {self.first_name} changed the bot's status: {old} -> {new}")
-        return {
-            "my_chat_member": {
-                "chat": chat,
-                "from": self.user_api(),
-                "date": int(time.time()),
-                "old_chat_member": member(old),
-                "new_chat_member": member(new),
-            }
-        }
+        return await self._send(document=document)
 
     # ------------------------------------------------------------------------------------ buttons
 
-    def _visible(self) -> list[ChatMessage]:
-        return self.server.chat_messages(self.id)
-
     def _keyboard_message(self) -> ChatMessage | None:
-        return next((m for m in reversed(self._visible()) if m.buttons), None)
+        return next((m for m in reversed(self.messages) if m.buttons), None)
 
     def _resolve_message(self, message: ChatMessage | int | None) -> ChatMessage:
         if message is None:
@@ -287,7 +176,7 @@ class FakeUser:
             return target
         message_id = message if isinstance(message, int) else message.message_id
         target = self.server.message(self.id, message_id)
-        if target is None or not target.from_bot or target.deleted:
+        if target is None or not target.from_bot:
             raise AssertionError(
                 f"{self.first_name} cannot see bot message #{message_id}.\n\n{self._context()}"
             )
@@ -344,25 +233,6 @@ class FakeUser:
             {"callback_query": self.server.new_callback_query(self, target, callback_data)}
         )
 
-    @property
-    def reply_keyboard(self) -> list[list[str]] | None:
-        """Rows of the reply keyboard currently shown to the user, or None."""
-        for message in reversed(self.server.chat_messages(self.id, include_deleted=True)):
-            if message.remove_keyboard:
-                return None
-            if message.reply_keyboard:
-                return message.reply_keyboard
-        return None
-
-    async def press_reply(self, text: str) -> int:
-        """Press a button of the reply keyboard (sends its text as a message)."""
-        keyboard = self.reply_keyboard or []
-        if not any(text == button for row in keyboard for button in row):
-            raise AssertionError(
-                f"No reply keyboard button {text!r}; keyboard is {keyboard}\n\n{self._context()}"
-            )
-        return await self.send_text(text)
-
     # ------------------------------------------------------------------------------------ waiting
 
     def _calls_since_mark(self) -> list[Call]:
@@ -373,11 +243,11 @@ class FakeUser:
     ) -> list[ChatMessage]:
         """Wait until the bot has reacted to this user's last update and then gone quiet.
 
-        "Reacted" means at least one successful bot action in this chat (sendMessage, sendDocument,
-        an edit, a delete, answerCallbackQuery...) since the update was sent (or since the previous
-        ``wait_reply``); "quiet" means no call for this chat during ``quiet`` seconds (default
-        ``self.quiet``).  Returns the bot messages sent or edited meanwhile (current state, deleted
-        ones left out).  Raises AssertionError with the transcript on timeout.
+        "Reacted" means at least one successful bot action in this chat (sendMessage, an edit,
+        answerCallbackQuery) since the update was sent (or since the previous ``wait_reply``);
+        "quiet" means no call for this chat during ``quiet`` seconds (default ``self.quiet``).
+        Returns the bot messages sent or edited meanwhile (current state).  Raises AssertionError
+        with the transcript on timeout.
         """
         from .server import REACTION_METHODS
 
@@ -393,7 +263,7 @@ class FakeUser:
                 reason = (
                     "the bot kept acting and never went quiet"
                     if reactions
-                    else "the bot did not react (no successful send/edit/delete/answerCallbackQuery)"
+                    else "the bot did not react (no successful send/edit/answerCallbackQuery)"
                 )
                 raise AssertionError(
                     f"{self.first_name} waited {timeout}s after update {self.last_update_id}: {reason}.\n"
@@ -425,7 +295,7 @@ class FakeUser:
                 if isinstance(message_id, int) and message_id not in ids:
                     ids.append(message_id)
         messages = [self.server.message(self.id, message_id) for message_id in ids]
-        return [m for m in messages if m is not None and not m.deleted]
+        return [m for m in messages if m is not None]
 
     async def _reaction(self, timeout: float) -> ChatMessage:
         before = self._mark
@@ -433,10 +303,7 @@ class FakeUser:
         new_ids = [
             c.result["message_id"]
             for c in self.server.calls[before:]
-            if c.chat_id == self.id
-            and c.ok
-            and c.method in _NEW_MESSAGE_METHODS
-            and isinstance(c.result, dict)
+            if c.chat_id == self.id and c.ok and c.method == "sendMessage" and isinstance(c.result, dict)
         ]
         new = [m for m in changed if m.message_id in new_ids]
         if new:
@@ -480,13 +347,13 @@ class FakeUser:
 
     @property
     def messages(self) -> list[ChatMessage]:
-        """The bot's visible messages in this chat, oldest first."""
-        return self._visible()
+        """The bot's messages in this chat, oldest first."""
+        return self.server.chat_messages(self.id)
 
     @property
     def last_message(self) -> ChatMessage | None:
-        """The latest visible bot message in this chat (by message_id), or None."""
-        visible = self._visible()
+        """The latest bot message in this chat (by message_id), or None."""
+        visible = self.messages
         return visible[-1] if visible else None
 
     @property

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from aiogram import Bot
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -42,18 +43,15 @@ class AppServices:
     limits: ApiLimits
     bot: BotRuntime | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    scheduler: Any = None
+    scheduler: BackgroundService | None = None
 
 
-def start_scheduler(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Any, clock: Clock
-) -> Any:
-    """``gopy run`` also runs the reminder scheduler (only the lease holder of all processes sends)."""
-    from scheduler.service import ReminderScheduler
+class BackgroundService(Protocol):
+    async def stop(self) -> None: ...
 
-    service = ReminderScheduler(settings=settings, sessions=sessions, bot=bot, clock=clock)
-    service.start()
-    return service
+
+# what `gopy run` adds beside the bot (the reminder scheduler): wired by the CLI, never imported here
+BackgroundFactory = Callable[[Settings, async_sessionmaker[AsyncSession], Bot, Clock], BackgroundService]
 
 
 def services(request: Request) -> AppServices:
@@ -65,8 +63,10 @@ def create_app(
     *,
     clock: Clock | None = None,
     poll: bool = False,
+    background: BackgroundFactory | None = None,
 ) -> FastAPI:
-    """Build the app. ``poll=True`` (``gopy run``) also polls Telegram when no webhook URL is set."""
+    """Build the app. ``poll=True`` (``gopy run``) also polls Telegram when no webhook URL is set;
+    ``background`` starts beside the bot (``gopy run`` passes the reminder scheduler)."""
     settings = settings or get_settings()
     settings.require_hash_key()
     clock = clock or settings.clock()
@@ -89,8 +89,8 @@ def create_app(
                     )
                 )
                 log.info("telegram polling started")
-            if poll:
-                svc.scheduler = start_scheduler(settings, svc.sessions, svc.bot.bot, clock)
+            if background is not None:
+                svc.scheduler = background(settings, svc.sessions, svc.bot.bot, clock)
         try:
             yield
         finally:

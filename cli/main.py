@@ -93,6 +93,7 @@ def _serve(poll: bool) -> None:
     import uvicorn
 
     from api.app import create_app
+    from scheduler.service import start_scheduler
 
     settings = hashing_settings()
     setup_logging(settings.log_level, settings.log_format)
@@ -106,7 +107,7 @@ def _serve(poll: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_cleanly)
     uvicorn.run(
-        create_app(settings, poll=poll),
+        create_app(settings, poll=poll, background=start_scheduler if poll else None),
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -190,6 +190,15 @@ class ReminderScheduler:
             self.lease = None
 
 
+def start_scheduler(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Bot, clock: Clock
+) -> ReminderScheduler:
+    """``gopy run`` also runs the reminder scheduler (only the lease holder of all processes sends)."""
+    service = ReminderScheduler(settings=settings, sessions=sessions, bot=bot, clock=clock)
+    service.start()
+    return service
+
+
 async def run_forever(settings: Settings) -> None:
     """``gopy scheduler``: a standalone process; returns when cancelled."""
     from bot.runtime import build_bot

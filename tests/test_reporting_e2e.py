@@ -320,11 +320,12 @@ async def test_crash_between_send_and_record_duplicates_at_most_one(world: World
 
 async def test_gopy_run_also_runs_the_scheduler(world: World, tmp_path: Path) -> None:
     from api.app import create_app
+    from scheduler.service import start_scheduler
 
     heartbeat = tmp_path / "var" / "scheduler.heartbeat"
     settings = world.settings.model_copy(update={"heartbeat_file": heartbeat, "scheduler_tick_seconds": 0.2})
     await bound_contact(world.sessions, unit="qu-3", chat_id=1003, now=NOW)
-    app = create_app(settings, clock=world.clock, poll=True)
+    app = create_app(settings, clock=world.clock, poll=True, background=start_scheduler)  # as `gopy run`
     async with app.router.lifespan_context(app):
         for _ in range(100):
             if world.texts(1003):

@@ -21,7 +21,7 @@ from api import v1 as api_v1
 from api import webchat
 from api.limits import ApiLimits
 from api.logcontext import RequestContextMiddleware
-from bot.metrics import OUTBOX_BACKLOG
+from telemetry.metrics import OUTBOX_BACKLOG
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
 from core.clock import Clock
 from core.config import Settings, get_settings

@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import error_body
 from bot.fsm import bind_unit_of_work
-from bot.metrics import UPDATE_ERRORS, UPDATES_HANDLED
+from telemetry.metrics import UPDATE_ERRORS, UPDATES_HANDLED
 from bot.runtime import build_storage, conversation_settings
 from core.clock import Clock
 from core.conversation.citizen import CitizenConversation

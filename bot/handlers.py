@@ -11,7 +11,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.metrics import SUBMISSIONS, UPDATES_HANDLED
+from telemetry.metrics import SUBMISSIONS, UPDATES_HANDLED
 from bot.middlewares import Replies
 from bot.render import decode_choice, keyboard, split_text
 from core.clock import Clock

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm import bind_unit_of_work
-from bot.metrics import UPDATE_ERRORS, UPDATES_DUPLICATE
+from telemetry.metrics import UPDATE_ERRORS, UPDATES_DUPLICATE
 from core.clock import Clock
 from core.i18n import t
 from storage.models import ProcessedUpdateRow

@@ -15,7 +15,7 @@ from api.auth import audit, require_scopes
 from api.reports_docx import build_synthesis_docx
 from api.v1.deps import MAX_ID, Session, services
 from api.v1.schemas import ERRORS, ConsolidationRead
-from bot.metrics import EXPORTS
+from telemetry.metrics import EXPORTS
 from core import errors
 from core.api_keys import Principal, Scope
 from core.consolidate import DIMENSIONS, Consolidation, consolidate, write_consolidation_xlsx

@@ -21,7 +21,7 @@ from api.auth import audit, require_scopes
 from api.v1.deps import Filters, Session, services
 from api.v1.feedback import presenter
 from api.v1.schemas import ERRORS
-from bot.metrics import EXPORTS
+from telemetry.metrics import EXPORTS
 from core.api_keys import Principal, Scope
 from core.exports import XLSX_MAX_ROWS, ExportFormat, FeedbackFilters, XlsxExport, csv_chunks, jsonl_chunks
 from storage import queries

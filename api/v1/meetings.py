@@ -16,7 +16,7 @@ from api.auth import audit, require_scopes
 from api.errors import translate
 from api.v1.deps import MAX_ID, Session, services
 from api.v1.schemas import ERRORS, MeetingImportResult
-from bot.metrics import SUBMISSIONS
+from telemetry.metrics import SUBMISSIONS
 from core import errors
 from core.api_keys import Principal, Scope
 from core.archives import ArchiveLimits, check_archive, check_sheet_rows

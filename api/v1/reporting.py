@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from api.auth import audit, require_scopes
 from api.v1.deps import MAX_ID, services
 from api.v1.schemas import ERRORS
-from bot.metrics import EXPORTS
+from telemetry.metrics import EXPORTS
 from core.api_keys import Principal, Scope
 from core.mood import summarise_mood_period
 from core.mood_report import build_mood_report_docx, units_of_period

@@ -11,7 +11,6 @@ import typer
 from aiogram.exceptions import TelegramAPIError
 
 from core.config import Settings, get_settings
-from core.errors import GopyError
 from core.i18n import t
 
 contacts_app = typer.Typer(help="Unit contacts / Đầu mối đơn vị", no_args_is_help=True)
@@ -28,28 +27,10 @@ def register(app: typer.Typer) -> None:
     app.command("scheduler")(scheduler)
 
 
-def _fail(exc: GopyError) -> typer.Exit:
-    from cli.main import fail
-
-    return fail(exc)
-
-
 def _with_uow(fn: Callable[[Any], Awaitable[T]]) -> T:
-    from storage.db import create_engine, session_factory
-    from storage.uow import SqlUnitOfWork
+    from cli.unit_of_work import run
 
-    async def main() -> T:
-        engine = create_engine(get_settings().database_url)
-        try:
-            async with SqlUnitOfWork(session_factory(engine)) as uow:
-                return await fn(uow)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except GopyError as exc:
-        raise _fail(exc) from exc
+    return run(fn)
 
 
 def parse_local(value: str, settings: Settings) -> datetime:
@@ -223,10 +204,11 @@ def periods_confirm(
     report: Annotated[int, typer.Argument(help="report number (from `periods status`)")],
 ) -> None:
     """Confirm a unit's "sent through another channel" submission."""
-    from core.reporting import confirm_offchannel
+    from cli.unit_of_work import cli_actor
+    from core.staff.reporting import confirm_report
 
     now = get_settings().clock().now()
-    confirmed = _with_uow(lambda uow: confirm_offchannel(uow=uow, report_id=report, now=now))
+    confirmed = _with_uow(lambda uow: confirm_report(uow=uow, actor=cli_actor(), report_id=report, now=now))
     typer.echo(f"report {confirmed.id}: confirmed ({'late' if confirmed.late else 'on time'})")
 
 

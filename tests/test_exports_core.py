@@ -18,7 +18,7 @@ from core.exports import (
     parse_cursor,
     pseudonym,
 )
-from core.staff import next_status
+from core.staff.documents import next_status
 
 
 @pytest.mark.parametrize(

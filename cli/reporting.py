@@ -161,41 +161,38 @@ async def preview_lines(*, uow: Any, settings: Settings, moments: list[datetime]
     return lines
 
 
+async def compliance_lines(*, uow: Any, period: str | None, settings: Settings, now: datetime) -> list[str]:
+    """The compliance table of one period (or of every period) as printable lines."""
+    from core.reporting import period_compliance, report_period_codes
+
+    codes = [period] if period else await report_period_codes(uow=uow)
+    lines: list[str] = []
+    for code in codes:
+        rows = await period_compliance(uow=uow, period_code=code, now=now)
+        lines.append(f"== {code}")
+        lines.append(f"   {'unit':<16} {'kind':<10} {'status':<14} {'ver':>3}  {'submitted':<16} contacts")
+        for r in rows:
+            submitted = (
+                r.submitted_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if r.submitted_at else "-"
+            )
+            status = t(f"reporting.compliance.{r.status.value}", "vi")
+            lines.append(
+                f"   {r.unit_code:<16} {r.kind:<10} {status:<14} {r.version or '-':>3}  {submitted:<16} "
+                f"{r.reachable_contacts}/{r.contacts:<7} {r.report_id or '-'}"
+            )
+        counts = {s: sum(1 for r in rows if r.status == s) for s in {r.status for r in rows}}
+        lines.append("   " + ", ".join(f"{s.value}: {n}" for s, n in sorted(counts.items())))
+    return lines
+
+
 @periods_app.command("status")
 def periods_status(
     period: Annotated[str | None, typer.Argument(help="period code (default: every period)")] = None,
 ) -> None:
     """Print the compliance table: who is on time, late, waiting for confirmation, or missing."""
-    from core.reporting import period_compliance, report_period_codes
-
     settings = get_settings()
-    now = get_settings().clock().now()
-
-    async def table(uow: Any) -> list[str]:
-        codes = [period] if period else await report_period_codes(uow=uow)
-        lines: list[str] = []
-        for code in codes:
-            rows = await period_compliance(uow=uow, period_code=code, now=now)
-            lines.append(f"== {code}")
-            lines.append(
-                f"   {'unit':<16} {'kind':<10} {'status':<14} {'ver':>3}  {'submitted':<16} contacts"
-            )
-            for r in rows:
-                submitted = (
-                    r.submitted_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-                    if r.submitted_at
-                    else "-"
-                )
-                status = t(f"reporting.compliance.{r.status.value}", "vi")
-                lines.append(
-                    f"   {r.unit_code:<16} {r.kind:<10} {status:<14} {r.version or '-':>3}  {submitted:<16} "
-                    f"{r.reachable_contacts}/{r.contacts:<7} {r.report_id or '-'}"
-                )
-            counts = {s: sum(1 for r in rows if r.status == s) for s in {r.status for r in rows}}
-            lines.append("   " + ", ".join(f"{s.value}: {n}" for s, n in sorted(counts.items())))
-        return lines
-
-    for line in _with_uow(table):
+    now = settings.clock().now()
+    for line in _with_uow(lambda uow: compliance_lines(uow=uow, period=period, settings=settings, now=now)):
         typer.echo(line)
 
 

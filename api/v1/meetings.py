@@ -17,6 +17,7 @@ from api.v1.schemas import ERRORS, MeetingImportResult
 from core import errors
 from core.api_keys import Principal, Scope
 from core.archives import ArchiveLimits, check_archive, check_sheet_rows
+from core.config import Settings
 from core.i18n import t
 from core.staff.meeting_rows import MEETING_COLUMNS, RowError
 from core.staff.meetings import import_meeting_rows, meeting_rejection, meeting_template_sections
@@ -105,6 +106,15 @@ def read_rows(raw: bytes, *, limits: ArchiveLimits, max_rows: int) -> list[tuple
     return rows[1:]
 
 
+async def uploaded_rows(file: UploadFile, settings: Settings) -> list[tuple[Any, ...]]:
+    """The data rows of an uploaded template, read in a worker thread (size, zip bomb and row limits)."""
+    raw = await file.read(MAX_UPLOAD + 1)
+    if len(raw) > MAX_UPLOAD:
+        raise meeting_rejection([RowError(1, "*", "too_many_rows")])
+    limits, max_rows = ArchiveLimits.from_settings(settings), settings.meeting_import_max_rows
+    return await anyio.to_thread.run_sync(partial(read_rows, raw, limits=limits, max_rows=max_rows))
+
+
 @router.post("/import", response_model=MeetingImportResult, status_code=201)
 async def import_meeting_file(
     request: Request,
@@ -114,22 +124,16 @@ async def import_meeting_file(
 ) -> dict[str, Any]:
     """Rows become opinions with source and channel "meeting" and the unit's code. A file with any bad row
     is rejected whole (422) with the list of every bad cell (row, column, reason in both languages)."""
-    raw = await file.read(MAX_UPLOAD + 1)
-    if len(raw) > MAX_UPLOAD:
-        raise meeting_rejection([RowError(1, "*", "too_many_rows")])
     settings = services(request).settings
-    max_rows = settings.meeting_import_max_rows
-    limits = ArchiveLimits.from_settings(settings)
-    rows = await anyio.to_thread.run_sync(partial(read_rows, raw, limits=limits, max_rows=max_rows))
     receipts = await import_meeting_rows(
         uow=uow,
         actor=principal.actor,
-        rows=rows,
+        rows=await uploaded_rows(file, settings),
         filename=file.filename,
         max_length=settings.max_text_length,
         tz=settings.tz,
         now=now(request),
-        max_rows=max_rows,
+        max_rows=settings.meeting_import_max_rows,
     )
     SUBMISSIONS.labels(channel="meeting", kind="draft_opinion").inc(len(receipts))
     return {"imported": len(receipts), "receipt_codes": receipts}

@@ -2,7 +2,7 @@
 
 Pure Python: storage comes in through ``uow.reporting`` (a :class:`ReportingRepository`) and a
 :class:`FileStore`; time comes in as ``now``. One module per concern: ``model`` (the records),
-``ports``, ``contacts``, ``reports``, ``compliance``, ``reminders``; their public names are here too.
+``ports``, ``contacts``, ``reports``, ``compliance``, ``reminders``, ``outbox``; their public names are here too.
 """
 
 from core.reporting.compliance import period_compliance, report_period_codes
@@ -33,15 +33,13 @@ from core.reporting.model import (
     UnitReport,
     units_reporting_on,
 )
+from core.reporting.outbox import obsolete_reason, record_send_failure, record_unreachable
 from core.reporting.ports import FileStore, ReportingRepository, ReportingUnitOfWork
 from core.reporting.reminders import (
     PlannedMessage,
     ReminderPolicy,
     materialise_reminders,
-    obsolete_reason,
     plan_messages,
-    record_send_failure,
-    record_unreachable,
     reminder_buttons,
     reminder_key,
     reminder_policy,

@@ -13,6 +13,7 @@ COPY bot bot
 COPY api api
 COPY scheduler scheduler
 COPY cli cli
+COPY telemetry telemetry
 COPY data data
 RUN pip install --no-cache-dir --no-deps . && pip check && useradd --system --home /app gopy && mkdir -p /app/var && chown gopy /app/var
 USER gopy

@@ -1,7 +1,8 @@
 """API-key authentication: ``Authorization: Bearer <key>``, scopes checked by ``require_scopes(...)``.
 
-Any router can protect a route with ``principal: Principal = Depends(require_scopes(Scope.REPORTS_READ))``
-and write to the audit log with :func:`audit`. Missing or bad key: 401; missing scope: 403; both with the
+Any router can protect a route with ``principal: Principal = Depends(require_scopes(Scope.REPORTS_READ))``;
+the key is read in the request's unit of work (:mod:`api.unit_of_work`), so authentication, the use
+case and its audit row are one transaction. Missing or bad key: 401; missing scope: 403; both with the
 JSON error body of :mod:`api.errors`. Wrong keys and request floods are limited per client address and
 per key (:mod:`api.limits`): 429 with ``Retry-After``.
 """
@@ -15,9 +16,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.limits import client_address
+from api.unit_of_work import unit_of_work
 from core import errors
 from core.api_keys import Principal, Scope
-from storage.staff import authenticate, record_audit
+from core.staff.api_keys import authenticate
+from storage.uow import SqlUnitOfWork
 
 bearer = HTTPBearer(auto_error=False, description="A Gopy API key: `gopy apikey create`.")
 
@@ -30,7 +33,9 @@ def require_scopes(*scopes: Scope | str) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency that authenticates the key and checks it holds every scope given."""
 
     async def dependency(
-        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+        uow: SqlUnitOfWork = Depends(unit_of_work),
     ) -> Principal:
         limits = _services(request).limits
         address = client_address(request)
@@ -38,8 +43,7 @@ def require_scopes(*scopes: Scope | str) -> Callable[..., Awaitable[Principal]]:
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
             raise errors.ApiKeyInvalid(reason="missing")
         try:
-            async with _services(request).sessions() as session:
-                principal = await authenticate(session, credentials.credentials)
+            principal = await authenticate(uow=uow, secret=credentials.credentials)
         except errors.ApiKeyInvalid:
             await limits.failed_authentication(address)
             raise
@@ -51,27 +55,3 @@ def require_scopes(*scopes: Scope | str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return dependency
-
-
-async def audit(
-    request: Request,
-    principal: Principal,
-    *,
-    action: str,
-    target: str | None = None,
-    details: dict[str, Any] | None = None,
-    row_count: int | None = None,
-) -> None:
-    """Write one audit row in its own transaction (an export is audited before it streams)."""
-    svc = _services(request)
-    async with svc.sessions() as session:
-        await record_audit(
-            session,
-            actor=principal.actor,
-            action=action,
-            target=target,
-            details=details,
-            row_count=row_count,
-            now=svc.clock.now(),
-        )
-        await session.commit()

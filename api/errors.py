@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core import errors
 from core.errors import GopyError
 from core.i18n import catalog
 
@@ -40,17 +41,56 @@ def error_body(code: str, params: dict[str, Any] | None = None, **extra: Any) ->
     return {"error": body}
 
 
+# The HTTP status of each domain error (the most specific class listed wins); anything else is a 400.
+HTTP_STATUS: dict[type[GopyError], int] = {
+    errors.NotFound: 404,
+    errors.DocumentClosed: 409,
+    errors.DocumentNotOpen: 409,
+    errors.TextTooLong: 422,
+    errors.TextRequired: 422,
+    errors.ConsentRequired: 403,
+    errors.NotOwner: 403,
+    errors.DocumentImportError: 422,
+    errors.DataFileError: 422,
+    errors.UnknownInvite: 404,
+    errors.InviteExpired: 410,
+    errors.InviteUsed: 410,
+    errors.ContactNotBound: 403,
+    errors.PeriodNotForUnit: 422,
+    errors.ReportFileTooLarge: 413,
+    errors.ReportFileType: 415,
+    errors.CongressClosed: 409,
+    errors.ApiKeyInvalid: 401,
+    errors.RateLimited: 429,
+    errors.ScopeMissing: 403,
+    errors.InvalidQuery: 422,
+    errors.InvalidStatusChange: 409,
+    errors.MeetingImportRejected: 422,
+    errors.DocumentCodeTaken: 409,
+    errors.DatabaseNotReady: 503,
+    errors.ArchiveRejected: 413,
+    errors.ArchiveInconsistent: 422,
+}
+
+
+def http_status(exc: GopyError) -> int:
+    """The status of a domain error: that of its nearest class in :data:`HTTP_STATUS`, else 400."""
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 400
+
+
 def error_response(exc: GopyError) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc.params.get("errors"), list):
         extra["errors"] = exc.params["errors"]
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else {}
-    if exc.http_status == 429:
+    status = http_status(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status == 429:
         extra["retry_after"] = exc.params["seconds"]
         headers["Retry-After"] = str(exc.params["seconds"])
-    return JSONResponse(
-        error_body(exc.code, exc.params, **extra), status_code=exc.http_status, headers=headers
-    )
+    return JSONResponse(error_body(exc.code, exc.params, **extra), status_code=status, headers=headers)
 
 
 def _fields(exc: RequestValidationError) -> list[dict[str, Any]]:

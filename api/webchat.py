@@ -49,7 +49,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import error_body
 from bot.fsm import bind_unit_of_work
-from bot.metrics import UPDATE_ERRORS, UPDATES_HANDLED
 from bot.runtime import build_storage, conversation_settings
 from core.clock import Clock
 from core.conversation.citizen import CitizenConversation
@@ -59,6 +58,7 @@ from core.feedback import hash_user_id
 from core.i18n import LANGUAGES, normalize_language, t
 from storage.ratelimit import RateLimits
 from storage.uow import EntrypointUnitOfWork
+from telemetry.metrics import UPDATE_ERRORS, UPDATES_HANDLED
 
 log = logging.getLogger(__name__)
 

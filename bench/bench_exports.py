@@ -26,11 +26,11 @@ from sqlalchemy import delete, insert
 from core.config import BUNDLED_DATA_DIR
 from core.exports import ExportFormat, FeedbackFilters, present_row
 from formats.exports import XlsxExport, csv_chunks, jsonl_chunks
-from storage import queries
 from storage.db import create_engine, session_factory
 from storage.loaders import load_file
 from storage.migrate import upgrade
 from storage.models import FeedbackRow
+from storage.views import SqlViewRepository
 
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -69,11 +69,11 @@ async def fill(sessions, rows: int) -> None:  # type: ignore[no-untyped-def]
 async def export(sessions, fmt: ExportFormat, out: Path) -> int:  # type: ignore[no-untyped-def]
     filters = FeedbackFilters()
     async with sessions() as session:
-        upto = await queries.last_feedback_id(session)
+        upto = await SqlViewRepository(session).last_feedback_id()
 
     async def pages():  # type: ignore[no-untyped-def]
         async with sessions() as session:
-            async for page in queries.iter_feedback_pages(session, filters, upto=upto):
+            async for page in SqlViewRepository(session).iter_feedback_pages(filters, upto=upto):
                 yield [present_row(r, pii=False, hash_key="bench", tz=TZ) for r in page]
 
     if fmt is ExportFormat.XLSX:
@@ -81,7 +81,7 @@ async def export(sessions, fmt: ExportFormat, out: Path) -> int:  # type: ignore
         async for page in pages():
             book.write_rows(page)
         async with sessions() as session:
-            book.close(await queries.counts_by_section_and_stance(session, filters, upto=upto))
+            book.close(await SqlViewRepository(session).counts_by_section_and_stance(filters, upto=upto))
     else:
         encoder = csv_chunks if fmt is ExportFormat.CSV else jsonl_chunks
         with out.open("wb") as fh:
@@ -126,7 +126,7 @@ async def main(sizes: list[int], repeat: int) -> dict[str, object]:
         async with sessions() as session:
             for _ in range(max(5, repeat)):
                 started = time.perf_counter()
-                await queries.feedback_page(session, FeedbackFilters(), after=rows // 2, limit=100)
+                await SqlViewRepository(session).feedback_page(FeedbackFilters(), after=rows // 2, limit=100)
                 page_times.append(time.perf_counter() - started)
         entry["page_of_100_ms"] = round(statistics.median(page_times) * 1000, 2)
         results[f"rows_{rows}"] = entry

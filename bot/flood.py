@@ -14,10 +14,10 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.types import TelegramObject, Update, User
 
-from bot.metrics import UPDATES_FLOOD_DROPPED
 from core.config import Settings
 from core.i18n import t
 from storage.ratelimit import RateLimits
+from telemetry.metrics import UPDATES_FLOOD_DROPPED
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

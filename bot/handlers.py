@@ -11,7 +11,6 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.metrics import SUBMISSIONS, UPDATES_HANDLED
 from bot.middlewares import Replies
 from bot.render import decode_choice, keyboard, split_text
 from core.clock import Clock
@@ -21,6 +20,7 @@ from core.domain import Channel
 from core.feedback import hash_user_id
 from core.i18n import t
 from core.ports import UnitOfWork
+from telemetry.metrics import SUBMISSIONS, UPDATES_HANDLED
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm import bind_unit_of_work
-from bot.metrics import UPDATE_ERRORS, UPDATES_DUPLICATE
 from core.clock import Clock
 from core.i18n import t
 from storage.models import ProcessedUpdateRow
 from storage.uow import EntrypointUnitOfWork
+from telemetry.metrics import UPDATE_ERRORS, UPDATES_DUPLICATE
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
 
+from cli.unit_of_work import fail, run
 from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
 
 app = typer.Typer(help="Staff API keys / Khóa API cho cán bộ", no_args_is_help=True)
-
-
-def _fail(exc: GopyError) -> typer.Exit:
-    from cli.main import fail
-
-    return fail(exc)
 
 
 @app.command("create")
@@ -29,29 +23,15 @@ def create(
     ] = "feedback:read",
 ) -> None:
     """Create a key; it is printed once and only its hash is kept."""
-    from cli.main import _in_transaction
     from core.api_keys import parse_scopes
-    from storage.staff import create_api_key, record_audit
+    from core.staff.api_keys import create_api_key
 
     try:
         scope_list = parse_scopes(scopes)
     except GopyError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     now = get_settings().clock().now()
-
-    async def work(session):  # type: ignore[no-untyped-def]
-        key_id, key = await create_api_key(session, name=name, scopes=scope_list, now=now)
-        await record_audit(
-            session,
-            actor="cli",
-            action="apikey.create",
-            target=str(key_id),
-            details={"scopes": scope_list},
-            now=now,
-        )
-        return key_id, key
-
-    key_id, key = asyncio.run(_in_transaction(work))
+    key_id, key = run(lambda uow: create_api_key(uow=uow, actor="cli", name=name, scopes=scope_list, now=now))
     params = {"id": key_id, "name": name, "scopes": ",".join(scope_list)}
     typer.echo(t("api.cli.key_created", "vi", **params), err=True)
     typer.echo(t("api.cli.key_created", "en", **params), err=True)
@@ -61,30 +41,21 @@ def create(
 @app.command("list")
 def list_keys() -> None:
     """Every key: id, prefix, name, scopes, created, revoked (never the key itself)."""
-    from cli.main import _in_transaction
-    from storage.staff import list_api_keys
+    from core.staff.api_keys import list_api_keys
 
-    for key in asyncio.run(_in_transaction(list_api_keys)):
-        revoked = f" revoked {key['revoked_at']:%Y-%m-%d %H:%M}" if key["revoked_at"] else ""
-        typer.echo(f"{key['id']}\t{key['prefix']}\t{key['name']}\t{','.join(key['scopes'])}{revoked}")
+    for key in run(lambda uow: list_api_keys(uow=uow)):
+        revoked = f" revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
+        typer.echo(f"{key.id}\t{key.prefix}\t{key.name}\t{','.join(key.scopes)}{revoked}")
 
 
 @app.command("revoke")
 def revoke(key: Annotated[str, typer.Argument(help="the key's id, prefix, or the key itself")]) -> None:
     """Revoke a key at once: every later request with it gets 401."""
-    from cli.main import _in_transaction
-    from storage.staff import record_audit, revoke_api_key
+    from core.staff.api_keys import revoke_api_key
 
     now = get_settings().clock().now()
-
-    async def work(session):  # type: ignore[no-untyped-def]
-        done = await revoke_api_key(session, key=key, now=now)
-        if done:
-            await record_audit(session, actor="cli", action="apikey.revoke", target=key[:20], now=now)
-        return done
-
     shown = key if len(key) <= 12 else key[:12] + "…"
-    if not asyncio.run(_in_transaction(work)):
+    if not run(lambda uow: revoke_api_key(uow=uow, actor="cli", key=key, now=now)):
         typer.echo(
             f"{t('api.cli.key_not_found', 'vi', key=shown)}\n{t('api.cli.key_not_found', 'en', key=shown)}"
         )

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from cli.unit_of_work import cli_actor, fail
 from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
 from core.errors import GopyError
-from core.exports import ExportFormat, FeedbackFilters, present_row
+from core.exports import ExportFormat, FeedbackFilters
 from core.i18n import t
-from formats.exports import XlsxExport, csv_chunks, jsonl_chunks
+from core.staff.feedback import Presenter, start_feedback_export
 
 app = typer.Typer(help="Exports / Xuất dữ liệu", no_args_is_help=True)
 
@@ -34,65 +33,36 @@ async def run_export(
     document_code: str | None,
     fmt: ExportFormat,
     output: Path,
-    pii: bool,
-    hash_key: str,
-    tz: Any,
+    present: Presenter,
     now: datetime,
     progress: bool = True,
 ) -> int:
-    """Write the export to ``output`` page by page and audit it; return the number of rows."""
-    from dataclasses import replace
-
+    """Start the export (audited, as the API does), then write its bytes to ``output``; return the rows."""
     from tqdm import tqdm
 
-    from core import errors
-    from storage import queries
+    from api.v1.exports import export_chunks
     from storage.db import create_engine, session_factory
-    from storage.staff import record_audit
+    from storage.uow import SqlUnitOfWork
 
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     try:
-        async with sessions() as session:
-            if document_code is not None:
-                document = await queries.document_by_code(session, document_code)
-                if document is None:
-                    raise errors.DocumentNotFound(document_id=document_code)
-                filters = replace(filters, document_id=document["id"])
-            upto = await queries.last_feedback_id(session)
-            total = await queries.count_feedback(session, filters, upto=upto)
-            await record_audit(
-                session,
-                actor=f"cli:{getpass.getuser()}",
-                action="export.feedback",
-                target=fmt.value,
-                details={"format": fmt.value, "filters": filters.as_audit(), "pii": pii, "file": output.name},
-                row_count=total,
+        async with SqlUnitOfWork(sessions) as uow:
+            export = await start_feedback_export(
+                uow=uow,
+                actor=cli_actor(),
+                filters=filters,
+                fmt=fmt,
+                present=present,
                 now=now,
+                document_code=document_code,
+                file=output.name,
             )
-            await session.commit()
-        bar = tqdm(total=total, unit="rows", disable=not progress, leave=False)
-
-        async def pages() -> AsyncIterator[list[dict[str, Any]]]:
-            async with sessions() as session:
-                async for page in queries.iter_feedback_pages(session, filters, upto=upto):
-                    bar.update(len(page))
-                    yield [present_row(r, pii=pii, hash_key=hash_key, tz=tz) for r in page]
-
-        if fmt is ExportFormat.XLSX:
-            export = XlsxExport(output)
-            async for page in pages():
-                export.write_rows(page)
-            async with sessions() as session:
-                counts = await queries.counts_by_section_and_stance(session, filters, upto=upto)
-            export.close(counts)
-        else:
-            encoder = csv_chunks if fmt is ExportFormat.CSV else jsonl_chunks
+        with tqdm(total=export.rows, unit="rows", disable=not progress, leave=False) as bar:
             with output.open("wb") as fh:
-                async for chunk in encoder(pages()):
+                async for chunk in export_chunks(sessions, export, fmt, on_page=bar.update):
                     fh.write(chunk)
-        bar.close()
-        return total
+        return export.rows
     finally:
         await engine.dispose()
 
@@ -126,7 +96,6 @@ def export_feedback(
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Export entries (opinions and mood entries) with the API's filters; the export is audited."""
-    from cli.main import fail
     from cli.startup import hashing_settings
 
     settings = hashing_settings()  # pseudonyms are keyed hashes
@@ -159,9 +128,7 @@ def export_feedback(
                 document_code=document_code,
                 fmt=format,
                 output=output,
-                pii=pii,
-                hash_key=settings.hash_key.get_secret_value(),
-                tz=settings.tz,
+                present=Presenter(pii=pii, hash_key=settings.hash_key.get_secret_value(), tz=settings.tz),
                 now=settings.clock().now(),
                 progress=not quiet,
             )

@@ -19,6 +19,9 @@ from cli.export import app as export_app
 from cli.logs import setup_logging
 from cli.mood import mood_app
 from cli.startup import checked_settings, hashing_settings, warn_development_key
+from cli.unit_of_work import cli_actor
+from cli.unit_of_work import fail as fail
+from cli.unit_of_work import run as run_use_case
 from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
@@ -36,19 +39,6 @@ app.add_typer(export_app, name="export")
 app.add_typer(backup_app)  # gopy backup FILE, gopy restore FILE
 
 log = logging.getLogger("gopy")
-
-
-def fail(exc: GopyError) -> typer.Exit:
-    """Print a domain error in Vietnamese and English and exit with status 2."""
-    params = {k: v for k, v in exc.params.items() if isinstance(v, str | int)}
-    params.setdefault("reason", params.get("detail", ""))
-    try:
-        vi, en = t(exc.code, "vi", **params), t(exc.code, "en", **params)
-    except KeyError:
-        vi = en = exc.code
-    detail = f" ({exc.params})" if exc.params else ""
-    typer.echo(f"Lỗi: {vi}\nError: {en}{detail}", err=True)
-    return typer.Exit(2)
 
 
 # commands that create, copy or inspect the database themselves
@@ -162,20 +152,6 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo(f"Database at revision {revision}.")
 
 
-async def _in_transaction(fn):  # type: ignore[no-untyped-def]
-    from storage.db import create_engine, session_factory
-
-    settings = get_settings()
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine)() as session:
-            result = await fn(session)
-            await session.commit()
-            return result
-    finally:
-        await engine.dispose()
-
-
 @app.command()
 def load(
     files: Annotated[
@@ -183,14 +159,11 @@ def load(
     ],
 ) -> None:
     """Load data files (plan, lists, localities, units, documents); all or nothing per file."""
-    from storage.loaders import load_file
+    from core.staff.documents import load_data_file
 
     now = get_settings().clock().now()
     for path in files:
-        try:
-            report = asyncio.run(_in_transaction(lambda s, p=path: load_file(s, p, now=now)))
-        except GopyError as exc:
-            raise fail(exc) from exc
+        report = run_use_case(lambda uow, p=path: load_data_file(uow=uow, path=p, now=now))
         typer.echo(" ".join([report.summary(), *report.notes]))
 
 
@@ -202,21 +175,25 @@ def documents_import(
     status: Annotated[str | None, typer.Option(help="draft | open | closed")] = None,
 ) -> None:
     """Import a Markdown or DOCX draft: headings become sections, paragraphs their text."""
-    from storage.loaders import import_document_file
+    from core.staff.documents import import_document
 
     if not file.is_file():
         typer.echo(f"Không tìm thấy tệp / File not found: {file}", err=True)
         raise typer.Exit(2)
-    now = get_settings().clock().now()
-    try:
-        report = asyncio.run(
-            _in_transaction(
-                lambda s: import_document_file(s, file, now=now, code=code, title=title, status=status)
-            )
+    now, raw = get_settings().clock().now(), file.read_bytes()
+    done = run_use_case(
+        lambda uow: import_document(
+            uow=uow,
+            actor=cli_actor(),
+            raw=raw,
+            filename=file.name,
+            now=now,
+            code=code,
+            title=title,
+            status=status,
         )
-    except GopyError as exc:
-        raise fail(exc) from exc
-    typer.echo(report.summary() + " " + " ".join(report.notes))
+    )
+    typer.echo(done.report.summary() + " " + " ".join(done.report.notes))
 
 
 from cli import reporting as _reporting  # noqa: E402

@@ -2,49 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
+from cli.unit_of_work import cli_actor, run
 from core.config import get_settings
-from core.errors import GopyError
 from core.i18n import t
-from core.mood import SUMMARY_DIMENSIONS, MoodSummary, summarise_mood_period
-from core.mood_report import units_of_period
-from core.ports import UnitOfWork
+from core.mood import SUMMARY_DIMENSIONS, MoodSummary
+from core.staff.mood import UnitLine, export_mood_report, export_mood_summary
 from formats.reports_docx import build_mood_report_docx
 
 mood_app = typer.Typer(
     help="Tình hình Nhân dân / Public mood: summaries and report drafts per reporting period",
     no_args_is_help=True,
 )
-
-T = TypeVar("T")
-
-
-async def _with_uow(fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    from storage.db import create_engine, session_factory
-    from storage.uow import SqlUnitOfWork
-
-    engine = create_engine(get_settings().database_url)
-    try:
-        async with SqlUnitOfWork(session_factory(engine)) as uow:
-            return await fn(uow)
-    finally:
-        await engine.dispose()
-
-
-def _run(fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    from cli.main import fail
-
-    try:
-        return asyncio.run(_with_uow(fn))
-    except GopyError as exc:
-        raise fail(exc) from exc
 
 
 def format_summary(summary: MoodSummary, language: str = "vi") -> str:
@@ -84,7 +59,12 @@ def summary_command(
     language: Annotated[str, typer.Option("--lang", help="vi | en")] = "vi",
 ) -> None:
     """Counts by congress, kind, topic, category, organisation, locality and near-identical groups."""
-    summary = _run(lambda uow: summarise_mood_period(uow=uow, period_code=period, language=language))
+    now = get_settings().clock().now()
+    summary = run(
+        lambda uow: export_mood_summary(
+            uow=uow, actor=cli_actor(), period_code=period, now=now, language=language
+        )
+    )
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -101,14 +81,15 @@ def report_command(
     settings = get_settings()
     now = get_settings().clock().now()
 
-    async def build(uow: UnitOfWork) -> tuple[MoodSummary, bytes]:
-        summary = await summarise_mood_period(uow=uow, period_code=period, language=language)
-        units = await units_of_period(uow=uow, period_code=period, now=now)  # type: ignore[arg-type]
-        docx = build_mood_report_docx(
+    def render(summary: MoodSummary, units: Sequence[UnitLine]) -> bytes:
+        return build_mood_report_docx(
             summary, units=units, now=now, timezone=settings.timezone, language=language
         )
-        return summary, docx
 
-    summary, content = _run(build)
+    summary, content = run(
+        lambda uow: export_mood_report(
+            uow=uow, actor=cli_actor(), period_code=period, now=now, render=render, language=language
+        )
+    )
     output.write_bytes(content)
     typer.echo(t("mood.report.saved", language, path=str(output), total=summary.total))

@@ -11,7 +11,6 @@ import typer
 from aiogram.exceptions import TelegramAPIError
 
 from core.config import Settings, get_settings
-from core.errors import GopyError
 from core.i18n import t
 
 contacts_app = typer.Typer(help="Unit contacts / Đầu mối đơn vị", no_args_is_help=True)
@@ -28,28 +27,10 @@ def register(app: typer.Typer) -> None:
     app.command("scheduler")(scheduler)
 
 
-def _fail(exc: GopyError) -> typer.Exit:
-    from cli.main import fail
-
-    return fail(exc)
-
-
 def _with_uow(fn: Callable[[Any], Awaitable[T]]) -> T:
-    from storage.db import create_engine, session_factory
-    from storage.uow import SqlUnitOfWork
+    from cli.unit_of_work import run
 
-    async def main() -> T:
-        engine = create_engine(get_settings().database_url)
-        try:
-            async with SqlUnitOfWork(session_factory(engine)) as uow:
-                return await fn(uow)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except GopyError as exc:
-        raise _fail(exc) from exc
+    return run(fn)
 
 
 def parse_local(value: str, settings: Settings) -> datetime:
@@ -180,41 +161,38 @@ async def preview_lines(*, uow: Any, settings: Settings, moments: list[datetime]
     return lines
 
 
+async def compliance_lines(*, uow: Any, period: str | None, settings: Settings, now: datetime) -> list[str]:
+    """The compliance table of one period (or of every period) as printable lines."""
+    from core.reporting import period_compliance, report_period_codes
+
+    codes = [period] if period else await report_period_codes(uow=uow)
+    lines: list[str] = []
+    for code in codes:
+        rows = await period_compliance(uow=uow, period_code=code, now=now)
+        lines.append(f"== {code}")
+        lines.append(f"   {'unit':<16} {'kind':<10} {'status':<14} {'ver':>3}  {'submitted':<16} contacts")
+        for r in rows:
+            submitted = (
+                r.submitted_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if r.submitted_at else "-"
+            )
+            status = t(f"reporting.compliance.{r.status.value}", "vi")
+            lines.append(
+                f"   {r.unit_code:<16} {r.kind:<10} {status:<14} {r.version or '-':>3}  {submitted:<16} "
+                f"{r.reachable_contacts}/{r.contacts:<7} {r.report_id or '-'}"
+            )
+        counts = {s: sum(1 for r in rows if r.status == s) for s in {r.status for r in rows}}
+        lines.append("   " + ", ".join(f"{s.value}: {n}" for s, n in sorted(counts.items())))
+    return lines
+
+
 @periods_app.command("status")
 def periods_status(
     period: Annotated[str | None, typer.Argument(help="period code (default: every period)")] = None,
 ) -> None:
     """Print the compliance table: who is on time, late, waiting for confirmation, or missing."""
-    from core.reporting import period_compliance, report_period_codes
-
     settings = get_settings()
-    now = get_settings().clock().now()
-
-    async def table(uow: Any) -> list[str]:
-        codes = [period] if period else await report_period_codes(uow=uow)
-        lines: list[str] = []
-        for code in codes:
-            rows = await period_compliance(uow=uow, period_code=code, now=now)
-            lines.append(f"== {code}")
-            lines.append(
-                f"   {'unit':<16} {'kind':<10} {'status':<14} {'ver':>3}  {'submitted':<16} contacts"
-            )
-            for r in rows:
-                submitted = (
-                    r.submitted_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-                    if r.submitted_at
-                    else "-"
-                )
-                status = t(f"reporting.compliance.{r.status.value}", "vi")
-                lines.append(
-                    f"   {r.unit_code:<16} {r.kind:<10} {status:<14} {r.version or '-':>3}  {submitted:<16} "
-                    f"{r.reachable_contacts}/{r.contacts:<7} {r.report_id or '-'}"
-                )
-            counts = {s: sum(1 for r in rows if r.status == s) for s in {r.status for r in rows}}
-            lines.append("   " + ", ".join(f"{s.value}: {n}" for s, n in sorted(counts.items())))
-        return lines
-
-    for line in _with_uow(table):
+    now = settings.clock().now()
+    for line in _with_uow(lambda uow: compliance_lines(uow=uow, period=period, settings=settings, now=now)):
         typer.echo(line)
 
 
@@ -223,10 +201,11 @@ def periods_confirm(
     report: Annotated[int, typer.Argument(help="report number (from `periods status`)")],
 ) -> None:
     """Confirm a unit's "sent through another channel" submission."""
-    from core.reporting import confirm_offchannel
+    from cli.unit_of_work import cli_actor
+    from core.staff.reporting import confirm_report
 
     now = get_settings().clock().now()
-    confirmed = _with_uow(lambda uow: confirm_offchannel(uow=uow, report_id=report, now=now))
+    confirmed = _with_uow(lambda uow: confirm_report(uow=uow, actor=cli_actor(), report_id=report, now=now))
     typer.echo(f"report {confirmed.id}: confirmed ({'late' if confirmed.late else 'on time'})")
 
 

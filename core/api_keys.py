@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from core import errors
@@ -78,3 +79,19 @@ def prefix_of(secret: str) -> str | None:
 
 def matches(secret: str, key_hash: str) -> bool:
     return hmac.compare_digest(hash_secret(secret), key_hash)
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """A stored key as staff see it (never the key itself)."""
+
+    id: int
+    name: str
+    prefix: str
+    key_hash: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    def principal(self) -> Principal:
+        return Principal(key_id=self.id, name=self.name, scopes=frozenset(self.scopes))

@@ -1,7 +1,8 @@
 """Domain errors, raised in core/ and translated at the edge.
 
 Each error carries a catalog key (``code``) and parameters; the bot renders ``t(code, lang, **params)``,
-the API maps it to a 4xx JSON body with the same code and both texts.
+the API maps it to a 4xx JSON body with the same code and both texts (the HTTP statuses live in
+``api/errors.py``: that mapping belongs to the edge).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ class GopyError(Exception):
     """Base of every domain error."""
 
     code: ClassVar[str] = "error.generic"
-    http_status: ClassVar[int] = 400
 
     def __init__(self, **params: Any) -> None:
         self.params = params
@@ -22,7 +22,6 @@ class GopyError(Exception):
 
 class NotFound(GopyError):
     code = "error.not_found"
-    http_status = 404
 
 
 class DocumentNotFound(NotFound):
@@ -39,51 +38,42 @@ class FeedbackNotFound(NotFound):
 
 class DocumentClosed(GopyError):
     code = "error.document_closed"
-    http_status = 409
 
 
 class TextTooLong(GopyError):
     code = "error.text_too_long"
-    http_status = 422
 
 
 class TextRequired(GopyError):
     code = "error.text_required"
-    http_status = 422
 
 
 class ConsentRequired(GopyError):
     code = "error.consent_required"
-    http_status = 403
 
 
 class DocumentImportError(GopyError):
     """A Markdown/DOCX file that cannot become a document; ``reason`` says why, ``line`` where."""
 
     code = "error.document_import"
-    http_status = 422
 
 
 class DataFileError(GopyError):
     """A bundled or staff-edited data file (plan, lists, CSV) that cannot be loaded."""
 
     code = "error.data_file"
-    http_status = 422
 
 
 class UnknownInvite(GopyError):
     code = "error.invite_unknown"
-    http_status = 404
 
 
 class InviteExpired(GopyError):
     code = "error.invite_expired"
-    http_status = 410
 
 
 class InviteUsed(GopyError):
     code = "error.invite_used"
-    http_status = 410
 
 
 class UnitNotFound(NotFound):
@@ -100,22 +90,18 @@ class ReportNotFound(NotFound):
 
 class ContactNotBound(GopyError):
     code = "reporting.error.not_a_contact"
-    http_status = 403
 
 
 class PeriodNotForUnit(GopyError):
     code = "reporting.error.period_not_for_unit"
-    http_status = 422
 
 
 class ReportFileTooLarge(GopyError):
     code = "reporting.error.file_too_large"
-    http_status = 413
 
 
 class ReportFileType(GopyError):
     code = "reporting.error.file_type"
-    http_status = 415
 
 
 class CongressNotFound(NotFound):
@@ -126,7 +112,6 @@ class CongressClosed(GopyError):
     """The congress's reporting window is over: no more mood entries about it."""
 
     code = "mood.error.congress_closed"
-    http_status = 409
 
 
 class NoPeriodForEntry(GopyError):
@@ -139,56 +124,48 @@ class ApiKeyInvalid(GopyError):
     """No API key, an unknown one, or a revoked one."""
 
     code = "api.error.unauthorized"
-    http_status = 401
 
 
 class RateLimited(GopyError):
     """Too many requests (or failed authentications) from this key or address; ``seconds`` to wait."""
 
     code = "api.error.rate_limited"
-    http_status = 429
 
 
 class ScopeMissing(GopyError):
     """The API key lacks a scope the endpoint needs (``scope`` names it)."""
 
     code = "api.error.forbidden"
-    http_status = 403
 
 
 class InvalidQuery(GopyError):
     """A malformed request: ``field`` says which parameter, ``reason`` what is wrong with it."""
 
     code = "api.error.invalid_query"
-    http_status = 422
 
 
 class InvalidStatusChange(GopyError):
     """A document cannot go from ``current`` to ``target`` (draft → open → closed)."""
 
     code = "api.error.status_change"
-    http_status = 409
 
 
 class MeetingImportRejected(GopyError):
     """A meeting XLSX with bad rows: nothing was imported; ``errors`` lists every bad cell."""
 
     code = "api.error.meeting_import"
-    http_status = 422
 
 
 class DocumentCodeTaken(GopyError):
     """Another document already has this ``code``."""
 
     code = "api.error.code_taken"
-    http_status = 409
 
 
 class DatabaseNotReady(GopyError):
     """The database is missing, not migrated to the current revision, or cannot be reached."""
 
     code = "error.database_not_migrated"
-    http_status = 503
 
 
 class DatabaseMissing(DatabaseNotReady):
@@ -203,7 +180,6 @@ class ArchiveRejected(GopyError):
     """An uploaded DOCX / XLSX / ODT refused by the zip bomb guard (core/archives.py); nothing was kept."""
 
     code = "error.archive.rejected"
-    http_status = 413
 
 
 class ArchiveTooManyEntries(ArchiveRejected):
@@ -226,7 +202,6 @@ class ArchiveInconsistent(ArchiveRejected):
     """The archive misstates its sizes, is encrypted, or uses a compression no office file uses."""
 
     code = "error.archive.inconsistent"
-    http_status = 422
 
 
 class TooManyRows(ArchiveRejected):

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from core import errors
 from core.archives import ArchiveLimits, check_archive, check_sheet_rows
 from core.i18n import t
-from core.staff import MEETING_COLUMNS
+from core.staff.meeting_rows import MEETING_COLUMNS
 
 
 class UnreadableMeetingFile(Exception):

@@ -38,8 +38,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.render import encode_choice
 from core.clock import Clock
-from core.i18n import t
-from core.reporting import NewOutboxMessage, OutboxMessage, ReminderPolicy, obsolete_reason
+from core.reporting import (
+    OutboxMessage,
+    ReminderPolicy,
+    obsolete_reason,
+    record_send_failure,
+    record_unreachable,
+)
 from storage.repositories_reporting import Lease
 from storage.uow import SqlUnitOfWork
 
@@ -102,7 +107,7 @@ class OutboxSender:
             now = self.clock.now()
             if self.policy.in_quiet_hours(now):
                 return delivered
-            async with SqlUnitOfWork(self.sessions) as uow:
+            async with SqlUnitOfWork(self.sessions) as uow:  # read only; each message then has its own
                 batch = await uow.reporting.pending_outbox(now=now, limit=min(limit, 100))
             if not batch:
                 return delivered
@@ -139,6 +144,7 @@ class OutboxSender:
         the lease. ``claimed``, ``cancelled``, ``gone`` (sent, cancelled or deferred meanwhile) or
         ``fenced`` (the lease is no longer ours)."""
         now = self.clock.now()
+        # committed before the send (send-then-record): a second sender never takes the same row
         async with SqlUnitOfWork(self.sessions) as uow:
             reason = await obsolete_reason(uow=uow, message=message)
             if reason is not None:
@@ -223,6 +229,7 @@ class OutboxSender:
                     )
                     await uow.commit()
                 return "failed"
+            # deliberately a second transaction: the claim was committed before the send, the outcome after it
             async with SqlUnitOfWork(self.sessions) as uow:
                 recorded = await uow.reporting.finish_outbox(
                     message.id, status="sent", now=self.clock.now(), claim_epoch=lease.epoch
@@ -236,51 +243,27 @@ class OutboxSender:
 
     async def _retry_later(self, message: OutboxMessage, lease: Lease, attempts: int, error: str) -> str:
         async with SqlUnitOfWork(self.sessions) as uow:
-            if attempts >= self.max_attempts:
-                await uow.reporting.finish_outbox(
-                    message.id, status="failed", now=self.clock.now(), error=error, claim_epoch=lease.epoch
-                )
-                outcome = "failed"
-            else:
-                delay = timedelta(seconds=self.backoff * 2 ** (attempts - 1))
-                await uow.reporting.defer_outbox(
-                    message.id,
-                    not_before=self.clock.now() + delay,
-                    error=error,
-                    claim_epoch=lease.epoch,
-                )
-                outcome = "deferred"
-            await uow.commit()
+            outcome = await record_send_failure(
+                uow=uow,
+                message=message,
+                attempts=attempts,
+                max_attempts=self.max_attempts,
+                backoff_seconds=self.backoff,
+                error=error,
+                now=self.clock.now(),
+                claim_epoch=lease.epoch,
+            )
         log.info("outbox send failed", extra={"outbox_id": message.id, "attempts": attempts, "error": error})
         return outcome
 
     async def _unreachable(self, message: OutboxMessage, lease: Lease) -> None:
         """403: the person blocked the bot. Mark the contact unreachable and tell staff."""
-        now = self.clock.now()
         async with SqlUnitOfWork(self.sessions) as uow:
-            await uow.reporting.finish_outbox(
-                message.id, status="unreachable", now=now, error="forbidden", claim_epoch=lease.epoch
+            await record_unreachable(
+                uow=uow,
+                message=message,
+                staff_chat_ids=self.staff_chat_ids,
+                now=self.clock.now(),
+                claim_epoch=lease.epoch,
             )
-            if message.contact_id is not None:
-                contact = await uow.reporting.get_contact(message.contact_id)
-                await uow.reporting.set_unreachable(message.contact_id)
-                unit = await uow.reporting.get_unit_by_id(contact.unit_id) if contact else None
-                for chat in self.staff_chat_ids:
-                    await uow.reporting.add_outbox(
-                        NewOutboxMessage(
-                            key=f"unreach:{message.contact_id}:{chat}",
-                            kind="notice",
-                            chat_id=chat,
-                            text=t(
-                                "reporting.staff.unreachable",
-                                "vi",
-                                contact=contact.name if contact else "?",
-                                unit=unit.name_vi if unit else "?",
-                            ),
-                            not_before=now,
-                            created_at=now,
-                            contact_id=message.contact_id,
-                        )
-                    )
-            await uow.commit()
         log.info("contact unreachable", extra={"contact_id": message.contact_id})

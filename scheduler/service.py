@@ -77,6 +77,7 @@ class ReminderScheduler:
         """Heartbeat, take or renew the lease, and when leader: materialise and send."""
         self.write_heartbeat()
         now = self.clock.now()
+        # deliberately its own transaction: the lease is committed before any work done under it
         async with self.sessions() as session:
             self.lease = await acquire_lease(
                 session, name=LEASE_NAME, holder=self.holder, now=now, ttl=self._lease_ttl
@@ -86,7 +87,7 @@ class ReminderScheduler:
         if self.lease is None:
             return
         self._lease_until = now + self._lease_ttl * 0.8
-        async with SqlUnitOfWork(self.sessions) as uow:
+        async with SqlUnitOfWork(self.sessions) as uow:  # the job's one unit of work
             added = await materialise_reminders(
                 uow=uow, policy=self.policy, staff_chat_ids=self.settings.staff_chat_ids, now=now
             )

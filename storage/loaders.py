@@ -11,7 +11,6 @@ import hashlib
 import io
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import DataFileError, DocumentImportError
 from core.i18n import t
 from core.parsed_document import ParsedDocument
+from core.staff.ports import LoadReport
 from core.text import normalize_input
 from formats.drafts import parse_docx, parse_markdown
 from storage.models import (
@@ -37,23 +37,6 @@ from storage.models import (
 
 RELATIVE_DATE = re.compile(r"^([+-]\d+)d$")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
-
-
-@dataclass
-class LoadReport:
-    """What a load did, for the CLI and the API to print."""
-
-    source: str
-    kind: str
-    counts: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, what: str, n: int = 1) -> None:
-        self.counts[what] = self.counts.get(what, 0) + n
-
-    def summary(self) -> str:
-        parts = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items()))
-        return f"{self.source} ({self.kind}) — {parts or 'nothing'}"
 
 
 YamlLoader = Callable[[AsyncSession, dict[str, Any], LoadReport, datetime], Awaitable[None]]
@@ -393,10 +376,12 @@ async def import_document_bytes(
                 row.status = status
             report.add("documents unchanged")
             report.notes.append(f"code={doc_code} status={row.status}")
+            report.document_code = doc_code
             return report
         used = await session.scalar(select(func.count()).where(FeedbackRow.document_id == row.id))
         if used and skip_used:
             report.add("documents skipped")
+            report.document_code = doc_code
             report.notes.append(t("document.reload_skipped", "vi", code=doc_code, count=used))
             report.notes.append(t("document.reload_skipped", "en", code=doc_code, count=used))
             return report
@@ -436,6 +421,7 @@ async def import_document_bytes(
         ids[id(section)] = srow.id
         report.add("sections")
     report.notes.append(f"code={doc_code} status={row.status}")
+    report.document_code = doc_code
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,8 @@ from core.domain import (
     Source,
     Stance,
 )
+from core.staff.meeting_rows import MeetingEntry
+from core.text import fold_for_matching
 from storage.models import (
     CongressRow,
     DocumentRow,
@@ -159,6 +162,26 @@ class SqlDocumentRepository:
             .order_by(DocumentRow.id)
         )
         return [document_from_row(r) for r in rows]
+
+    async def code_taken(self, code: str) -> bool:
+        return await self.session.scalar(select(DocumentRow.id).where(DocumentRow.code == code)) is not None
+
+    async def add_draft(self, *, code: str, title: str, level: str | None, now: datetime) -> int:
+        row = DocumentRow(code=code, title=title, level=level, status="draft", created_at=now)
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def status_of(self, document_id: int) -> str | None:
+        row = await self.session.get(DocumentRow, document_id)
+        return row.status if row else None
+
+    async def set_status(self, document_id: int, status: str) -> None:
+        row = await self.session.get(DocumentRow, document_id)
+        if row is None:
+            raise LookupError(document_id)
+        row.status = status
+        await self.session.flush()
 
 
 class SqlSectionRepository:
@@ -301,6 +324,32 @@ class SqlFeedbackRepository:
             await self.session.scalar(select(func.count()).where(FeedbackRow.respondent_id == respondent_id))
             or 0
         )
+
+    async def add_meeting_entries(self, entries: Sequence[MeetingEntry], receipts: Sequence[str]) -> None:
+        """Store checked meeting rows as anonymous opinions (source and channel "meeting"), one flush."""
+        for entry, code in zip(entries, receipts, strict=True):
+            self.session.add(
+                FeedbackRow(
+                    receipt_code=code,
+                    kind="draft_opinion",
+                    respondent_id=None,
+                    document_id=entry.document_id,
+                    section_id=entry.section_id,
+                    stance=entry.stance.value,
+                    text=entry.text,
+                    text_folded=fold_for_matching(entry.text),
+                    channel="meeting",
+                    source="meeting",
+                    status="active",
+                    category=entry.category,
+                    organisation=entry.organisation,
+                    locality=entry.locality,
+                    anonymous=True,
+                    unit_code=entry.unit_code,
+                    created_at=entry.created_at,
+                )
+            )
+        await self.session.flush()
 
     async def list_by_period(self, period_id: int) -> Sequence[Feedback]:
         """Every entry tied to a reporting period (mood entries), oldest first, withdrawn included."""

@@ -6,6 +6,9 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.api_keys import SqlApiKeyRepository
+from storage.audit import SqlAuditRepository
+from storage.data_files import SqlDataFileRepository
 from storage.repositories import (
     SqlDocumentRepository,
     SqlFeedbackRepository,
@@ -15,6 +18,7 @@ from storage.repositories import (
     SqlSectionRepository,
 )
 from storage.repositories_reporting import SqlReportingRepository
+from storage.views import SqlViewRepository
 
 
 class SqlUnitOfWork:
@@ -32,6 +36,10 @@ class SqlUnitOfWork:
         self.reference = SqlReferenceRepository(session)
         self.plan = SqlPlanRepository(session)
         self.reporting = SqlReportingRepository(session)
+        self.api_keys = SqlApiKeyRepository(session)
+        self.audit = SqlAuditRepository(session)
+        self.views = SqlViewRepository(session)
+        self.data_files = SqlDataFileRepository(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.app import create_app
 from core.clock import Clock
 from core.config import Settings
+from core.staff.api_keys import create_api_key, revoke_api_key
 from core.text import fold_for_matching
 from storage.models import (
     CongressRow,
@@ -26,7 +27,7 @@ from storage.models import (
     RespondentRow,
     SectionRow,
 )
-from storage.staff import create_api_key, revoke_api_key
+from storage.uow import SqlUnitOfWork
 from tests.conftest import NOW
 from tests.webchat_client import free_port
 
@@ -69,19 +70,19 @@ class Keys:
 
 
 async def make_keys(sessions: async_sessionmaker[AsyncSession]) -> Keys:
-    async with sessions() as session:
-        made = {}
-        for name, scopes in (
-            ("admin", ["admin"]),
-            ("reader", ["feedback:read"]),
-            ("pii", ["feedback:read", "feedback:pii"]),
-            ("reports", ["reports:read"]),
-            ("revoked", ["admin"]),
-        ):
-            key_id, key = await create_api_key(session, name=name, scopes=scopes, now=NOW)
-            made[name] = key.secret
-        await revoke_api_key(session, key=made["revoked"], now=NOW)
-        await session.commit()
+    made = {}
+    for name, scopes in (
+        ("admin", ["admin"]),
+        ("reader", ["feedback:read"]),
+        ("pii", ["feedback:read", "feedback:pii"]),
+        ("reports", ["reports:read"]),
+        ("revoked", ["admin"]),
+    ):
+        async with SqlUnitOfWork(sessions) as uow:
+            _key_id, key = await create_api_key(uow=uow, actor="test", name=name, scopes=scopes, now=NOW)
+        made[name] = key.secret
+    async with SqlUnitOfWork(sessions) as uow:
+        assert await revoke_api_key(uow=uow, actor="test", key=made["revoked"], now=NOW)
     return Keys(**made)
 
 

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from storage.staff import create_api_key
+from core.staff.api_keys import create_api_key
+from storage.uow import SqlUnitOfWork
 from tests.conftest import NOW
 from tests.staff_api import seed, serve
 
@@ -128,9 +129,10 @@ def _edges(base: str, token: str) -> list[str]:
 
 
 async def test_no_server_error_for_any_generated_request(database_url, loaded, clock) -> None:  # type: ignore[no-untyped-def]
-    async with loaded() as session:
-        _id, key = await create_api_key(session, name="fuzz", scopes=["admin", "feedback:pii"], now=NOW)
-        await session.commit()
+    async with SqlUnitOfWork(loaded) as uow:
+        _id, key = await create_api_key(
+            uow=uow, actor="test", name="fuzz", scopes=["admin", "feedback:pii"], now=NOW
+        )
     await seed(loaded, count=12)
     with serve(database_url, clock) as base:
         failures, operations = await asyncio.to_thread(_fuzz, base, key.secret)

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from core import errors
 from core.api_keys import Principal, Scope, generate_key, matches, parse_scopes, prefix_of
 from core.exports import EXPORT_COLUMNS, FeedbackFilters, make_cursor, parse_cursor, pseudonym
-from core.staff import next_status
+from core.staff.documents import next_status
 from formats.exports import XlsxExport, escape_formula
 
 

@@ -6,42 +6,25 @@ import tempfile
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import audit, require_scopes
-from api.v1.deps import MAX_ID, Session, services
+from api.auth import require_scopes
+from api.v1.deps import MAX_ID, Uow, now, services
 from api.v1.schemas import ERRORS, ConsolidationRead
-from bot.metrics import EXPORTS
-from core import errors
 from core.api_keys import Principal, Scope
-from core.consolidate import DIMENSIONS, Consolidation, consolidate
+from core.consolidate import DIMENSIONS, Consolidation
 from core.i18n import t
+from core.staff.consolidation import Labels, Render, export_consolidation
 from formats.consolidation_xlsx import write_consolidation_xlsx
 from formats.reports_docx import build_synthesis_docx
-from storage import queries
+from telemetry.metrics import EXPORTS
 
 router = APIRouter(prefix="/documents", tags=["consolidation"], responses=ERRORS)
 
 DocumentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-async def load_consolidation(session: AsyncSession, document_id: int) -> tuple[Consolidation, dict[str, Any]]:
-    """Read the document's active opinions and consolidate them (grouping runs in a worker thread)."""
-    document = await queries.get_document(session, document_id)
-    if document is None:
-        raise errors.DocumentNotFound(document_id=document_id)
-    sections = await queries.list_sections(session, document_id)
-    opinions = await queries.opinions_of_document(session, document_id)
-    labels: dict[str, Any] = await queries.reference_labels(session)
-    result = await anyio.to_thread.run_sync(
-        lambda: consolidate(document=document, sections=sections, opinions=opinions)
-    )
-    return result, labels
 
 
 def report_labels(labels: dict[str, Any], language: str = "vi") -> dict[str, Any]:
@@ -61,61 +44,55 @@ def xlsx_headers(language: str = "vi") -> dict[str, str]:
     return headers
 
 
+def xlsx_renderer() -> Render:
+    """The consolidation as a workbook: a sheet of counts and a sheet of groups."""
+
+    def render(result: Consolidation, labels: Labels) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="gopy-report-") as folder:
+            path = FsPath(folder) / "report.xlsx"
+            write_consolidation_xlsx(result, path, labels=report_labels(labels), headers=xlsx_headers())
+            return path.read_bytes()
+
+    return render
+
+
+def docx_renderer(request: Request) -> Render:
+    """The Word draft of the synthesis report, dated today (local time)."""
+    today = now(request).astimezone(services(request).settings.tz)
+
+    def render(result: Consolidation, labels: Labels) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="gopy-report-") as folder:
+            path = FsPath(folder) / "report.docx"
+            build_synthesis_docx(result, path, labels=report_labels(labels), today=today)
+            return path.read_bytes()
+
+    return render
+
+
+def _attachment(content: bytes | None, media_type: str, filename: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(content, media_type=media_type, headers=headers)
+
+
 @router.get("/{document_id}/consolidation", response_model=ConsolidationRead)
 async def consolidation_json(
     document_id: DocumentId,
     request: Request,
-    session: Session,
+    uow: Uow,
     principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
 ) -> dict[str, Any]:
     """Per section: counts by stance, category, organisation, locality and channel, and groups of
     near-identical opinions (representative wording, count, receipt codes)."""
-    result, _ = await load_consolidation(session, document_id)
-    await audit(
-        request,
-        principal,
-        action="export.consolidation",
-        target=str(document_id),
-        details={"format": "json"},
-        row_count=result.total,
+    done = await export_consolidation(
+        uow=uow,
+        actor=principal.actor,
+        document_id=document_id,
+        kind="consolidation",
+        fmt="json",
+        now=now(request),
     )
     EXPORTS.labels(kind="consolidation", format="json").inc()
-    return result.as_json()
-
-
-async def _file_response(
-    request: Request, principal: Principal, session: AsyncSession, document_id: int, kind: str
-) -> Response:
-    result, labels = await load_consolidation(session, document_id)
-    labels = report_labels(labels)
-    suffix = "xlsx" if kind == "consolidation" else "docx"
-    with tempfile.TemporaryDirectory(prefix="gopy-report-") as folder:
-        path = FsPath(folder) / f"report.{suffix}"
-        if kind == "consolidation":
-            await anyio.to_thread.run_sync(
-                lambda: write_consolidation_xlsx(result, path, labels=labels, headers=xlsx_headers())
-            )
-        else:
-            now = services(request).clock.now().astimezone(services(request).settings.tz)
-            await anyio.to_thread.run_sync(
-                lambda: build_synthesis_docx(result, path, labels=labels, today=now)
-            )
-        content = path.read_bytes()
-    await audit(
-        request,
-        principal,
-        action=f"export.{kind}",
-        target=str(document_id),
-        details={"format": suffix},
-        row_count=result.total,
-    )
-    EXPORTS.labels(kind=kind, format=suffix).inc()
-    filename = f"{kind}-{result.document_code}.{suffix}"
-    return Response(
-        content,
-        media_type=XLSX if suffix == "xlsx" else DOCX,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return done.result.as_json()
 
 
 @router.get(
@@ -124,11 +101,21 @@ async def _file_response(
 async def consolidation_xlsx(
     document_id: DocumentId,
     request: Request,
-    session: Session,
+    uow: Uow,
     principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
 ) -> Response:
     """The consolidation as a workbook: a sheet of counts and a sheet of groups."""
-    return await _file_response(request, principal, session, document_id, "consolidation")
+    done = await export_consolidation(
+        uow=uow,
+        actor=principal.actor,
+        document_id=document_id,
+        kind="consolidation",
+        fmt="xlsx",
+        now=now(request),
+        render=xlsx_renderer(),
+    )
+    EXPORTS.labels(kind="consolidation", format="xlsx").inc()
+    return _attachment(done.content, XLSX, f"consolidation-{done.result.document_code}.xlsx")
 
 
 @router.get(
@@ -137,8 +124,18 @@ async def consolidation_xlsx(
 async def synthesis_docx(
     document_id: DocumentId,
     request: Request,
-    session: Session,
+    uow: Uow,
     principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
 ) -> Response:
     """A Word draft of the synthesis report ("Báo cáo tổng hợp ý kiến góp ý của Nhân dân vào dự thảo …")."""
-    return await _file_response(request, principal, session, document_id, "synthesis")
+    done = await export_consolidation(
+        uow=uow,
+        actor=principal.actor,
+        document_id=document_id,
+        kind="synthesis",
+        fmt="docx",
+        now=now(request),
+        render=docx_renderer(request),
+    )
+    EXPORTS.labels(kind="synthesis", format="docx").inc()
+    return _attachment(done.content, DOCX, f"synthesis-{done.result.document_code}.docx")

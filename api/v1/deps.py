@@ -1,18 +1,20 @@
-"""Shared dependencies of the /v1 routers: the database session and the feedback filters."""
+"""Shared dependencies of the /v1 routers: the request's unit of work, the clock, the presenter and the
+feedback filters."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.unit_of_work import Uow as Uow
 from api.v1.schemas import InputLine, InputText
 from core import errors
+from core.api_keys import Principal, Scope
 from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
 from core.exports import MAX_TEXT_FILTER, FeedbackFilters
+from core.staff.feedback import Presenter
 
 MAX_ID = 2**31 - 1
 Code = Annotated[InputLine | None, Query(max_length=64)]
@@ -22,13 +24,17 @@ def services(request: Request) -> Any:
     return request.app.state.services
 
 
-async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; nothing is saved unless the route commits."""
-    async with services(request).sessions() as session:
-        yield session
+def now(request: Request) -> datetime:
+    """The moment of the request, from the app's clock."""
+    return services(request).clock.now()  # type: ignore[no-any-return]
 
 
-Session = Annotated[AsyncSession, Depends(db_session)]
+def presenter(request: Request, principal: Principal) -> Presenter:
+    """How this key sees entries: pseudonyms, or with ``feedback:pii`` the respondent ids."""
+    settings = services(request).settings
+    return Presenter(
+        pii=principal.has(Scope.FEEDBACK_PII), hash_key=settings.hash_key.get_secret_value(), tz=settings.tz
+    )
 
 
 def _code(value: str | None) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -17,49 +17,44 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.auth import audit, require_scopes
-from api.v1.deps import Filters, Session, services
-from api.v1.feedback import presenter
+from api.auth import require_scopes
+from api.v1.deps import Filters, Uow, now, presenter, services
 from api.v1.schemas import ERRORS
-from bot.metrics import EXPORTS
 from core.api_keys import Principal, Scope
-from core.exports import ExportFormat, FeedbackFilters
+from core.exports import ExportFormat
+from core.staff.feedback import FeedbackExport, read_export_counts, read_export_pages, start_feedback_export
 from formats.exports import XLSX_MAX_ROWS, XlsxExport, csv_chunks, jsonl_chunks
-from storage import queries
+from storage.uow import SqlUnitOfWork
+from telemetry.metrics import EXPORTS
 
 router = APIRouter(prefix="/exports", tags=["exports"], responses=ERRORS)
 
-PAGE_SIZE = 1000
 FILE_CHUNK = 256 * 1024
+OnPage = Callable[[int], None]
 
 
-async def presented_pages(
-    sessions: async_sessionmaker[AsyncSession], filters: FeedbackFilters, upto: int, present: Any
+async def _pages(
+    uow: SqlUnitOfWork, export: FeedbackExport, on_page: OnPage | None
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    async with sessions() as session:
-        async for page in queries.iter_feedback_pages(session, filters, upto=upto, page_size=PAGE_SIZE):
-            yield [present(row) for row in page]
+    async for page in read_export_pages(uow=uow, export=export):
+        if on_page is not None:
+            on_page(len(page))
+        yield page
 
 
-async def xlsx_chunks(
-    sessions: async_sessionmaker[AsyncSession],
-    filters: FeedbackFilters,
-    upto: int,
-    present: Any,
-    *,
-    max_rows: int = XLSX_MAX_ROWS,
+async def _xlsx(
+    uow: SqlUnitOfWork, export: FeedbackExport, on_page: OnPage | None, max_rows: int
 ) -> AsyncIterator[bytes]:
     """Write the workbook to a temporary file page by page, then stream the file and delete it."""
     handle, name = tempfile.mkstemp(prefix="gopy-export-", suffix=".xlsx")
     os.close(handle)
     path = FsPath(name)
     try:
-        export = XlsxExport(path, max_rows=max_rows)
-        async for page in presented_pages(sessions, filters, upto, present):
-            await anyio.to_thread.run_sync(export.write_rows, page)  # keep the event loop free
-        async with sessions() as session:
-            counts = await queries.counts_by_section_and_stance(session, filters, upto=upto)
-        await anyio.to_thread.run_sync(export.close, counts)
+        workbook = XlsxExport(path, max_rows=max_rows)
+        async for page in _pages(uow, export, on_page):
+            await anyio.to_thread.run_sync(workbook.write_rows, page)  # keep the event loop free
+        counts = await read_export_counts(uow=uow, export=export)
+        await anyio.to_thread.run_sync(workbook.close, counts)
         async with await anyio.open_file(path, "rb") as fh:
             while chunk := await fh.read(FILE_CHUNK):
                 yield chunk
@@ -67,23 +62,25 @@ async def xlsx_chunks(
         path.unlink(missing_ok=True)
 
 
-async def prepare_export(
-    request: Request, session: AsyncSession, principal: Principal, filters: FeedbackFilters, fmt: ExportFormat
-) -> int:
-    """Fix the upper id bound, count the rows and write the audit row; return the bound."""
-    upto = await queries.last_feedback_id(session)
-    rows = await queries.count_feedback(session, filters, upto=upto)
-    pii = principal.has(Scope.FEEDBACK_PII)
-    await audit(
-        request,
-        principal,
-        action="export.feedback",
-        target=fmt.value,
-        details={"format": fmt.value, "filters": filters.as_audit(), "pii": pii},
-        row_count=rows,
-    )
-    EXPORTS.labels(kind="feedback", format=fmt.value).inc()
-    return upto
+async def export_chunks(
+    sessions: async_sessionmaker[AsyncSession],
+    export: FeedbackExport,
+    fmt: ExportFormat,
+    *,
+    on_page: OnPage | None = None,
+    max_rows: int = XLSX_MAX_ROWS,
+) -> AsyncIterator[bytes]:
+    """The bytes of an export started by :func:`start_feedback_export` (the API streams them, the CLI
+    writes them to a file)."""
+    # a second, read-only transaction: the export's audit row is committed before its first byte
+    async with SqlUnitOfWork(sessions) as uow:
+        if fmt is ExportFormat.XLSX:
+            body = _xlsx(uow, export, on_page, max_rows)
+        else:
+            encode = csv_chunks if fmt is ExportFormat.CSV else jsonl_chunks
+            body = encode(_pages(uow, export, on_page))
+        async for chunk in body:
+            yield chunk
 
 
 @router.get(
@@ -95,26 +92,23 @@ async def prepare_export(
 )
 async def export_feedback(
     request: Request,
-    session: Session,
+    uow: Uow,
     filters: Filters,
     format: Annotated[ExportFormat, Query(description="csv, xlsx or jsonl")] = ExportFormat.CSV,
     principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
 ) -> StreamingResponse:
     """The entries matching the filters (same filters as the list), streamed; audited with the row count."""
-    upto = await prepare_export(request, session, principal, filters, format)
-    await session.close()
-    sessions = services(request).sessions
-    present = presenter(request, principal)
-    body: AsyncIterator[bytes]
-    if format is ExportFormat.CSV:
-        body = csv_chunks(presented_pages(sessions, filters, upto, present))
-    elif format is ExportFormat.JSONL:
-        body = jsonl_chunks(presented_pages(sessions, filters, upto, present))
-    else:
-        body = xlsx_chunks(sessions, filters, upto, present)
-    filename = f"gopy-feedback.{format.value}"
+    export = await start_feedback_export(
+        uow=uow,
+        actor=principal.actor,
+        filters=filters,
+        fmt=format,
+        present=presenter(request, principal),
+        now=now(request),
+    )
+    EXPORTS.labels(kind="feedback", format=format.value).inc()
     return StreamingResponse(
-        body,
+        export_chunks(services(request).sessions, export, format),
         media_type=format.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="gopy-feedback.{format.value}"'},
     )

@@ -8,21 +8,17 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from api.auth import audit, require_scopes
-from api.errors import translate
-from api.v1.deps import MAX_ID, Session, services
+from api.auth import require_scopes
+from api.v1.deps import MAX_ID, Uow, now, services
 from api.v1.schemas import ERRORS, MeetingImportResult
-from bot.metrics import SUBMISSIONS
-from core import errors
 from core.api_keys import Principal, Scope
 from core.archives import ArchiveLimits
-from core.staff import MeetingContext, RowError, check_meeting_rows
+from core.config import Settings
+from core.staff.meeting_rows import RowError
+from core.staff.meetings import import_meeting_rows, meeting_rejection, meeting_template_sections
 from formats.meeting_xlsx import UnreadableMeetingFile, build_meeting_template, read_meeting_rows
-from storage import queries
-from storage.models import DocumentRow, SectionRow
-from storage.staff import add_meeting_entries
+from telemetry.metrics import SUBMISSIONS
 
 router = APIRouter(prefix="/meetings", tags=["meetings"], responses=ERRORS)
 
@@ -32,20 +28,14 @@ MAX_UPLOAD = 10 * 1024 * 1024
 
 @router.get("/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
 async def template(
-    session: Session,
+    uow: Uow,
     document_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="list this draft's sections")
     ] = None,
     _: Principal = Depends(require_scopes()),
 ) -> Response:
     """The XLSX template to fill in; with ``document_id`` it lists that draft's sections and their ids."""
-    sections: list[dict[str, Any]] = []
-    code = None
-    if document_id is not None:
-        document = await queries.get_document(session, document_id)
-        if document is None:
-            raise errors.DocumentNotFound(document_id=document_id)
-        sections, code = await queries.list_sections(session, document_id), document["code"]
+    sections, code = await meeting_template_sections(uow=uow, document_id=document_id)
     return Response(
         build_meeting_template(sections, code),
         media_type=XLSX,
@@ -58,66 +48,37 @@ def read_rows(raw: bytes, *, limits: ArchiveLimits, max_rows: int) -> list[tuple
     try:
         return read_meeting_rows(raw, limits=limits, max_rows=max_rows)
     except UnreadableMeetingFile as exc:
-        raise _rejected([RowError(1, "*", exc.reason)]) from exc
+        raise meeting_rejection([RowError(1, "*", exc.reason)]) from exc
 
 
-def _rejected(problems: list[RowError]) -> errors.MeetingImportRejected:
-    listed = [
-        {
-            **p.as_dict(),
-            "message_vi": translate(f"api.meeting.reason.{p.reason}", "vi"),
-            "message_en": translate(f"api.meeting.reason.{p.reason}", "en"),
-        }
-        for p in problems
-    ]
-    return errors.MeetingImportRejected(count=len(problems), errors=listed)
+async def uploaded_rows(file: UploadFile, settings: Settings) -> list[tuple[Any, ...]]:
+    """The data rows of an uploaded template, read in a worker thread (size, zip bomb and row limits)."""
+    raw = await file.read(MAX_UPLOAD + 1)
+    if len(raw) > MAX_UPLOAD:
+        raise meeting_rejection([RowError(1, "*", "too_many_rows")])
+    limits, max_rows = ArchiveLimits.from_settings(settings), settings.meeting_import_max_rows
+    return await anyio.to_thread.run_sync(partial(read_rows, raw, limits=limits, max_rows=max_rows))
 
 
 @router.post("/import", response_model=MeetingImportResult, status_code=201)
 async def import_meeting_file(
     request: Request,
-    session: Session,
+    uow: Uow,
     file: Annotated[UploadFile, File(description="the filled-in template (.xlsx)")],
     principal: Principal = Depends(require_scopes(Scope.ADMIN)),
 ) -> dict[str, Any]:
     """Rows become opinions with source and channel "meeting" and the unit's code. A file with any bad row
     is rejected whole (422) with the list of every bad cell (row, column, reason in both languages)."""
-    raw = await file.read(MAX_UPLOAD + 1)
-    if len(raw) > MAX_UPLOAD:
-        raise _rejected([RowError(1, "*", "too_many_rows")])
-    svc = services(request)
-    rows = await anyio.to_thread.run_sync(
-        partial(
-            read_rows,
-            raw,
-            limits=ArchiveLimits.from_settings(svc.settings),
-            max_rows=svc.settings.meeting_import_max_rows,
-        )
+    settings = services(request).settings
+    receipts = await import_meeting_rows(
+        uow=uow,
+        actor=principal.actor,
+        rows=await uploaded_rows(file, settings),
+        filename=file.filename,
+        max_length=settings.max_text_length,
+        tz=settings.tz,
+        now=now(request),
+        max_rows=settings.meeting_import_max_rows,
     )
-    documents = {
-        code: id_ for id_, code in (await session.execute(select(DocumentRow.id, DocumentRow.code))).all()
-    }
-    sections = {
-        sid: did for sid, did in (await session.execute(select(SectionRow.id, SectionRow.document_id))).all()
-    }
-    lists = {
-        name: await queries.reference_codes(session, name)
-        for name in ("categories", "organisations", "localities")
-    }
-    context = MeetingContext(
-        documents=documents,
-        sections=sections,
-        lists=lists,
-        max_length=svc.settings.max_text_length,
-        tz=svc.settings.tz,
-        now=svc.clock.now(),
-        max_rows=svc.settings.meeting_import_max_rows,
-    )
-    entries, problems = check_meeting_rows(rows, context)
-    if problems:
-        raise _rejected(problems)
-    receipts = await add_meeting_entries(session, entries)
-    await session.commit()
     SUBMISSIONS.labels(channel="meeting", kind="draft_opinion").inc(len(receipts))
-    await audit(request, principal, action="import.meeting", target=file.filename, row_count=len(receipts))
     return {"imported": len(receipts), "receipt_codes": receipts}

@@ -1,8 +1,9 @@
 """/v1/periods and /v1/reports: reporting periods, compliance per unit, report files; the public-mood
-summary and DOCX draft of a period. Thin routes over core.reporting, core.mood and formats.reports_docx."""
+summary and DOCX draft of a period. Thin routes over the use cases of core.staff.reporting and core.staff.mood."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,17 +11,15 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
-from api.auth import audit, require_scopes
-from api.v1.deps import MAX_ID, services
+from api.auth import require_scopes
+from api.v1.deps import MAX_ID, Uow, now, services
 from api.v1.schemas import ERRORS
-from bot.metrics import EXPORTS
 from core.api_keys import Principal, Scope
-from core.mood import summarise_mood_period
-from core.mood_report import units_of_period
-from core.reporting import open_report_file, period_compliance
+from core.staff import reporting as uc
+from core.staff.mood import RenderReport, export_mood_report, export_mood_summary
 from formats.reports_docx import build_mood_report_docx
 from storage.repositories_reporting import LocalFileStore
-from storage.uow import SqlUnitOfWork
+from telemetry.metrics import EXPORTS
 
 router = APIRouter(tags=["reporting units"], responses=ERRORS)
 
@@ -61,37 +60,23 @@ class ComplianceRead(BaseModel):
 
 @router.get("/periods", response_model=list[PeriodRead])
 async def list_periods(
-    request: Request, principal: Principal = Depends(require_scopes(Scope.REPORTS_READ))
+    uow: Uow, _: Principal = Depends(require_scopes(Scope.REPORTS_READ))
 ) -> list[dict[str, Any]]:
     """The reporting periods of the loaded plans, by due date (due 00:00 local on the 5th)."""
-    async with SqlUnitOfWork(services(request).sessions) as uow:
-        periods = await uow.plan.list_periods()
-    return [
-        {
-            "id": p.id,
-            "code": p.code,
-            "congress_id": p.congress_id,
-            "phase": p.phase,
-            "title_vi": p.title_vi,
-            "title_en": p.title_en,
-            "due_at": p.due_at,
-            "unit_kinds": list(p.unit_kinds),
-        }
-        for p in periods
-    ]
+    return [{**asdict(p), "unit_kinds": list(p.unit_kinds)} for p in await uc.list_periods(uow=uow)]
 
 
 @router.get("/periods/{period_code}/compliance", response_model=list[ComplianceRead])
 async def compliance(
     period_code: PeriodCode,
     request: Request,
+    uow: Uow,
     principal: Principal = Depends(require_scopes(Scope.REPORTS_READ)),
 ) -> list[dict[str, Any]]:
     """Per unit: on time, late, claimed (sent through another channel, to confirm) or missing."""
-    svc = services(request)
-    async with SqlUnitOfWork(svc.sessions) as uow:
-        rows = await period_compliance(uow=uow, period_code=period_code, now=svc.clock.now())
-    await audit(request, principal, action="read.compliance", target=period_code, row_count=len(rows))
+    rows = await uc.check_compliance(
+        uow=uow, actor=principal.actor, period_code=period_code, now=now(request)
+    )
     return [{**row.__dict__, "status": row.status.value} for row in rows]
 
 
@@ -99,15 +84,14 @@ async def compliance(
 async def report_file(
     report_id: ReportId,
     request: Request,
+    uow: Uow,
     principal: Principal = Depends(require_scopes(Scope.REPORTS_READ)),
 ) -> FileResponse:
     """Download the file of a unit's submitted report (stored by its SHA-256)."""
-    svc = services(request)
-    async with SqlUnitOfWork(svc.sessions) as uow:
-        report, path = await open_report_file(
-            uow=uow, files=LocalFileStore(svc.settings.files_dir), report_id=report_id
-        )
-    await audit(request, principal, action="download.report", target=str(report_id), row_count=1)
+    files = LocalFileStore(services(request).settings.files_dir)
+    report, path = await uc.download_report_file(
+        uow=uow, actor=principal.actor, files=files, report_id=report_id, now=now(request)
+    )
     kind = report.file_type or "pdf"
     return FileResponse(
         path,
@@ -120,32 +104,36 @@ async def report_file(
 async def mood_summary(
     period_code: PeriodCode,
     request: Request,
+    uow: Uow,
     principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
 ) -> dict[str, Any]:
     """Concerns, aspirations and recommendations of a period: counts by congress, kind, topic, category,
     organisation, locality, and groups of near-identical entries."""
-    async with SqlUnitOfWork(services(request).sessions) as uow:
-        summary = await summarise_mood_period(uow=uow, period_code=period_code)
-    await audit(request, principal, action="export.mood_summary", target=period_code, row_count=summary.total)
+    summary = await export_mood_summary(
+        uow=uow, actor=principal.actor, period_code=period_code, now=now(request)
+    )
     EXPORTS.labels(kind="mood_summary", format="json").inc()
     return summary.as_dict()
+
+
+def mood_docx(request: Request) -> RenderReport:
+    """The DOCX layout of the mood report, dated now in the configured timezone."""
+    moment, timezone = now(request), services(request).settings.timezone
+    return lambda summary, units: build_mood_report_docx(summary, units=units, now=moment, timezone=timezone)
 
 
 @router.get("/mood/periods/{period_code}/report.docx", response_class=Response)
 async def mood_report(
     period_code: PeriodCode,
     request: Request,
+    uow: Uow,
     principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ, Scope.REPORTS_READ)),
 ) -> Response:
     """DOCX draft of "Báo cáo tình hình Nhân dân trước/sau Đại hội …": the period's entries and the
     units that reported, late or not."""
-    svc = services(request)
-    now = svc.clock.now()
-    async with SqlUnitOfWork(svc.sessions) as uow:
-        summary = await summarise_mood_period(uow=uow, period_code=period_code)
-        units = await units_of_period(uow=uow, period_code=period_code, now=now)
-    content = build_mood_report_docx(summary, units=units, now=now, timezone=svc.settings.timezone)
-    await audit(request, principal, action="export.mood_report", target=period_code, row_count=summary.total)
+    _, content = await export_mood_report(
+        uow=uow, actor=principal.actor, period_code=period_code, now=now(request), render=mood_docx(request)
+    )
     EXPORTS.labels(kind="mood_report", format="docx").inc()
     return Response(
         content,

@@ -1,4 +1,4 @@
-"""Prometheus counters of the chat channels (exposed by the API at /metrics)."""
+"""Prometheus metrics of the whole service (exposed by the API at /metrics); bot, api and scheduler import them."""
 
 from prometheus_client import Counter, Gauge
 

@@ -1,4 +1,4 @@
-"""Staff rules: document publication, and the checking of opinions gathered at meetings (XLSX import)."""
+"""Opinions gathered at meetings: the template's columns and the checking of its rows (pure rules)."""
 
 from __future__ import annotations
 
@@ -8,26 +8,8 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core import errors
-from core.domain import DocumentStatus, Stance
+from core.domain import Stance
 from core.text import fold_for_matching, normalize_input, text_length
-
-_TRANSITIONS = {
-    "publish": (DocumentStatus.DRAFT, DocumentStatus.OPEN),
-    "close": (DocumentStatus.OPEN, DocumentStatus.CLOSED),
-    "reopen": (DocumentStatus.CLOSED, DocumentStatus.OPEN),
-}
-
-
-def next_status(current: str, action: str) -> DocumentStatus:
-    """The status a document goes to on ``action`` (publish, close, reopen); otherwise a 409 error."""
-    source, target = _TRANSITIONS.get(action, (None, None))
-    if source is None or target is None or current != source.value:
-        raise errors.InvalidStatusChange(current=current, target=action)
-    return target
-
-
-# ------------------------------------------------------------------------------------ meetings
 
 MEETING_COLUMNS: tuple[str, ...] = (
     "document_code",

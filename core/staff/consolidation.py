@@ -1,0 +1,53 @@
+"""A document's consolidation, staff side: counts and groups as JSON, or rendered to a file, audited."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.consolidate import Consolidation, consolidate
+from core.staff.audit import record_audit
+from core.staff.documents import get_document
+from core.staff.ports import StaffUnitOfWork
+
+Labels = dict[str, dict[str, str]]
+Render = Callable[[Consolidation, Labels], bytes]
+
+
+@dataclass(frozen=True)
+class ConsolidationExport:
+    result: Consolidation
+    content: bytes | None  # the rendered file, when a renderer was given
+
+
+async def export_consolidation(
+    *,
+    uow: StaffUnitOfWork,
+    actor: str,
+    document_id: int,
+    kind: str,
+    fmt: str,
+    now: datetime,
+    render: Render | None = None,
+) -> ConsolidationExport:
+    """Consolidate a document's active opinions (in a worker thread), render them with ``render`` (a file
+    format of the edge) and audit ``export.<kind>``; all in one transaction."""
+    document = await get_document(uow=uow, document_id=document_id)
+    sections = document.pop("sections")
+    opinions = await uow.views.opinions_of_document(document_id)
+    labels = await uow.views.reference_labels()
+    result = await asyncio.to_thread(consolidate, document=document, sections=sections, opinions=opinions)
+    content = await asyncio.to_thread(render, result, labels) if render is not None else None
+    await record_audit(
+        uow,
+        actor=actor,
+        action=f"export.{kind}",
+        target=str(document_id),
+        details={"format": fmt},
+        row_count=result.total,
+        now=now,
+    )
+    await uow.commit()
+    return ConsolidationExport(result, content)

@@ -1,0 +1,46 @@
+"""The public mood, staff side: a period's summary, and the report draft rendered by the edge; audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from core.mood import MoodSummary, summarise_mood_period
+from core.reporting import period_compliance
+from core.staff.audit import record_audit
+from core.staff.ports import StaffUnitOfWork
+
+UnitLine = tuple[str, str, datetime | None]  # unit name, compliance status, submitted at
+RenderReport = Callable[[MoodSummary, Sequence[UnitLine]], bytes]
+
+
+async def export_mood_summary(
+    *, uow: StaffUnitOfWork, actor: str, period_code: str, now: datetime, language: str = "vi"
+) -> MoodSummary:
+    """Concerns, aspirations and recommendations of a period, counted and grouped; audited."""
+    summary = await summarise_mood_period(uow=uow, period_code=period_code, language=language)
+    await record_audit(
+        uow, actor=actor, action="export.mood_summary", target=period_code, row_count=summary.total, now=now
+    )
+    await uow.commit()
+    return summary
+
+
+async def export_mood_report(
+    *,
+    uow: StaffUnitOfWork,
+    actor: str,
+    period_code: str,
+    now: datetime,
+    render: RenderReport,
+    language: str = "vi",
+) -> tuple[MoodSummary, bytes]:
+    """The report draft of a period: its entries and the units that reported, rendered by ``render``."""
+    summary = await summarise_mood_period(uow=uow, period_code=period_code, language=language)
+    rows = await period_compliance(uow=uow, period_code=period_code, now=now)
+    content = render(summary, [(r.unit_name, r.status.value, r.submitted_at) for r in rows])
+    await record_audit(
+        uow, actor=actor, action="export.mood_report", target=period_code, row_count=summary.total, now=now
+    )
+    await uow.commit()
+    return summary, content

@@ -1,0 +1,126 @@
+"""What the staff use cases need from storage, besides the repositories of :mod:`core.ports`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from core.api_keys import ApiKeyRecord
+from core.exports import FeedbackFilters
+from core.ports import DocumentRepository, FeedbackRepository, ReferenceRepository
+from core.reporting import ReportingUnitOfWork
+from core.staff.meeting_rows import MeetingEntry
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the audit log: who did what to which target, with how many rows."""
+
+    actor: str
+    action: str
+    at: datetime
+    target: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    row_count: int | None = None
+    id: int | None = None
+
+
+@dataclass
+class LoadReport:
+    """What a data-file load or a document import did, for the CLI and the API to print."""
+
+    source: str
+    kind: str
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    document_code: str | None = None  # the imported document's code (document imports)
+
+    def add(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items()))
+        return f"{self.source} ({self.kind}) — {parts or 'nothing'}"
+
+
+class ApiKeyRepository(Protocol):
+    async def add(
+        self, *, name: str, prefix: str, key_hash: str, scopes: Sequence[str], now: datetime
+    ) -> int: ...
+    async def get(self, key_id: int) -> ApiKeyRecord | None: ...
+    async def get_by_prefix(self, prefix: str) -> ApiKeyRecord | None: ...
+    async def revoke(self, key_id: int, *, now: datetime) -> None: ...
+    async def list(self) -> Sequence[ApiKeyRecord]: ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def latest(self, *, limit: int) -> Sequence[AuditEntry]: ...
+
+
+class ViewRepository(Protocol):
+    """Read models for display and export: plain rows, never written."""
+
+    async def feedback_page(
+        self, filters: FeedbackFilters, *, after: int | None, limit: int, upto: int | None = None
+    ) -> list[Row]: ...
+    async def last_feedback_id(self) -> int: ...
+    async def count_feedback(self, filters: FeedbackFilters, *, upto: int | None = None) -> int: ...
+    def iter_feedback_pages(
+        self, filters: FeedbackFilters, *, upto: int, page_size: int = 1000
+    ) -> AsyncIterator[list[Row]]: ...
+    async def counts_by_section_and_stance(
+        self, filters: FeedbackFilters, *, upto: int | None = None
+    ) -> list[tuple[str, str, int]]: ...
+    async def feedback_by_receipt(self, receipt_code: str) -> Row | None: ...
+    async def list_documents(self) -> list[Row]: ...
+    async def get_document(self, document_id: int) -> Row | None: ...
+    async def document_by_code(self, code: str) -> Row | None: ...
+    async def list_sections(self, document_id: int) -> list[Row]: ...
+    async def document_ids_by_code(self) -> dict[str, int]: ...
+    async def section_documents(self) -> dict[int, int]: ...
+    async def opinions_of_document(self, document_id: int) -> list[Row]: ...
+    async def reference_labels(self) -> dict[str, dict[str, str]]: ...
+    async def reference_codes(self, list_name: str) -> set[str]: ...
+
+
+class DataFileRepository(Protocol):
+    """The staff-editable data files (plans, lists, localities, units) and draft documents."""
+
+    async def load(self, path: Path, *, now: datetime) -> LoadReport: ...
+    async def import_document(
+        self,
+        raw: bytes,
+        *,
+        filename: str,
+        now: datetime,
+        code: str | None = None,
+        title: str | None = None,
+        status: str | None = None,
+    ) -> LoadReport: ...
+
+
+class StaffDocumentRepository(DocumentRepository, Protocol):
+    async def code_taken(self, code: str) -> bool: ...
+    async def add_draft(self, *, code: str, title: str, level: str | None, now: datetime) -> int: ...
+    async def status_of(self, document_id: int) -> str | None: ...
+    async def set_status(self, document_id: int, status: str) -> None: ...
+
+
+class StaffFeedbackRepository(FeedbackRepository, Protocol):
+    async def add_meeting_entries(self, entries: Sequence[MeetingEntry], receipts: Sequence[str]) -> None: ...
+
+
+class StaffUnitOfWork(ReportingUnitOfWork, Protocol):
+    documents: StaffDocumentRepository  # type: ignore[assignment]
+    feedback: StaffFeedbackRepository  # type: ignore[assignment]
+    reference: ReferenceRepository
+    api_keys: ApiKeyRepository
+    audit: AuditRepository
+    views: ViewRepository
+    data_files: DataFileRepository

@@ -1,0 +1,264 @@
+"""Read side of the staff use cases: filtered feedback, keyset pages, streaming, counts, documents.
+
+:class:`SqlViewRepository` (``uow.views``) holds "views": queries that return plain rows for display and
+export; they never write.
+Pages are keyset pages on the feedback id: the next page starts after the last id seen, so a page
+never repeats or skips an entry that existed when the listing began, whatever is inserted meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.exports import FeedbackFilters
+from core.text import fold_for_matching
+from storage.models import (
+    CongressRow,
+    DocumentRow,
+    FeedbackRow,
+    ReferenceItemRow,
+    ReportingPeriodRow,
+    SectionRow,
+)
+
+F = FeedbackRow
+
+
+def _feedback_select() -> Select:  # type: ignore[type-arg]
+    return (
+        select(
+            F.id,
+            F.receipt_code,
+            F.kind,
+            F.respondent_id,
+            F.document_id,
+            DocumentRow.code.label("document_code"),
+            F.section_id,
+            SectionRow.number.label("section_number"),
+            SectionRow.title.label("section_title"),
+            F.stance,
+            F.text,
+            F.category,
+            F.organisation,
+            F.locality,
+            F.age_band,
+            F.gender,
+            F.anonymous,
+            F.channel,
+            F.source,
+            F.status,
+            F.congress_id,
+            CongressRow.code.label("congress_code"),
+            F.period_id,
+            ReportingPeriodRow.code.label("period_code"),
+            F.topic,
+            F.unit_code,
+            F.created_at,
+            F.updated_at,
+            F.withdrawn_at,
+        )
+        .select_from(F)
+        .outerjoin(DocumentRow, DocumentRow.id == F.document_id)
+        .outerjoin(SectionRow, SectionRow.id == F.section_id)
+        .outerjoin(CongressRow, CongressRow.id == F.congress_id)
+        .outerjoin(ReportingPeriodRow, ReportingPeriodRow.id == F.period_id)
+    )
+
+
+def _where(filters: FeedbackFilters, upto: int | None = None) -> list[Any]:
+    clauses: list[Any] = []
+    equal = {
+        "kind": F.kind,
+        "document_id": F.document_id,
+        "section_id": F.section_id,
+        "stance": F.stance,
+        "category": F.category,
+        "organisation": F.organisation,
+        "locality": F.locality,
+        "channel": F.channel,
+        "source": F.source,
+        "status": F.status,
+        "congress_id": F.congress_id,
+        "period_id": F.period_id,
+        "topic": F.topic,
+        "unit_code": F.unit_code,
+    }
+    for name, column in equal.items():
+        value = getattr(filters, name)
+        if value is not None:
+            clauses.append(column == (value.value if hasattr(value, "value") else value))
+    if filters.created_from is not None:
+        clauses.append(F.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        clauses.append(F.created_at < filters.created_to)
+    if filters.text_contains:
+        folded = fold_for_matching(filters.text_contains)
+        if folded:
+            clauses.append(F.text_folded.contains(folded, autoescape=True))
+    if upto is not None:
+        clauses.append(F.id <= upto)
+    return clauses
+
+
+def _document_dict(row: DocumentRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "code": row.code,
+        "title": row.title,
+        "level": row.level,
+        "status": row.status,
+        "opens_at": row.opens_at,
+        "closes_at": row.closes_at,
+        "is_sample": row.is_sample,
+        "created_at": row.created_at,
+    }
+
+
+class SqlViewRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def feedback_page(
+        self, filters: FeedbackFilters, *, after: int | None, limit: int, upto: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` entries matching ``filters`` with an id above ``after``, oldest first."""
+        stmt = _feedback_select().where(*_where(filters, upto))
+        if after is not None:
+            stmt = stmt.where(F.id > after)
+        result = await self.session.execute(stmt.order_by(F.id).limit(limit))
+        return [dict(row) for row in result.mappings()]
+
+    async def last_feedback_id(self) -> int:
+        """The highest feedback id now: an export stops there, so its rows match its audit count."""
+        return int(await self.session.scalar(select(func.max(F.id))) or 0)
+
+    async def count_feedback(self, filters: FeedbackFilters, *, upto: int | None = None) -> int:
+        stmt = select(func.count()).select_from(F).where(*_where(filters, upto))
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def iter_feedback_pages(
+        self, filters: FeedbackFilters, *, upto: int, page_size: int = 1000
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every matching entry with an id up to ``upto``, one keyset page at a time (constant memory)."""
+        after: int | None = None
+        while True:
+            page = await self.feedback_page(filters, after=after, limit=page_size, upto=upto)
+            if not page:
+                return
+            yield page
+            if len(page) < page_size:
+                return
+            after = page[-1]["id"]
+
+    async def counts_by_section_and_stance(
+        self, filters: FeedbackFilters, *, upto: int | None = None
+    ) -> list[tuple[str, str, int]]:
+        """(section label, stance, count) of the matching entries, in document order."""
+        label = func.coalesce(SectionRow.number, "")
+        stmt = (
+            select(
+                DocumentRow.code,
+                SectionRow.ordinal,
+                label,
+                SectionRow.title,
+                F.stance,
+                func.count(F.id),
+            )
+            .select_from(F)
+            .outerjoin(DocumentRow, DocumentRow.id == F.document_id)
+            .outerjoin(SectionRow, SectionRow.id == F.section_id)
+            .where(*_where(filters, upto))
+            .group_by(DocumentRow.code, SectionRow.ordinal, label, SectionRow.title, F.stance)
+            .order_by(DocumentRow.code, SectionRow.ordinal, F.stance)
+        )
+        out: list[tuple[str, str, int]] = []
+        for code, _ordinal, number, title, stance, count in (await self.session.execute(stmt)).all():
+            parts = [p for p in (code, f"{number} {title or ''}".strip() if (number or title) else "") if p]
+            out.append((" — ".join(parts) or "-", stance or "-", int(count)))
+        return out
+
+    async def feedback_by_receipt(self, receipt_code: str) -> dict[str, Any] | None:
+        result = await self.session.execute(
+            _feedback_select().where(F.receipt_code == receipt_code.strip().upper())
+        )
+        row = result.mappings().first()
+        return dict(row) if row else None
+
+    async def list_documents(self) -> list[dict[str, Any]]:
+        rows = await self.session.scalars(select(DocumentRow).order_by(DocumentRow.id))
+        return [_document_dict(r) for r in rows]
+
+    async def get_document(self, document_id: int) -> dict[str, Any] | None:
+        row = await self.session.get(DocumentRow, document_id)
+        return _document_dict(row) if row else None
+
+    async def document_by_code(self, code: str) -> dict[str, Any] | None:
+        row = await self.session.scalar(select(DocumentRow).where(DocumentRow.code == code))
+        return _document_dict(row) if row else None
+
+    async def list_sections(self, document_id: int) -> list[dict[str, Any]]:
+        rows = await self.session.scalars(
+            select(SectionRow).where(SectionRow.document_id == document_id).order_by(SectionRow.ordinal)
+        )
+        return [
+            {
+                "id": r.id,
+                "document_id": r.document_id,
+                "parent_id": r.parent_id,
+                "ordinal": r.ordinal,
+                "depth": r.depth,
+                "number": r.number,
+                "title": r.title,
+                "body": r.body,
+            }
+            for r in rows
+        ]
+
+    async def document_ids_by_code(self) -> dict[str, int]:
+        """Every document's id by its code."""
+        return {
+            code: id_
+            for id_, code in (await self.session.execute(select(DocumentRow.id, DocumentRow.code))).all()
+        }
+
+    async def section_documents(self) -> dict[int, int]:
+        """Every section's document id by the section id."""
+        rows = (await self.session.execute(select(SectionRow.id, SectionRow.document_id))).all()
+        return {sid: did for sid, did in rows}
+
+    async def opinions_of_document(self, document_id: int) -> list[dict[str, Any]]:
+        """The active draft opinions of one document (what a consolidation counts and groups)."""
+        result = await self.session.execute(
+            select(
+                F.receipt_code,
+                F.section_id,
+                F.stance,
+                F.category,
+                F.organisation,
+                F.locality,
+                F.channel,
+                F.text,
+            )
+            .where(F.document_id == document_id, F.kind == "draft_opinion", F.status == "active")
+            .order_by(F.id)
+        )
+        return [dict(row) for row in result.mappings()]
+
+    async def reference_labels(self) -> dict[str, dict[str, str]]:
+        """Vietnamese names of list items: ``{list_name: {code: name_vi}}``."""
+        labels: dict[str, dict[str, str]] = {}
+        for row in await self.session.scalars(select(ReferenceItemRow)):
+            labels.setdefault(row.list_name, {})[row.code] = row.name_vi
+        return labels
+
+    async def reference_codes(self, list_name: str) -> set[str]:
+        rows = await self.session.scalars(
+            select(ReferenceItemRow.code).where(
+                ReferenceItemRow.list_name == list_name, ReferenceItemRow.active.is_(True)
+            )
+        )
+        return set(rows)

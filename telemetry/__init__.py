@@ -1,0 +1,1 @@
+"""Telemetry shared by every edge (bot, API, scheduler): Prometheus metrics."""

@@ -45,11 +45,9 @@ def error_body(code: str, params: dict[str, Any] | None = None, **extra: Any) ->
 HTTP_STATUS: dict[type[GopyError], int] = {
     errors.NotFound: 404,
     errors.DocumentClosed: 409,
-    errors.DocumentNotOpen: 409,
     errors.TextTooLong: 422,
     errors.TextRequired: 422,
     errors.ConsentRequired: 403,
-    errors.NotOwner: 403,
     errors.DocumentImportError: 422,
     errors.DataFileError: 422,
     errors.UnknownInvite: 404,

@@ -156,6 +156,7 @@ class FeedbackRow(Base):
         UniqueConstraint("respondent_id", "client_ref"),
         Index("ix_feedback_document_section", "document_id", "section_id"),
         Index("ix_feedback_created_id", "created_at", "id"),
+        Index("ix_feedback_period_created", "period_id", "created_at"),  # mood entries, period by period
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -3,7 +3,6 @@
 Alembic and the tests import it; a feature that adds a models module adds one import line here.
 """
 
-import storage.models_mood
 import storage.models_reporting  # noqa: F401
 from storage import models_api  # noqa: F401  (api_key, audit_log)
 from storage.models import Base

@@ -1,4 +1,4 @@
-"""Benchmark of core.consolidation.group_near_duplicates on synthetic Vietnamese opinions.
+"""Benchmark of core.near_duplicates.group_near_duplicates on synthetic Vietnamese opinions.
 
 Usage::
 
@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import text as core_text
-from core.consolidation import OpinionText, group_near_duplicates
+from core.near_duplicates import OpinionText, group_near_duplicates
 
 DEFAULT_SIZES = (1000, 5000, 20000)
 RUNS = 3

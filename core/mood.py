@@ -26,7 +26,6 @@ from enum import StrEnum
 from typing import Any
 
 from core import errors
-from core.consolidation import OpinionText, count_by, group_near_duplicates
 from core.domain import (
     Channel,
     Congress,
@@ -46,6 +45,7 @@ from core.feedback import (
     unique_receipt_code,
 )
 from core.i18n import t
+from core.near_duplicates import OpinionText, count_by, group_near_duplicates
 from core.ports import UnitOfWork
 from core.text import fold_for_matching
 

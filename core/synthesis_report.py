@@ -1,6 +1,6 @@
 """The synthesis report of one document ("Báo cáo tổng hợp ý kiến góp ý của Nhân dân vào dự thảo …").
 
-Built from a :class:`~core.consolidate.Consolidation` as an :class:`~core.admin_document.AdminDocument`:
+Built from a :class:`~core.document_consolidation.Consolidation` as an :class:`~core.admin_document.AdminDocument`:
 totals by stance, two bar charts (by stance, by respondent category), tables by category,
 organisation, locality and channel, then each section's groups of near-identical opinions.
 ``formats.synthesis_docx`` turns it into the Word draft.
@@ -22,7 +22,7 @@ from core.admin_document import (
     Part,
     Table,
 )
-from core.consolidate import Consolidation, label_of
+from core.document_consolidation import Consolidation, label_of
 from core.i18n import t
 from core.text import normalize_input
 

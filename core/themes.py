@@ -1,6 +1,6 @@
 """Themes: opinions that propose the same thing in different words (the lexical path, no model).
 
-:func:`core.consolidation.group_near_duplicates` finds copies; five people asking for social
+:func:`core.near_duplicates.group_near_duplicates` finds copies; five people asking for social
 housing for industrial-zone workers in five different sentences are five groups there. Here they
 are one theme, because they share their key words ("nhà ở xã hội", "công nhân", "khu công
 nghiệp"): every opinion becomes a TF-IDF vector of its underthesea words and word pairs (without
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.consolidation import OpinionText
+from core.near_duplicates import OpinionText
 from core.text import tokens_many
 
 __all__ = ["DISTANCE_THRESHOLD", "Theme", "group_themes"]

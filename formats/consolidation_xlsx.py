@@ -7,7 +7,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from core.consolidate import Consolidation, ConsolidationExport, consolidation_export
+from core.document_consolidation import Consolidation, ConsolidationExport, consolidation_export
 from formats.exports import escape_formula
 
 

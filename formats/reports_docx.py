@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from core.consolidate import Consolidation
+from core.document_consolidation import Consolidation
 from core.mood import MoodSummary, summarise_mood_period
 from core.mood_report import UnitReportLine, mood_report
 from core.ports import UnitOfWork

@@ -1,4 +1,4 @@
-"""Tests of core.consolidation: groups of near-identical opinions and counts."""
+"""Tests of core.near_duplicates: groups of near-identical opinions and counts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from core.consolidation import (
+from core.near_duplicates import (
     OpinionText,
     _lsh_bands,
     count_by,

@@ -11,7 +11,7 @@ from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from core.consolidate import consolidate
+from core.document_consolidation import consolidate
 from core.text import fold_for_matching
 from storage.models import DocumentRow, FeedbackRow, SectionRow
 from storage.models_api import AuditLogRow

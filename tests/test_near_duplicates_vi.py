@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.consolidation import OpinionText, clarity_faults, group_near_duplicates
+from core.near_duplicates import OpinionText, clarity_faults, group_near_duplicates
 
 DATA = Path(__file__).parent / "data" / "near_duplicates_vi.json"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.consolidation import OpinionText
+from core.near_duplicates import OpinionText
 from core.themes import group_themes
 
 DATA = Path(__file__).parent / "data" / "themes_vi.json"

@@ -13,7 +13,7 @@ from api.auth import require_scopes
 from api.v1.deps import MAX_ID, Uow, now, services
 from api.v1.schemas import ERRORS, ConsolidationRead
 from core.api_keys import Principal, Scope
-from core.consolidate import DIMENSIONS, Consolidation
+from core.document_consolidation import DIMENSIONS, Consolidation
 from core.i18n import t
 from core.staff.consolidation import Labels, Render, export_consolidation
 from formats.consolidation_xlsx import write_consolidation_xlsx

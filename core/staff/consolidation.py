@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.consolidate import Consolidation, consolidate
+from core.document_consolidation import Consolidation, consolidate
 from core.staff.audit import record_audit
 from core.staff.documents import get_document
 from core.staff.ports import StaffUnitOfWork

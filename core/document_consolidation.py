@@ -4,7 +4,7 @@
 ``formats.consolidation_xlsx`` writes.
 
 The numbers are computed from the rows handed in (the active draft opinions of the document), so they
-agree with the database by construction; the grouping is :func:`core.consolidation.group_near_duplicates`.
+agree with the database by construction; the grouping is :func:`core.near_duplicates.group_near_duplicates`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.consolidation import OpinionText, count_by, group_near_duplicates
+from core.near_duplicates import OpinionText, count_by, group_near_duplicates
 
 DIMENSIONS: tuple[str, ...] = ("stance", "category", "organisation", "locality", "channel")
 STANCES: tuple[str, ...] = ("agree", "disagree", "partial", "other")

@@ -6,10 +6,8 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
-from contextlib import suppress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -62,21 +60,6 @@ def _require_database(ctx: typer.Context) -> None:
 
 def _exit_cleanly(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
-
-
-def run_until_signalled(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run ``main`` until it returns or SIGINT/SIGTERM cancels it (its ``finally`` blocks run); exit 0."""
-
-    async def runner() -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        with suppress(asyncio.CancelledError):
-            await main()
-
-    asyncio.run(runner())
 
 
 def _serve(poll: bool) -> None:

@@ -221,6 +221,6 @@ def scheduler() -> None:
     if not settings.bot_token:
         typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
         raise typer.Exit(2)
-    from cli.main import run_until_signalled
+    from cli.startup import run_until_signalled
 
     run_until_signalled(lambda: run_forever(settings))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+from collections.abc import Callable, Coroutine
+from contextlib import suppress
+from typing import Any
 
 import typer
 from pydantic import ValidationError
@@ -47,3 +52,18 @@ def warn_development_key(settings: Settings) -> None:
         log.warning(
             "%s / %s", t("startup.development_hash_key", "vi"), t("startup.development_hash_key", "en")
         )
+
+
+def run_until_signalled(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main`` until it returns or SIGINT/SIGTERM cancels it (its ``finally`` blocks run); exit 0."""
+
+    async def runner() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with suppress(asyncio.CancelledError):
+            await main()
+
+    asyncio.run(runner())

@@ -26,6 +26,7 @@ from core.parsed_document import ParsedDocument
 from core.staff.ports import LoadReport
 from core.text import normalize_input
 from formats.drafts import parse_docx, parse_markdown
+from storage.loaders_reporting import load_units
 from storage.models import (
     CongressRow,
     DocumentRow,
@@ -425,4 +426,4 @@ async def import_document_bytes(
     return report
 
 
-import storage.loaders_reporting  # noqa: E402, F401  (registers the "units" loader)
+YAML_LOADERS["units"] = load_units

@@ -1,4 +1,4 @@
-"""Loader of the reporting units file (``kind: units``), registered on the ``@yaml_loader`` registry."""
+"""Loader of the reporting units file (``kind: units``); ``storage.loaders`` registers it for that kind."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DataFileError
+from core.staff.ports import LoadReport
 from core.text import normalize_input
-from storage.loaders import LoadReport, yaml_loader
 from storage.models import ReferenceItemRow
 from storage.models_reporting import UnitRow
 
 
-@yaml_loader("units")
 async def load_units(session: AsyncSession, data: dict[str, Any], report: LoadReport, now: datetime) -> None:
     """Load ``units: [{code, kind, name_vi, name_en, parent}]``; kinds must be known ``unit_kinds``."""
     units = data.get("units")

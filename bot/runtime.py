@@ -38,6 +38,9 @@ def conversation_settings(settings: Settings) -> ConversationSettings:
         page_size=settings.sections_page_size,
         privacy_version=settings.privacy_version,
         timezone=settings.timezone,
+        org_name=settings.org_name,
+        org_name_en=settings.org_name_en,
+        org_contact=settings.org_contact,
     )
 
 

@@ -41,7 +41,7 @@ async def _start_and_consent(user: FakeUser, timeout: float = 20.0) -> None:
     msg = await user.command_and_wait("start", timeout=timeout)
     assert "THÔNG BÁO VỀ XỬ LÝ DỮ LIỆU CÁ NHÂN" in (msg.text or "")
     msg = await user.tap("Tôi đồng ý")
-    assert "Bạn muốn làm gì?" in (msg.text or "")
+    assert "Quý vị muốn làm gì?" in (msg.text or "")
 
 
 async def _pick_section(user: FakeUser) -> None:
@@ -49,7 +49,7 @@ async def _pick_section(user: FakeUser) -> None:
     await user.tap("[MẪU] Dự thảo Báo cáo chính trị")
     await user.tap("Phần thứ nhất")
     msg = await user.tap("1. Về phát triển kinh tế")
-    assert "Ý kiến của bạn về nội dung này?" in (msg.text or "")
+    assert "Quan điểm của Quý vị về nội dung này?" in (msg.text or "")
 
 
 async def _profile(user: FakeUser) -> None:
@@ -58,7 +58,7 @@ async def _profile(user: FakeUser) -> None:
     await user.tap("Phường Bến Thành")
     await user.tap("Bỏ qua")
     msg = await user.tap("Bỏ qua")
-    assert "Vui lòng kiểm tra ý kiến của bạn" in (msg.text or "")
+    assert "Vui lòng kiểm tra ý kiến của Quý vị" in (msg.text or "")
 
 
 def _receipt(text: str | None) -> str:
@@ -109,7 +109,7 @@ async def test_restart_of_the_bot_process_mid_conversation_resumes(
             process.kill()  # a crash in the middle of the conversation
             process.start()
             msg = await user.tap("Xong", timeout=60)  # the button of the last message, before the crash
-            assert "Bạn thuộc đối tượng nào?" in (msg.text or ""), user.transcript()
+            assert "Quý vị thuộc đối tượng nào?" in (msg.text or ""), user.transcript()
             await _profile(user)
             code = _receipt((await user.tap("Gửi ý kiến")).text)
         finally:

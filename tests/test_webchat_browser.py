@@ -130,7 +130,7 @@ async def test_a_citizen_gives_an_opinion_in_the_browser(
         await expect(page.locator("#composer")).to_be_hidden()
         await me.press("Không tán thành")
 
-        box = page.get_by_label("Ý kiến của bạn")
+        box = page.get_by_label("Ý kiến của Quý vị")
         await expect(box).to_be_visible()
         await expect(box).to_be_focused()
         counter = page.locator("#counter")
@@ -172,7 +172,7 @@ async def test_a_citizen_gives_an_opinion_in_the_browser(
         await page.locator("#lang-button").click()
         await me.settled()
         await me.press("English")
-        await expect(page.locator("h1")).to_have_text("Comment on drafts")
+        await expect(page.locator("h1")).to_have_text("Comment on draft documents")
         assert await page.get_attribute("html", "lang") == "en"
         assert me.problems == [], me.problems
         await context.close()
@@ -213,7 +213,7 @@ async def test_the_slow_down_reply_is_shown_in_the_page(
         async with page.expect_response("**/chat/api/events") as response:
             await button.click()
         assert (await response.value).status == 429
-        await expect(page.locator(".bubble.system").last).to_contain_text("Bạn thao tác nhanh quá")
+        await expect(page.locator(".bubble.system").last).to_contain_text("Quý vị thao tác quá nhanh")
         await expect(button).to_be_enabled()
         await me.shot("slow-down")
         await context.close()

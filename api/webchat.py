@@ -468,7 +468,9 @@ def setup() -> APIRouter:
         if not identity.logo_body:
             return Response(status_code=404)
         return Response(
-            identity.logo_body, media_type=identity.logo_type, headers={"Cache-Control": "public, max-age=3600"}
+            identity.logo_body,
+            media_type=identity.logo_type,
+            headers={"Cache-Control": "public, max-age=3600"},
         )
 
     @router.get("/privacy", include_in_schema=False)

@@ -74,7 +74,9 @@ def test_the_checker_catches_what_it_is_for() -> None:
         placeholders("{unclosed")
 
 
-@pytest.mark.parametrize(("language", "file", "key", "text"), ENTRIES, ids=[f"{e[0]}:{e[2]}" for e in ENTRIES])
+@pytest.mark.parametrize(
+    ("language", "file", "key", "text"), ENTRIES, ids=[f"{e[0]}:{e[2]}" for e in ENTRIES]
+)
 def test_every_entry_follows_the_wording_rules(language: str, file: str, key: str, text: str) -> None:
     assert not emoji_in(text), f"{key}: emoji {emoji_in(text)} (docs/wording.md: no emoji)"
     nfc = unicodedata.normalize("NFC", text)

@@ -23,7 +23,8 @@
   var noticeTimer = null;
 
   function s(key, params) {
-    var text = (ui[lang] && ui[lang][key]) || ui.vi[key] || key;
+    var table = ui[lang] && key in ui[lang] ? ui[lang] : ui.vi;
+    var text = key in table ? table[key] : key;
     Object.keys(params || {}).forEach(function (name) {
       text = text.split("{" + name + "}").join(String(params[name]));
     });
@@ -155,11 +156,13 @@
       var active = document.activeElement;
       var keepFocus = active && active !== document.body && (log.contains(active) || active === textarea);
       dropChoices();
+      var firstNew = null;
       var textReply = null;
       var hasChoices = false;
       current = [];
       data.replies.forEach(function (reply) {
-        bubble(reply.text, "bot");
+        var added = bubble(reply.text, "bot");
+        firstNew = firstNew || added;
         if (reply.choices.length) {
           choiceGroup(reply);
           hasChoices = true;
@@ -170,6 +173,11 @@
       screen = data.screen;
       setComposer(textReply, hasChoices);
       scrollDown();
+      var top = firstNew ? firstNew.getBoundingClientRect().top - main.getBoundingClientRect().top : 0;
+      if (top < 0) {
+        /* a long answer (the first screen's notice, a list): show its beginning, not its end */
+        main.scrollTop += top - 8;
+      }
       if (keepFocus) {
         /* the pressed button is gone: keyboard and screen-reader users go on from the new screen */
         var next = textReply ? textarea : log.querySelector(".choices button");

@@ -127,7 +127,7 @@ async def render_sec(turn: Turn) -> None:
     if nav:
         rows.append(nav)
     rows.append(back_and_menu(turn))
-    lines.append(turn._("sec.search_invite"))
+    lines.append("\n" + turn._("sec.search_invite"))
     turn.show(
         Reply(shorten("\n".join(lines), 3500), rows, expects_text=True, input_hint=turn._("sec.search_hint"))
     )

@@ -148,7 +148,7 @@ def build_runtime(
 
 
 # the command menu (setMyCommands), in the order people see it; descriptions come from the catalogs
-MENU_COMMANDS = ("start", "menu", "mydata", "language", "help", "cancel", "unit")
+MENU_COMMANDS = ("start", "menu", "mydata", "privacy", "language", "help", "cancel", "unit")
 
 
 def menu_commands(language: str) -> list[BotCommand]:

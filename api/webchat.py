@@ -48,7 +48,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import error_body
-from api.webchat_identity import Identity, privacy_page
+from api.webchat_identity import Identity, add_identity_routes
 from bot.fsm import bind_unit_of_work
 from bot.metrics import UPDATE_ERRORS, UPDATES_HANDLED
 from bot.runtime import build_storage, conversation_settings
@@ -462,26 +462,8 @@ def setup() -> APIRouter:
             body, media_type=STATIC_TYPES[name], headers={"Cache-Control": "public, max-age=86400"}
         )
 
-    @router.get("/chat/logo", include_in_schema=False)
-    async def chat_logo(request: Request) -> Response:
-        identity = _chat(request).identity
-        if not identity.logo_body:
-            return Response(status_code=404)
-        return Response(
-            identity.logo_body,
-            media_type=identity.logo_type,
-            headers={"Cache-Control": "public, max-age=3600"},
-        )
-
-    @router.get("/privacy", include_in_schema=False)
-    async def privacy(request: Request, lang: str = "vi") -> Response:
-        """The full privacy notice of the current version, as a printable page."""
-        page = privacy_page(
-            _chat(request).identity,
-            normalize_language(lang),
-            css=f"/chat/static/chat.css?v={STATIC['chat.css'][1]}",
-        )
-        return Response(page, media_type="text/html; charset=utf-8")
+    css = f"/chat/static/chat.css?v={STATIC['chat.css'][1]}"
+    add_identity_routes(router, lambda request: _chat(request).identity, css)
 
     @router.get("/chat/embed.js", include_in_schema=False)
     async def chat_embed(request: Request) -> Response:

@@ -9,15 +9,19 @@ origin is added to the pages' ``img-src``); without one the page shows a plain m
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from string import Template
 from urllib.parse import urlsplit
 
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
 from core.config import Settings
 from core.conversation.model import ConversationSettings
-from core.i18n import t
+from core.i18n import normalize_language, t
 from core.privacy import contact_line, privacy_notice
 
 log = logging.getLogger(__name__)
@@ -113,3 +117,21 @@ def privacy_page(identity: Identity, language: str, css: str) -> str:
         other_lang="en" if language == "vi" else "vi",
         other_label=escape("English" if language == "vi" else "Tiếng Việt"),
     )
+
+
+def add_identity_routes(router: APIRouter, identity_of: Callable[[Request], Identity], css: str) -> None:
+    """``/chat/logo`` (when the logo is a file) and ``/privacy`` on the web chat's router."""
+
+    @router.get("/chat/logo", include_in_schema=False)
+    async def chat_logo(request: Request) -> Response:
+        identity = identity_of(request)
+        if not identity.logo_body:
+            return Response(status_code=404)
+        headers = {"Cache-Control": "public, max-age=3600"}
+        return Response(identity.logo_body, media_type=identity.logo_type, headers=headers)
+
+    @router.get("/privacy", include_in_schema=False)
+    async def privacy(request: Request, lang: str = "vi") -> Response:
+        """The full privacy notice of the current version, as a printable page."""
+        page = privacy_page(identity_of(request), normalize_language(lang), css=css)
+        return Response(page, media_type="text/html; charset=utf-8")

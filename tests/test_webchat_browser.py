@@ -249,7 +249,9 @@ async def test_the_embed_snippet_opens_the_chat_on_a_portal_page(
             opener = page.locator("#gopy-chat-button")
             await expect(opener).to_have_text("Góp ý dự thảo")
             # the button and its frame carry the issuing body's name (and its icon)
-            await expect(opener).to_have_attribute("aria-label", "Góp ý dự thảo văn kiện — Ban Dân vận Thành ủy")
+            await expect(opener).to_have_attribute(
+                "aria-label", "Góp ý dự thảo văn kiện — Ban Dân vận Thành ủy"
+            )
             await expect(opener.locator("img")).to_have_attribute("src", base + "/chat/static/favicon.svg")
             await opener.click()
             await expect(page.locator("#gopy-chat-frame")).to_have_attribute(

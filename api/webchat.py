@@ -48,6 +48,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import error_body
+from api.webchat_identity import Identity, add_identity_routes
 from bot.fsm import bind_unit_of_work
 from bot.runtime import build_storage, conversation_settings
 from core.clock import Clock
@@ -68,7 +69,7 @@ COOKIE_PATH = "/chat"
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{43}\.[0-9a-f]{32}$")  # random part "." its signature
 START_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TYPED_COMMAND_RE = re.compile(r"^/([A-Za-z_]{1,32})$")
-COMMANDS = frozenset({"start", "menu", "cancel", "help", "language", "mydata"})
+COMMANDS = frozenset({"start", "menu", "cancel", "help", "language", "mydata", "privacy"})
 MAX_CHOICE_CHARS = 64
 MAX_BODY_BYTES = 128 * 1024
 WEB_KEY_OFFSET = -(1 << 60)
@@ -96,7 +97,10 @@ UI_KEYS = (
     "noscript",
     "open",
     "close",
+    "privacy_link",
 )
+#: UI strings that name the issuing body (``{org}``)
+ORG_KEYS = ("title",)
 
 
 class WebChatSettings(BaseSettings):
@@ -128,6 +132,7 @@ class WebChat:
     isolation: BaseEventIsolation
     limiter: RateLimits
     hash_key: str
+    identity: Identity
 
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.new(self.hash_key.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
@@ -234,6 +239,7 @@ def _reply_json(reply: Reply) -> dict[str, Any]:
         "expects_text": reply.expects_text,
         "max_length": reply.max_length,
         "used_length": reply.used_length,
+        "input_hint": reply.input_hint,
     }
 
 
@@ -279,16 +285,21 @@ def _static(name: str) -> tuple[bytes, str]:
     return body, hashlib.sha256(body).hexdigest()[:12]
 
 
-STATIC_TYPES = {"chat.css": "text/css; charset=utf-8", "chat.js": "text/javascript; charset=utf-8"}
+STATIC_TYPES = {
+    "chat.css": "text/css; charset=utf-8",
+    "chat.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
 STATIC = {name: _static(name) for name in STATIC_TYPES}
 EMBED_JS = (HERE / "static" / "embed.js").read_text(encoding="utf-8")
 PAGE = Template((HERE / "templates" / "chat.html").read_text(encoding="utf-8"))
 
 
-def security_headers(response: Response, settings: WebChatSettings) -> None:
+def security_headers(response: Response, settings: WebChatSettings, image_origin: str = "") -> None:
     ancestors = " ".join(["'self'", *settings.embed_origins])
+    images = " ".join(["'self'", "data:", *([image_origin] if image_origin else [])])
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {images}; "
         f"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -306,7 +317,8 @@ class SecureRoute(APIRoute):
 
         async def secured(request: Request) -> Response:
             response = await handler(request)
-            security_headers(response, _chat(request).settings)
+            chat = _chat(request)
+            security_headers(response, chat.settings, chat.identity.image_origin)
             return response
 
         return secured
@@ -368,8 +380,16 @@ async def _read_body(request: Request) -> bytes | None:
     return bytes(chunks)
 
 
-def ui_strings() -> dict[str, dict[str, str]]:
-    return {lang: {k: t(f"webchat.{k}", lang) for k in UI_KEYS} for lang in LANGUAGES}
+def ui_strings(identity: Identity) -> dict[str, dict[str, str]]:
+    """The page's texts in every language; ``org`` and ``contact`` come from the settings."""
+    strings = {}
+    for lang in LANGUAGES:
+        texts = {k: t(f"webchat.{k}", lang) for k in UI_KEYS}
+        org = identity.org(lang)
+        for key in ORG_KEYS:
+            texts[key] = texts[key].replace("{org}", org)
+        strings[lang] = {**texts, "org": org, "contact": identity.contact(lang)}
+    return strings
 
 
 def setup() -> APIRouter:
@@ -386,16 +406,18 @@ def setup() -> APIRouter:
             redis_url=settings.redis_url,
             prefix=web_settings.redis_prefix,
         )
+        conv_settings = conversation_settings(settings)
         chat = WebChat(
             settings=web_settings,
             conversation=CitizenConversation(),
-            conv_settings=conversation_settings(settings),
+            conv_settings=conv_settings,
             sessions=svc.sessions,
             clock=svc.clock,
             storage=storage,
             isolation=isolation,
             limiter=limiter,
             hash_key=settings.hash_key.get_secret_value(),
+            identity=Identity.from_settings(settings, conv_settings),
         )
         app.state.webchat = chat
         try:
@@ -416,12 +438,14 @@ def setup() -> APIRouter:
         if sid is None:
             sid = chat.new_session_id()
         lang = "vi" if fresh else (await chat.view(sid))["lang"]
-        ui = ui_strings()
+        ui = ui_strings(chat.identity)
         page = PAGE.substitute(
             lang=lang,
             csrf_token=chat.csrf_token(sid),
             css=f"/chat/static/chat.css?v={STATIC['chat.css'][1]}",
             js=f"/chat/static/chat.js?v={STATIC['chat.js'][1]}",
+            icon=_html(chat.identity.icon),
+            logo=chat.identity.logo_html(),
             ui_json=json.dumps(ui, ensure_ascii=False).replace("<", "\\u003c"),
             **{k: _html(v) for k, v in ui[lang].items()},
         )
@@ -438,15 +462,22 @@ def setup() -> APIRouter:
             body, media_type=STATIC_TYPES[name], headers={"Cache-Control": "public, max-age=86400"}
         )
 
+    css = f"/chat/static/chat.css?v={STATIC['chat.css'][1]}"
+    add_identity_routes(router, lambda request: _chat(request).identity, css)
+
     @router.get("/chat/embed.js", include_in_schema=False)
     async def chat_embed(request: Request) -> Response:
-        """A snippet a portal can paste: a button that opens the chat in a frame."""
+        """A snippet a portal can paste: a button that opens the chat in a frame, named after the body."""
         base = str(request.base_url).rstrip("/")
-        ui = ui_strings()
+        identity = _chat(request).identity
+        ui = ui_strings(identity)
+        icon = identity.icon if identity.icon.startswith("https://") else base + identity.icon
         body = (
             EMBED_JS.replace("__GOPY_CHAT_URL__", json.dumps(base + "/chat"))
             .replace("__GOPY_OPEN__", json.dumps(ui["vi"]["open"]))
             .replace("__GOPY_CLOSE__", json.dumps(ui["vi"]["close"]))
+            .replace("__GOPY_TITLE__", json.dumps(ui["vi"]["title"]))
+            .replace("__GOPY_ICON__", json.dumps(icon))
         )
         return Response(
             body,

@@ -7,6 +7,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from core.conversation.model import Reply
 
 TELEGRAM_TEXT_LIMIT = 4096
+BUTTON_LABEL_MAX = 56  # longer labels are cut by Telegram's clients on a phone
 SEPARATOR = "|"
 
 
@@ -28,12 +29,32 @@ def decode_choice(callback_data: str | None) -> tuple[int | None, str] | None:
     return int(screen), data
 
 
+def fit_label(label: str, limit: int = BUTTON_LABEL_MAX) -> str:
+    """A button label Telegram shows whole: long ones keep their beginning and their end (where drafts
+    with the same long beginning differ, and where a closing date or a path's last part stands)."""
+    label = " ".join(label.split())
+    if len(label) <= limit:
+        return label
+    head_room = (limit - 3) * 2 // 3
+    tail_room = limit - 3 - head_room
+    head = label[:head_room]
+    if " " in head[head_room // 2 :]:
+        head = head[: head.rfind(" ")]
+    tail = label[-tail_room:]
+    if " " in tail[: tail_room // 2]:
+        tail = tail[tail.find(" ") + 1 :]
+    return f"{head.rstrip(' ,.;:›')} … {tail.lstrip(' ,.;:›')}"
+
+
 def keyboard(reply: Reply, screen: int) -> InlineKeyboardMarkup | None:
     if not reply.choices:
         return None
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [InlineKeyboardButton(text=c.label, callback_data=encode_choice(screen, c.data)) for c in row]
+            [
+                InlineKeyboardButton(text=fit_label(c.label), callback_data=encode_choice(screen, c.data))
+                for c in row
+            ]
             for row in reply.choices
         ]
     )

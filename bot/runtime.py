@@ -38,6 +38,9 @@ def conversation_settings(settings: Settings) -> ConversationSettings:
         page_size=settings.sections_page_size,
         privacy_version=settings.privacy_version,
         timezone=settings.timezone,
+        org_name=settings.org_name,
+        org_name_en=settings.org_name_en,
+        org_contact=settings.org_contact,
     )
 
 
@@ -145,7 +148,7 @@ def build_runtime(
 
 
 # the command menu (setMyCommands), in the order people see it; descriptions come from the catalogs
-MENU_COMMANDS = ("start", "menu", "mydata", "language", "help", "cancel", "unit")
+MENU_COMMANDS = ("start", "menu", "mydata", "privacy", "language", "help", "cancel", "unit")
 
 
 def menu_commands(language: str) -> list[BotCommand]:

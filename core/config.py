@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     files_dir: Path = Path()
     staff_chat_ids: list[int] = Field(default_factory=list)
     privacy_version: str = "2025-07"
+    # who is asking: named on the first screen, the web chat's header, the privacy notice (docs/wording.md)
+    org_name: str = "Ban Dân vận Thành ủy"
+    org_name_en: str = ""  # the name in English (empty: the Vietnamese name)
+    org_logo: str = ""  # a PNG/SVG/JPEG file, or an https:// address, shown in the web chat's header
+    org_contact: str = ""  # a contact line for citizens: a phone number or an email address
     max_text_length: int = 4000
     sections_page_size: int = 8
     # zip bomb guard of every DOCX / XLSX / ODT upload (core/archives.py)

@@ -93,7 +93,12 @@ class Section:
 
     @property
     def label(self) -> str:
-        return f"{self.number}. {self.title}" if self.number and self.number != self.title else self.title
+        """Number and title as the draft writes them: «II. Nhiệm vụ», «2.1.3. …», a point as «a) …»."""
+        if not self.number or self.number == self.title:
+            return self.title
+        # administrative drafts number their points with a lower-case letter and a parenthesis
+        mark = ")" if len(self.number) == 1 and self.number.islower() else "."
+        return f"{self.number}{mark} {self.title}"
 
 
 @dataclass(frozen=True)

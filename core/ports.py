@@ -27,6 +27,9 @@ class SectionRepository(Protocol):
     async def list_children(
         self, document_id: int, parent_id: int | None, *, offset: int, limit: int
     ) -> tuple[Sequence[Section], int]: ...
+    async def list_document(self, document_id: int) -> Sequence[Section]:
+        """Every section of a document in reading order (to find one by number or words)."""
+        ...
 
 
 class RespondentRepository(Protocol):

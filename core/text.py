@@ -354,3 +354,31 @@ def tokens_many(texts: Sequence[str], *, workers: int | None = 1, folded: bool =
     except (OSError, RuntimeError, BrokenProcessPool):
         return [list(_segment(key)) for key in keys]
     return [list(segmented) for chunk in results for segmented in chunk]
+
+
+# --------------------------------------------------------------------------------------------------
+# Search keys (what a person types to find a section or a locality)
+# --------------------------------------------------------------------------------------------------
+
+
+_NOT_WORD_OR_DOT = re.compile(r"[^\w\s.]|_")
+_LONE_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
+
+
+def fold_for_search(text: str) -> str:
+    """A key for finding things by what a person types: case, diacritics and punctuation ignored.
+
+    Unlike :func:`fold_for_matching` the diacritics go ("Chống ngập" and "chong ngap" give the same key,
+    "Đ" becomes "d"), because people type without them on phones; dots between digits stay, so
+    "2.1.3" is still a number. Never stored, never shown.
+    """
+    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    bare = _NOT_WORD_OR_DOT.sub(" ", bare)
+    bare = _LONE_DOT.sub(" ", bare)
+    return _WHITESPACE.sub(" ", bare).strip()
+
+
+def has_words(text: str) -> bool:
+    """True when ``text`` holds at least one letter or digit (not only emoji, symbols or punctuation)."""
+    return any(unicodedata.category(c)[0] in "LN" for c in text)

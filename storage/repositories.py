@@ -219,6 +219,18 @@ class SqlSectionRepository:
         )
         return [section_from_row(row, count) for row, count in result.all()], total
 
+    async def list_document(self, document_id: int) -> Sequence[Section]:
+        rows = list(
+            await self.session.scalars(
+                select(SectionRow).where(SectionRow.document_id == document_id).order_by(SectionRow.ordinal)
+            )
+        )
+        children: dict[int, int] = {}
+        for row in rows:
+            if row.parent_id is not None:
+                children[row.parent_id] = children.get(row.parent_id, 0) + 1
+        return [section_from_row(row, children.get(row.id, 0)) for row in rows]
+
 
 class SqlRespondentRepository:
     def __init__(self, session: AsyncSession) -> None:

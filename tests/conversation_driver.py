@@ -63,7 +63,7 @@ class Driver:
     async def answer_profile_and_submit(self, *answers: str) -> str:
         """Answer the profile questions when asked (category, organisation, locality; skip the rest),
         check the confirmation screen, submit, and return the receipt code."""
-        if "Bạn thuộc đối tượng nào" in self.texts():
+        if "Quý vị thuộc đối tượng nào" in self.texts():
             for answer in answers:
                 await self.press(answer)
             await self.press("Bỏ qua")

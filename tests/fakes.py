@@ -52,6 +52,12 @@ class FakeSections:
         )
         return [self._with_children(s) for s in items[offset : offset + limit]], len(items)
 
+    async def list_document(self, document_id: int) -> Sequence[Section]:
+        items = sorted(
+            (s for s in self.sections.values() if s.document_id == document_id), key=lambda s: s.ordinal
+        )
+        return [self._with_children(s) for s in items]
+
 
 class FakeRespondents:
     def __init__(self, store: FakeStore) -> None:

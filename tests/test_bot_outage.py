@@ -77,7 +77,7 @@ async def _bot(
 async def _to_menu(user: FakeUser) -> None:
     await user.command_and_wait("start", timeout=TIMEOUT)
     msg = await user.tap("Tôi đồng ý", timeout=TIMEOUT)
-    assert "Bạn muốn làm gì?" in (msg.text or "")
+    assert "Quý vị muốn làm gì?" in (msg.text or "")
 
 
 async def _outage_answered(user: FakeUser) -> None:

@@ -97,7 +97,7 @@ async def test_bind_needs_confirmation_and_is_single_use() -> None:
     assert "Mặt trận" in text(out) and h.state["step"] == "bind"
     assert h.data.contacts[1].chat_id is None  # nothing bound before the confirmation
     out = await h.send(Event.choice("rp:bind", 0))
-    assert "Bạn đã là đầu mối" in text(out) and h.state["step"] == "menu"
+    assert "Đồng chí đã là đầu mối" in text(out) and h.state["step"] == "menu"
     assert h.data.contacts[1].chat_id == CHAT
     out = await h.send(Event.command("start", "u-tok"))
     assert "đã được sử dụng" in text(out)

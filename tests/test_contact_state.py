@@ -92,7 +92,7 @@ def test_unknown_values_do_not_break_loading() -> None:
 async def test_bind_confirmation_resumes() -> None:
     h = Harness()
     await h.invite()
-    assert "Bạn đã là đầu mối" in await resume(h, "bind", Event.choice("rp:bind", 0))
+    assert "Đồng chí đã là đầu mối" in await resume(h, "bind", Event.choice("rp:bind", 0))
     assert h.data.contacts[1].chat_id is not None and h.state["step"] == "menu"
 
 

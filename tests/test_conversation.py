@@ -77,7 +77,7 @@ async def test_deep_link_prefills_organisation_and_skips_the_question(driver: Dr
     await driver.press("Tán thành")
     await driver.press("Xong")
     await driver.press("farmer (vi)")
-    assert "địa bàn" in driver.texts()  # organisation question skipped
+    assert "phường, xã nào" in driver.texts()  # organisation question skipped
     await driver.press("loc1 (vi)")
     await driver.press("Bỏ qua")
     await driver.press("Bỏ qua")
@@ -116,14 +116,14 @@ async def test_pagination_and_nested_parts(driver: Driver) -> None:
     out = await driver.press("Dự thảo mở")
     assert "trang 1/3" in out.replies[0].text
     labels = [lbl for lbl, _ in driver.choices()]
-    assert "I. Phần một ▸" in labels and "Sau ▶" in labels
-    await driver.press("Sau ▶")
+    assert "I. Phần một ▸" in labels and "Trang sau ▶" in labels
+    await driver.press("Trang sau ▶")
     assert "trang 2/3" in driver.texts()
-    await driver.press("Sau ▶")
+    await driver.press("Trang sau ▶")
     assert "trang 3/3" in driver.texts()
-    assert "Sau ▶" not in [lbl for lbl, _ in driver.choices()]
-    await driver.press("◀ Trước")
-    await driver.press("◀ Trước")
+    assert "Trang sau ▶" not in [lbl for lbl, _ in driver.choices()]
+    await driver.press("◀ Trang trước")
+    await driver.press("◀ Trang trước")
     await driver.press("Phần một")
     assert "Góp ý chung cho cả phần này" in [lbl for lbl, _ in driver.choices()][0]
     await driver.press("Góp ý chung cho cả phần này")
@@ -182,7 +182,7 @@ async def test_my_opinions_edit_and_withdraw(driver: Driver) -> None:
     await driver.press(code)
     await driver.press("Sửa")
     await driver.press("Ý kiến khác")
-    await driver.press("Xoá và viết lại")
+    await driver.press("Xóa và viết lại")
     await driver.say("Nội dung đã sửa.")
     await driver.press("Xong")
     out = await driver.press("Lưu thay đổi")
@@ -214,8 +214,8 @@ async def test_erase_my_data(driver: Driver) -> None:
     await submit_one(driver)
     await driver.command("mydata")
     assert "Số ý kiến đã gửi: 1" in driver.texts()
-    await driver.press("Xoá toàn bộ dữ liệu")
-    await driver.press("Có, xoá tất cả")
+    await driver.press("Xóa toàn bộ dữ liệu")
+    await driver.press("Có, xóa tất cả")
     assert driver.store.respondents == {} and driver.store.feedback == {}
 
 

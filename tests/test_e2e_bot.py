@@ -41,7 +41,7 @@ async def _start_and_consent(user: FakeUser, timeout: float = 20.0) -> None:
     msg = await user.command_and_wait("start", timeout=timeout)
     assert "THÔNG BÁO VỀ XỬ LÝ DỮ LIỆU CÁ NHÂN" in (msg.text or "")
     msg = await user.tap("Tôi đồng ý")
-    assert "Bạn muốn làm gì?" in (msg.text or "")
+    assert "Quý vị muốn làm gì?" in (msg.text or "")
 
 
 async def _pick_section(user: FakeUser) -> None:
@@ -49,7 +49,7 @@ async def _pick_section(user: FakeUser) -> None:
     await user.tap("[MẪU] Dự thảo Báo cáo chính trị")
     await user.tap("Phần thứ nhất")
     msg = await user.tap("1. Về phát triển kinh tế")
-    assert "Ý kiến của bạn về nội dung này?" in (msg.text or "")
+    assert "Quan điểm của Quý vị về nội dung này?" in (msg.text or "")
 
 
 async def _profile(user: FakeUser) -> None:
@@ -58,7 +58,7 @@ async def _profile(user: FakeUser) -> None:
     await user.tap("Phường Bến Thành")
     await user.tap("Bỏ qua")
     msg = await user.tap("Bỏ qua")
-    assert "Vui lòng kiểm tra ý kiến của bạn" in (msg.text or "")
+    assert "Vui lòng kiểm tra ý kiến của Quý vị" in (msg.text or "")
 
 
 def _receipt(text: str | None) -> str:
@@ -109,7 +109,7 @@ async def test_restart_of_the_bot_process_mid_conversation_resumes(
             process.kill()  # a crash in the middle of the conversation
             process.start()
             msg = await user.tap("Xong", timeout=60)  # the button of the last message, before the crash
-            assert "Bạn thuộc đối tượng nào?" in (msg.text or ""), user.transcript()
+            assert "Quý vị thuộc đối tượng nào?" in (msg.text or ""), user.transcript()
             await _profile(user)
             code = _receipt((await user.tap("Gửi ý kiến")).text)
         finally:
@@ -218,3 +218,45 @@ async def test_dialog_state_in_redis_when_redis_url_is_set(sqlite_database: str)
             async for key in redis.scan_iter(f"gopy:{bot_id}:*"):
                 await redis.delete(key)
             await redis.aclose()
+
+
+async def test_the_welcome_names_the_issuing_body_and_the_closing_date(database_url: str) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from storage.models import DocumentRow
+
+    await _prepare(database_url)
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    midnight = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=10)
+    last_day = (midnight - timedelta(days=1)).strftime("%d/%m/%Y")
+    engine = create_engine(database_url)
+    async with session_factory(engine)() as session:
+        await session.execute(update(DocumentRow).values(closes_at=midnight))
+        await session.commit()
+    await engine.dispose()
+    org, contact = "Ban Dân vận Thành ủy Hải Phòng", "0225 3745 000"
+    async with FakeTelegramServer() as server:
+        settings = bot_settings(database_url, server, org_name=org, org_contact=contact)
+        async with running_bot(settings):
+            user = server.user(1010, first_name="Hà")
+            msg = await user.command_and_wait("start", timeout=20)
+            text = msg.text or ""
+            assert text.startswith("Kính chào Quý vị.") and f"{org} lấy ý kiến Nhân dân" in text
+            assert f"(đến hết ngày {last_day})" in text and f"Bên kiểm soát dữ liệu: {org}." in text
+            assert text.endswith(f"Liên hệ: {contact}") and "THÔNG BÁO VỀ XỬ LÝ DỮ LIỆU CÁ NHÂN" in text
+            assert "Đọc toàn văn thông báo" in msg.button_texts()
+            notice = await user.tap("Đọc toàn văn thông báo")
+            assert "9. Liên hệ" in (notice.text or "") and org in (notice.text or "")
+            back = await user.tap("Quay lại")
+            assert "Quý vị có đồng ý để tiếp tục không?" in (back.text or "")
+            await user.tap("Tôi đồng ý")
+            drafts = await user.tap("Góp ý dự thảo văn kiện")
+            [label] = [b for b in drafts.button_texts() if "[MẪU]" in b]
+            assert len(label) <= 56 and label.endswith(f"{last_day})"), label  # the date is not cut off
+            again = await user.command_and_wait("start", timeout=20)
+            assert (again.text or "").startswith(
+                f"Kính chào Quý vị. Đây là kênh lấy ý kiến Nhân dân của {org}."
+            )

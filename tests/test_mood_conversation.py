@@ -181,7 +181,7 @@ async def test_my_opinions_show_mood_entries_with_congress_and_kind_and_allow_wi
     await driver.press("Menu")
     out = await driver.press("Ý kiến của tôi")
     listing = out.replies[0].text
-    assert f"{code} — Nguyện vọng" in listing and f"{draft_code} — 👎 Không tán thành" in listing
+    assert f"{code} — Nguyện vọng" in listing and f"{draft_code} — Không tán thành" in listing
     out = await driver.press(code)
     item = out.replies[0].text
     assert "Đại hội: Đại hội XIV" in item and "Trước ĐH XIV" in item and "economy (vi)" in item

@@ -137,7 +137,7 @@ async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dis
     reply = await lan.command_and_wait("start", invite.payload)
     assert "Ủy ban Mặt trận Tổ quốc Việt Nam thành phố" in reply.text
     await lan.tap("Xác nhận")
-    assert any("Bạn đã là đầu mối" in m.text for m in lan.last_reply)
+    assert any("Đồng chí đã là đầu mối" in m.text for m in lan.last_reply)
     # the invite is single use
     reply = await lan.command_and_wait("start", invite.payload)
     assert "đã được sử dụng" in reply.text

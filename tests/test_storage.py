@@ -198,6 +198,11 @@ async def test_section_pagination_counts_children(loaded) -> None:  # type: igno
         assert total == 4 and [s.title for s in top][0] == "Mở đầu"
         rest, _ = await uow.sections.list_children(doc_id, None, offset=2, limit=2)
         assert rest[0].child_count == 3
+        # the whole draft in reading order, with the same child counts (the section search reads it)
+        everything = await uow.sections.list_document(doc_id)
+        assert [s.ordinal for s in everything] == sorted(s.ordinal for s in everything)
+        assert {s.id: s.child_count for s in everything}[rest[0].id] == 3
+        assert sum(1 for s in everything if s.parent_id is None) == total
 
 
 async def test_document_import_is_all_or_nothing(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

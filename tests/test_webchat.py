@@ -127,7 +127,7 @@ async def test_rate_limits_per_session_and_per_address_answer_slow_down(
         assert refused.status_code == 429
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         error = refused.json()["error"]
-        assert error["code"] == "webchat.slow_down" and "nhanh quá" in error["message_vi"]
+        assert error["code"] == "webchat.slow_down" and "quá nhanh" in error["message_vi"]
         assert error["retry_after"] == int(refused.headers["retry-after"])
         assert "too fast" in error["message_en"]
         # another session from the same address is still served, until the address limit
@@ -167,7 +167,7 @@ async def test_a_whole_submission_is_stored_as_web_and_survives_a_server_restart
         assert history["replies"][0]["expects_text"]
         chat.last = history
         await chat.press("Xong")
-        assert "Bạn thuộc đối tượng nào" in chat.texts()
+        assert "Quý vị thuộc đối tượng nào" in chat.texts()
         await chat.press("Nông dân")
         await chat.press("Hội Nông dân")
         await chat.press("Phường Bến Thành")
@@ -233,7 +233,7 @@ async def test_a_command_typed_in_the_box_acts_as_in_telegram(sqlite_database: s
         await chat.start()
         await chat.press("Tôi đồng ý")
         out = await chat.send({"kind": "text", "value": "/mydata"})
-        assert "Dữ liệu Gopy lưu về bạn" in str(out["replies"])
+        assert "Dữ liệu Gopy lưu về Quý vị" in str(out["replies"])
         out = await chat.send({"kind": "text", "value": "/notacommand"})
         assert "Vui lòng chọn một nút" in str(out["replies"])  # plain text on the menu screen
 

@@ -64,7 +64,7 @@ async def test_consent_rotates_the_session_id_and_the_old_one_stops_working(sqli
         victim.last = consent.json()
         await victim.press("Góp ý dự thảo văn kiện")
         mydata = await victim.send({"kind": "command", "value": "mydata"})
-        assert "Dữ liệu Gopy lưu về bạn" in str(mydata["replies"])  # the same respondent after rotation
+        assert "Dữ liệu Gopy lưu về Quý vị" in str(mydata["replies"])  # the same respondent after rotation
 
         # the planted id reaches nothing of what the victim does after consenting
         assert (await attacker.http.get("/chat/api/history")).json() == EMPTY_HISTORY
@@ -81,4 +81,4 @@ async def test_consent_rotates_the_session_id_and_the_old_one_stops_working(sqli
         # the victim goes on with the new id, on the page as after a reload
         await victim.open()
         assert victim.session_id == rotated
-        assert "Dữ liệu Gopy lưu về bạn" in str((await victim.http.get("/chat/api/history")).json())
+        assert "Dữ liệu Gopy lưu về Quý vị" in str((await victim.http.get("/chat/api/history")).json())

@@ -14,13 +14,17 @@
   var textarea = document.getElementById("text");
   var counter = document.getElementById("counter");
   var sendButton = document.getElementById("send");
+  var privacyLink = document.getElementById("privacy-link");
+  var contact = document.getElementById("contact");
   var screen = null;
+  var current = [];
   var expect = null;
   var busy = false;
   var noticeTimer = null;
 
   function s(key, params) {
-    var text = (ui[lang] && ui[lang][key]) || ui.vi[key] || key;
+    var table = ui[lang] && key in ui[lang] ? ui[lang] : ui.vi;
+    var text = key in table ? table[key] : key;
     Object.keys(params || {}).forEach(function (name) {
       text = text.split("{" + name + "}").join(String(params[name]));
     });
@@ -39,7 +43,17 @@
     document.querySelectorAll("[data-ui-placeholder]").forEach(function (el) {
       el.setAttribute("placeholder", s(el.getAttribute("data-ui-placeholder")));
     });
+    privacyLink.setAttribute("href", "/privacy?lang=" + encodeURIComponent(lang));
+    contact.hidden = !s("contact");
+    setPlaceholder();
     updateCounter();
+  }
+
+  function setPlaceholder() {
+    /* the text box says what to type: an opinion, or a number or words to find a section or a place */
+    var hintText = expect && expect.input_hint;
+    textarea.setAttribute("placeholder", hintText || s("placeholder"));
+    textarea.setAttribute("aria-label", hintText || s("input_label"));
   }
 
   function scrollDown() {
@@ -104,6 +118,9 @@
     hint.hidden = !!reply;
     hint.setAttribute("data-ui", hasChoices ? "buttons_hint" : "restart_hint");
     hint.textContent = s(hint.getAttribute("data-ui"));
+    textarea.rows = reply && !reply.max_length ? 1 : 3;
+    form.classList.toggle("search", !!(reply && !reply.max_length));
+    setPlaceholder();
     updateCounter();
   }
 
@@ -115,6 +132,7 @@
   function updateCounter() {
     if (!expect || !expect.max_length) {
       counter.textContent = "";
+      sendButton.disabled = busy || typedLength() === 0;
       return;
     }
     var used = expect.used_length || 0;
@@ -138,19 +156,28 @@
       var active = document.activeElement;
       var keepFocus = active && active !== document.body && (log.contains(active) || active === textarea);
       dropChoices();
+      var firstNew = null;
       var textReply = null;
       var hasChoices = false;
+      current = [];
       data.replies.forEach(function (reply) {
-        bubble(reply.text, "bot");
+        var added = bubble(reply.text, "bot");
+        firstNew = firstNew || added;
         if (reply.choices.length) {
           choiceGroup(reply);
           hasChoices = true;
+          current = [].concat.apply([], reply.choices);
         }
         textReply = reply.expects_text ? reply : textReply;
       });
       screen = data.screen;
       setComposer(textReply, hasChoices);
       scrollDown();
+      var top = firstNew ? firstNew.getBoundingClientRect().top - main.getBoundingClientRect().top : 0;
+      if (top < 0) {
+        /* a long answer (the first screen's notice, a list): show its beginning, not its end */
+        main.scrollTop += top - 8;
+      }
       if (keepFocus) {
         /* the pressed button is gone: keyboard and screen-reader users go on from the new screen */
         var next = textReply ? textarea : log.querySelector(".choices button");
@@ -266,6 +293,36 @@
     command("language", s("language"));
   });
 
+  /* The browser's back button steps back one screen (the screen's own «Back», else the menu) instead of
+     leaving the page: one history entry is kept above the page's own, and put back after each step. */
+  function guardHistory() {
+    if (!history.state || history.state.gopy !== "top") {
+      history.replaceState({ gopy: "base" }, "");
+      history.pushState({ gopy: "top" }, "");
+    }
+  }
+
+  function choiceOf(data) {
+    return current.filter(function (choice) {
+      return choice.data === data;
+    })[0];
+  }
+
+  window.addEventListener("popstate", function (event) {
+    if (!event.state || event.state.gopy !== "base") {
+      return;
+    }
+    var step = choiceOf("back") || choiceOf("menu");
+    if (!step) {
+      history.back(); /* nothing to step back to here: leave the page as the person asked */
+      return;
+    }
+    history.pushState({ gopy: "top" }, "");
+    if (!busy) {
+      press(step);
+    }
+  });
+
   function start() {
     var params = new URLSearchParams(window.location.search);
     var payload = params.get("start") || "";
@@ -289,5 +346,6 @@
   }
 
   applyChrome();
+  guardHistory();
   start();
 })();

@@ -5,16 +5,30 @@
   var chatUrl = __GOPY_CHAT_URL__;
   var openLabel = __GOPY_OPEN__;
   var closeLabel = __GOPY_CLOSE__;
+  var title = __GOPY_TITLE__;
+  var icon = __GOPY_ICON__;
   if (document.getElementById("gopy-chat-button")) {
     return;
   }
   var button = document.createElement("button");
   button.id = "gopy-chat-button";
   button.type = "button";
-  button.textContent = openLabel;
+  var mark = document.createElement("img");
+  mark.src = icon;
+  mark.alt = "";
+  mark.width = 24;
+  mark.height = 24;
+  mark.style.cssText = "width:24px;height:24px;border-radius:4px;background:#fff;flex-shrink:0";
+  var label = document.createElement("span");
+  label.textContent = openLabel;
+  button.appendChild(mark);
+  button.appendChild(label);
+  button.title = title;
+  button.setAttribute("aria-label", title);
   button.setAttribute("aria-expanded", "false");
   button.style.cssText =
     "position:fixed;right:16px;bottom:16px;z-index:2147483000;min-height:48px;padding:10px 16px;" +
+    "display:flex;align-items:center;gap:8px;" +
     "border:0;border-radius:24px;background:#b3261e;color:#fff;font:600 16px system-ui,sans-serif;" +
     "box-shadow:0 2px 8px rgba(0,0,0,.3);cursor:pointer";
   var frame = null;
@@ -22,7 +36,7 @@
     if (!frame) {
       frame = document.createElement("iframe");
       frame.id = "gopy-chat-frame";
-      frame.title = openLabel;
+      frame.title = title;
       frame.src = chatUrl;
       frame.style.cssText =
         "position:fixed;right:16px;bottom:76px;z-index:2147483000;width:min(400px,calc(100vw - 32px));" +
@@ -33,7 +47,8 @@
       frame.hidden = !frame.hidden;
     }
     var open = !frame.hidden;
-    button.textContent = open ? closeLabel : openLabel;
+    label.textContent = open ? closeLabel : openLabel;
+    button.setAttribute("aria-label", open ? closeLabel : title);
     button.setAttribute("aria-expanded", open ? "true" : "false");
   });
   document.body.appendChild(button);

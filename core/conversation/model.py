@@ -59,6 +59,7 @@ class Reply:
     expects_text: bool = False
     max_length: int | None = None
     used_length: int | None = None
+    input_hint: str | None = None  # what to type (a text box's placeholder), when not an opinion
 
     def choice_data(self) -> list[str]:
         return [c.data for row in self.choices for c in row]
@@ -82,10 +83,17 @@ class ConversationSettings:
     page_size: int = 8
     privacy_version: str = "2025-07"
     timezone: str = "Asia/Ho_Chi_Minh"
+    org_name: str = "Ban Dân vận Thành ủy"
+    org_name_en: str = ""
+    org_contact: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def org(self, language: str) -> str:
+        """The name of the issuing body in ``language``."""
+        return self.org_name_en if language == "en" and self.org_name_en else self.org_name
 
 
 @dataclass

@@ -21,6 +21,7 @@ from core.conversation.citizen import (
     my_opinions,
     profile,
     public_mood,
+    sections,
 )
 from core.conversation.citizen.state import Step, load_state
 from core.conversation.citizen.turn import Flow, StepSpec, Turn
@@ -28,18 +29,20 @@ from core.conversation.model import Context, Event, Outcome
 from core.i18n import t
 
 _PROFILE_QUESTION = StepSpec(profile.render_question, profile.choose_answer)
+_LOCALITY_QUESTION = StepSpec(profile.render_question, profile.choose_answer, text=profile.type_locality)
 
 #: Every step: how it shows itself, what a press does there, what typed text does there.
 STEPS: Mapping[Step, StepSpec] = {
     Step.NEW: StepSpec(menu.render_menu),  # never rendered: Turn.render() picks menu or consent
     Step.CONSENT: StepSpec(consent.render_consent, consent.choose_consent),
+    Step.PRIVACY: StepSpec(consent.render_privacy, consent.choose_privacy),
     Step.DECLINED: StepSpec(consent.render_declined),
     Step.MENU: StepSpec(menu.render_menu, menu.choose_menu),
     Step.HELP: StepSpec(menu.render_help, menu.choose_help),
     Step.LANG: StepSpec(menu.render_lang, menu.choose_lang),
     # an opinion on a draft document
     Step.DOC: StepSpec(draft_opinion.render_doc, draft_opinion.choose_doc),
-    Step.SEC: StepSpec(draft_opinion.render_sec, draft_opinion.choose_sec),
+    Step.SEC: StepSpec(draft_opinion.render_sec, draft_opinion.choose_sec, text=sections.type_at_sec),
     Step.STANCE: StepSpec(
         draft_opinion.render_stance, draft_opinion.choose_stance, text=draft_opinion.type_at_stance
     ),
@@ -54,7 +57,7 @@ STEPS: Mapping[Step, StepSpec] = {
     # the profile
     Step.PROF_CAT: _PROFILE_QUESTION,
     Step.PROF_ORG: _PROFILE_QUESTION,
-    Step.PROF_LOC: _PROFILE_QUESTION,
+    Step.PROF_LOC: _LOCALITY_QUESTION,
     Step.PROF_AGE: _PROFILE_QUESTION,
     Step.PROF_GENDER: _PROFILE_QUESTION,
     # my opinions
@@ -70,7 +73,7 @@ STEPS: Mapping[Step, StepSpec] = {
 FLOWS: Mapping[str, Flow] = {"draft": draft_opinion.DraftFlow(), "mood": public_mood.MoodFlow()}
 
 #: Steps open before consent (everything else leads to the consent screen first).
-_BEFORE_CONSENT = frozenset({Step.CONSENT, Step.LANG})
+_BEFORE_CONSENT = frozenset({Step.CONSENT, Step.LANG, Step.PRIVACY, Step.HELP})
 
 
 class CitizenConversation:
@@ -130,7 +133,7 @@ async def _dispatch(turn: Turn) -> None:
 
 
 async def _command(turn: Turn) -> None:
-    """``/start [org-<code>]``, ``/cancel``, ``/menu``, ``/help``, ``/language``, ``/mydata``."""
+    """``/start [org-<code>]``, ``/cancel``, ``/menu``, ``/help``, ``/language``, ``/mydata``, ``/privacy``."""
     name = turn.event.value
     if name == "start":
         await _start(turn)
@@ -143,10 +146,12 @@ async def _command(turn: Turn) -> None:
             turn.say(turn._("cancel.done"))
         await turn.goto(Step.MENU)
     elif name == "help":
-        await turn.goto(Step.HELP)
+        await menu.show_help(turn)
     elif name == "language":
         await turn.goto(Step.LANG)
-    elif name in ("mydata", "privacy"):
+    elif name == "privacy":
+        await consent.show_privacy(turn, back=turn.state.step)
+    elif name == "mydata":
         await turn.goto(Step.MYDATA if await turn.respondent() else Step.CONSENT)
     else:
         turn.say(turn._("error.unknown_command"))
@@ -159,6 +164,7 @@ async def _start(turn: Turn) -> None:
     if args.startswith("org-"):
         turn.state.pending_org = args[4:][:60]
     respondent = await turn.respondent()
+    turn.greet = True
     if respondent is not None and turn.state.pending_org:
         org, turn.state.pending_org = turn.state.pending_org, None
         if await turn.ctx.uow.reference.get("organisations", org) is not None:

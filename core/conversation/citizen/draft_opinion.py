@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from core import errors
 from core import feedback as uc
-from core.conversation.citizen import entry
+from core.conversation.citizen import entry, sections
 from core.conversation.citizen.menu import new_client_ref
 from core.conversation.citizen.state import DocumentEntry, Step
 from core.conversation.citizen.turn import (
-    BUTTON_LABEL_MAX,
+    CONFIRM_TEXT_CHARS,
     PREVIEW_CHARS,
     Flow,
     Turn,
@@ -30,11 +30,16 @@ async def render_doc(turn: Turn) -> None:
     now = turn.ctx.now
     open_docs = [d for d in documents if d.accepts_feedback(now)]
     closed = [d for d in documents if not d.accepts_feedback(now)]
-    rows = [[Choice(shorten(d.title, BUTTON_LABEL_MAX), f"d:{d.id}")] for d in open_docs]
-    rows += [[Choice("🔒 " + shorten(d.title, BUTTON_LABEL_MAX - 2), f"d:{d.id}")] for d in closed]
+    rows = [[Choice(d.title + _until(turn, d), f"d:{d.id}")] for d in open_docs]
+    rows += [[Choice(d.title + turn._("doc.closed_mark"), f"d:{d.id}")] for d in closed]
     rows.append([menu_button(turn)])
     text = turn._("doc.pick") if open_docs else turn._("doc.none_open")
     turn.show(Reply(text, rows))
+
+
+def _until(turn: Turn, document: Document) -> str:
+    """« (đến hết ngày 30/11/2025)» beside an open draft's title; empty when it has no closing date."""
+    return turn._("doc.until", until=turn.fmt_deadline(document.closes_at)) if document.closes_at else ""
 
 
 async def choose_doc(turn: Turn) -> None:
@@ -83,23 +88,26 @@ async def render_sec(turn: Turn) -> None:
     if document is None:
         return
     draft = turn.document_entry
+    if draft.query:
+        await sections.render_results(turn, document.id, draft.query)
+        return
     sections_of = turn.ctx.uow.sections
     page_size = turn.ctx.settings.page_size
     parent_id = draft.parent_id
-    sections, total = await sections_of.list_children(
+    children, total = await sections_of.list_children(
         document.id, parent_id, offset=draft.page * page_size, limit=page_size
     )
     pages = max(1, -(-total // page_size))
     if draft.page >= pages:
         draft.page = pages - 1
-        sections, total = await sections_of.list_children(
+        children, total = await sections_of.list_children(
             document.id, parent_id, offset=draft.page * page_size, limit=page_size
         )
     page = draft.page
     header = document.title
     if parent_id is not None:
         parent = await sections_of.get(parent_id)
-        header = parent.label if parent else header
+        header = await sections.path_of(sections_of, parent) if parent else header
     lines = [turn._("sec.pick", title=header, page=page + 1, pages=pages)]
     rows: list[list[Choice]] = []
     if page == 0:
@@ -107,10 +115,10 @@ async def render_sec(turn: Turn) -> None:
             rows.append([Choice(turn._("sec.whole_document"), "s:0")])
         else:
             rows.append([Choice(turn._("sec.whole_part"), f"s:{parent_id}:self")])
-    for section in sections:
+    for section in children:
         marker = " ▸" if section.child_count else ""
         lines.append(f"• {section.label}{marker}")
-        rows.append([Choice(shorten(section.label, BUTTON_LABEL_MAX) + marker, f"s:{section.id}")])
+        rows.append([Choice(section.label + marker, f"s:{section.id}")])
     nav: list[Choice] = []
     if page > 0:
         nav.append(Choice(turn._("button.prev"), "pg:-1"))
@@ -119,12 +127,19 @@ async def render_sec(turn: Turn) -> None:
     if nav:
         rows.append(nav)
     rows.append(back_and_menu(turn))
-    turn.show(Reply(shorten("\n".join(lines), 3500), rows))
+    lines.append("\n" + turn._("sec.search_invite"))
+    turn.show(
+        Reply(shorten("\n".join(lines), 3500), rows, expects_text=True, input_hint=turn._("sec.search_hint"))
+    )
 
 
 async def choose_sec(turn: Turn) -> None:
     data = turn.event.value
     draft = turn.document_entry
+    if data == "back" and draft.query:
+        draft.query = None
+        await turn.render()
+        return
     if data == "back":
         if draft.parent_id is None:
             await turn.goto(Step.DOC)
@@ -151,10 +166,13 @@ async def choose_sec(turn: Turn) -> None:
         turn.stale()
         await turn.render()
         return
+    draft.query = None
     if section.child_count and parts[1:] != ["self"]:
         draft.parent_id, draft.page = section.id, 0
         await turn.render()
         return
+    if parts[1:] != ["self"] and draft.parent_id != section.parent_id:
+        draft.parent_id, draft.page = section.parent_id, 0  # found by a search: «Back» lists its siblings
     draft.section_id = section.id
     await _after_section(turn)
 
@@ -173,7 +191,7 @@ async def section_heading(turn: Turn) -> tuple[str, str]:
     section = await turn.ctx.uow.sections.get(draft.section_id)
     if section is None:
         return (turn._("sec.whole_document_label"), "")
-    return (section.label, section.body)
+    return (await sections.path_of(turn.ctx.uow.sections, section), section.body)
 
 
 # ---------------------------------------------------------------------- stance
@@ -185,6 +203,12 @@ async def render_stance(turn: Turn) -> None:
     label, body = await section_heading(turn)
     preview = shorten(body, PREVIEW_CHARS) if body else ""
     text = turn._("stance.pick", section=label, preview=preview)
+    draft = turn.document_entry
+    if draft.editing:
+        # changing an opinion already sent: what it says now comes first
+        current = shorten(draft.text(), CONFIRM_TEXT_CHARS) if draft.parts else turn._("confirm.no_text")
+        stance = turn._(f"stance.{(draft.stance or Stance.OTHER).value}")
+        text = turn._("stance.current", code=draft.edit_receipt, stance=stance, text=current) + "\n\n" + text
     rows = [[Choice(turn._(f"stance.{s.value}"), f"st:{s.value}")] for s in STANCES]
     rows.append(back_and_menu(turn))
     turn.show(Reply(text, rows))
@@ -245,6 +269,7 @@ class DraftFlow(Flow):
             stance=turn._(f"stance.{self._stance(turn).value}"),
             text=text,
             profile=profile,
+            action=turn._("confirm.save" if turn.document_entry.editing else "confirm.submit"),
         )
 
     def edit_rows(self, turn: Turn, editing: bool) -> list[list[Choice]]:

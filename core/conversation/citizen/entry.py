@@ -10,16 +10,21 @@ from core.conversation.citizen import profile
 from core.conversation.citizen.state import Step
 from core.conversation.citizen.turn import CONFIRM_TEXT_CHARS, Turn, back_and_menu, menu_button, shorten
 from core.conversation.model import Choice, Reply
-from core.text import normalize_input, text_length
+from core.text import has_words, normalize_input, text_length
 
 # ---------------------------------------------------------------------- text
 
 
 async def render_text(turn: Turn) -> None:
-    used = text_length(turn.entry.text())
+    entry = turn.entry
+    used = text_length(entry.text())
     limit = turn.ctx.settings.max_text_length
     text = await turn.flow.text_prompt(turn, limit)
-    if used:
+    if entry.editing and used:
+        # changing an opinion already sent: show what it says now before asking for changes
+        current = shorten(entry.text(), CONFIRM_TEXT_CHARS)
+        text = turn._("text.current", text=current, used=used, limit=limit) + "\n\n" + text
+    elif used:
         text += "\n\n" + turn._("text.so_far", used=used, limit=limit)
     rows = [[Choice(turn._("button.done"), "done")]]
     if used:
@@ -33,6 +38,10 @@ def keep_piece(turn: Turn) -> int | None:
     piece = normalize_input(turn.event.value)
     if not piece:
         turn.say(turn._("error.empty_text"))
+        return None
+    if not has_words(piece) and turn.flow.missing_text_key(turn) is not None:
+        # emoji or punctuation alone cannot be the reason or the content a stance asks for
+        turn.say(turn._("error.no_words"))
         return None
     entry = turn.entry
     limit = turn.ctx.settings.max_text_length

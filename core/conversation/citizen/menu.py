@@ -1,4 +1,4 @@
-"""The main menu, help and the choice of language."""
+"""The main menu, help (about what can be done from where the person is) and the choice of language."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from core.conversation.model import Choice, Reply
 from core.i18n import LANGUAGES
 
 #: menu buttons that lead straight to a step
-_MENU_STEPS = {"mine": Step.MINE, "help": Step.HELP, "lang": Step.LANG, "mydata": Step.MYDATA}
+_MENU_STEPS = {"mine": Step.MINE, "lang": Step.LANG, "mydata": Step.MYDATA}
+
+#: steps where an entry is being written: help explains that step and how to leave it
+_WRITING = frozenset(
+    {Step.DOC, Step.SEC, Step.STANCE, Step.TEXT, Step.CONFIRM, Step.M_CONG, Step.M_KIND, Step.M_TOPIC}
+)
+_PROFILE = frozenset({Step.PROF_CAT, Step.PROF_ORG, Step.PROF_LOC, Step.PROF_AGE, Step.PROF_GENDER})
 
 
 def new_client_ref() -> str:
@@ -20,9 +26,12 @@ def new_client_ref() -> str:
 
 async def render_menu(turn: Turn) -> None:
     turn.state.draft = None
+    text = turn._("menu.title")
+    if turn.greet:
+        text = turn._("welcome.back", org=turn.org) + "\n\n" + text
     turn.show(
         Reply(
-            turn._("menu.title"),
+            text,
             [
                 [Choice(turn._("menu.feedback"), "fb")],
                 [Choice(turn._("mood.menu"), "mood")],
@@ -42,6 +51,8 @@ async def choose_menu(turn: Turn) -> None:
     elif data == "mood":
         turn.state.draft = MoodEntry(client_ref=new_client_ref())
         await turn.goto(Step.M_CONG)
+    elif data == "help":
+        await show_help(turn)
     elif data in _MENU_STEPS:
         if data == "lang":
             turn.state.lang_return = Step.MENU
@@ -50,24 +61,53 @@ async def choose_menu(turn: Turn) -> None:
         turn.stale()
 
 
+async def show_help(turn: Turn) -> None:
+    """Help about where the person is now; «Back» returns there."""
+    if turn.state.step is not Step.HELP:
+        turn.state.help_return = turn.state.step
+    await turn.goto(Step.HELP)
+
+
+async def _help_key(turn: Turn) -> str:
+    where = turn.state.help_return or Step.MENU
+    if await turn.respondent() is None:
+        return "help.before_consent"
+    if where in _WRITING:
+        return "help.writing"
+    if where in _PROFILE:
+        return "help.profile"
+    if where in (Step.MINE, Step.MINE_ITEM, Step.WITHDRAW):
+        return "help.mine"
+    if where in (Step.MYDATA, Step.ERASE):
+        return "help.mydata"
+    return "help.text"
+
+
 async def render_help(turn: Turn) -> None:
-    turn.show(
-        Reply(
-            turn._("help.text", limit=turn.ctx.settings.max_text_length) + "\n\n" + turn._("mood.help"),
-            [[menu_button(turn)]],
-        )
-    )
+    key = await _help_key(turn)
+    text = turn._(key, limit=turn.ctx.settings.max_text_length)
+    if key == "help.text":
+        text += "\n\n" + turn._("mood.help")
+    back = turn.state.help_return
+    rows = [[Choice(turn._("button.back"), "back")]] if back not in (None, Step.MENU, Step.HELP) else []
+    if await turn.respondent() is not None:
+        rows.append([menu_button(turn)])
+    turn.show(Reply(text, rows))
 
 
 async def choose_help(turn: Turn) -> None:
-    turn.stale()
+    if turn.event.value != "back":
+        turn.stale()
+        return
+    back, turn.state.help_return = turn.state.help_return, None
+    await turn.goto(back or Step.NEW)
 
 
 async def render_lang(turn: Turn) -> None:
     turn.show(
         Reply(
             turn._("language.pick"),
-            [[Choice("🇻🇳 Tiếng Việt", "vi"), Choice("🇬🇧 English", "en")]],
+            [[Choice("Tiếng Việt", "vi"), Choice("English", "en")]],
         )
     )
 

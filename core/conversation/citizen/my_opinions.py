@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core import feedback as uc
 from core import mood as mood_uc
+from core.conversation.citizen.sections import path_of
 from core.conversation.citizen.state import DocumentEntry, Step
 from core.conversation.citizen.turn import (
     CONFIRM_TEXT_CHARS,
@@ -74,7 +75,7 @@ async def render_mine_item(turn: Turn) -> None:
         text = turn._(
             "mine.item",
             document=document.title if document else "—",
-            section=section.label if section else turn._("sec.whole_document_label"),
+            section=await path_of(uow.sections, section) if section else turn._("sec.whole_document_label"),
             stance=_stance_or_kind(turn, item),
             **common,
         )

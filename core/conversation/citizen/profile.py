@@ -1,11 +1,13 @@
 """The profile: five questions asked once (before a first receipt) and changeable from «my data».
 
-Every question is a step showing one reference list; :data:`QUESTIONS` says which.
+Every question is a step showing one reference list; :data:`QUESTIONS` says which. The locality list
+(a city's wards and communes, a hundred or more) can be searched by typing part of a name.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +15,8 @@ from core import feedback as uc
 from core.conversation.citizen.state import Step
 from core.conversation.citizen.turn import Turn, back_and_menu, shorten
 from core.conversation.model import Choice, Reply
-from core.domain import Profile
+from core.domain import Profile, ReferenceItem
+from core.text import fold_for_search
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,22 @@ async def start(turn: Turn, current: Profile | None, *, then: Step, first: bool 
 async def render_question(turn: Turn) -> None:
     question = _BY_STEP[turn.state.step]
     step = question.step
-    items = await turn.ctx.uow.reference.list(question.list_name)
+    items = list(await turn.ctx.uow.reference.list(question.list_name))
     paged = step is Step.PROF_LOC
+    lines = [turn._("profile.intro")] if step is Step.PROF_CAT else []
+    lines.append(turn._(f"profile.{step.value}"))
+    if paged and turn.state.profile_query:
+        found = find_items(items, turn.state.profile_query, turn.lang)
+        if found:
+            items = found
+            lines.append(turn._("profile.loc_found", query=turn.state.profile_query, count=len(found)))
+        else:
+            lines.append(turn._("profile.loc_none", query=turn.state.profile_query))
+            turn.state.profile_query = None
     page_size = turn.ctx.settings.page_size * 2
     page = turn.state.profile_page if paged else 0
+    if page * page_size >= len(items):
+        page = turn.state.profile_page = 0
     shown = items[page * page_size : (page + 1) * page_size] if paged else items
     rows = [
         [Choice(shorten(item.name(turn.lang), 30), f"p:{item.code}") for item in shown[i : i + 2]]
@@ -64,13 +79,33 @@ async def render_question(turn: Turn) -> None:
         rows.append(nav)
     if step is Step.PROF_ORG:
         rows.append([Choice(turn._("profile.no_org"), "p:-")])
-    if question.optional:
+    if question.optional or (paged and page == 0):
         rows.append([Choice(turn._("button.skip"), "skip")])
     if step is Step.PROF_CAT:
         rows.append([Choice(turn._("profile.anonymous"), "anon")])
     rows.append(back_and_menu(turn))
-    intro = turn._("profile.intro") + "\n\n" if step is Step.PROF_CAT else ""
-    turn.show(Reply(intro + turn._(f"profile.{step.value}"), rows))
+    hint = turn._("profile.loc_hint") if paged else None
+    turn.show(Reply("\n\n".join(lines), rows, expects_text=paged, input_hint=hint))
+
+
+def find_items(items: Sequence[ReferenceItem], query: str, language: str) -> list[ReferenceItem]:
+    """The items whose name holds every typed word (case and diacritics ignored), in list order."""
+    words = fold_for_search(query).split()
+    if not words:
+        return []
+    found = []
+    for item in items:
+        names = f" {fold_for_search(item.name_vi)} {fold_for_search(item.name(language))}"
+        if all(f" {word}" in names for word in words):
+            found.append(item)
+    return found
+
+
+async def type_locality(turn: Turn) -> None:
+    """Typed text at the locality question finds wards and communes by name."""
+    turn.state.profile_query = " ".join(turn.event.value.split())[:60] or None
+    turn.state.profile_page = 0
+    await turn.render()
 
 
 async def choose_answer(turn: Turn) -> None:
@@ -81,7 +116,7 @@ async def choose_answer(turn: Turn) -> None:
     answers = turn.state.profile or Profile()
     turn.state.profile = answers
     if data == "back":
-        turn.state.profile_page = 0
+        turn.state.profile_page, turn.state.profile_query = 0, None
         await turn.goto(QUESTIONS[index - 1].step if index else turn.state.profile_return or Step.MENU)
         return
     if data.startswith("pg:") and step is Step.PROF_LOC and data[3:].lstrip("-").isdigit():
@@ -92,7 +127,8 @@ async def choose_answer(turn: Turn) -> None:
         turn.state.profile = Profile(anonymous=True, organisation=answers.organisation)
         await _finish(turn)
         return
-    if (data == "skip" and question.optional) or (data == "p:-" and step is Step.PROF_ORG):
+    skippable = question.optional or step is Step.PROF_LOC
+    if (data == "skip" and skippable) or (data == "p:-" and step is Step.PROF_ORG):
         answers = _answer(answers, question, None)
     elif data.startswith("p:"):
         code = data[2:]
@@ -105,7 +141,7 @@ async def choose_answer(turn: Turn) -> None:
         turn.stale()
         return
     turn.state.profile = answers
-    turn.state.profile_page = 0
+    turn.state.profile_page, turn.state.profile_query = 0, None
     following = [
         q.step
         for q in QUESTIONS[index + 1 :]
@@ -132,7 +168,7 @@ async def _finish(turn: Turn) -> None:
     turn.state.profile_first = False
     await uc.save_profile(uow=turn.ctx.uow, respondent_id=respondent_id, profile=answers)
     turn.forget_respondent()
-    turn.say(turn._("profile.saved"))
+    turn.say(turn._("profile.saved_anonymous" if answers.anonymous else "profile.saved"))
     back, turn.state.profile_return = turn.state.profile_return, None
     await turn.goto(back or Step.MENU)
 

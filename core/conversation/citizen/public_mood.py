@@ -8,7 +8,7 @@ from core import mood as mood_uc
 from core.conversation.citizen import entry
 from core.conversation.citizen.menu import new_client_ref
 from core.conversation.citizen.state import MoodEntry, Step
-from core.conversation.citizen.turn import BUTTON_LABEL_MAX, Flow, Turn, back_and_menu, menu_button, shorten
+from core.conversation.citizen.turn import Flow, Turn, back_and_menu, menu_button, shorten
 from core.conversation.model import Choice, Reply
 from core.domain import FeedbackKind, Receipt
 
@@ -53,7 +53,7 @@ async def render_m_cong(turn: Turn) -> None:
         period = mood_uc.assign_period(window.congress, window.periods, turn.ctx.now)
         if period is not None:
             lines.append(turn._("mood.congress_line", congress=name, period=period.title(turn.lang)))
-        rows.append([Choice(shorten(name, BUTTON_LABEL_MAX), f"c:{window.congress.id}")])
+        rows.append([Choice(name, f"c:{window.congress.id}")])
     rows.append([menu_button(turn)])
     turn.show(Reply("\n".join(lines), rows))
 

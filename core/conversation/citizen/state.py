@@ -30,6 +30,7 @@ class Step(StrEnum):
 
     NEW = "new"  # nothing shown yet, or a step this version no longer knows: menu or consent
     CONSENT = "consent"
+    PRIVACY = "privacy"  # the full privacy notice
     DECLINED = "declined"
     MENU = "menu"
     HELP = "help"
@@ -91,6 +92,7 @@ class DocumentEntry(Entry):
     document_id: int | None = None
     parent_id: int | None = None  # the part whose sections are listed (None: the document's top level)
     page: int = 0
+    query: str | None = None  # what the person typed to find a section (the results are shown)
     section_id: int | None = None  # None: the whole document
     stance: Stance | None = None
     edit_receipt: str | None = None  # set when changing an opinion already sent
@@ -138,10 +140,13 @@ class CitizenState(_Model):
     """The entry being written (or, after a receipt, what «another one» needs)."""
     pending_org: str | None = None  # an organisation from a deep link, stored with the consent
     lang_return: Step | None = None  # where the language screen goes back to
+    privacy_return: Step | None = None  # where the full privacy notice goes back to
+    help_return: Step | None = None  # where the help screen goes back to (and what it explains)
     profile: Profile | None = None  # the profile answers being given
     profile_return: Step | None = None  # where the profile steps lead when finished
     profile_first: bool = False  # the profile is asked for the first time (before a first receipt)
     profile_page: int = 0  # the page of the locality list
+    profile_query: str | None = None  # what was typed to find a locality
     mine_code: str = ""  # the receipt code of the opinion shown in «my opinions»
 
     @field_validator("step", mode="before")
@@ -149,7 +154,7 @@ class CitizenState(_Model):
     def _known_step(cls, value: Any) -> Any:
         return value if value in _STEP_VALUES else Step.NEW
 
-    @field_validator("lang_return", "profile_return", mode="before")
+    @field_validator("lang_return", "privacy_return", "help_return", "profile_return", mode="before")
     @classmethod
     def _known_return(cls, value: Any) -> Any:
         return value if value in _STEP_VALUES else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core import feedback as uc
@@ -21,7 +21,6 @@ from core.conversation.model import Choice, Context, Event, Reply
 from core.domain import Receipt, Respondent
 from core.i18n import t
 
-BUTTON_LABEL_MAX = 56
 PREVIEW_CHARS = 600
 CONFIRM_TEXT_CHARS = 1500
 RECENT_SCREENS = 6
@@ -74,6 +73,7 @@ class Turn:
         self.notice: str | None = None
         self.submitted: list[str] = []
         self.consented = False
+        self.greet = False  # /start: the menu opens with a greeting that names the issuing body
         self._respondent: Respondent | None = None
         self._respondent_known = False
 
@@ -109,6 +109,18 @@ class Turn:
 
     def fmt_date(self, value: datetime | None) -> str:
         return value.astimezone(self.ctx.settings.tz).strftime("%d/%m/%Y %H:%M") if value else ""
+
+    def fmt_deadline(self, value: datetime) -> str:
+        """A closing time as people read it: «hết ngày 30/11/2025» for midnight, else the hour and day."""
+        local = value.astimezone(self.ctx.settings.tz)
+        if (local.hour, local.minute) == (0, 0):
+            return self._("date.end_of_day", date=(local - timedelta(days=1)).strftime("%d/%m/%Y"))
+        return self._("date.at_time", time=local.strftime("%H:%M"), date=local.strftime("%d/%m/%Y"))
+
+    @property
+    def org(self) -> str:
+        """The issuing body, in the person's language."""
+        return self.ctx.settings.org(self.lang)
 
     # ------------------------------------------------------------------ moving between steps
 

@@ -5,25 +5,18 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from cli.unit_of_work import cli_actor, fail
 from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
 from core.errors import GopyError
-from core.exports import ExportFormat, FeedbackFilters
+from core.exports import ExportFormat, FeedbackFilters, utc_moment
 from core.i18n import t
 from core.staff.feedback import Presenter, start_feedback_export
 
 app = typer.Typer(help="Exports / Xuất dữ liệu", no_args_is_help=True)
-
-
-def _when(value: str | None, tz: Any) -> datetime | None:
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
 async def run_export(
@@ -117,8 +110,8 @@ def export_feedback(
             period_id=period,
             topic=topic,
             unit_code=unit_code,
-            created_from=_when(created_from, settings.tz),
-            created_to=_when(created_to, settings.tz),
+            created_from=utc_moment("created_from", created_from, settings.tz),
+            created_to=utc_moment("created_to", created_to, settings.tz),
             text_contains=text,
         )
         rows = asyncio.run(

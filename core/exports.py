@@ -12,7 +12,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -165,3 +165,15 @@ def make_cursor(last_id: int) -> str:
     import base64
 
     return base64.urlsafe_b64encode(json.dumps({"after": last_id}).encode()).decode().rstrip("=")
+
+
+def utc_moment(field: str, value: datetime | str | None, tz: tzinfo) -> datetime | None:
+    """A filter's moment in UTC (as stored): ISO text or a datetime, local time when no offset is given.
+    :class:`InvalidQuery` when it is not a date or UTC cannot hold it (0001-01-01 local is before year 1)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return (moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)).astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise errors.InvalidQuery(field=field, reason="out_of_range") from exc

@@ -94,3 +94,18 @@ async def test_export_feedback_files_follow_the_filters(cli_env, loaded, tmp_pat
         ("xlsx", len(sheet_rows), True),
     ]
     assert all(a.actor.startswith("cli:") for a in audits)
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00", "not-a-date"])
+async def test_export_dates_out_of_range_or_malformed_get_a_bilingual_error(
+    cli_env, loaded, tmp_path, moment
+) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "f.csv"
+    result = await _invoke("export", "feedback", "-o", str(out), "--from", moment, "--quiet")
+    assert result.exit_code == 2, result.output
+    assert (
+        "Tham số không hợp lệ: created_from" in result.output
+        and "Invalid parameter: created_from" in result.output
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not out.exists()

@@ -3,17 +3,16 @@ feedback filters."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
 from api.unit_of_work import Uow as Uow
 from api.v1.schemas import InputLine, InputText
-from core import errors
 from core.api_keys import Principal, Scope
 from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
-from core.exports import MAX_TEXT_FILTER, FeedbackFilters
+from core.exports import MAX_TEXT_FILTER, FeedbackFilters, utc_moment
 from core.staff.feedback import Presenter
 
 MAX_ID = 2**31 - 1
@@ -43,14 +42,7 @@ def _code(value: str | None) -> str | None:
 
 def _when(name: str, value: datetime | None, request: Request) -> datetime | None:
     """The moment in UTC (as stored); local time when no offset is given; 422 when UTC cannot hold it."""
-    if value is None:
-        return None
-    tz = services(request).settings.tz
-    try:
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
-        return aware.astimezone(UTC)  # 0001-01-01 local (UTC+7) is before year 1 in UTC: OverflowError
-    except (OverflowError, ValueError) as exc:
-        raise errors.InvalidQuery(field=name, reason="out_of_range") from exc
+    return utc_moment(name, value, services(request).settings.tz)
 
 
 def feedback_filters(

@@ -14,6 +14,7 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.types import TelegramObject, Update, User
 
+from bot.middlewares import chat_id_of
 from core.config import Settings
 from core.i18n import t
 from storage.ratelimit import RateLimits
@@ -57,7 +58,7 @@ class FloodMiddleware(BaseMiddleware):
             log.info("update dropped", extra={"reason": "flood"})
             return None
         log.info("update dropped", extra={"reason": "flood", "notice": True})
-        chat_id = _chat_id(event)
+        chat_id = chat_id_of(event)
         if chat_id is not None:
             seconds = max(1, math.ceil(wait))
             text = (
@@ -80,15 +81,6 @@ def _sender(event: TelegramObject) -> User | None:
             return event.message.from_user
         if event.callback_query is not None:
             return event.callback_query.from_user
-    return None
-
-
-def _chat_id(event: TelegramObject) -> int | None:
-    if isinstance(event, Update):
-        if event.message is not None:
-            return event.message.chat.id
-        if event.callback_query is not None and event.callback_query.message is not None:
-            return event.callback_query.message.chat.id
     return None
 
 

@@ -124,7 +124,7 @@ async def _tell(bot: Bot, event: TelegramObject, key: str) -> None:
             await bot.answer_callback_query(event.callback_query.id)
         except Exception:
             log.warning("could not answer the callback query of a failed update")
-    chat_id = _chat_id(event)
+    chat_id = chat_id_of(event)
     if chat_id is None:
         return
     try:
@@ -133,7 +133,8 @@ async def _tell(bot: Bot, event: TelegramObject, key: str) -> None:
         log.warning("could not tell the person about the failure")
 
 
-def _chat_id(event: TelegramObject) -> int | None:
+def chat_id_of(event: TelegramObject) -> int | None:
+    """The chat an update came from (a message or a button press), if any."""
     if isinstance(event, Update):
         if event.message is not None:
             return event.message.chat.id

@@ -31,7 +31,7 @@ from core.conversation.contact import (
     ContactConversation,
     IncomingFile,
 )
-from core.conversation.model import Event, Outcome
+from core.conversation.model import ConversationSettings, Event, Outcome
 from core.i18n import normalize_language
 from core.reporting import FileStore, ReminderPolicy, ReportingUnitOfWork
 
@@ -74,6 +74,7 @@ class ContactAdapter:
         max_bytes: int,
         archive_limits: ArchiveLimits | None = None,
         conversation: ContactConversation | None = None,
+        settings: ConversationSettings | None = None,
     ) -> None:
         self.conversation = conversation or ContactConversation()
         self.files = files
@@ -81,6 +82,7 @@ class ContactAdapter:
         self.clock = clock
         self.max_bytes = max_bytes
         self.archive_limits = archive_limits or ArchiveLimits()
+        self.settings = settings or ConversationSettings()
 
     async def run(
         self,
@@ -104,6 +106,7 @@ class ContactAdapter:
             policy=self.policy,
             max_bytes=self.max_bytes,
             archive_limits=self.archive_limits,
+            settings=self.settings,
         )
         outcome = await self.conversation.handle(await state.get_data(), event, ctx, file)
         await state.set_data(outcome.state)
@@ -128,7 +131,7 @@ def _incoming_file(message: Message, bot: Bot, uow: Any) -> IncomingFile | None:
         await bot.download(document, destination=buffer)
         return buffer.getvalue()
 
-    return IncomingFile(size=document.file_size, read=read)
+    return IncomingFile(size=document.file_size, read=read, name=document.file_name)
 
 
 def setup(adapter: ContactAdapter) -> Router:

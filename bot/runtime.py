@@ -55,6 +55,7 @@ def contact_adapter(settings: Settings, clock: Clock) -> contacts.ContactAdapter
         clock=clock,
         max_bytes=MAX_REPORT_BYTES,
         archive_limits=ArchiveLimits.from_settings(settings),
+        settings=conversation_settings(settings),
     )
 
 

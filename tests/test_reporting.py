@@ -76,7 +76,7 @@ async def test_preview_t_minus_7(sessions, settings, plan) -> None:  # type: ign
     planned = await _plan_at(sessions, settings, local("2025-11-28 08:00"))
     assert _summary(planned) == [("t-7", PERIOD, "mttq", 501), ("t-7", PERIOD, "qu-1", 502)]
     text = planned[0].message.text
-    assert "05/12/2025" in text and "còn 6 ngày" in text
+    assert "Hạn cuối: hết ngày 04/12/2025 (còn 6 ngày)" in text and "00:00" not in text
     assert [b[1] for row in planned[0].message.buttons for b in row] == [
         f"rp:r:{planned[0].message.period_id}",
         f"rp:o:{planned[0].message.period_id}",

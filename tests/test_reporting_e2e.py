@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +32,8 @@ from core.reporting import (
     materialise_reminders,
     period_compliance,
     reminder_policy,
+    report_id_of_receipt,
+    report_receipt_code,
 )
 from scheduler.sender import OutboxSender
 from storage.db import create_engine, session_factory
@@ -136,6 +139,12 @@ async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dis
     assert "không hợp lệ" in reply.text
     reply = await lan.command_and_wait("start", invite.payload)
     assert "Ủy ban Mặt trận Tổ quốc Việt Nam thành phố" in reply.text
+    # a short privacy notice, naming the issuing body, before anything about the person is stored
+    assert "Thông báo về dữ liệu cá nhân" in reply.text and world.settings.org_name in reply.text
+    assert "mã cuộc trò chuyện Telegram" in reply.text
+    async with world.sessions() as session:
+        row = await session.get(ContactRow, invite.contact.id)
+        assert row is not None and row.chat_id is None and row.status == "invited"
     await lan.tap("Xác nhận")
     assert any("Đồng chí đã là đầu mối" in m.text for m in lan.last_reply)
     # the invite is single use
@@ -146,7 +155,7 @@ async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dis
     assert await world.materialise() == 1
     assert await world.drain() == 1
     reminder = (await lan.wait_reply())[-1]
-    assert "05/12/2025" in reminder.text
+    assert "Hạn cuối: hết ngày 04/12/2025 (còn 6 ngày)" in reminder.text and "00:00" not in reminder.text
     assert reminder.button_texts() == ["Nộp báo cáo", "Đã gửi qua kênh khác", "Nhắc lại sau"]
 
     # "Nộp báo cáo" from the reminder starts the submission for that period
@@ -157,21 +166,28 @@ async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dis
     reply = (await lan.wait_reply())[-1]
     assert "không đúng định dạng" in reply.text
     assert not (world.settings.files_dir).exists() or not any(world.settings.files_dir.rglob("*"))
+    # after a refused file: a button to send again (the request for the file, same period)
+    assert reply.button_texts() == ["Gửi lại tệp", "Hủy"]
+    reply = await lan.tap("Gửi lại tệp", reply)
+    assert "Gửi tệp báo cáo" in reply.text and "Hạn cuối: hết ngày 04/12/2025" in reply.text
     # above the 20 MB a bot may download: refused before downloading
     downloads = len(world.server.calls_of("getFile"))
     await lan.send_document("bao-cao.pdf", PDF, "application/pdf", file_size=25 * 1024 * 1024)
     reply = (await lan.wait_reply())[-1]
-    assert "quá lớn" in reply.text
+    assert "quá lớn" in reply.text and reply.button_texts() == ["Gửi lại tệp", "Hủy"]
     assert len(world.server.calls_of("getFile")) == downloads
-    await lan.send_document("bao-cao.pdf", PDF, "application/pdf")
+    await lan.send_document("Báo cáo tháng 11 - MTTQ.pdf", PDF, "application/pdf")
     reply = (await lan.wait_reply())[-1]
     assert "Đã nhận tệp PDF" in reply.text
     reply = await lan.say("Nhân dân phấn khởi, tin tưởng")
     assert "Số ý kiến" in reply.text
-    reply = await lan.say("125")
-    assert "Số ý kiến thu được: 125" in reply.text
+    reply = await lan.say("1250")
+    # the check screen: the file by the name it was sent under, numbers with thousands separators
+    assert "Tệp: Báo cáo tháng 11 - MTTQ.pdf (PDF, 1 KB)" in reply.text
+    assert "Số ý kiến thu được: 1.250" in reply.text
     await lan.tap("Xác nhận nộp")
-    assert any("Đã nhận báo cáo" in m.text and "lần nộp thứ 1" in m.text for m in lan.last_reply)
+    [receipt] = [m.text for m in lan.last_reply if "Đã nhận báo cáo" in m.text]
+    assert "lần nộp thứ 1" in receipt
 
     async with SqlUnitOfWork(world.sessions) as uow:
         rows = {
@@ -179,6 +195,11 @@ async def test_invite_bind_remind_submit_then_silence(world: World, polling: Dis
             for r in await period_compliance(uow=uow, period_code=PERIOD, now=world.clock.now())
         }
     assert rows["mttq"].status is ComplianceStatus.ON_TIME
+    # the receipt is a proper code (BC-XXXXXX) that staff can read back to the report
+    code = re.search(r"mã biên nhận (BC-[2-9A-Z]{6})", receipt)
+    assert code is not None and "mã 1" not in receipt
+    assert report_id_of_receipt(code.group(1)) == rows["mttq"].report_id
+    assert code.group(1) == report_receipt_code(rows["mttq"].report_id or 0)
     assert len(list(world.settings.files_dir.rglob("*"))) >= 1
 
     # T-3, T-1: the unit has submitted, so nothing more is queued or sent
@@ -209,7 +230,18 @@ async def test_quiet_hours_snooze_offchannel_and_stop(world: World, polling: Dis
     await hoa.press("Nhắc lại sau", reminder)
     await hoa.wait_reply()
     assert any("Sẽ nhắc lại lúc 11:00 29/11/2025" in a for a in hoa.callback_answers)
+    # "Đã gửi qua kênh khác" asks first: one tap records nothing, «Hủy» leaves it so
     reply = await hoa.tap("Đã gửi qua kênh khác", reminder)
+    assert "qua kênh khác" in reply.text and reply.button_texts() == ["Xác nhận", "Hủy"]
+    async with SqlUnitOfWork(world.sessions) as uow:
+        rows = {
+            r.unit_code: r
+            for r in await period_compliance(uow=uow, period_code=PERIOD, now=world.clock.now())
+        }
+    assert rows["hoi-pn"].status is ComplianceStatus.MISSING
+    await hoa.tap("Hủy", reply)
+    reply = await hoa.tap("Đã gửi qua kênh khác", reminder)
+    reply = await hoa.tap("Xác nhận", reply)
     assert "Đã ghi nhận" in reply.text
     async with SqlUnitOfWork(world.sessions) as uow:
         rows = {
@@ -230,10 +262,40 @@ async def test_quiet_hours_snooze_offchannel_and_stop(world: World, polling: Dis
         snoozed = await session.scalar(select(OutboxRow).where(OutboxRow.key.like("snz:%")))
     assert snoozed is not None and snoozed.status == "cancelled"
 
+    # /stop_reminders asks first (leaving spends the invite); «Hủy» keeps the contact
     reply = await hoa.command_and_wait("stop_reminders")
+    assert "lời mời mới" in reply.text and reply.button_texts() == ["Thôi nhận nhắc hạn", "Hủy"]
+    reply = await hoa.tap("Hủy", reply)
+    assert "Đầu mối báo cáo" in reply.text  # still the contact: the menu
+    reply = await hoa.command_and_wait("stop_reminders")
+    reply = await hoa.tap("Thôi nhận nhắc hạn", reply)
     assert "không nhận nhắc nhở nữa" in reply.text
     reply = await hoa.command_and_wait("unit")
     assert "chưa là đầu mối" in reply.text
+
+
+async def test_deadlines_show_upcoming_by_date_and_overdue_once(world: World, polling: Dispatcher) -> None:
+    await bound_contact(world.sessions, unit="mttq", chat_id=1004, now=NOW, name="Nga")
+    nga = world.server.user(1004, first_name="Nga", language_code="vi", started=True)
+    reply = await nga.command_and_wait("unit")
+    reply = await nga.tap("Hạn nộp sắp tới", reply)
+    lines = reply.text.splitlines()
+    assert lines[:2] == [
+        "Hạn nộp báo cáo của Ủy ban Mặt trận Tổ quốc Việt Nam thành phố:",
+        "Đang diễn ra và sắp tới:",
+    ]
+    gap = lines.index("")
+    upcoming, overdue = lines[2:gap], lines[gap + 1 :]
+    # the two periods not yet due, in date order, then the one overdue (the older ones are not listed)
+    assert [re.sub(r"^• .* — ", "", line) for line in upcoming] == [
+        "Hạn cuối: hết ngày 04/12/2025 (còn 6 ngày)",
+        "Hạn cuối: hết ngày 04/02/2026 (còn 68 ngày)",
+    ]
+    assert overdue[0] == "Đã quá hạn, chưa nộp:"
+    assert [re.sub(r"^• .* — ", "", line) for line in overdue[1:]] == [
+        "Hạn cuối: hết ngày 04/11/2025 (đã quá hạn 23 ngày)"
+    ]
+    assert "00:00" not in reply.text and len(set(lines[2:])) == len(lines[2:])  # each period once
 
 
 async def test_429_keeps_order_and_loses_nothing(world: World) -> None:

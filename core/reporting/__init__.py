@@ -9,6 +9,7 @@ from core.reporting.compliance import period_compliance, report_period_codes
 from core.reporting.contacts import (
     Deadline,
     Invite,
+    UnitDeadlines,
     bind_contact,
     check_invite,
     contact_of_chat,
@@ -21,6 +22,7 @@ from core.reporting.contacts import (
 from core.reporting.model import (
     INVITE_PREFIX,
     MAX_REPORT_BYTES,
+    REPORT_RECEIPT_PREFIX,
     REPORT_TYPES,
     ComplianceStatus,
     Contact,
@@ -31,6 +33,8 @@ from core.reporting.model import (
     Unit,
     UnitCompliance,
     UnitReport,
+    report_id_of_receipt,
+    report_receipt_code,
     units_reporting_on,
 )
 from core.reporting.outbox import obsolete_reason, record_send_failure, record_unreachable
@@ -38,6 +42,7 @@ from core.reporting.ports import FileStore, ReportingRepository, ReportingUnitOf
 from core.reporting.reminders import (
     PlannedMessage,
     ReminderPolicy,
+    deadline_text,
     materialise_reminders,
     plan_messages,
     reminder_buttons,
@@ -61,6 +66,7 @@ from core.reporting.reports import (
 __all__ = [
     "INVITE_PREFIX",
     "MAX_REPORT_BYTES",
+    "REPORT_RECEIPT_PREFIX",
     "REPORT_TYPES",
     "ComplianceStatus",
     "Contact",
@@ -77,6 +83,7 @@ __all__ = [
     "StoredReportFile",
     "Unit",
     "UnitCompliance",
+    "UnitDeadlines",
     "UnitReport",
     "bind_contact",
     "check_invite",
@@ -84,6 +91,7 @@ __all__ = [
     "claim_offchannel",
     "confirm_offchannel",
     "contact_of_chat",
+    "deadline_text",
     "detect_report_type",
     "hash_invite",
     "invite_contact",
@@ -98,7 +106,9 @@ __all__ = [
     "record_send_failure",
     "record_unreachable",
     "reminder_text",
+    "report_id_of_receipt",
     "report_period_codes",
+    "report_receipt_code",
     "snooze_reminder",
     "store_report_file",
     "stop_reminders",

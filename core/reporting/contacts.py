@@ -103,16 +103,39 @@ class Deadline:
         return self.report is not None
 
 
-async def unit_deadlines(*, uow: ReportingUnitOfWork, unit: Unit, now: datetime) -> list[Deadline]:
-    """Periods the unit reports on: not-yet-submitted first (by due date), then the rest, newest first."""
+#: How long an unsubmitted period stays listed as overdue after its deadline.
+OVERDUE_SHOWN = timedelta(days=31)
+
+
+@dataclass(frozen=True)
+class UnitDeadlines:
+    """The periods a unit reports on, each in one list: ``upcoming`` (due after now, current or
+    future, by due date), ``overdue`` (past due, not submitted, recent: by due date), ``past`` (the
+    rest: submitted and past due, or long overdue; newest first)."""
+
+    upcoming: tuple[Deadline, ...]
+    overdue: tuple[Deadline, ...]
+    past: tuple[Deadline, ...]
+
+    def to_submit(self) -> list[Deadline]:
+        """In the order a contact picks a period: not-yet-submitted by due date, then the rest."""
+        open_ = sorted(
+            [d for d in self.upcoming if not d.submitted] + list(self.overdue), key=lambda d: d.period.due_at
+        )
+        return open_ + [d for d in self.upcoming if d.submitted] + list(self.past)
+
+
+async def unit_deadlines(*, uow: ReportingUnitOfWork, unit: Unit, now: datetime) -> UnitDeadlines:
+    """The unit's periods split into upcoming, overdue and past (see :class:`UnitDeadlines`)."""
     reports = await uow.reporting.latest_reports()
     periods = [p for p in await uow.plan.list_periods() if unit.kind in p.unit_kinds]
-    items = [Deadline(p, reports.get((p.id, unit.id))) for p in periods]
-    open_ = [d for d in items if not d.submitted and d.period.due_at > now - timedelta(days=31)]
-    open_.sort(key=lambda d: d.period.due_at)
-    rest = [d for d in items if d not in open_]
-    rest.sort(key=lambda d: d.period.due_at, reverse=True)
-    return open_ + rest
+    items = sorted(
+        (Deadline(p, reports.get((p.id, unit.id))) for p in periods), key=lambda d: d.period.due_at
+    )
+    upcoming = tuple(d for d in items if d.period.due_at > now)
+    overdue = tuple(d for d in items if not d.submitted and now - OVERDUE_SHOWN < d.period.due_at <= now)
+    past = tuple(reversed([d for d in items if d not in upcoming and d not in overdue]))
+    return UnitDeadlines(upcoming, overdue, past)
 
 
 async def unit_period(*, uow: ReportingUnitOfWork, unit: Unit, period_id: int) -> ReportingPeriod:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from core.domain import ReportingPeriod
+from core.domain import RECEIPT_ALPHABET, ReportingPeriod
 
 MAX_REPORT_BYTES = 20 * 1024 * 1024  # what a bot may download through getFile
 INVITE_PREFIX = "u-"
@@ -72,6 +72,41 @@ class UnitReport:
     summary: str = ""
     opinions_count: int | None = None
     confirmed_at: datetime | None = None
+
+    @property
+    def receipt_code(self) -> str:
+        return report_receipt_code(self.id)
+
+
+#: Receipt codes of unit reports: ``BC-`` and six letters of :data:`RECEIPT_ALPHABET`, a bijection of
+#: the report id (an affine map modulo 31**6, so ids below ~887 million never share a code and staff
+#: can read the id back with :func:`report_id_of_receipt`). Nothing secret: a code grants no access.
+REPORT_RECEIPT_PREFIX = "BC-"
+_CODE_LENGTH = 6
+_CODE_SPACE = len(RECEIPT_ALPHABET) ** _CODE_LENGTH
+_CODE_FACTOR = 387_420_489  # 3**18, coprime with 31: the map is a permutation
+_CODE_OFFSET = 271_828_182
+
+
+def report_receipt_code(report_id: int) -> str:
+    """The receipt code of a unit report, such as ``BC-7K3F9Q`` (the same for the same report)."""
+    n = (report_id * _CODE_FACTOR + _CODE_OFFSET) % _CODE_SPACE
+    digits = []
+    for _ in range(_CODE_LENGTH):
+        n, d = divmod(n, len(RECEIPT_ALPHABET))
+        digits.append(RECEIPT_ALPHABET[d])
+    return REPORT_RECEIPT_PREFIX + "".join(reversed(digits))
+
+
+def report_id_of_receipt(code: str) -> int | None:
+    """The report id a receipt code stands for (None for text that is not such a code)."""
+    body = code.strip().upper().removeprefix(REPORT_RECEIPT_PREFIX)
+    if len(body) != _CODE_LENGTH or any(c not in RECEIPT_ALPHABET for c in body):
+        return None
+    n = 0
+    for c in body:
+        n = n * len(RECEIPT_ALPHABET) + RECEIPT_ALPHABET.index(c)
+    return (n - _CODE_OFFSET) * pow(_CODE_FACTOR, -1, _CODE_SPACE) % _CODE_SPACE
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,16 @@ def _fmt(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%H:%M %d/%m/%Y")
 
 
+def deadline_text(due_at: datetime, tz: ZoneInfo, lang: str) -> str:
+    """A deadline as people read it: «hết ngày 04/12/2025» for 00:00 on the 5th (the local day before
+    a midnight due time), else «17:00 ngày 04/12/2025»."""
+    local = due_at.astimezone(tz)
+    if local.time() == time(0, 0):
+        day = (local - timedelta(days=1)).strftime("%d/%m/%Y")
+        return t("reporting.due.end_of_day", lang, date=day)
+    return t("reporting.due.at", lang, time=local.strftime("%H:%M"), date=local.strftime("%d/%m/%Y"))
+
+
 def time_left_text(due_at: datetime, now: datetime, lang: str) -> str:
     """ "còn 3 ngày" / "còn 5 giờ" / "quá hạn 2 ngày" — whole days when a day or more."""
     delta = due_at - now
@@ -133,7 +143,7 @@ def reminder_text(period: ReportingPeriod, unit: Unit, *, now: datetime, lang: s
         lang,
         period=period.title(lang),
         unit=unit.name(lang),
-        due=_fmt(period.due_at, tz),
+        due=deadline_text(period.due_at, tz, lang),
         left=time_left_text(period.due_at, now, lang),
     )
 

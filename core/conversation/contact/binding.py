@@ -18,8 +18,10 @@ async def open_invite(turn: ContactTurn) -> None:
     invite_hash = uc.hash_invite(turn.event.args[len(INVITE_PREFIX) :])
     contact, unit = await uc.check_invite(uow=turn.ctx.uow, invite_hash=invite_hash, now=turn.ctx.now)
     turn.state.step, turn.state.invite = ContactStep.BIND, invite_hash
+    ask = turn._("reporting.bind.ask", unit=unit.name(turn.lang), name=contact.name or "—")
+    notice = turn._("reporting.bind.privacy", org=turn.ctx.settings.org(turn.lang))
     turn.say(
-        turn._("reporting.bind.ask", unit=unit.name(turn.lang), name=contact.name or "—"),
+        f"{ask}\n\n{notice}",
         [[button(turn, "confirm", "bind"), button(turn, "cancel", "cancel")]],
     )
 
@@ -37,8 +39,24 @@ async def confirm_bind(turn: ContactTurn, _arg: str) -> None:
     await show_menu(turn)
 
 
-async def stop_reminders(turn: ContactTurn) -> None:
-    """``/stop_reminders``: the chat is no longer the unit's contact."""
+async def ask_stop(turn: ContactTurn) -> None:
+    """``/stop_reminders``: say what leaving means (the invite is spent) and ask to confirm."""
+    found = await uc.contact_of_chat(uow=turn.ctx.uow, chat_id=turn.ctx.chat_id)
+    if found is None:
+        turn.forget()
+        turn.say(turn._("reporting.error.not_a_contact"))
+        return
+    _contact, unit = found
+    turn.state.drop_report()
+    turn.state.step = ContactStep.LEAVE
+    turn.say(
+        turn._("reporting.stop.ask", unit=unit.name(turn.lang)),
+        [[button(turn, "stop", "stop"), button(turn, "cancel", "cancel")]],
+    )
+
+
+async def stop_reminders(turn: ContactTurn, _arg: str) -> None:
+    """«Thôi nhận nhắc hạn» confirmed: the chat is no longer the unit's contact."""
     left = await uc.stop_reminders(uow=turn.ctx.uow, chat_id=turn.ctx.chat_id, now=turn.ctx.now)
     turn.forget()
     turn.say(turn._("reporting.stopped" if left else "reporting.error.not_a_contact"))

@@ -45,7 +45,9 @@ CHOICES: Mapping[str, ChoiceRow] = {
     "hist": ChoiceRow(overview.show_history),
     "p": ChoiceRow(report.start, numeric=True),  # a period from the list
     "r": ChoiceRow(report.start, numeric=True),  # a period from a reminder
-    "o": ChoiceRow(overview.claim_offchannel, numeric=True),
+    "o": ChoiceRow(overview.ask_offchannel, numeric=True),  # asks to confirm
+    "oc": ChoiceRow(overview.claim_offchannel, numeric=True),
+    "stop": ChoiceRow(binding.stop_reminders, steps=frozenset({ContactStep.LEAVE})),
     "z": ChoiceRow(overview.snooze, numeric=True),
     "skip": ChoiceRow(report.skip, steps=frozenset({ContactStep.SUMMARY, ContactStep.OPINIONS})),
     "ok": ChoiceRow(report.submit, steps=frozenset({ContactStep.CONFIRM})),
@@ -106,7 +108,7 @@ async def _command(turn: ContactTurn) -> None:
     if turn.event.value == "start" and binding.is_contact_start(turn.event.args):
         await binding.open_invite(turn)
     elif turn.event.value == "stop_reminders":
-        await binding.stop_reminders(turn)
+        await binding.ask_stop(turn)
     else:
         await overview.show_menu(turn)
 

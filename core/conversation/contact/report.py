@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from functools import partial
 
+from core import errors
 from core import reporting as uc
 from core.conversation.contact.overview import show_menu
 from core.conversation.contact.state import ContactStep, ReportFile
 from core.conversation.contact.turn import (
+    PREFIX,
     ContactTurn,
     IncomingFile,
     button,
     cancel_row,
     skip_cancel,
 )
+from core.conversation.model import Choice
 
 MAX_SUMMARY = 1000
+MAX_FILE_NAME = 80
 
 
-def _size(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+def _size(turn: ContactTurn, size: int) -> str:
+    if size >= 1024 * 1024:
+        return turn.number(size / (1024 * 1024), "#,##0.0") + " MB"
+    return turn.number(max(1, size // 1024)) + " KB"
+
+
+def _file_name(name: str | None) -> str | None:
+    """The name a file was sent under, fit to show back: no path, no control characters, not too long."""
+    if not name:
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    clean = " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in base).split())
+    clean = unicodedata.normalize("NFC", clean)
+    if len(clean) > MAX_FILE_NAME:
+        clean = clean[: MAX_FILE_NAME - 1] + "…"
+    return clean or None
+
+
+def _retry_choices(turn: ContactTurn) -> list[list[Choice]]:
+    """After a refused file: send another one (the period's request again), or cancel."""
+    retry = Choice(turn._("reporting.btn.retry_file"), f"{PREFIX}p:{turn.state.period}")
+    return [[retry], *cancel_row(turn)]
 
 
 async def start(turn: ContactTurn, arg: str) -> None:
@@ -30,7 +55,7 @@ async def start(turn: ContactTurn, arg: str) -> None:
     turn.state.drop_report()
     turn.state.step, turn.state.period = ContactStep.UPLOAD, period.id
     turn.say(
-        turn._("reporting.upload.ask", period=period.title(turn.lang), due=turn.fmt(period.due_at)),
+        turn._("reporting.upload.ask", period=period.title(turn.lang), due=turn.due(period.due_at)),
         cancel_row(turn),
     )
 
@@ -48,10 +73,27 @@ async def receive_file(turn: ContactTurn, file: IncomingFile) -> None:
         return
     _contact, unit = await turn.contact()
     await turn.period(unit)
+    try:
+        stored = await _store(turn, file)
+    except (errors.ReportFileTooLarge, errors.ReportFileType, errors.ArchiveRejected) as exc:
+        params = {k: v for k, v in exc.params.items() if isinstance(v, str | int)}
+        turn.say(turn._(exc.code, **params), _retry_choices(turn))
+        return
+    name = _file_name(file.name)
+    turn.state.file = ReportFile(sha256=stored.sha256, size=stored.size, type=stored.type, name=name)
+    turn.state.step = ContactStep.SUMMARY
+    turn.say(
+        turn._("reporting.summary.ask", type=stored.type.upper(), size=_size(turn, stored.size)),
+        skip_cancel(turn),
+        expects_text=True,
+    )
+
+
+async def _store(turn: ContactTurn, file: IncomingFile) -> uc.StoredReportFile:
     uc.check_report_size(file.size, max_bytes=turn.ctx.max_bytes)
     content = await file.read()
     # inflating an archive to check it takes up to a second: not on the event loop
-    stored = await asyncio.to_thread(
+    return await asyncio.to_thread(
         partial(
             uc.store_report_file,
             files=turn.ctx.files,
@@ -59,13 +101,6 @@ async def receive_file(turn: ContactTurn, file: IncomingFile) -> None:
             max_bytes=turn.ctx.max_bytes,
             limits=turn.ctx.archive_limits,
         )
-    )
-    turn.state.file = ReportFile(sha256=stored.sha256, size=stored.size, type=stored.type)
-    turn.state.step = ContactStep.SUMMARY
-    turn.say(
-        turn._("reporting.summary.ask", type=stored.type.upper(), size=_size(stored.size)),
-        skip_cancel(turn),
-        expects_text=True,
     )
 
 
@@ -111,15 +146,15 @@ async def _confirm(turn: ContactTurn) -> None:
         await show_menu(turn)
         return
     opinions = turn.state.opinions
+    about = f"{file.type.upper()}, {_size(turn, file.size)}"
     turn.say(
         turn._(
             "reporting.confirm",
             unit=unit.name(turn.lang),
             period=period.title(turn.lang),
-            type=file.type.upper(),
-            size=_size(file.size),
+            file=f"{file.name} ({about})" if file.name else about,
             summary=turn.state.summary or "—",
-            opinions=opinions if opinions is not None else "—",
+            opinions=turn.number(opinions) if opinions is not None else "—",
         ),
         [[button(turn, "submit_now", "ok"), button(turn, "cancel", "cancel")]],
     )
@@ -142,5 +177,5 @@ async def submit(turn: ContactTurn, _arg: str) -> None:
     )
     turn.state.drop_report()
     key = "reporting.receipt.late" if report.late else "reporting.receipt"
-    turn.say(turn._(key, id=report.id, version=report.version, at=turn.fmt(report.submitted_at)))
+    turn.say(turn._(key, code=report.receipt_code, version=report.version, at=turn.fmt(report.submitted_at)))
     await show_menu(turn)

@@ -26,6 +26,7 @@ class ContactStep(StrEnum):
     SUMMARY = "summary"  # the file is stored: waiting for a short summary (or «skip»)
     OPINIONS = "opinions"  # waiting for the number of opinions collected (or «skip»)
     CONFIRM = "confirm"
+    LEAVE = "leave"  # /stop_reminders: waiting for the confirmation
 
 
 #: Steps in which the contact's texts and files belong to this conversation (not the citizen's).
@@ -53,6 +54,7 @@ class ReportFile(_Model):
     sha256: str
     size: int
     type: str
+    name: str | None = None  # the name it was sent under, cleaned for display
 
 
 class ContactState(_Model):

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from core import errors
 from core import reporting as uc
 from core.archives import ArchiveLimits
 from core.conversation.contact.state import ContactState, ContactStep
-from core.conversation.model import Choice, Event, Reply
+from core.conversation.model import Choice, ConversationSettings, Event, Reply
 from core.domain import ReportingPeriod
 from core.i18n import t
 from core.reporting import FileStore, ReminderPolicy, ReportingUnitOfWork
@@ -26,6 +28,7 @@ class IncomingFile:
 
     size: int | None
     read: Callable[[], Awaitable[bytes]]
+    name: str | None = None  # the name the file was sent under (shown back, never trusted for its type)
 
 
 @dataclass
@@ -38,6 +41,7 @@ class ContactContext:
     policy: ReminderPolicy = field(default_factory=ReminderPolicy)
     max_bytes: int = uc.MAX_REPORT_BYTES
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    settings: ConversationSettings = field(default_factory=ConversationSettings)  # the issuing body
 
 
 class ContactTurn:
@@ -65,6 +69,14 @@ class ContactTurn:
 
     def fmt(self, moment: datetime) -> str:
         return moment.astimezone(self.ctx.policy.tz).strftime("%H:%M %d/%m/%Y")
+
+    def due(self, due_at: datetime) -> str:
+        """A deadline as people read it («hết ngày 04/12/2025»)."""
+        return uc.deadline_text(due_at, self.ctx.policy.tz, self.lang)
+
+    def number(self, value: float, pattern: str | None = None) -> str:
+        """A number with the language's separators («1.250», «1,2» in Vietnamese)."""
+        return str(format_decimal(value, format=pattern, locale=self.lang))
 
     def forget(self) -> None:
         """Back to nothing but the language (the chat is not, or no longer, a contact's)."""

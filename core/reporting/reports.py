@@ -10,12 +10,15 @@ from pathlib import Path
 
 from core import errors
 from core.archives import ArchiveLimits, check_archive
+from core.domain import ReportingPeriod
 from core.reporting.contacts import unit_period
 from core.reporting.model import (
     MAX_REPORT_BYTES,
     REPORT_TYPES,
+    Contact,
     ContactStatus,
     StoredReportFile,
+    Unit,
     UnitReport,
 )
 from core.reporting.ports import FileStore, ReportingUnitOfWork
@@ -70,6 +73,19 @@ def store_report_file(
     return StoredReportFile(sha, len(content), kind)
 
 
+async def _bound_contact_period(
+    *, uow: ReportingUnitOfWork, contact_id: int, period_id: int
+) -> tuple[Contact, Unit, ReportingPeriod]:
+    """The active contact, its unit and one of the unit's periods; a domain error otherwise."""
+    contact = await uow.reporting.get_contact(contact_id)
+    if contact is None or contact.status is not ContactStatus.ACTIVE:
+        raise errors.ContactNotBound()
+    unit = await uow.reporting.get_unit_by_id(contact.unit_id)
+    if unit is None:
+        raise errors.UnitNotFound()
+    return contact, unit, await unit_period(uow=uow, unit=unit, period_id=period_id)
+
+
 async def submit_report(
     *,
     uow: ReportingUnitOfWork,
@@ -81,13 +97,7 @@ async def submit_report(
     now: datetime,
 ) -> UnitReport:
     """Record a new version of the unit's report (late if after the deadline); commit."""
-    contact = await uow.reporting.get_contact(contact_id)
-    if contact is None or contact.status is not ContactStatus.ACTIVE:
-        raise errors.ContactNotBound()
-    unit = await uow.reporting.get_unit_by_id(contact.unit_id)
-    if unit is None:
-        raise errors.UnitNotFound()
-    period = await unit_period(uow=uow, unit=unit, period_id=period_id)
+    contact, unit, period = await _bound_contact_period(uow=uow, contact_id=contact_id, period_id=period_id)
     report = await uow.reporting.add_report(
         UnitReport(
             id=0,
@@ -113,13 +123,7 @@ async def claim_offchannel(
     *, uow: ReportingUnitOfWork, contact_id: int, period_id: int, now: datetime
 ) -> UnitReport:
     """ "Sent through another channel": recorded for staff to confirm; reminders stop; commit."""
-    contact = await uow.reporting.get_contact(contact_id)
-    if contact is None or contact.status is not ContactStatus.ACTIVE:
-        raise errors.ContactNotBound()
-    unit = await uow.reporting.get_unit_by_id(contact.unit_id)
-    if unit is None:
-        raise errors.UnitNotFound()
-    period = await unit_period(uow=uow, unit=unit, period_id=period_id)
+    contact, unit, period = await _bound_contact_period(uow=uow, contact_id=contact_id, period_id=period_id)
     latest = (await uow.reporting.latest_reports(period.id)).get((period.id, unit.id))
     if latest is not None:
         return latest

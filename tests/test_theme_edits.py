@@ -274,3 +274,51 @@ async def test_themes_over_http_need_the_themes_write_scope_and_show_in_the_cons
     async with loaded() as session:
         actions = Counter(a.action for a in await session.scalars(select(AuditLogRow)))
     assert actions["theme.rename"] == 1
+
+
+async def test_mood_summary_has_themes_per_topic_and_applies_the_edits(loaded) -> None:  # type: ignore[no-untyped-def]
+    from core.staff.mood import export_mood_summary
+    from core.staff.themes import mood_theme_scope
+    from storage.models import ReportingPeriodRow
+
+    async with loaded() as session:
+        period = await session.scalar(select(ReportingPeriodRow).order_by(ReportingPeriodRow.id))
+        assert period is not None
+        for n, row in enumerate(ROWS[:15]):  # housing, procedures, corruption: 5 wordings each
+            session.add(
+                FeedbackRow(
+                    receipt_code=f"GY-K{n:05d}",
+                    kind=("concern", "aspiration", "recommendation")[n % 3],
+                    text=row["text"],
+                    text_folded=fold_for_matching(row["text"]),
+                    channel="telegram",
+                    source="bot",
+                    status="active",
+                    congress_id=period.congress_id,
+                    period_id=period.id,
+                    topic="welfare" if row["idea"] == "housing" else None,
+                    created_at=NOW,
+                )
+            )
+        await session.commit()
+        code = period.code
+    async with SqlUnitOfWork(loaded) as uow:
+        summary = await export_mood_summary(uow=uow, actor="t", period_code=code, now=NOW)
+    by_topic = {block.topic: block.themes for block in summary.themes}
+    assert [v.count for v in by_topic["welfare"]] == [5]
+    # 10 entries only: the lexical path may split an idea (IDF over few texts), never mixes two here.
+    assert sum(v.count for v in by_topic["unknown"]) == 10
+    idea = {f"GY-K{n:05d}": row["idea"] for n, row in enumerate(ROWS[:15])}
+    assert all(len({idea[c] for c in v.receipt_codes}) == 1 for v in by_topic["unknown"])
+    assert summary.as_dict()["themes"][0]["themes"][0]["count"] == 5
+
+    async with SqlUnitOfWork(loaded) as uow:
+        scope = await mood_theme_scope(uow=uow, period_code=code, topic=None)
+        first = (await list_themes(uow=uow, scope=scope))[0]
+        await rename_theme(
+            uow=uow, actor="t", scope=scope, theme_key=first.key, name="Thủ tục hành chính", now=NOW
+        )
+    async with SqlUnitOfWork(loaded) as uow:
+        summary = await export_mood_summary(uow=uow, actor="t", period_code=code, now=NOW)
+    renamed = [v for block in summary.themes for v in block.themes if v.edited]
+    assert [(v.label, v.receipt_codes) for v in renamed] == [("Thủ tục hành chính", first.receipt_codes)]

@@ -18,6 +18,7 @@ one mood topic of a reporting period (:func:`section_scope`, :func:`mood_scope`)
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,12 @@ __all__ = [
     "period_scope_prefix",
     "section_scope",
 ]
+
+MAX_THEME_OPINIONS = 5000
+"""Above this many opinions in one scope no themes are computed (the clustering's n² distance matrix
+would need gigabytes); the scope then lists no themes and a warning is logged."""
+
+log = logging.getLogger(__name__)
 
 STORED_PREFIX = "s"
 AUTOMATIC_PREFIX = "a"
@@ -160,5 +167,9 @@ def apply_theme_edits(themes: Sequence[Theme], stored: Sequence[StoredTheme]) ->
 
 
 def current_themes(items: Sequence[OpinionText], stored: Sequence[StoredTheme]) -> list[ThemeView]:
-    """The themes of one scope's opinions (keys = receipt codes) as staff see them now."""
+    """The themes of one scope's opinions (keys = receipt codes) as staff see them now (none above
+    :data:`MAX_THEME_OPINIONS` opinions)."""
+    if len(items) > MAX_THEME_OPINIONS:
+        log.warning("themes skipped: %d opinions in one scope (limit %d)", len(items), MAX_THEME_OPINIONS)
+        return []
     return apply_theme_edits(group_themes(items, workers=1), stored) if items else []

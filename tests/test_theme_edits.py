@@ -213,9 +213,14 @@ async def test_a_stale_key_is_theme_not_found_and_writes_nothing(loaded) -> None
         assert not list(await session.scalars(select(AuditLogRow).where(AuditLogRow.action.like("theme.%"))))
 
 
-def test_current_themes_of_nothing_is_empty() -> None:
+def test_current_themes_of_nothing_is_empty_and_too_many_are_skipped(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import core.theme_edits
+
     assert current_themes([], []) == []
-    assert [v.count for v in current_themes([OpinionText("a", "Đề nghị")], [])] == [1]
+    items = [OpinionText(c, t) for c, t in (("a", "Đề nghị"), ("b", "Nhà ở xã hội"), ("c", "Nhà ở"))]
+    assert sum(v.count for v in current_themes(items, [])) == 3
+    monkeypatch.setattr(core.theme_edits, "MAX_THEME_OPINIONS", 2)
+    assert current_themes(items, []) == []
 
 
 # --------------------------------------------------------------------------- HTTP

@@ -68,6 +68,7 @@ HTTP_STATUS: dict[type[GopyError], int] = {
     errors.DatabaseNotReady: 503,
     errors.ArchiveRejected: 413,
     errors.ArchiveInconsistent: 422,
+    errors.ThemeNotFound: 404,
 }
 
 

@@ -18,6 +18,7 @@ class Scope(StrEnum):
     FEEDBACK_READ = "feedback:read"
     FEEDBACK_PII = "feedback:pii"
     REPORTS_READ = "reports:read"
+    THEMES_WRITE = "themes:write"
     ADMIN = "admin"
 
 

@@ -4,7 +4,9 @@
 ``formats.consolidation_xlsx`` writes.
 
 The numbers are computed from the rows handed in (the active draft opinions of the document), so they
-agree with the database by construction; the grouping is :func:`core.near_duplicates.group_near_duplicates`.
+agree with the database by construction; the grouping is :func:`core.near_duplicates.group_near_duplicates`,
+and the themes of each section are :func:`core.themes.group_themes` with the staff's stored edits applied
+(:func:`core.theme_edits.apply_theme_edits`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.near_duplicates import OpinionText, count_by, group_near_duplicates
+from core.theme_edits import StoredTheme, ThemeView, current_themes, section_scope
 
 DIMENSIONS: tuple[str, ...] = ("stance", "category", "organisation", "locality", "channel")
 STANCES: tuple[str, ...] = ("agree", "disagree", "partial", "other")
@@ -36,6 +39,7 @@ class SectionSummary:
     total: int
     counts: dict[str, dict[str, int]]
     groups: list[Group] = field(default_factory=list)
+    themes: list[ThemeView] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -71,6 +75,7 @@ class Consolidation:
                         }
                         for g in s.groups
                     ],
+                    "themes": [theme.as_json() for theme in s.themes],
                 }
                 for s in self.sections
             ],
@@ -81,18 +86,25 @@ def _counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     return {dimension: count_by(rows, dimension) for dimension in DIMENSIONS}
 
 
+def opinion_texts(rows: Sequence[Mapping[str, Any]]) -> list[OpinionText]:
+    """The opinions of ``rows`` that have a text, keyed by receipt code (what is grouped)."""
+    return [OpinionText(str(r["receipt_code"]), str(r["text"])) for r in rows if str(r.get("text") or "")]
+
+
 def consolidate(
     *,
     document: Mapping[str, Any],
     sections: Sequence[Mapping[str, Any]],
     opinions: Sequence[Mapping[str, Any]],
     threshold: float = 0.7,
+    theme_edits: Mapping[str, Sequence[StoredTheme]] | None = None,
 ) -> Consolidation:
-    """Counts per section and overall, and the groups of near-identical texts of every section.
+    """Counts per section and overall, the groups of near-identical texts and the themes of every section.
 
     Sections are kept in document order; only sections with opinions are listed, plus a final
     "whole document" entry (``section_id`` ``None``) when some opinions name no section. Opinions with
-    no text (a plain "agree") are counted but not grouped.
+    no text (a plain "agree") are counted but not grouped. ``theme_edits`` are the staff's stored
+    themes by scope (:func:`core.theme_edits.section_scope`).
     """
     by_section: dict[int | None, list[Mapping[str, Any]]] = {}
     for row in opinions:
@@ -106,10 +118,10 @@ def consolidate(
         rows = by_section.get(section_id)
         if not rows:
             continue
-        texts = [
-            OpinionText(str(r["receipt_code"]), str(r["text"])) for r in rows if str(r.get("text") or "")
-        ]
+        texts = opinion_texts(rows)
         groups = group_near_duplicates(texts, threshold=threshold, workers=1) if texts else []
+        stored = (theme_edits or {}).get(section_scope(int(document["id"]), section_id), ())
+        themes = current_themes(texts, stored)
         summaries.append(
             SectionSummary(
                 section_id=section_id,
@@ -118,6 +130,7 @@ def consolidate(
                 total=len(rows),
                 counts=_counts(rows),
                 groups=[Group(g.representative, g.count, g.keys) for g in groups],
+                themes=themes,
             )
         )
     return Consolidation(

@@ -214,3 +214,9 @@ class InsecureHashKey(GopyError):
     """``GOPY_HASH_KEY`` is unset (the public development key) outside ``GOPY_ENV=development``."""
 
     code = "error.insecure_hash_key"
+
+
+class ThemeNotFound(NotFound):
+    """No theme with this key in the current grouping of the scope (the grouping changed: reload)."""
+
+    code = "error.theme_not_found"

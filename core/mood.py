@@ -48,6 +48,7 @@ from core.i18n import t
 from core.near_duplicates import OpinionText, count_by, group_near_duplicates
 from core.ports import UnitOfWork
 from core.text import fold_for_matching
+from core.theme_edits import StoredTheme, ThemeView, current_themes, mood_scope
 
 MOOD_KINDS = (FeedbackKind.CONCERN, FeedbackKind.ASPIRATION, FeedbackKind.RECOMMENDATION)
 SUMMARY_DIMENSIONS = ("congress", "kind", "topic", "category", "organisation", "locality")
@@ -195,6 +196,14 @@ class MoodGroup:
     receipt_codes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class MoodTopicThemes:
+    """The themes of one topic's entries (every kind together); ``topic`` is ``unknown`` for no topic."""
+
+    topic: str
+    themes: list[ThemeView]
+
+
 @dataclass
 class MoodSummary:
     """What was said in one reporting period: counts by dimension and near-identical groups.
@@ -214,6 +223,7 @@ class MoodSummary:
     labels: dict[str, dict[str, str]]
     groups: list[MoodGroup] = field(default_factory=list)
     entries: list[Feedback] = field(default_factory=list)
+    themes: list[MoodTopicThemes] = field(default_factory=list)
 
     def label(self, dimension: str, code: str) -> str:
         return self.labels.get(dimension, {}).get(code, code)
@@ -245,6 +255,14 @@ class MoodSummary:
                     "receipt_codes": list(g.receipt_codes),
                 }
                 for g in self.groups
+            ],
+            "themes": [
+                {
+                    "topic": block.topic,
+                    "name": self.label("topic", block.topic),
+                    "themes": [theme.as_json() for theme in block.themes],
+                }
+                for block in self.themes
             ],
         }
 
@@ -278,8 +296,10 @@ def summarise_entries(
     congress: Congress,
     labels: Mapping[str, Mapping[str, str]] | None = None,
     threshold: float = 0.7,
+    theme_edits: Mapping[str, Sequence[StoredTheme]] | None = None,
 ) -> MoodSummary:
-    """Count the active entries of a period by dimension and group near-identical ones per kind."""
+    """Count the active entries of a period by dimension, group near-identical ones per kind, and find
+    the themes of every topic (``theme_edits``: the staff's stored themes by scope, core.theme_edits)."""
     mood = [e for e in entries if e.kind in MOOD_KINDS and e.period_id == period.id]
     active = [e for e in mood if e.status is FeedbackStatus.ACTIVE]
     rows = [{"congress": congress.code, **mood_row(e)} for e in active]
@@ -291,6 +311,12 @@ def summarise_entries(
         for group in group_near_duplicates(items, threshold=threshold):
             groups.append(MoodGroup(kind, group.representative, group.count, group.keys))
     times = [e.created_at for e in active]
+    themes = [
+        MoodTopicThemes(
+            topic or UNKNOWN, current_themes(items, (theme_edits or {}).get(mood_scope(period.id, topic), ()))
+        )
+        for topic, items in topic_items(active).items()
+    ]
     return MoodSummary(
         period=period,
         congress=congress,
@@ -302,13 +328,28 @@ def summarise_entries(
         labels={dim: dict(names) for dim, names in (labels or {}).items()},
         groups=groups,
         entries=sorted(active, key=lambda e: (e.created_at, e.id or 0)),
+        themes=themes,
     )
 
 
+def topic_items(entries: Sequence[Feedback]) -> dict[str | None, list[OpinionText]]:
+    """The texts of active mood entries by topic (in first-seen order), keyed by receipt code."""
+    out: dict[str | None, list[OpinionText]] = {}
+    for e in entries:
+        out.setdefault(e.topic, []).append(OpinionText(e.receipt_code, e.text))
+    return out
+
+
 async def summarise_mood_period(
-    *, uow: UnitOfWork, period_code: str, language: str = "vi", threshold: float = 0.7
+    *,
+    uow: UnitOfWork,
+    period_code: str,
+    language: str = "vi",
+    threshold: float = 0.7,
+    theme_edits: Mapping[str, Sequence[StoredTheme]] | None = None,
 ) -> MoodSummary:
-    """Everything said in one reporting period, counted and grouped (read-only: nothing committed)."""
+    """Everything said in one reporting period, counted, grouped and in themes (read-only: nothing
+    committed); ``theme_edits`` as for :func:`summarise_entries`."""
     period, congress = await find_period(uow=uow, period_code=period_code)
     entries = await uow.feedback.list_by_period(period.id)
     labels: dict[str, dict[str, str]] = {
@@ -320,4 +361,6 @@ async def summarise_mood_period(
     unknown = t("mood.summary.unknown", language)
     for names in labels.values():
         names.setdefault(UNKNOWN, unknown)
-    return summarise_entries(entries, period=period, congress=congress, labels=labels, threshold=threshold)
+    return summarise_entries(
+        entries, period=period, congress=congress, labels=labels, threshold=threshold, theme_edits=theme_edits
+    )

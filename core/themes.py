@@ -8,7 +8,8 @@ the words every opinion uses, "đề nghị", "cần", "các"), and opinions are
 distance (agglomerative clustering, average linkage, scikit-learn). A theme's label is made of the
 key phrases that weigh most in it.
 
-Not wired into the API or the reports yet. Agglomerative clustering keeps the distance matrix in
+Run per document section (core.document_consolidation) and per mood topic (core.mood); staff edits
+are applied afterwards (core.theme_edits). Agglomerative clustering keeps the distance matrix in
 memory (n² floats): meant for one section or one mood topic at a time (a few thousand opinions),
 not for a whole million-opinion corpus.
 """

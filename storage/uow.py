@@ -18,6 +18,7 @@ from storage.repositories import (
     SqlSectionRepository,
 )
 from storage.repositories_reporting import SqlReportingRepository
+from storage.themes import SqlThemeRepository
 from storage.views import SqlViewRepository
 
 
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(session)
         self.views = SqlViewRepository(session)
         self.data_files = SqlDataFileRepository(session)
+        self.themes = SqlThemeRepository(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -49,6 +49,7 @@ EXPECTED = {
     "ArchiveInconsistent": 422,
     "TooManyRows": 413,
     "InsecureHashKey": 400,
+    "ThemeNotFound": 404,
 }
 
 

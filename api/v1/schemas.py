@@ -118,6 +118,45 @@ class GroupRead(BaseModel):
     receipt_codes: list[str]
 
 
+class ThemeRead(BaseModel):
+    key: str = Field(
+        description="names the theme in edits: `s<id>` once a staffer edited it, else `a<digest>`"
+    )
+    label: str = Field(description="the staff's name, else the theme's key phrases")
+    key_phrases: list[str]
+    count: int
+    receipt_codes: list[str]
+    edited: bool
+
+
+class ThemesRead(BaseModel):
+    themes: list[ThemeRead]
+
+
+ReceiptCode = Annotated[InputLine, Field(min_length=1, max_length=16)]
+ThemeName = Annotated[InputLine, Field(min_length=1, max_length=300)]
+THEME_KEY_PATTERN = r"^(s[0-9]{1,10}|a[0-9a-f]{16})$"
+ThemeKey = Annotated[str, Field(pattern=THEME_KEY_PATTERN)]
+
+
+class ThemeRename(BaseModel):
+    name: ThemeName
+
+
+class ThemeMerge(BaseModel):
+    other: ThemeKey = Field(description="the theme whose opinions move into this one")
+    name: ThemeName | None = None
+
+
+class ThemeSplit(BaseModel):
+    receipt_codes: list[ReceiptCode] = Field(min_length=1, max_length=10_000)
+    name: ThemeName
+
+
+class ThemeMove(BaseModel):
+    receipt_code: ReceiptCode
+
+
 class SectionConsolidation(BaseModel):
     section_id: int | None
     number: str | None
@@ -125,6 +164,7 @@ class SectionConsolidation(BaseModel):
     total: int
     counts: dict[str, dict[str, int]]
     groups: list[GroupRead]
+    themes: list[ThemeRead]
 
 
 class DocumentRef(BaseModel):

@@ -1,4 +1,5 @@
-"""A document's consolidation, staff side: counts and groups as JSON, or rendered to a file, audited."""
+"""A document's consolidation, staff side: counts, groups and themes (with the staff's theme edits) as
+JSON, or rendered to a file, audited."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from core.document_consolidation import Consolidation, consolidate
 from core.staff.audit import record_audit
 from core.staff.documents import get_document
 from core.staff.ports import StaffUnitOfWork
+from core.theme_edits import document_scope_prefix
 
 Labels = dict[str, dict[str, str]]
 Render = Callable[[Consolidation, Labels], bytes]
@@ -38,7 +40,10 @@ async def export_consolidation(
     sections = document.pop("sections")
     opinions = await uow.views.opinions_of_document(document_id)
     labels = await uow.views.reference_labels()
-    result = await asyncio.to_thread(consolidate, document=document, sections=sections, opinions=opinions)
+    edits = await uow.themes.under(document_scope_prefix(document_id))
+    result = await asyncio.to_thread(
+        consolidate, document=document, sections=sections, opinions=opinions, theme_edits=edits
+    )
     content = await asyncio.to_thread(render, result, labels) if render is not None else None
     await record_audit(
         uow,

@@ -19,7 +19,9 @@ def create(
     name: Annotated[str, typer.Option("--name", help="who or what uses the key")],
     scopes: Annotated[
         str,
-        typer.Option("--scopes", help="comma-separated: feedback:read, reports:read, feedback:pii, themes:write, admin"),
+        typer.Option(
+            "--scopes", help="comma-separated: feedback:read, reports:read, feedback:pii, themes:write, admin"
+        ),
     ] = "feedback:read",
 ) -> None:
     """Create a key; it is printed once and only its hash is kept."""

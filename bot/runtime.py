@@ -207,3 +207,16 @@ async def set_webhook(
 ) -> None:
     await announce(runtime, username_cache)
     await runtime.bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"])
+
+
+async def poll_until_signalled(settings: Settings) -> None:
+    """``gopy bot``: poll until SIGINT/SIGTERM, finish the updates in hand, close everything."""
+    from storage.db import engine_from_settings, session_factory
+
+    engine = engine_from_settings(settings)
+    runtime = build_runtime(settings, session_factory(engine))
+    try:
+        await start_polling(runtime, settings.bot_identity_file, handle_signals=True)
+    finally:
+        await runtime.close()
+        await engine.dispose()

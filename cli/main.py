@@ -14,9 +14,8 @@ import typer
 from cli.api_keys import app as api_keys_app
 from cli.backup import app as backup_app
 from cli.export import app as export_app
-from cli.logs import setup_logging
 from cli.mood import mood_app
-from cli.startup import checked_settings, hashing_settings, warn_development_key
+from cli.startup import checked_settings, service_settings
 from cli.unit_of_work import cli_actor
 from cli.unit_of_work import fail as fail
 from cli.unit_of_work import run as run_use_case
@@ -68,9 +67,7 @@ def _serve(poll: bool) -> None:
     from api.app import create_app
     from scheduler.service import start_scheduler
 
-    settings = hashing_settings()
-    setup_logging(settings.log_level, settings.log_format)
-    warn_development_key(settings)
+    settings = service_settings()
     base = f"http://{settings.host}:{settings.port}"
     log.info("Gopy web chat: %s/chat", base)
     log.info("Gopy API docs: %s/docs", base)
@@ -103,26 +100,9 @@ def api() -> None:
 @app.command()
 def bot() -> None:
     """The Telegram bot alone, by polling."""
-    from bot.runtime import build_runtime, start_polling
-    from storage.db import engine_from_settings, session_factory
+    from bot.runtime import poll_until_signalled
 
-    settings = hashing_settings()
-    setup_logging(settings.log_level, settings.log_format)
-    warn_development_key(settings)
-    if not settings.bot_token:
-        typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
-        raise typer.Exit(2)
-
-    async def main() -> None:
-        engine = engine_from_settings(settings)
-        runtime = build_runtime(settings, session_factory(engine))
-        try:
-            await start_polling(runtime, settings.bot_identity_file, handle_signals=True)
-        finally:
-            await runtime.close()
-            await engine.dispose()
-
-    asyncio.run(main())
+    asyncio.run(poll_until_signalled(service_settings(needs_bot=True)))
 
 
 @db_app.command("upgrade")

@@ -211,16 +211,8 @@ def periods_confirm(
 
 def scheduler() -> None:
     """The reminder scheduler alone (one of many may run: only the lease holder sends)."""
-    from cli.logs import setup_logging
-    from cli.startup import hashing_settings, warn_development_key
+    from cli.startup import run_until_signalled, service_settings
     from scheduler.service import run_forever
 
-    settings = hashing_settings()
-    setup_logging(settings.log_level, settings.log_format)
-    warn_development_key(settings)
-    if not settings.bot_token:
-        typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
-        raise typer.Exit(2)
-    from cli.startup import run_until_signalled
-
+    settings = service_settings(needs_bot=True)
     run_until_signalled(lambda: run_forever(settings))

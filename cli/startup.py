@@ -67,3 +67,17 @@ def run_until_signalled(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
             await main()
 
     asyncio.run(runner())
+
+
+def service_settings(*, needs_bot: bool = False) -> Settings:
+    """The settings of a long-running process (`gopy run`, `api`, `bot`, `scheduler`), with logging set
+    up; with ``needs_bot`` and no Telegram token, one line on how to connect a bot and exit status 2."""
+    from cli.logs import setup_logging
+
+    settings = hashing_settings()
+    setup_logging(settings.log_level, settings.log_format)
+    warn_development_key(settings)
+    if needs_bot and not settings.bot_token:
+        typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
+        raise typer.Exit(2)
+    return settings

@@ -18,6 +18,7 @@ from core.exports import ExportFormat, FeedbackFilters, utc_moment
 from core.i18n import t
 from core.staff.feedback import Presenter, export_wording, start_feedback_export
 
+
 class Language(StrEnum):
     VI = "vi"
     EN = "en"

@@ -298,7 +298,8 @@ async def test_pseudonyms_without_pii_scope_and_ids_with_it(api: Api) -> None:
     assert one.json()["respondent"] == str(d.rows[1]["respondent_id"])
     audits = await _audit_rows(api.sessions, "feedback.read_pii")
     assert [a.row_count for a in audits] == [len(d.rows), 1]
-    csv_text = (await api.get("/v1/exports/feedback", "pii", format="csv")).content.decode("utf-8-sig")
+    csv_text = (await api.get("/v1/exports/feedback", "pii", format="csv", labels="codes")).content
+    csv_text = csv_text.decode("utf-8-sig")
     assert {r["respondent"] for r in csv.DictReader(io.StringIO(csv_text)) if r["respondent"]} == ids
     assert (await _audit_rows(api.sessions, "export.feedback"))[0].details["pii"] is True
 

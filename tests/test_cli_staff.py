@@ -101,7 +101,10 @@ async def test_export_feedback_files_follow_the_filters(cli_env, loaded, tmp_pat
 async def test_export_feedback_for_people_in_vietnamese_or_english(cli_env, loaded, tmp_path) -> None:  # type: ignore[no-untyped-def]
     data = await seed(loaded, count=20)
     receipts = data.receipts(document_id=data.document_id, stance="disagree")
-    for lang, stance, receipt in (("vi", "Không tán thành", "Mã biên nhận"), ("en", "Disagree", "Receipt code")):
+    for lang, stance, receipt in (
+        ("vi", "Không tán thành", "Mã biên nhận"),
+        ("en", "Disagree", "Receipt code"),
+    ):
         out = tmp_path / f"{lang}.csv"
         args = ("export", "feedback", "-o", str(out), "--stance", "disagree", "--quiet", "--lang", lang)
         result = await _invoke(*args, "--document", "sample-political-report")

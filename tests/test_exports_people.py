@@ -26,8 +26,8 @@ def _headers(lang: str) -> tuple[str, ...]:
     return tuple(t(f"export.column.{c}", lang) for c in WORDED_COLUMNS)
 
 
-async def _paths(api: Api) -> dict[int, str]:
-    async with api.sessions() as session:  # type: ignore[operator]
+async def _paths(served: Api) -> dict[int, str]:
+    async with served.sessions() as session:  # type: ignore[operator]
         return section_paths(await SqlViewRepository(session).section_outline())
 
 
@@ -90,7 +90,9 @@ async def test_counts_sheet_equals_the_consolidation_without_withdrawn(api: Api)
     counts_sheet = load_workbook(io.BytesIO(response.content)).worksheets[-1]
     assert counts_sheet.freeze_panes == "A2" and counts_sheet.auto_filter.ref
     lines = list(counts_sheet.iter_rows(values_only=True))
-    assert lines[0] == tuple(t(f"export.counts.{c}", "vi") for c in ("document_code", "section", "stance", "count"))
+    assert lines[0] == tuple(
+        t(f"export.counts.{c}", "vi") for c in ("document_code", "section", "stance", "count")
+    )
     sheet = Counter({(section, stance): count for _doc, section, stance, count in lines[1:]})
 
     consolidation_response = await api.get(f"/v1/documents/{d.document_id}/consolidation", "admin")

@@ -44,12 +44,14 @@ def test_every_reason_has_a_sentence_in_both_languages(reason: str) -> None:
     for language in ("vi", "en"):
         text = catalog(language)[f"error.document_import.{reason}"]
         assert text.endswith(".") and len(text.split()) >= 8 and not CODE.search(text), text
-    assert catalog("vi")[f"error.document_import.{reason}"] != catalog("en")[f"error.document_import.{reason}"]
+    assert (
+        catalog("vi")[f"error.document_import.{reason}"] != catalog("en")[f"error.document_import.{reason}"]
+    )
 
 
 def test_api_body_words_the_reason_and_the_place() -> None:
     with pytest.raises(DocumentImportError) as info:
-        parse_markdown("# I. A\n\nx\n\n### 1. B\n".encode())
+        parse_markdown(b"# I. A\n\nx\n\n### 1. B\n")
     body = error_response(info.value).body.decode()
     import json
 
@@ -76,7 +78,9 @@ def test_an_unknown_reason_falls_back_to_the_general_message(capsys: pytest.Capt
     assert "Lỗi: Không nhập được tệp dự thảo" in err and "Error: Could not import the draft file" in err
 
 
-async def test_cli_document_import_error_is_a_sentence(database_url, loaded, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_document_import_error_is_a_sentence(
+    database_url, loaded, monkeypatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("GOPY_DATABASE_URL", database_url)
     get_settings.cache_clear()
     draft = tmp_path / "skip.md"

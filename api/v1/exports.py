@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path as FsPath
 from dataclasses import replace
+from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
 import anyio

@@ -89,7 +89,9 @@ async def compliance_table(
     for code in codes:
         for r in await period_compliance(uow=uow, period_code=code, now=now):
             unit = units.get(r.unit_code)
-            submitted = r.submitted_at.astimezone(tz).replace(tzinfo=None, microsecond=0) if r.submitted_at else None
+            submitted = (
+                r.submitted_at.astimezone(tz).replace(tzinfo=None, microsecond=0) if r.submitted_at else None
+            )
             rows.append(
                 (
                     r.period_code,

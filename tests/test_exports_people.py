@@ -158,3 +158,26 @@ async def test_section_paths_name_the_parts(api: Api) -> None:  # noqa: F811
         parent = await session.get(SectionRow, child.parent_id)
     assert paths[child.id].startswith((parent.number or parent.title)[:10])  # type: ignore[union-attr]
     assert paths[child.id].endswith(child.title)
+
+
+def test_consolidation_workbook_keeps_formula_looking_text_as_text(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from core.document_consolidation import consolidate
+    from formats.consolidation_xlsx import write_consolidation_xlsx
+
+    document = {"id": 1, "code": "d", "title": "- Dự thảo"}
+    opinions = [
+        {"receipt_code": f"GY-{i}", "section_id": None, "stance": "other", "text": "=1+1 đề nghị sửa"}
+        for i in range(2)
+    ]
+    result = consolidate(document=document, sections=[], opinions=opinions)
+    headers = {k: k for k in ("counts_sheet", "groups_sheet", "section", "dimension", "value", "count")}
+    headers |= {"representative": "r", "receipts": "c", "whole_document": "-"}
+    headers |= {f"dim.{d}": d for d in ("stance", "category", "organisation", "locality", "channel")}
+    path = tmp_path / "c.xlsx"
+    write_consolidation_xlsx(result, path, labels={}, headers=headers)
+    book = load_workbook(path)
+    groups = book["groups_sheet"]
+    cell = groups.cell(row=2, column=2)
+    assert (cell.value, cell.data_type) == ("=1+1 đề nghị sửa", "s")
+    assert groups.cell(row=2, column=1).value == "- Dự thảo"  # not "'- Dự thảo"
+    assert groups.freeze_panes == "A2" and book["counts_sheet"].auto_filter.ref

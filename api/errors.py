@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import errors
 from core.errors import GopyError
-from core.i18n import catalog
+from core.i18n import catalog, say
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +31,16 @@ def translate(code: str, language: str, params: dict[str, Any] | None = None) ->
     return string.Formatter().vformat(text, (), _Blank(simple))
 
 
-def error_body(code: str, params: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "code": code,
-        "message_vi": translate(code, "vi", params),
-        "message_en": translate(code, "en", params),
-    }
+def error_body(
+    code: str, params: dict[str, Any] | None = None, keys: tuple[str, ...] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The error body; ``keys`` (a domain error's :meth:`~core.errors.GopyError.message_keys`) word the
+    messages as sentences, ``code`` stays the machine-readable code."""
+    if keys is not None:
+        vi, en = (say(keys, language, params or {}, fallback=code) for language in ("vi", "en"))
+    else:
+        vi, en = translate(code, "vi", params), translate(code, "en", params)
+    body: dict[str, Any] = {"code": code, "message_vi": vi, "message_en": en}
     body.update(extra)
     return {"error": body}
 
@@ -89,7 +93,8 @@ def error_response(exc: GopyError) -> JSONResponse:
     if status == 429:
         extra["retry_after"] = exc.params["seconds"]
         headers["Retry-After"] = str(exc.params["seconds"])
-    return JSONResponse(error_body(exc.code, exc.params, **extra), status_code=status, headers=headers)
+    body = error_body(exc.code, exc.params, exc.message_keys(), **extra)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _fields(exc: RequestValidationError) -> list[dict[str, Any]]:

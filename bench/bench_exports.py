@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, insert
 
 from core.config import BUNDLED_DATA_DIR
-from core.exports import ExportFormat, FeedbackFilters, present_row
+from core.exports import ExportFormat, FeedbackFilters, present_row, section_paths
+from core.staff.feedback import count_rows
 from formats.exports import XlsxExport, csv_chunks, jsonl_chunks
 from storage.db import create_engine, session_factory
 from storage.loaders import load_file
@@ -81,7 +82,10 @@ async def export(sessions, fmt: ExportFormat, out: Path) -> int:  # type: ignore
         async for page in pages():
             book.write_rows(page)
         async with sessions() as session:
-            book.close(await SqlViewRepository(session).counts_by_section_and_stance(filters, upto=upto))
+            views = SqlViewRepository(session)
+            raw = await views.counts_by_section_and_stance(filters, upto=upto)
+            sections = section_paths(await views.section_outline())
+            book.close(count_rows(raw, sections=sections, wording=None))
     else:
         encoder = csv_chunks if fmt is ExportFormat.CSV else jsonl_chunks
         with out.open("wb") as fh:

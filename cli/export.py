@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +16,13 @@ from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
 from core.errors import GopyError
 from core.exports import ExportFormat, FeedbackFilters, utc_moment
 from core.i18n import t
-from core.staff.feedback import Presenter, start_feedback_export
+from core.staff.feedback import Presenter, export_wording, start_feedback_export
+
+
+class Language(StrEnum):
+    VI = "vi"
+    EN = "en"
+
 
 app = typer.Typer(help="Exports / Xuất dữ liệu", no_args_is_help=True)
 
@@ -29,8 +37,10 @@ async def run_export(
     present: Presenter,
     now: datetime,
     progress: bool = True,
+    language: str | None = "vi",
 ) -> int:
-    """Start the export (audited, as the API does), then write its bytes to ``output``; return the rows."""
+    """Start the export (audited, as the API does), then write its bytes to ``output``; return the rows.
+    ``language`` words a CSV or XLSX for people (``None``: codes, the machine layout)."""
     from tqdm import tqdm
 
     from api.v1.exports import export_chunks
@@ -41,6 +51,8 @@ async def run_export(
     sessions = session_factory(engine)
     try:
         async with SqlUnitOfWork(sessions) as uow:
+            if language is not None and fmt is not ExportFormat.JSONL:
+                present = replace(present, wording=await export_wording(uow=uow, language=language))
             export = await start_feedback_export(
                 uow=uow,
                 actor=cli_actor(),
@@ -87,6 +99,10 @@ def export_feedback(
     ] = None,
     pii: Annotated[bool, typer.Option(help="respondent ids instead of pseudonyms (audited)")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    codes: Annotated[
+        bool, typer.Option("--codes", help="machine layout: English column names and codes (CSV, XLSX)")
+    ] = False,
+    lang: Annotated[Language, typer.Option("--lang", help="language of headers and names")] = Language.VI,
 ) -> None:
     """Export entries (opinions and mood entries) with the API's filters; the export is audited."""
     from cli.startup import hashing_settings
@@ -124,6 +140,7 @@ def export_feedback(
                 present=Presenter(pii=pii, hash_key=settings.hash_key.get_secret_value(), tz=settings.tz),
                 now=settings.clock().now(),
                 progress=not quiet,
+                language=None if codes else lang.value,
             )
         )
     except GopyError as exc:

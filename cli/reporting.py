@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -188,12 +189,28 @@ async def compliance_lines(*, uow: Any, period: str | None, settings: Settings, 
 @periods_app.command("status")
 def periods_status(
     period: Annotated[str | None, typer.Argument(help="period code (default: every period)")] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="also write the table to this Excel file (Vietnamese)")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="language of the Excel file: vi or en")] = "vi",
 ) -> None:
     """Print the compliance table: who is on time, late, waiting for confirmation, or missing."""
     settings = get_settings()
     now = settings.clock().now()
     for line in _with_uow(lambda uow: compliance_lines(uow=uow, period=period, settings=settings, now=now)):
         typer.echo(line)
+    if xlsx is not None:
+        from core.reporting.compliance import compliance_table
+        from formats.compliance_xlsx import write_compliance_xlsx
+
+        if lang not in ("vi", "en"):
+            raise typer.BadParameter("vi or en", param_hint="--lang")
+        table = _with_uow(
+            lambda uow: compliance_table(uow=uow, period_code=period, language=lang, tz=settings.tz, now=now)
+        )
+        write_compliance_xlsx(table, xlsx)
+        for language in ("vi", "en"):
+            typer.echo(t("reporting.compliance.saved", language, rows=len(table.rows), path=xlsx))
 
 
 @periods_app.command("confirm")

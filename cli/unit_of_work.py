@@ -12,7 +12,7 @@ import typer
 
 from core.config import get_settings
 from core.errors import GopyError
-from core.i18n import t
+from core.i18n import say
 
 if TYPE_CHECKING:
     from storage.uow import SqlUnitOfWork
@@ -29,10 +29,7 @@ def fail(exc: GopyError) -> typer.Exit:
     """Print a domain error in Vietnamese and English and exit with status 2."""
     params = {k: v for k, v in exc.params.items() if isinstance(v, str | int)}
     params.setdefault("reason", params.get("detail", ""))
-    try:
-        vi, en = t(exc.code, "vi", **params), t(exc.code, "en", **params)
-    except KeyError:
-        vi = en = exc.code
+    vi, en = (say(exc.message_keys(), language, params, fallback=exc.code) for language in ("vi", "en"))
     detail = f" ({exc.params})" if exc.params else ""
     typer.echo(f"Lỗi: {vi}\nError: {en}{detail}", err=True)
     return typer.Exit(2)

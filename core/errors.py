@@ -19,6 +19,10 @@ class GopyError(Exception):
         self.params = params
         super().__init__(f"{self.code} {params}" if params else self.code)
 
+    def message_keys(self) -> tuple[str, ...]:
+        """The catalog keys whose texts, joined, tell a person what went wrong (default: ``code``)."""
+        return (self.code,)
+
 
 class NotFound(GopyError):
     code = "error.not_found"
@@ -56,6 +60,12 @@ class DocumentImportError(GopyError):
     """A Markdown/DOCX file that cannot become a document; ``reason`` says why, ``line`` where."""
 
     code = "error.document_import"
+
+    def message_keys(self) -> tuple[str, ...]:
+        """A sentence for the reason (``error.document_import.<reason>``), then where (line, paragraph)."""
+        keys = [f"{self.code}.{self.params.get('reason', '')}"]
+        keys += [f"{self.code}.at_{where}" for where in ("line", "paragraph") if where in self.params]
+        return tuple(keys)
 
 
 class DataFileError(GopyError):

@@ -3,6 +3,11 @@
 An export row is a plain ``dict`` keyed by :data:`EXPORT_COLUMNS` (:func:`present_row`), delivered page
 by page so an export of any size runs in constant memory; ``formats.exports`` encodes the pages as
 CSV, JSONL or XLSX.
+
+Files for people (the default of CSV and XLSX) are *worded* (:class:`ExportWording`): the columns of
+:data:`WORDED_COLUMNS` under Vietnamese (or English) headers, names instead of codes, the section as its
+path and title, times as local ``datetime`` (real dates in XLSX). ``labels=codes`` keeps the machine
+layout (:data:`EXPORT_COLUMNS`, codes, ISO 8601 times); JSON Lines is always machine-oriented.
 """
 
 from __future__ import annotations
@@ -10,8 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
@@ -21,6 +26,13 @@ from core import errors
 from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
 
 MAX_TEXT_FILTER = 200
+
+
+class LabelMode(StrEnum):
+    """How an export names things: ``labels`` (headers and names for people) or ``codes`` (machines)."""
+
+    LABELS = "labels"
+    CODES = "codes"
 
 
 class ExportFormat(StrEnum):
@@ -115,6 +127,135 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 )
 
 
+# Columns of a worded export (for people): one "section" column (path and title) instead of number and
+# title; the unit's name in "unit_code".
+WORDED_COLUMNS: tuple[str, ...] = (
+    "receipt_code",
+    "kind",
+    "document_code",
+    "section",
+    "stance",
+    "text",
+    "respondent",
+    "category",
+    "organisation",
+    "locality",
+    "age_band",
+    "gender",
+    "channel",
+    "source",
+    "status",
+    "congress_code",
+    "period_code",
+    "topic",
+    "unit_code",
+    "created_at",
+    "updated_at",
+    "withdrawn_at",
+)
+TIME_COLUMNS: tuple[str, ...] = ("created_at", "updated_at", "withdrawn_at")
+# The columns whose codes a worded export replaces by names (lists, units and catalog names).
+LABELLED_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "stance",
+    "category",
+    "organisation",
+    "locality",
+    "age_band",
+    "gender",
+    "channel",
+    "source",
+    "status",
+    "topic",
+    "unit_code",
+)
+COUNT_COLUMNS: tuple[str, ...] = ("document_code", "section", "stance", "count")
+
+
+@dataclass(frozen=True)
+class ExportLayout:
+    """What a spreadsheet export looks like: its columns, their headers, its sheet names."""
+
+    columns: tuple[str, ...] = EXPORT_COLUMNS
+    headers: tuple[str, ...] = EXPORT_COLUMNS
+    data_sheet: str = "Ý kiến"
+    counts_sheet: str = "Thống kê"
+    counts_headers: tuple[str, ...] = COUNT_COLUMNS
+    times: tuple[str, ...] = field(default=TIME_COLUMNS)
+
+
+CODES_LAYOUT = ExportLayout()
+
+
+@dataclass(frozen=True)
+class ExportWording:
+    """How a file for people names its columns and values, in one language.
+
+    ``values`` maps a column of :data:`LABELLED_COLUMNS` to ``{code: name}`` (a code without a name stays
+    as is); ``sections`` maps a section id to its path and title («Phần thứ nhất › II › 2.1. …»).
+    """
+
+    language: str
+    headers: Mapping[str, str]
+    values: Mapping[str, Mapping[str, str]]
+    sections: Mapping[int, str]
+    whole_document: str
+    data_sheet: str
+    counts_sheet: str
+    counts_headers: tuple[str, ...]
+
+    @property
+    def layout(self) -> ExportLayout:
+        return ExportLayout(
+            columns=WORDED_COLUMNS,
+            headers=tuple(self.headers[c] for c in WORDED_COLUMNS),
+            data_sheet=self.data_sheet,
+            counts_sheet=self.counts_sheet,
+            counts_headers=self.counts_headers,
+        )
+
+    def label(self, column: str, code: Any) -> Any:
+        if code is None:
+            return None
+        return self.values.get(column, {}).get(str(code), code)
+
+    def section(self, section_id: int | None, document_code: str | None) -> str | None:
+        if section_id is not None:
+            return self.sections.get(section_id, str(section_id))
+        return self.whole_document if document_code else None
+
+    def word(self, row: Mapping[str, Any], presented: Mapping[str, Any]) -> dict[str, Any]:
+        """The worded row of a stored ``row`` already presented (pseudonym, local times)."""
+        out: dict[str, Any] = {}
+        for column in WORDED_COLUMNS:
+            if column == "section":
+                out[column] = self.section(row.get("section_id"), presented.get("document_code"))
+            elif column in LABELLED_COLUMNS:
+                out[column] = self.label(column, presented.get(column))
+            else:
+                out[column] = presented.get(column)
+        return out
+
+
+def section_paths(sections: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """Every section's label after the numbers of its parts: «Phần thứ nhất › II › 2.1.3. Title»."""
+    from core.conversation.citizen.sections import path_label
+    from core.domain import Section
+
+    by_id = {
+        int(s["id"]): Section(
+            id=int(s["id"]),
+            document_id=int(s["document_id"]),
+            ordinal=int(s.get("ordinal") or 0),
+            title=str(s["title"]),
+            number=s.get("number"),
+            parent_id=s.get("parent_id"),
+        )
+        for s in sections
+    }
+    return {sid: path_label(section, by_id) for sid, section in by_id.items()}
+
+
 def pseudonym(*, key: str, respondent_id: int | None) -> str | None:
     """A stable pseudonym of a respondent: the same person always gets the same ``R-…`` code."""
     if respondent_id is None:
@@ -123,8 +264,11 @@ def pseudonym(*, key: str, respondent_id: int | None) -> str | None:
     return "R-" + digest[:12].upper()
 
 
-def present_row(row: Mapping[str, Any], *, pii: bool, hash_key: str, tz: ZoneInfo) -> dict[str, Any]:
-    """One export row from a storage row: pseudonymised respondent, local ISO 8601 times."""
+def present_row(
+    row: Mapping[str, Any], *, pii: bool, hash_key: str, tz: ZoneInfo, iso_times: bool = True
+) -> dict[str, Any]:
+    """One export row from a storage row: pseudonymised respondent, local ISO 8601 times (or, with
+    ``iso_times=False``, local times as naive ``datetime``: what a spreadsheet shows)."""
     out: dict[str, Any] = {}
     for column in EXPORT_COLUMNS:
         if column == "respondent":
@@ -135,7 +279,8 @@ def present_row(row: Mapping[str, Any], *, pii: bool, hash_key: str, tz: ZoneInf
         else:
             value = row.get(column)
         if isinstance(value, datetime):
-            value = value.astimezone(tz).isoformat()
+            local = value.astimezone(tz)
+            value = local.isoformat() if iso_times else local.replace(tzinfo=None, microsecond=0)
         elif isinstance(value, StrEnum):
             value = value.value
         out[column] = value

@@ -8,6 +8,7 @@ Files are parsed with Babel at first use; nothing is compiled at build time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,3 +49,26 @@ def t(key: str, language: str | None = None, /, **params: Any) -> str:
     if text is None:
         raise KeyError(f"missing translation key: {key}")
     return text.format(**params) if params else text
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def say(keys: Sequence[str], language: str | None, params: Mapping[str, Any], fallback: str) -> str:
+    """The texts of ``keys`` joined by a space, placeholders filled from ``params`` (a missing one is
+    blank); the text of ``fallback`` when the first key is not in the catalog."""
+    import string
+
+    lang = normalize_language(language)
+
+    def text(key: str) -> str | None:
+        return catalog(lang).get(key) or catalog(DEFAULT_LANGUAGE).get(key)
+
+    found = [k for k in keys if text(k) is not None]
+    if not keys or found[:1] != list(keys[:1]):
+        found = [fallback]
+    simple = {k: v for k, v in params.items() if isinstance(v, str | int | float)}
+    formatter = string.Formatter()
+    return " ".join(formatter.vformat(text(k) or k, (), _Blank(simple)) for k in found)

@@ -35,9 +35,11 @@ def build_meeting_template(sections: list[dict[str, Any]], document_code: str | 
     if document_code:
         data.write_string(1, 0, document_code)
     data.freeze_panes(1, 0)
-    help_sheet = workbook.add_worksheet(t("api.meeting.help_title", "vi")[:31])
-    help_sheet.write_row(0, 0, ("column", "Tiếng Việt", "English"), bold)
-    for row, column in enumerate(MEETING_COLUMNS, start=1):
+    help_sheet = workbook.add_worksheet(t("api.meeting.help_sheet", "vi"))  # a sheet name: 31 characters
+    help_sheet.write_string(0, 0, t("api.meeting.help_title", "vi"), bold)  # the full title, in the sheet
+    help_sheet.write_string(1, 0, t("api.meeting.help_title", "en"), bold)
+    help_sheet.write_row(3, 0, ("column", "Tiếng Việt", "English"), bold)
+    for row, column in enumerate(MEETING_COLUMNS, start=4):
         help_sheet.write_row(
             row, 0, (column, t(f"api.meeting.help.{column}", "vi"), t(f"api.meeting.help.{column}", "en"))
         )

@@ -156,30 +156,36 @@ class SqlViewRepository:
 
     async def counts_by_section_and_stance(
         self, filters: FeedbackFilters, *, upto: int | None = None
-    ) -> list[tuple[str, str, int]]:
-        """(section label, stance, count) of the matching entries, in document order."""
-        label = func.coalesce(SectionRow.number, "")
+    ) -> list[tuple[str | None, int | None, str | None, int]]:
+        """(document code, section id, stance, count) of the matching *active draft opinions*, in document
+        order (whole-document opinions last): what the document's consolidation counts."""
         stmt = (
-            select(
-                DocumentRow.code,
-                SectionRow.ordinal,
-                label,
-                SectionRow.title,
-                F.stance,
-                func.count(F.id),
-            )
+            select(DocumentRow.code, F.section_id, F.stance, func.count(F.id))
             .select_from(F)
             .outerjoin(DocumentRow, DocumentRow.id == F.document_id)
             .outerjoin(SectionRow, SectionRow.id == F.section_id)
-            .where(*_where(filters, upto))
-            .group_by(DocumentRow.code, SectionRow.ordinal, label, SectionRow.title, F.stance)
-            .order_by(DocumentRow.code, SectionRow.ordinal, F.stance)
+            .where(*_where(filters, upto), F.kind == "draft_opinion", F.status == "active")
+            .group_by(DocumentRow.code, SectionRow.ordinal, F.section_id, F.stance)
+            .order_by(DocumentRow.code, SectionRow.ordinal.is_(None), SectionRow.ordinal, F.stance)
         )
-        out: list[tuple[str, str, int]] = []
-        for code, _ordinal, number, title, stance, count in (await self.session.execute(stmt)).all():
-            parts = [p for p in (code, f"{number} {title or ''}".strip() if (number or title) else "") if p]
-            out.append((" — ".join(parts) or "-", stance or "-", int(count)))
-        return out
+        return [
+            (code, section_id, stance, int(count))
+            for code, section_id, stance, count in (await self.session.execute(stmt)).all()
+        ]
+
+    async def section_outline(self) -> list[dict[str, Any]]:
+        """Every section of every document (id, document, parent, ordinal, number, title): for paths."""
+        rows = await self.session.execute(
+            select(
+                SectionRow.id,
+                SectionRow.document_id,
+                SectionRow.parent_id,
+                SectionRow.ordinal,
+                SectionRow.number,
+                SectionRow.title,
+            ).order_by(SectionRow.document_id, SectionRow.ordinal)
+        )
+        return [dict(row) for row in rows.mappings()]
 
     async def feedback_by_receipt(self, receipt_code: str) -> dict[str, Any] | None:
         result = await self.session.execute(

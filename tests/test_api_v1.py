@@ -213,7 +213,7 @@ async def test_pagination_has_no_gaps_or_repeats_under_concurrent_inserts(api: A
 
 async def test_csv_xlsx_jsonl_exports_with_formula_escaping_and_audit(api: Api) -> None:
     d = api.data
-    params = {"document_id": d.document_id}
+    params = {"document_id": d.document_id, "labels": "codes"}
     expected = d.receipts(document_id=d.document_id)
 
     response = await api.get("/v1/exports/feedback", format="csv", **params)
@@ -230,25 +230,32 @@ async def test_csv_xlsx_jsonl_exports_with_formula_escaping_and_audit(api: Api) 
                 assert text == "'" + source["text"].replace("\r", "\n") or text == "'" + source["text"]
             else:
                 assert text == source["text"]
-    everything = (await api.get("/v1/exports/feedback", format="csv")).content.decode("utf-8-sig")
+    everything = (await api.get("/v1/exports/feedback", format="csv", labels="codes")).content
+    everything = everything.decode("utf-8-sig")
     texts = {r["text"] for r in csv.DictReader(io.StringIO(everything))}
     assert {"'" + formula for formula in FORMULAS} <= texts
     assert not any(text.startswith(("=", "+", "-", "@", "\t", "\r")) for text in texts)
 
     response = await api.get("/v1/exports/feedback", format="xlsx", **params)
     assert response.status_code == 200
-    workbook = load_workbook(io.BytesIO(response.content), read_only=True)
+    workbook = load_workbook(io.BytesIO(response.content))
     data_sheet, counts_sheet = workbook.worksheets[0], workbook.worksheets[-1]
     sheet_rows = list(data_sheet.iter_rows(values_only=True))
     assert sheet_rows[0] == EXPORT_COLUMNS
     assert {r[0] for r in sheet_rows[1:]} == expected
     text_col = EXPORT_COLUMNS.index("text")
-    for r in sheet_rows[1:]:
-        assert not str(r[text_col]).startswith(("=", "+", "-", "@")), r
+    by_code_xlsx = {r[0].value: r[text_col] for r in list(data_sheet.iter_rows())[1:]}
+    for source in d.rows:
+        if source["receipt_code"] in expected and source["text"]:
+            cell = by_code_xlsx[source["receipt_code"]]
+            # a text cell as typed: no formula, no apostrophe (OOXML writes a CR as _x000D_)
+            assert cell.data_type == "s", cell
+            assert cell.value.replace("_x000D_", "\r") == source["text"], cell.value
     counts = list(counts_sheet.iter_rows(values_only=True))[1:]
-    assert sum(c[2] for c in counts) == len(expected)
-    partial = sum(c[2] for c in counts if c[1] == "partial")
-    assert partial == len(d.receipts(document_id=d.document_id, stance="partial"))
+    active = {"document_id": d.document_id, "kind": "draft_opinion", "status": "active"}
+    assert sum(c[3] for c in counts) == len(d.receipts(**active))  # withdrawn opinions are not counted
+    partial = sum(c[3] for c in counts if c[2] == "partial")
+    assert partial == len(d.receipts(**active, stance="partial"))
 
     response = await api.get("/v1/exports/feedback", format="jsonl", **params)
     lines = [json.loads(line) for line in response.text.splitlines()]
@@ -291,7 +298,8 @@ async def test_pseudonyms_without_pii_scope_and_ids_with_it(api: Api) -> None:
     assert one.json()["respondent"] == str(d.rows[1]["respondent_id"])
     audits = await _audit_rows(api.sessions, "feedback.read_pii")
     assert [a.row_count for a in audits] == [len(d.rows), 1]
-    csv_text = (await api.get("/v1/exports/feedback", "pii", format="csv")).content.decode("utf-8-sig")
+    csv_text = (await api.get("/v1/exports/feedback", "pii", format="csv", labels="codes")).content
+    csv_text = csv_text.decode("utf-8-sig")
     assert {r["respondent"] for r in csv.DictReader(io.StringIO(csv_text)) if r["respondent"]} == ids
     assert (await _audit_rows(api.sessions, "export.feedback"))[0].details["pii"] is True
 

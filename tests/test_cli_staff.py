@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from core.config import get_settings
+from core.i18n import t
 from storage.models_api import ApiKeyRow, AuditLogRow
 from tests.staff_api import seed
 
@@ -63,6 +64,7 @@ async def test_export_feedback_files_follow_the_filters(cli_env, loaded, tmp_pat
         "--stance",
         "other",
         "--quiet",
+        "--codes",
     )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.read_text("utf-8-sig").splitlines()))
@@ -94,6 +96,23 @@ async def test_export_feedback_files_follow_the_filters(cli_env, loaded, tmp_pat
         ("xlsx", len(sheet_rows), True),
     ]
     assert all(a.actor.startswith("cli:") for a in audits)
+
+
+async def test_export_feedback_for_people_in_vietnamese_or_english(cli_env, loaded, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = await seed(loaded, count=20)
+    receipts = data.receipts(document_id=data.document_id, stance="disagree")
+    for lang, stance, receipt in (
+        ("vi", "Không tán thành", "Mã biên nhận"),
+        ("en", "Disagree", "Receipt code"),
+    ):
+        out = tmp_path / f"{lang}.csv"
+        args = ("export", "feedback", "-o", str(out), "--stance", "disagree", "--quiet", "--lang", lang)
+        result = await _invoke(*args, "--document", "sample-political-report")
+        assert result.exit_code == 0, result.output
+        rows = list(csv.DictReader(out.read_text("utf-8-sig").splitlines()))
+        assert {r[receipt] for r in rows} == receipts
+        assert {r[t("export.column.stance", lang)] for r in rows} == {stance}
+        assert "disagree" not in out.read_text("utf-8-sig")
 
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00", "not-a-date"])

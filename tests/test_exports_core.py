@@ -35,16 +35,18 @@ def test_xlsx_rolls_over_to_a_new_sheet_and_adds_counts(tmp_path) -> None:  # ty
     path = tmp_path / "x.xlsx"
     export = XlsxExport(path, max_rows=3)
     export.write_rows([{"receipt_code": f"GY-{i}", "text": f"={i}"} for i in range(5)])
-    export.close([("1. Kinh tế", "agree", 5)])
+    export.close([("DT-1", "1. Kinh tế", "agree", 5)])
     book = load_workbook(path, read_only=True)
     assert book.sheetnames == ["Ý kiến", "Ý kiến (2)", "Ý kiến (3)", "Thống kê"]
     data = [list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets[:3]]
     assert all(rows[0] == EXPORT_COLUMNS for rows in data)
     assert [r[0] for rows in data for r in rows[1:]] == [f"GY-{i}" for i in range(5)]
-    assert [r[EXPORT_COLUMNS.index("text")] for rows in data for r in rows[1:]] == [
-        f"'={i}" for i in range(5)
+    # formula-looking text is a text cell, as typed: no formula, no visible apostrophe
+    text_cells = [
+        r[EXPORT_COLUMNS.index("text")] for sheet in book.worksheets[:3] for r in list(sheet.iter_rows())[1:]
     ]
-    assert list(book.worksheets[3].iter_rows(values_only=True))[1] == ("1. Kinh tế", "agree", 5)
+    assert [(c.value, c.data_type) for c in text_cells] == [(f"={i}", "s") for i in range(5)]
+    assert list(book.worksheets[3].iter_rows(values_only=True))[1] == ("DT-1", "1. Kinh tế", "agree", 5)
 
 
 def test_cursor_round_trip_and_malformed_cursors() -> None:

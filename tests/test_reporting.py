@@ -135,6 +135,59 @@ async def test_preview_after_submission(sessions, settings, plan, tmp_path: Path
     assert len(rows) == 13 and path.read_bytes() == PDF and found.file_type == "pdf"
 
 
+async def test_compliance_table_as_a_workbook(
+    sessions, plan, database_url, monkeypatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`gopy periods status --xlsx`: Vietnamese headers, unit and kind names, status words, real dates."""
+    import asyncio
+
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from core.config import get_settings
+    from core.i18n import t
+    from core.reporting.compliance import COMPLIANCE_COLUMNS
+
+    files = LocalFileStore(tmp_path / "files")
+    async with SqlUnitOfWork(sessions) as uow:
+        period = next(p for p in await uow.plan.list_periods() if p.code == PERIOD)
+        await submit_report(
+            uow=uow,
+            contact_id=plan["mttq"],
+            period_id=period.id,
+            file=store_report_file(files=files, content=PDF),
+            summary="Tình hình ổn định",
+            opinions_count=120,
+            now=local("2025-12-03 10:00"),
+        )
+        units = {u.code: u for u in await uow.reporting.list_units()}
+        kinds = {k.code: k.name("vi") for k in await uow.reference.list("unit_kinds")}
+    monkeypatch.setenv("GOPY_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    out = tmp_path / "status.xlsx"
+    try:
+        args = ["periods", "status", PERIOD, "--xlsx", str(out)]
+        result = await asyncio.to_thread(CliRunner().invoke, app, args)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "Đã ghi bảng tình hình báo cáo (13 đơn vị)" in result.output
+    book = load_workbook(out)
+    sheet = book.worksheets[0]
+    assert sheet.title == t("reporting.compliance.sheet", "vi")
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == tuple(t(f"reporting.compliance.column.{c}", "vi") for c in COMPLIANCE_COLUMNS)
+    by_unit = {r[1]: r for r in rows[1:]}
+    assert len(by_unit) == 13
+    front = by_unit["mttq"]
+    assert front[2] == units["mttq"].name_vi and front[3] == kinds[units["mttq"].kind]
+    assert front[4] == t("reporting.compliance.on_time", "vi") and front[5] == 1
+    assert front[6] == datetime(2025, 12, 3, 10, 0)  # a real date, local time
+    assert by_unit["qu-1"][4] == t("reporting.compliance.missing", "vi") and by_unit["qu-1"][6] is None
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:J{len(rows)}"
+
+
 async def test_preview_in_quiet_hours(sessions, settings, plan) -> None:  # type: ignore[no-untyped-def]
     at = local("2025-12-04 22:00")
     async with SqlUnitOfWork(sessions) as uow:

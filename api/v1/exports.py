@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path as FsPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,8 +22,14 @@ from api.auth import require_scopes
 from api.v1.deps import Filters, Uow, now, presenter, services
 from api.v1.schemas import ERRORS
 from core.api_keys import Principal, Scope
-from core.exports import ExportFormat
-from core.staff.feedback import FeedbackExport, read_export_counts, read_export_pages, start_feedback_export
+from core.exports import ExportFormat, LabelMode
+from core.staff.feedback import (
+    FeedbackExport,
+    export_wording,
+    read_export_counts,
+    read_export_pages,
+    start_feedback_export,
+)
 from formats.exports import XLSX_MAX_ROWS, XlsxExport, csv_chunks, jsonl_chunks
 from storage.uow import SqlUnitOfWork
 from telemetry.metrics import EXPORTS
@@ -31,6 +38,7 @@ router = APIRouter(prefix="/exports", tags=["exports"], responses=ERRORS)
 
 FILE_CHUNK = 256 * 1024
 OnPage = Callable[[int], None]
+Language = Literal["vi", "en"]
 
 
 async def _pages(
@@ -50,7 +58,7 @@ async def _xlsx(
     os.close(handle)
     path = FsPath(name)
     try:
-        workbook = XlsxExport(path, max_rows=max_rows)
+        workbook = XlsxExport(path, max_rows=max_rows, layout=export.present.layout)
         async for page in _pages(uow, export, on_page):
             await anyio.to_thread.run_sync(workbook.write_rows, page)  # keep the event loop free
         counts = await read_export_counts(uow=uow, export=export)
@@ -76,9 +84,10 @@ async def export_chunks(
     async with SqlUnitOfWork(sessions) as uow:
         if fmt is ExportFormat.XLSX:
             body = _xlsx(uow, export, on_page, max_rows)
+        elif fmt is ExportFormat.CSV:
+            body = csv_chunks(_pages(uow, export, on_page), export.present.layout)
         else:
-            encode = csv_chunks if fmt is ExportFormat.CSV else jsonl_chunks
-            body = encode(_pages(uow, export, on_page))
+            body = jsonl_chunks(_pages(uow, export, on_page))
         async for chunk in body:
             yield chunk
 
@@ -95,15 +104,26 @@ async def export_feedback(
     uow: Uow,
     filters: Filters,
     format: Annotated[ExportFormat, Query(description="csv, xlsx or jsonl")] = ExportFormat.CSV,
+    labels: Annotated[
+        LabelMode,
+        Query(description="labels: headers and names for people (CSV, XLSX); codes: the machine layout"),
+    ] = LabelMode.LABELS,
+    lang: Annotated[Language, Query(description="language of the headers and names: vi or en")] = "vi",
     principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
 ) -> StreamingResponse:
-    """The entries matching the filters (same filters as the list), streamed; audited with the row count."""
+    """The entries matching the filters (same filters as the list), streamed; audited with the row count.
+
+    CSV and XLSX are for people by default (Vietnamese headers and names, section paths, local dates);
+    ``labels=codes`` gives the machine layout; JSON Lines is always the machine layout."""
+    present = presenter(request, principal)
+    if labels is LabelMode.LABELS and format is not ExportFormat.JSONL:
+        present = replace(present, wording=await export_wording(uow=uow, language=lang))
     export = await start_feedback_export(
         uow=uow,
         actor=principal.actor,
         filters=filters,
         fmt=format,
-        present=presenter(request, principal),
+        present=present,
         now=now(request),
     )
     EXPORTS.labels(kind="feedback", format=format.value).inc()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
 
 from core import errors
 from core.reporting.model import ComplianceStatus, ContactStatus, UnitCompliance, units_reporting_on
@@ -48,3 +50,64 @@ async def period_compliance(
 
 async def report_period_codes(*, uow: ReportingUnitOfWork) -> list[str]:
     return [p.code for p in await uow.plan.list_periods()]
+
+
+COMPLIANCE_COLUMNS: tuple[str, ...] = (
+    "period",
+    "unit_code",
+    "unit",
+    "kind",
+    "status",
+    "version",
+    "submitted_at",
+    "reachable_contacts",
+    "contacts",
+    "report_id",
+)
+
+
+@dataclass(frozen=True)
+class ComplianceTable:
+    """The compliance table worded for people: headers, and per unit a row of values (names, not codes;
+    ``submitted_at`` as a local naive ``datetime``)."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+async def compliance_table(
+    *, uow: ReportingUnitOfWork, period_code: str | None, language: str, tz: tzinfo, now: datetime
+) -> ComplianceTable:
+    """The compliance of one period (or of every period) for a spreadsheet, in ``language``."""
+    from core.i18n import t
+
+    codes = [period_code] if period_code else await report_period_codes(uow=uow)
+    kinds = {item.code: item.name(language) for item in await uow.reference.list("unit_kinds")}
+    units = {unit.code: unit for unit in await uow.reporting.list_units()}
+    rows: list[tuple[Any, ...]] = []
+    for code in codes:
+        for r in await period_compliance(uow=uow, period_code=code, now=now):
+            unit = units.get(r.unit_code)
+            submitted = (
+                r.submitted_at.astimezone(tz).replace(tzinfo=None, microsecond=0) if r.submitted_at else None
+            )
+            rows.append(
+                (
+                    r.period_code,
+                    r.unit_code,
+                    unit.name(language) if unit else r.unit_name,
+                    kinds.get(r.kind, r.kind),
+                    t(f"reporting.compliance.{r.status.value}", language),
+                    r.version,
+                    submitted,
+                    r.reachable_contacts,
+                    r.contacts,
+                    r.report_id,
+                )
+            )
+    return ComplianceTable(
+        title=t("reporting.compliance.sheet", language),
+        headers=tuple(t(f"reporting.compliance.column.{c}", language) for c in COMPLIANCE_COLUMNS),
+        rows=rows,
+    )

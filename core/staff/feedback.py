@@ -9,7 +9,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core import errors
-from core.exports import ExportFormat, FeedbackFilters, make_cursor, parse_cursor, present_row
+from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
+from core.exports import (
+    CODES_LAYOUT,
+    COUNT_COLUMNS,
+    WORDED_COLUMNS,
+    ExportFormat,
+    ExportLayout,
+    ExportWording,
+    FeedbackFilters,
+    make_cursor,
+    parse_cursor,
+    present_row,
+    section_paths,
+)
+from core.i18n import t
 from core.staff.audit import record_audit
 from core.staff.ports import Row, StaffUnitOfWork
 
@@ -18,14 +32,59 @@ PAGE_SIZE = 1000
 
 @dataclass(frozen=True)
 class Presenter:
-    """Turns stored rows into export rows: a pseudonym (or with PII the respondent id), local times."""
+    """Turns stored rows into export rows: a pseudonym (or with PII the respondent id), local times;
+    with a ``wording``, the worded row of a file for people (names, section path, local datetimes)."""
 
     pii: bool
     hash_key: str
     tz: ZoneInfo
+    wording: ExportWording | None = None
 
     def __call__(self, row: Row) -> dict[str, Any]:
-        return present_row(row, pii=self.pii, hash_key=self.hash_key, tz=self.tz)
+        if self.wording is None:
+            return present_row(row, pii=self.pii, hash_key=self.hash_key, tz=self.tz)
+        presented = present_row(row, pii=self.pii, hash_key=self.hash_key, tz=self.tz, iso_times=False)
+        return self.wording.word(row, presented)
+
+    @property
+    def layout(self) -> ExportLayout:
+        return CODES_LAYOUT if self.wording is None else self.wording.layout
+
+
+# Reference lists naming the codes of each worded column.
+LIST_OF_COLUMN = {
+    "category": "categories",
+    "organisation": "organisations",
+    "locality": "localities",
+    "age_band": "age_bands",
+    "gender": "genders",
+    "topic": "topics",
+}
+
+
+async def export_wording(*, uow: StaffUnitOfWork, language: str) -> ExportWording:
+    """Headers and names of a file for people in ``language``: list items and units from the reference
+    data, stances, kinds, channels, sources and statuses from the catalogs, sections as their paths."""
+    values: dict[str, dict[str, str]] = {
+        "kind": {k.value: t(f"kind.{k.value}", language) for k in FeedbackKind},
+        "stance": {s.value: t(f"api.stance.{s.value}", language) for s in Stance},
+        "channel": {c.value: t(f"api.channel.{c.value}", language) for c in Channel},
+        "source": {s.value: t(f"export.source.{s.value}", language) for s in Source},
+        "status": {s.value: t(f"export.status.{s.value}", language) for s in FeedbackStatus},
+    }
+    for column, list_name in LIST_OF_COLUMN.items():
+        values[column] = {item.code: item.name(language) for item in await uow.reference.list(list_name)}
+    values["unit_code"] = {unit.code: unit.name(language) for unit in await uow.reporting.list_units()}
+    return ExportWording(
+        language=language,
+        headers={c: t(f"export.column.{c}", language) for c in WORDED_COLUMNS},
+        values=values,
+        sections=section_paths(await uow.views.section_outline()),
+        whole_document=t("api.xlsx.whole_document", language),
+        data_sheet=t("export.sheet.data", language),
+        counts_sheet=t("export.sheet.counts", language),
+        counts_headers=tuple(t(f"export.counts.{c}", language) for c in COUNT_COLUMNS),
+    )
 
 
 @dataclass(frozen=True)
@@ -42,6 +101,7 @@ class FeedbackExport:
     upto: int
     rows: int
     present: Presenter
+    sections: dict[int, str] | None = None  # section paths, for the counts sheet (loaded on first use)
 
 
 async def list_feedback(
@@ -119,6 +179,32 @@ async def read_export_pages(
         yield [export.present(row) for row in page]
 
 
-async def read_export_counts(*, uow: StaffUnitOfWork, export: FeedbackExport) -> list[tuple[str, str, int]]:
-    """(section, stance, count) of the export's rows, for the summary sheet of a workbook."""
-    return await uow.views.counts_by_section_and_stance(export.filters, upto=export.upto)
+async def read_export_counts(
+    *, uow: StaffUnitOfWork, export: FeedbackExport
+) -> list[tuple[str, str, str, int]]:
+    """(document, section, stance, count) of the export's active draft opinions, for the counts sheet of a
+    workbook: the figures of the document's consolidation (withdrawn opinions and mood entries are in
+    the data sheets, not counted)."""
+    raw = await uow.views.counts_by_section_and_stance(export.filters, upto=export.upto)
+    wording = export.present.wording
+    sections = wording.sections if wording is not None else section_paths(await uow.views.section_outline())
+    return count_rows(raw, sections=sections, wording=wording)
+
+
+def count_rows(
+    raw: list[tuple[str | None, int | None, str | None, int]],
+    *,
+    sections: dict[int, str] | Any,
+    wording: ExportWording | None,
+) -> list[tuple[str, str, str, int]]:
+    """The counts sheet's rows from (document code, section id, stance, count): section paths, and with
+    a wording the stance names and the "whole document" label."""
+    out: list[tuple[str, str, str, int]] = []
+    for document_code, section_id, stance, count in raw:
+        if section_id is not None:
+            section = sections.get(section_id, str(section_id))
+        else:
+            section = wording.whole_document if wording is not None else ""
+        stance_text = wording.label("stance", stance) if wording is not None else stance
+        out.append((document_code or "", section, stance_text or "", int(count)))
+    return out

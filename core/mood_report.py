@@ -142,7 +142,7 @@ class _Words:
                 (str(i), summary.label(dim, code), str(n), self.share(n, summary.total))
                 for i, (code, n) in enumerate(counts, start=1)
             ),
-            widths_cm=(1.2, 9.3, 3.0, 3.0),
+            widths_cm=(1.5, 9.0, 3.0, 3.0),
             caption=self.get("table_caption", number=number, what=self.get(f"by_{dim}").lower()),
             total=("", self.get("total_row"), str(summary.total), self.share(summary.total, summary.total)),
         )
@@ -184,7 +184,7 @@ class _Words:
                 (str(i), summary.label("kind", g.kind.value), g.representative, str(g.count))
                 for i, g in enumerate(groups, start=1)
             ),
-            widths_cm=(1.2, 3.3, 9.5, 2.5),
+            widths_cm=(1.5, 3.3, 9.2, 2.5),
             caption=self.get("appendix_caption", groups=len(groups), count=counted),
             total=("", self.get("total_row"), self.get("appendix_total", groups=len(groups)), str(counted)),
         )
@@ -214,7 +214,7 @@ class _Words:
                     )
                     for i, unit in enumerate(ordered, start=1)
                 ),
-                widths_cm=(1.2, 8.0, 3.5, 3.3),
+                widths_cm=(1.5, 7.7, 3.5, 3.3),
             ),
         )
 

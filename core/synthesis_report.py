@@ -105,7 +105,7 @@ def synthesis_report(
                     (str(i), name(dim, code), str(n), share(n, result.total, language))
                     for i, (code, n) in enumerate(counts.items(), start=1)
                 ),
-                widths_cm=(1.2, 9.3, 3.0, 3.0),
+                widths_cm=(1.5, 9.0, 3.0, 3.0),
                 caption=_("table_caption", number=number, dimension=heading.lower()),
                 total=("", _("total_row"), str(result.total), share(result.total, result.total, language)),
             )
@@ -193,7 +193,7 @@ def _appendices(result: Consolidation, language: str) -> tuple[Part, ...]:
         table = Table(
             headings=(_("col_no"), _("col_section"), _("col_text"), _("col_count")),
             rows=rows,
-            widths_cm=(1.2, 4.3, 8.5, 2.5),
+            widths_cm=(1.5, 4.3, 8.2, 2.5),
             caption=_("appendix_groups_caption", groups=len(repeated), count=grouped),
             total=("", _("total_row"), _("groups_total", groups=len(repeated)), str(grouped)),
         )
@@ -206,7 +206,7 @@ def _appendices(result: Consolidation, language: str) -> tuple[Part, ...]:
         table = Table(
             headings=(_("col_no"), _("col_section"), _("col_text"), _("col_receipt")),
             rows=rows,
-            widths_cm=(1.2, 4.3, 8.0, 3.0),
+            widths_cm=(1.5, 4.3, 7.7, 3.0),
             caption=_("appendix_singles_caption", count=len(singles)),
             total=("", _("total_row"), _("singles_total", count=len(singles)), ""),
         )

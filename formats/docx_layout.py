@@ -190,7 +190,10 @@ def table(doc: Any, data: Table) -> None:
         _row(grid.add_row(), values)
     if data.total:
         _row(grid.add_row(), data.total, bold=True)
+    if data.widths_cm:
+        grid.autofit = False
     for column, width in zip(grid.columns, data.widths_cm, strict=False):
+        column.width = Cm(width)  # the grid, which LibreOffice reads, and each cell, which Word reads
         for cell in column.cells:
             cell.width = Cm(width)
     paragraph(doc)

@@ -126,12 +126,14 @@ def letterhead_of(issuer: Issuer, day: datetime, language: str = "vi") -> Letter
         issuer=issuer.body,
         number=t("report.number", language, symbol=issuer.symbol),
         party=t("report.party", language),
-        place_date=t("report.place_date", language, place=issuer.place, day=day.day, month=day.month, year=day.year),
+        place_date=t(
+            "report.place_date", language, place=issuer.place, day=day.day, month=day.month, year=day.year
+        ),
     )
 
 
 def closing_of(issuer: Issuer, language: str = "vi") -> Closing:
-    """"Nơi nhận:" with the recipients as a dash list ("- …," and "- ….") and the signature block."""
+    """ "Nơi nhận:" with the recipients as a dash list ("- …," and "- ….") and the signature block."""
     lines = [line.strip().rstrip(" ,.;") for line in issuer.recipients if line.strip()]
     listed = tuple(f"- {line}{'.' if i == len(lines) - 1 else ','}" for i, line in enumerate(lines))
     return Closing(

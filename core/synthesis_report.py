@@ -87,14 +87,23 @@ def synthesis_report(
     totals: list[Block] = [Paragraph(_("totals", total=result.total, sections=len(result.sections)))]
     for code, count in result.counts.get("stance", {}).items():
         totals.append(
-            Paragraph(_("stance_line", label=name("stance", code), count=count, share=share(count, result.total, language)))
+            Paragraph(
+                _(
+                    "stance_line",
+                    label=name("stance", code),
+                    count=count,
+                    share=share(count, result.total, language),
+                )
+            )
         )
 
     breakdowns: list[Block] = []
     for dim, caption_key in CHARTS:
         counts = result.counts.get(dim, {})
         if counts and not empty:
-            breakdowns.append(BarChart(t(caption_key, language), tuple((name(dim, c), n) for c, n in counts.items())))
+            breakdowns.append(
+                BarChart(t(caption_key, language), tuple((name(dim, c), n) for c, n in counts.items()))
+            )
     for number, dim in enumerate((d for d in TABLES if result.counts.get(d) and not empty), start=1):
         counts = result.counts[dim]
         heading = t(f"api.dim.{dim}", language)
@@ -119,6 +128,13 @@ def synthesis_report(
     for section in result.sections:
         by_section.extend(_section_blocks(section, issuer, language))
 
+    assessment: list[Block] = [Paragraph(_("assessment_placeholder"), italic=True)]
+    parts: list[tuple[str, list[Block]]] = [
+        ("part_totals", totals),
+        ("part_breakdowns", breakdowns),
+        ("part_sections", by_section),
+        ("part_assessment", assessment),
+    ]
     appendices = _appendices(result, language)
     return AdminDocument(
         letterhead=letterhead_of(issuer, today, language),
@@ -126,17 +142,7 @@ def synthesis_report(
         subject=subject_of(result.document_title, language),
         note=t("report.draft_mark", language),
         intro=(_("intro", title=normalize_input(result.document_title)),),
-        parts=tuple(
-            Part(f"{ROMAN[i]}. {_(key)}", tuple(blocks))
-            for i, (key, blocks) in enumerate(
-                (
-                    ("part_totals", totals),
-                    ("part_breakdowns", breakdowns),
-                    ("part_sections", by_section),
-                    ("part_assessment", [Paragraph(_("assessment_placeholder"), italic=True)]),
-                )
-            )
-        ),
+        parts=tuple(Part(f"{ROMAN[i]}. {_(key)}", tuple(blocks)) for i, (key, blocks) in enumerate(parts)),
         closing=closing_of(issuer, language),
         appendices=appendices,
         generator=issuer.generator,
@@ -148,9 +154,13 @@ def _section_blocks(section: SectionSummary, issuer: Issuer, language: str) -> l
         return t(f"report.synthesis.{key}", language, **params)
 
     stances = "; ".join(
-        f"{t(f'api.stance.{code}', language)}: {count}" for code, count in section.counts.get("stance", {}).items()
+        f"{t(f'api.stance.{code}', language)}: {count}"
+        for code, count in section.counts.get("stance", {}).items()
     )
-    blocks: list[Block] = [Heading(section_path(section, language)), Paragraph(_("section_total", total=section.total, stances=stances))]
+    blocks: list[Block] = [
+        Heading(section_path(section, language)),
+        Paragraph(_("section_total", total=section.total, stances=stances)),
+    ]
     without_text = section.total - sum(g.count for g in section.groups)
     if without_text:
         blocks.append(Paragraph(_("without_text", count=without_text)))

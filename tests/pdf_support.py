@@ -33,7 +33,9 @@ class RenderedPdf:
 
 def _tool(name: str) -> str:
     path = shutil.which(name)
-    assert path, f"{name} is missing: apt-get install libreoffice-writer-nogui poppler-utils (see .ci/reports)"
+    assert path, (
+        f"{name} is missing: apt-get install libreoffice-writer-nogui poppler-utils (see .ci/reports)"
+    )
     return path
 
 
@@ -46,15 +48,28 @@ def render_pdf(content: bytes, name: str) -> RenderedPdf:
         source.write_bytes(content)
         profile = (work / "profile").as_uri()
         subprocess.run(
-            [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir", str(work), str(source)],
+            [
+                soffice,
+                f"-env:UserInstallation={profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(work),
+                str(source),
+            ],
             check=True,
             capture_output=True,
             timeout=CONVERT_TIMEOUT,
         )
         pdf = work / f"{name}.pdf"
         assert pdf.exists(), "LibreOffice wrote no PDF"
-        listing = subprocess.run([_tool("pdffonts"), str(pdf)], check=True, capture_output=True, text=True).stdout
-        fonts = [(line.split()[0], line.split()[-5] == "yes") for line in listing.splitlines()[2:] if line.strip()]
+        listing = subprocess.run(
+            [_tool("pdffonts"), str(pdf)], check=True, capture_output=True, text=True
+        ).stdout
+        fonts = [
+            (line.split()[0], line.split()[-5] == "yes") for line in listing.splitlines()[2:] if line.strip()
+        ]
         text = subprocess.run(
             [_tool("pdftotext"), "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
         ).stdout

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
 from core.config import get_settings
-from core.i18n import t
 from core.domain import Channel, FeedbackKind, Profile
 from core.feedback import record_consent, save_profile, withdraw_feedback
+from core.i18n import t
 from core.mood import SUMMARY_DIMENSIONS, submit_mood_entry, summarise_mood_period
 from core.mood_report import UnitReportLine
 from formats.reports_docx import draft_mood_report
@@ -211,7 +211,9 @@ async def test_summary_of_the_after_period_and_unknown_period(mood_data: MoodDat
 
 MOOD_PARTS = [
     f"{number}. {t(f'mood.report.part_{key}')}"
-    for number, key in zip(("I", "II", "III", "IV"), ("overview", "contents", "units", "assessment"), strict=True)
+    for number, key in zip(
+        ("I", "II", "III", "IV"), ("overview", "contents", "units", "assessment"), strict=True
+    )
 ]
 
 

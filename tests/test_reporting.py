@@ -57,7 +57,9 @@ async def plan(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
     await load_with_units(sessions, NOW)
     return {
         "mttq": await bound_contact(sessions, unit="mttq", chat_id=501, now=NOW),
-        "du-p-hong-bang": await bound_contact(sessions, unit="du-p-hong-bang", chat_id=502, now=NOW, name="Minh"),
+        "du-p-hong-bang": await bound_contact(
+            sessions, unit="du-p-hong-bang", chat_id=502, now=NOW, name="Minh"
+        ),
     }
 
 
@@ -131,7 +133,10 @@ async def test_preview_after_submission(sessions, settings, plan, tmp_path: Path
         found, path = await open_report_file(uow=uow, files=files, report_id=report.id)
     by_unit = {r.unit_code: r for r in rows}
     assert by_unit["mttq"].status is ComplianceStatus.ON_TIME and by_unit["mttq"].version == 1
-    assert by_unit["du-p-hong-bang"].status is ComplianceStatus.MISSING and by_unit["du-p-hong-bang"].contacts == 1
+    assert (
+        by_unit["du-p-hong-bang"].status is ComplianceStatus.MISSING
+        and by_unit["du-p-hong-bang"].contacts == 1
+    )
     assert len(rows) == 13 and path.read_bytes() == PDF and found.file_type == "pdf"
 
 

@@ -27,7 +27,13 @@ from tests.pdf_support import assert_well_formed, render_pdf
 TODAY = datetime(2026, 12, 1, 9)
 DOCUMENT = {"id": 1, "code": "bctt", "title": "Dự thảo Báo cáo chính trị Đại hội XVII Đảng bộ thành phố"}
 SECTIONS = [
-    {"id": 10, "ordinal": 1, "number": "Phần thứ nhất", "title": "Đánh giá kết quả nhiệm kỳ", "parent_id": None},
+    {
+        "id": 10,
+        "ordinal": 1,
+        "number": "Phần thứ nhất",
+        "title": "Đánh giá kết quả nhiệm kỳ",
+        "parent_id": None,
+    },
     {"id": 11, "ordinal": 2, "number": "1", "title": "Về phát triển kinh tế", "parent_id": 10},
     {"id": 12, "ordinal": 3, "number": "2", "title": "Về văn hóa, xã hội", "parent_id": 10},
 ]
@@ -53,8 +59,18 @@ def _opinions() -> list[dict[str, object]]:
 
     def add(section: int | None, text: str, stance: str = "partial") -> None:
         code = f"GY-T{len(rows):05d}"
-        rows.append({"receipt_code": code, "section_id": section, "text": text, "stance": stance,
-                     "category": "worker", "organisation": "mttq", "locality": "p-hong-bang", "channel": "telegram"})
+        rows.append(
+            {
+                "receipt_code": code,
+                "section_id": section,
+                "text": text,
+                "stance": stance,
+                "category": "worker",
+                "organisation": "mttq",
+                "locality": "p-hong-bang",
+                "channel": "telegram",
+            }
+        )
 
     for _ in range(14):  # more than half of section 11: "đa số"
         add(11, "Đề nghị thành phố ưu tiên phát triển kinh tế biển gắn với cảng Lạch Huyện.")
@@ -69,8 +85,13 @@ def _opinions() -> list[dict[str, object]]:
 
 
 def _labels() -> dict[str, dict[str, str]]:
-    return report_labels({"categories": {"worker": "Công nhân"}, "organisations": {"mttq": "Mặt trận"},
-                          "localities": {"p-hong-bang": "Phường Hồng Bàng"}})
+    return report_labels(
+        {
+            "categories": {"worker": "Công nhân"},
+            "organisations": {"mttq": "Mặt trận"},
+            "localities": {"p-hong-bang": "Phường Hồng Bàng"},
+        }
+    )
 
 
 def test_phrasing_by_share_follows_the_configured_thresholds() -> None:
@@ -89,8 +110,13 @@ def test_the_representative_is_quoted_in_indirect_speech() -> None:
 
 
 def test_the_title_never_doubles_du_thao() -> None:
-    assert subject_of("Dự thảo Báo cáo chính trị") == "TỔNG HỢP Ý KIẾN GÓP Ý CỦA NHÂN DÂN VÀO DỰ THẢO BÁO CÁO CHÍNH TRỊ"
-    assert subject_of("Báo cáo chính trị") == "TỔNG HỢP Ý KIẾN GÓP Ý CỦA NHÂN DÂN VÀO DỰ THẢO BÁO CÁO CHÍNH TRỊ"
+    assert (
+        subject_of("Dự thảo Báo cáo chính trị")
+        == "TỔNG HỢP Ý KIẾN GÓP Ý CỦA NHÂN DÂN VÀO DỰ THẢO BÁO CÁO CHÍNH TRỊ"
+    )
+    assert (
+        subject_of("Báo cáo chính trị") == "TỔNG HỢP Ý KIẾN GÓP Ý CỦA NHÂN DÂN VÀO DỰ THẢO BÁO CÁO CHÍNH TRỊ"
+    )
 
 
 def test_the_synthesis_report_hides_nothing_and_reads_as_a_party_document() -> None:
@@ -104,7 +130,12 @@ def test_the_synthesis_report_hides_nothing_and_reads_as_a_party_document() -> N
     paragraphs = [p.text for p in docx.paragraphs]
     text = "\n".join(paragraphs)
     head = [c.text for c in docx.tables[0].rows[0].cells]
-    assert head[0].split("\n") == ["ĐẢNG BỘ THÀNH PHỐ HẢI PHÒNG", "BAN DÂN VẬN THÀNH ỦY", "*", "Số      -BC/BDVTU"]
+    assert head[0].split("\n") == [
+        "ĐẢNG BỘ THÀNH PHỐ HẢI PHÒNG",
+        "BAN DÂN VẬN THÀNH ỦY",
+        "*",
+        "Số      -BC/BDVTU",
+    ]
     assert head[1].split("\n") == ["ĐẢNG CỘNG SẢN VIỆT NAM", "", "Hải Phòng, ngày 01 tháng 12 năm 2026"]
     party = docx.tables[0].rows[0].cells[1].paragraphs[0].runs[0]
     assert party.bold and party.underline
@@ -123,9 +154,14 @@ def test_the_synthesis_report_hides_nothing_and_reads_as_a_party_document() -> N
     assert "Ngoài ra, 2 nhóm ý kiến trùng nhau khác (4 ý kiến) và 2 ý kiến riêng lẻ khác" in text
     assert "IV. NHẬN XÉT, ĐÁNH GIÁ VÀ ĐỀ XUẤT" in paragraphs
     assert "Gopy" not in text and "XLSX" not in text
-    assert docx.core_properties.comments.startswith("Gopy") and docx.core_properties.author == "BAN DÂN VẬN THÀNH ỦY"
+    assert (
+        docx.core_properties.comments.startswith("Gopy")
+        and docx.core_properties.author == "BAN DÂN VẬN THÀNH ỦY"
+    )
     cells = {t: [[c.text for c in r.cells] for r in t.rows] for t in docx.tables}
-    groups_table = next(rows for rows in cells.values() if rows[0][-1] == "Số ý kiến" and rows[0][1] == "Phần, mục")
+    groups_table = next(
+        rows for rows in cells.values() if rows[0][-1] == "Số ý kiến" and rows[0][1] == "Phần, mục"
+    )
     assert len(groups_table) == 1 + len(repeated) + 1  # header, every group, the total
     assert groups_table[-1][1:] == ["Tổng cộng", "13 nhóm", str(sum(g.count for g in repeated))]
     singles_table = next(rows for rows in cells.values() if rows[0][-1] == "Mã phiếu")
@@ -141,11 +177,15 @@ def test_the_synthesis_report_hides_nothing_and_reads_as_a_party_document() -> N
     for paragraph in docx.paragraphs:
         if paragraph.text.startswith(("Phần thứ nhất ›", "I. ", "II. ", "III. ", "Bảng ")):
             assert paragraph.paragraph_format.keep_with_next, paragraph.text
-    assert any("Nơi nhận:" in c.text and "- Lưu Văn phòng." in c.text for t in docx.tables for c in t.rows[0].cells)
+    assert any(
+        "Nơi nhận:" in c.text and "- Lưu Văn phòng." in c.text for t in docx.tables for c in t.rows[0].cells
+    )
     pdf = render_pdf(content, "synthesis")
     assert 4 <= len(pdf.pages) <= 12, len(pdf.pages)
     assert "Hải Phòng, ngày 01 tháng 12 năm 2026" in pdf.pages[0]
-    assert_well_formed(pdf, part_headings=[p.heading for p in report.parts] + [p.heading for p in report.appendices])
+    assert_well_formed(
+        pdf, part_headings=[p.heading for p in report.parts] + [p.heading for p in report.appendices]
+    )
     assert "CÁC Ý KIẾN RIÊNG LẺ" in pdf.pages[-1] and "CÁC NHÓM Ý KIẾN TRÙNG NHAU" not in pdf.pages[-1]
 
 
@@ -174,7 +214,13 @@ def test_names_place_and_recipients_come_from_the_settings() -> None:
         report_signer_name="Nguyễn Văn A",
     )
     result = consolidate(document=DOCUMENT, sections=SECTIONS, opinions=_opinions()[:3])
-    docx = open_docx(io.BytesIO(render_docx(synthesis_report(result, labels=_labels(), today=TODAY, issuer=settings.report_issuer_of()))))
+    docx = open_docx(
+        io.BytesIO(
+            render_docx(
+                synthesis_report(result, labels=_labels(), today=TODAY, issuer=settings.report_issuer_of())
+            )
+        )
+    )
     cells = "\n".join(c.text for t in docx.tables for r in t.rows for c in r.cells)
     assert "ĐẢNG BỘ TỈNH NINH BÌNH" in cells and "Ninh Bình, ngày 01 tháng 12 năm 2026" in cells
     assert "- Thường trực Tỉnh ủy (để báo cáo),\n- Lưu VP." in cells
@@ -183,8 +229,19 @@ def test_names_place_and_recipients_come_from_the_settings() -> None:
 
 def test_a_long_table_repeats_its_header_on_every_page_and_never_splits_a_row() -> None:
     rows = tuple((str(i), f"Phường số {i}\ndòng thứ hai của ô", str(i), "1,0") for i in range(1, 91))
-    table = Table(("STT", "Địa bàn", "Số ý kiến", "Tỷ lệ (%)"), rows, (1.5, 9.0, 3.0, 3.0), "Bảng 1. Dài", ("", "Tổng cộng", "90", "100,0"))
-    long = synthesis_report(consolidate(document=DOCUMENT, sections=SECTIONS, opinions=[]), labels=_labels(), today=TODAY, issuer=ISSUER)
+    table = Table(
+        ("STT", "Địa bàn", "Số ý kiến", "Tỷ lệ (%)"),
+        rows,
+        (1.5, 9.0, 3.0, 3.0),
+        "Bảng 1. Dài",
+        ("", "Tổng cộng", "90", "100,0"),
+    )
+    long = synthesis_report(
+        consolidate(document=DOCUMENT, sections=SECTIONS, opinions=[]),
+        labels=_labels(),
+        today=TODAY,
+        issuer=ISSUER,
+    )
     long = replace(long, parts=(Part("I. BẢNG DÀI", (Heading("1. Một bảng dài"), table)),))
     pdf = render_pdf(render_docx(long), "long-table")
     pages = [p for p in pdf.pages if "Phường số" in p]

@@ -37,7 +37,7 @@ STEPS = (
     "Về phát triển kinh tế",
     "Không tán thành",
 )
-PROFILE = ("Xong", "Nông dân", "Hội Nông dân", "Phường Bến Thành", "Bỏ qua", "Bỏ qua", "Gửi ý kiến")
+PROFILE = ("Xong", "Nông dân", "Hội Nông dân", "Phường Hồng Bàng", "Bỏ qua", "Bỏ qua", "Gửi ý kiến")
 
 
 async def person(base: str, timings: list[float]) -> None:

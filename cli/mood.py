@@ -83,7 +83,12 @@ def report_command(
 
     def render(summary: MoodSummary, units: Sequence[UnitLine]) -> bytes:
         return build_mood_report_docx(
-            summary, units=units, now=now, timezone=settings.timezone, language=language
+            summary,
+            units=units,
+            now=now,
+            timezone=settings.timezone,
+            language=language,
+            issuer=settings.report_issuer_of(),
         )
 
     summary, content = run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.admin_document import Issuer
 from core.clock import Clock, OffsetClock, SystemClock
 from core.errors import InsecureHashKey
 
@@ -57,6 +59,23 @@ class Settings(BaseSettings):
     org_name_en: str = ""  # the name in English (empty: the Vietnamese name)
     org_logo: str = ""  # a PNG/SVG/JPEG file, or an https:// address, shown in the web chat's header
     org_contact: str = ""  # a contact line for citizens: a phone number or an email address
+    # the Word reports (Quy định 66-QĐ/TW): who issues and signs them, where, to whom; see README
+    report_issuer_parent: str = "ĐẢNG BỘ THÀNH PHỐ HẢI PHÒNG"
+    report_issuer: str = "BAN DÂN VẬN THÀNH ỦY"
+    report_symbol: str = "BC/BDVTU"
+    report_place: str = "Hải Phòng"
+    report_recipients: list[str] = Field(
+        default_factory=lambda: [
+            "Ban Thường vụ Thành ủy (để báo cáo)",
+            "Ban Dân vận Trung ương (để báo cáo)",
+            "Lưu Văn phòng",
+        ]
+    )
+    report_signer_for: str = "T/M BAN DÂN VẬN"
+    report_signer_title: str = "TRƯỞNG BAN"
+    report_signer_name: str = ""
+    report_majority_share: float = Field(default=0.5, gt=0, lt=1)  # "đa số ý kiến": more than this share
+    report_many_share: float = Field(default=0.2, gt=0, lt=1)  # "nhiều ý kiến": at least this share
     max_text_length: int = 4000
     sections_page_size: int = 8
     # zip bomb guard of every DOCX / XLSX / ODT upload (core/archives.py)
@@ -145,6 +164,28 @@ class Settings(BaseSettings):
             time.fromisoformat(end.strip())
         return value
 
+    @model_validator(mode="after")
+    def _share_order(self) -> Settings:
+        if self.report_many_share > self.report_majority_share:
+            raise ValueError("report_many_share must not exceed report_majority_share")
+        return self
+
+    def report_issuer_of(self) -> Issuer:
+        """The issuing body, place, recipients, signer and share thresholds of the Word reports."""
+        return Issuer(
+            parent=self.report_issuer_parent,
+            body=self.report_issuer,
+            symbol=self.report_symbol,
+            place=self.report_place,
+            recipients=tuple(self.report_recipients),
+            signer_for=self.report_signer_for,
+            signer_title=self.report_signer_title,
+            signer_name=self.report_signer_name,
+            majority_share=self.report_majority_share,
+            many_share=self.report_many_share,
+            generator=f"Gopy {_version()}",
+        )
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -174,6 +215,13 @@ class Settings(BaseSettings):
     @property
     def bot_token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+
+def _version() -> str:
+    try:
+        return metadata.version("gopy")
+    except metadata.PackageNotFoundError:
+        return "dev"
 
 
 @lru_cache(maxsize=1)

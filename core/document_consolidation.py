@@ -40,6 +40,7 @@ class SectionSummary:
     counts: dict[str, dict[str, int]]
     groups: list[Group] = field(default_factory=list)
     themes: list[ThemeView] = field(default_factory=list)
+    parents: tuple[str, ...] = ()  # the numbers (or titles) of the sections above, outermost first
 
     @property
     def label(self) -> str:
@@ -113,6 +114,7 @@ def consolidate(
         (s["id"], s.get("number"), s["title"]) for s in sorted(sections, key=lambda s: s["ordinal"])
     ]
     ordered.append((None, None, str(document.get("title", ""))))
+    parents = _parents(sections)
     summaries: list[SectionSummary] = []
     for section_id, number, title in ordered:
         rows = by_section.get(section_id)
@@ -131,6 +133,7 @@ def consolidate(
                 counts=_counts(rows),
                 groups=[Group(g.representative, g.count, g.keys) for g in groups],
                 themes=themes,
+                parents=parents.get(section_id, ()) if section_id is not None else (),
             )
         )
     return Consolidation(
@@ -141,6 +144,20 @@ def consolidate(
         counts=_counts(opinions),
         sections=summaries,
     )
+
+
+def _parents(sections: Sequence[Mapping[str, Any]]) -> dict[int, tuple[str, ...]]:
+    """Each section's parent path: the parents' numbers ("Phần thứ nhất"), or titles when unnumbered."""
+    by_id = {s["id"]: s for s in sections}
+    out: dict[int, tuple[str, ...]] = {}
+    for section in sections:
+        path: list[str] = []
+        parent = by_id.get(section.get("parent_id"))
+        while parent is not None and len(path) < len(by_id):
+            path.append(str(parent.get("number") or parent["title"]))
+            parent = by_id.get(parent.get("parent_id"))
+        out[section["id"]] = tuple(reversed(path))
+    return out
 
 
 def label_of(labels: Mapping[str, Mapping[str, str]], dimension: str, code: str) -> str:

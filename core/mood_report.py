@@ -17,15 +17,26 @@ from datetime import datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from core.admin_document import AdminDocument, Block, Closing, Heading, Letterhead, Paragraph, Part, Table
+from core.admin_document import (
+    ROMAN,
+    AdminDocument,
+    Block,
+    Heading,
+    Issuer,
+    Paragraph,
+    Part,
+    Table,
+    closing_of,
+    indirect,
+    letterhead_of,
+    share_word,
+)
 from core.i18n import t
-from core.mood import MOOD_KINDS, MoodSummary
+from core.mood import MOOD_KINDS, MoodGroup, MoodSummary
 from core.reporting import ReportingUnitOfWork, period_compliance
 
-TOP_GROUPS_PER_KIND = 10
-TOP_ROWS_PER_TABLE = 12
+TOP_GROUPS_PER_KIND = 10  # groups worded in the body; every group and single entry is in the appendix
 UNIT_STATUSES = ("on_time", "late", "claimed", "missing")
-ROMAN = ("I", "II", "III", "IV", "V", "VI")
 
 
 class UnitReportLine(NamedTuple):
@@ -41,11 +52,12 @@ def mood_report(
     *,
     units: Sequence[UnitReportLine | tuple[str, str, datetime | None]] | None,
     now: datetime,
+    issuer: Issuer,
     timezone: str = "Asia/Ho_Chi_Minh",
     language: str = "vi",
 ) -> AdminDocument:
     """The report draft of ``summary`` and the units' lines, dated ``now`` in ``timezone``."""
-    words = _Words(language, ZoneInfo(timezone))
+    words = _Words(language, ZoneInfo(timezone), issuer)
     _ = words.get
     local = now.astimezone(words.tz)
     sections = (
@@ -54,34 +66,29 @@ def mood_report(
         ("part_units", words.units(None if units is None else [UnitReportLine(*u) for u in units])),
         ("part_assessment", (Paragraph(_("assessment_placeholder"), italic=True),)),
     )
+    appendix = words.appendix(summary)
     return AdminDocument(
-        letterhead=Letterhead(
-            issuer_parent=_("issuer_parent"),
-            issuer=_("issuer"),
-            number=_("number"),
-            party=_("party"),
-            place_date=_("place_date", day=local.day, month=local.month, year=local.year),
-        ),
+        letterhead=letterhead_of(issuer, local, language),
         title=_("title"),
-        subject=words.subject(summary),
+        subject=words.subject(summary).upper(),
+        note=t("report.draft_mark", language),
         intro=(words.intro(summary),),
         parts=tuple(
             Part(f"{ROMAN[number]}. {_(key)}", blocks) for number, (key, blocks) in enumerate(sections)
         ),
-        closing=Closing(
-            recipients=_("recipients"),
-            recipients_list=tuple(_("recipients_list").splitlines()),
-            signer=(_("signer_for"), _("signer_title")),
-        ),
+        closing=closing_of(issuer, language),
+        appendices=(appendix,) if appendix else (),
+        generator=issuer.generator,
     )
 
 
 class _Words:
     """The catalog's wording of each part, in one language and time zone."""
 
-    def __init__(self, language: str, tz: ZoneInfo) -> None:
+    def __init__(self, language: str, tz: ZoneInfo, issuer: Issuer) -> None:
         self.lang = language
         self.tz = tz
+        self.issuer = issuer
 
     def get(self, key: str, **params: object) -> str:
         return t(f"mood.report.{key}", self.lang, **params)
@@ -120,42 +127,68 @@ class _Words:
         )
         for number, (dim, key) in enumerate(dims, start=1):
             blocks.append(Heading(f"{number}. {self.get(key)}"))
-            blocks.append(self.counts_table(summary, dim))
+            blocks.append(self.counts_table(summary, dim, number))
         return tuple(blocks)
 
-    def counts_table(self, summary: MoodSummary, dim: str) -> Table:
-        counts = list(summary.counts.get(dim, {}).items())
-        rest = sum(n for _, n in counts[TOP_ROWS_PER_TABLE:])
-        rows = [(summary.label(dim, code), n) for code, n in counts[:TOP_ROWS_PER_TABLE]]
-        if rest:
-            rows.append((self.get("others"), rest))
+    def share(self, count: int, total: int) -> str:
         comma = "," if self.lang == "vi" else "."
+        return f"{100 * count / total:.1f}%".replace(".", comma) if total else "0%"
+
+    def counts_table(self, summary: MoodSummary, dim: str, number: int) -> Table:
+        counts = list(summary.counts.get(dim, {}).items())
         return Table(
             headings=(self.get("col_no"), self.get("col_item"), self.get("col_count"), self.get("col_share")),
             rows=tuple(
-                (str(i), name, str(n), f"{100 * n / summary.total:.1f}%".replace(".", comma))
-                for i, (name, n) in enumerate(rows, start=1)
+                (str(i), summary.label(dim, code), str(n), self.share(n, summary.total))
+                for i, (code, n) in enumerate(counts, start=1)
             ),
-            widths_cm=(1.2, 9.3, 3.0, 3.0),
+            widths_cm=(1.5, 9.0, 3.0, 3.0),
+            caption=self.get("table_caption", number=number, what=self.get(f"by_{dim}").lower()),
+            total=("", self.get("total_row"), str(summary.total), self.share(summary.total, summary.total)),
         )
+
+    def phrase(self, group: MoodGroup, total: int) -> str:
+        word = share_word(group.count, total, self.issuer)
+        text = indirect(group.representative)
+        return t(f"report.phrase.{word}", self.lang, count=group.count, total=total, text=text)
 
     def main_contents(self, summary: MoodSummary) -> tuple[Block, ...]:
         if not summary.total:
             return (Paragraph(self.get("no_entries")),)
         blocks: list[Block] = []
+        by_kind = summary.counts.get("kind", {})
         for number, kind in enumerate(MOOD_KINDS, start=1):
             groups = [g for g in summary.groups if g.kind is kind]
             blocks.append(Heading(f"{number}. {summary.label('kind', kind.value)}"))
             if not groups:
                 blocks.append(Paragraph(self.get("none_of_kind")))
                 continue
+            total = by_kind.get(kind.value, sum(g.count for g in groups))
             for group in groups[:TOP_GROUPS_PER_KIND]:
-                suffix = self.get("similar", count=group.count) if group.count > 1 else ""
-                blocks.append(Paragraph(f"- {group.representative.rstrip(' .;,')}{suffix}."))
+                blocks.append(Paragraph(f"- {self.phrase(group, total)}"))
             if len(groups) > TOP_GROUPS_PER_KIND:
-                others = sum(g.count for g in groups[TOP_GROUPS_PER_KIND:])
-                blocks.append(Paragraph(self.get("more_groups", count=others)))
+                rest = groups[TOP_GROUPS_PER_KIND:]
+                count = sum(g.count for g in rest)
+                blocks.append(Paragraph(self.get("more_groups", groups=len(rest), count=count), italic=True))
         return tuple(blocks)
+
+    def appendix(self, summary: MoodSummary) -> Part | None:
+        """Every group and single entry, by kind: nothing the body had no room for is lost."""
+        groups = [g for kind in MOOD_KINDS for g in summary.groups if g.kind is kind]
+        if not groups:
+            return None
+        counted = sum(g.count for g in groups)
+        table = Table(
+            headings=(self.get("col_no"), self.get("col_kind"), self.get("col_item"), self.get("col_count")),
+            rows=tuple(
+                (str(i), summary.label("kind", g.kind.value), g.representative, str(g.count))
+                for i, g in enumerate(groups, start=1)
+            ),
+            widths_cm=(1.5, 3.3, 9.2, 2.5),
+            caption=self.get("appendix_caption", groups=len(groups), count=counted),
+            total=("", self.get("total_row"), self.get("appendix_total", groups=len(groups)), str(counted)),
+        )
+        return Part(self.get("appendix"), (table,))
 
     def units(self, units: list[UnitReportLine] | None) -> tuple[Block, ...]:
         if not units:
@@ -181,7 +214,7 @@ class _Words:
                     )
                     for i, unit in enumerate(ordered, start=1)
                 ),
-                widths_cm=(1.2, 8.0, 3.5, 3.3),
+                widths_cm=(1.5, 7.7, 3.5, 3.3),
             ),
         )
 

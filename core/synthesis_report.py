@@ -1,9 +1,11 @@
 """The synthesis report of one document ("Báo cáo tổng hợp ý kiến góp ý của Nhân dân vào dự thảo …").
 
 Built from a :class:`~core.document_consolidation.Consolidation` as an :class:`~core.admin_document.AdminDocument`:
-totals by stance, two bar charts (by stance, by respondent category), tables by category,
-organisation, locality and channel, then each section's groups of near-identical opinions.
-``formats.synthesis_docx`` turns it into the Word draft.
+I. the totals by stance; II. two bar charts and the tables by category, organisation, locality and
+channel; III. each section under its parent path, its groups worded by their share ("Đa số ý kiến …",
+"Nhiều ý kiến …", "Một số ý kiến …", "Có ý kiến …") with the representative text in indirect speech;
+IV. the assessment, left for staff. Nothing is hidden: every group of two or more and every single
+opinion is listed in the appendices, whatever the body had room for.
 """
 
 from __future__ import annotations
@@ -12,27 +14,57 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from core.admin_document import (
+    ROMAN,
     AdminDocument,
     BarChart,
     Block,
-    Closing,
     Heading,
-    Letterhead,
+    Issuer,
     Paragraph,
     Part,
     Table,
+    closing_of,
+    indirect,
+    letterhead_of,
+    share_word,
 )
-from core.document_consolidation import Consolidation, label_of
+from core.document_consolidation import Consolidation, Group, SectionSummary, label_of
 from core.i18n import t
-from core.text import normalize_input
+from core.text import fold_for_matching, normalize_input
 
-MAX_GROUPS_PER_SECTION = 10
-CHARTS = (("stance", "api.docx.chart_stance"), ("category", "api.docx.chart_category"))
+MAX_GROUPS_PER_SECTION = 10  # groups of two or more worded in the body; all of them are in appendix 1
+MAX_SINGLES_PER_SECTION = 5  # single opinions worded in the body; all of them are in appendix 2
+CHARTS = (("stance", "report.synthesis.chart_stance"), ("category", "report.synthesis.chart_category"))
 TABLES = ("category", "organisation", "locality", "channel")
+PATH_MARK = " › "
 
 
-def _share(count: int, total: int) -> str:
-    return f"{(100.0 * count / total):.1f}".replace(".", ",") if total else "0"
+def share(count: int, total: int, language: str = "vi") -> str:
+    """A percentage with one decimal, a decimal comma in Vietnamese."""
+    text = f"{(100.0 * count / total):.1f}" if total else "0"
+    return text.replace(".", ",") if language == "vi" else text
+
+
+def phrase(group: Group, total: int, issuer: Issuer, language: str = "vi") -> str:
+    """One group as official syntheses write it, e.g. "Đa số ý kiến (5/6 ý kiến) cho rằng cần …"."""
+    word = share_word(group.count, total, issuer)
+    text = indirect(normalize_input(group.representative))
+    return t(f"report.phrase.{word}", language, count=group.count, total=total, text=text)
+
+
+def section_path(section: SectionSummary, language: str = "vi") -> str:
+    """The section under its parents ("Phần thứ nhất › 1. Về phát triển kinh tế"); the opinions on the
+    whole draft under their own name."""
+    if section.section_id is None:
+        return t("report.synthesis.whole_document", language)
+    return normalize_input(PATH_MARK.join((*section.parents, section.label)))
+
+
+def subject_of(title: str, language: str = "vi") -> str:
+    """The subject in capitals; "dự thảo" is not repeated when the draft's title already says it."""
+    title = normalize_input(title)
+    key = "subject_of_draft" if "dự thảo" in fold_for_matching(title) else "subject"
+    return normalize_input(t(f"report.synthesis.{key}", language, title=title)).upper()
 
 
 def synthesis_report(
@@ -40,70 +72,153 @@ def synthesis_report(
     *,
     labels: Mapping[str, Mapping[str, str]],
     today: datetime,
+    issuer: Issuer,
     language: str = "vi",
 ) -> AdminDocument:
     """The report of ``result`` dated ``today`` (a local time), its names taken from ``labels``."""
 
     def _(key: str, **params: object) -> str:
-        return t(f"api.docx.{key}", language, **params)
+        return t(f"report.synthesis.{key}", language, **params)
 
     def name(dim: str, code: str) -> str:  # stored names and titles may predate input normalisation
         return normalize_input(label_of(labels, dim, code))
 
-    def para(text: str, *, italic: bool = False) -> Paragraph:
-        return Paragraph(normalize_input(text), italic=italic)
-
-    totals: list[Block] = [para(_("totals", total=result.total, sections=len(result.sections)))]
+    empty = not result.total
+    totals: list[Block] = [Paragraph(_("totals", total=result.total, sections=len(result.sections)))]
     for code, count in result.counts.get("stance", {}).items():
-        share = _share(count, result.total)
-        totals.append(para(_("stance_line", label=name("stance", code), count=count, share=share)))
+        totals.append(
+            Paragraph(
+                _(
+                    "stance_line",
+                    label=name("stance", code),
+                    count=count,
+                    share=share(count, result.total, language),
+                )
+            )
+        )
 
     breakdowns: list[Block] = []
     for dim, caption_key in CHARTS:
         counts = result.counts.get(dim, {})
-        if counts:
-            bars = tuple((name(dim, code), count) for code, count in counts.items())
-            breakdowns.append(BarChart(t(caption_key, language), bars))
-    for dim in TABLES:
-        counts = result.counts.get(dim, {})
-        if not counts:
-            continue
-        caption = t(f"api.dim.{dim}", language)
-        rows = tuple(
-            (name(dim, code), str(count), _share(count, result.total)) for code, count in counts.items()
+        if counts and not empty:
+            breakdowns.append(
+                BarChart(t(caption_key, language), tuple((name(dim, c), n) for c, n in counts.items()))
+            )
+    for number, dim in enumerate((d for d in TABLES if result.counts.get(d) and not empty), start=1):
+        counts = result.counts[dim]
+        heading = t(f"api.dim.{dim}", language)
+        breakdowns.append(
+            Table(
+                headings=(_("col_no"), heading, _("col_count"), _("col_share")),
+                rows=tuple(
+                    (str(i), name(dim, code), str(n), share(n, result.total, language))
+                    for i, (code, n) in enumerate(counts.items(), start=1)
+                ),
+                widths_cm=(1.5, 9.0, 3.0, 3.0),
+                caption=_("table_caption", number=number, dimension=heading.lower()),
+                total=("", _("total_row"), str(result.total), share(result.total, result.total, language)),
+            )
         )
-        breakdowns.append(Heading(caption, italic=True))
-        breakdowns.append(Table((caption, t("api.xlsx.count", language), "%"), rows))
+    if not breakdowns:
+        breakdowns.append(Paragraph(_("no_opinions")))
 
     by_section: list[Block] = []
     if not result.sections:
-        by_section.append(para(_("no_opinions")))
+        by_section.append(Paragraph(_("no_opinions")))
     for section in result.sections:
-        by_section.append(Heading(normalize_input(section.label)))
-        stances = "; ".join(
-            f"{name('stance', code)}: {count}" for code, count in section.counts.get("stance", {}).items()
-        )
-        by_section.append(para(_("section_total", total=section.total, stances=stances)))
-        for group in section.groups[:MAX_GROUPS_PER_SECTION]:
-            key = "group_many" if group.count > 1 else "group_one"
-            by_section.append(para("- " + _(key, count=group.count, text=group.representative)))
-        rest = sum(g.count for g in section.groups[MAX_GROUPS_PER_SECTION:])
-        if rest:
-            by_section.append(para(_("groups_more", count=rest), italic=True))
+        by_section.extend(_section_blocks(section, issuer, language))
 
+    assessment: list[Block] = [Paragraph(_("assessment_placeholder"), italic=True)]
+    parts: list[tuple[str, list[Block]]] = [
+        ("part_totals", totals),
+        ("part_breakdowns", breakdowns),
+        ("part_sections", by_section),
+        ("part_assessment", assessment),
+    ]
+    appendices = _appendices(result, language)
     return AdminDocument(
-        letterhead=Letterhead(
-            issuer=_("agency"),
-            party=_("motto"),
-            place_date=_("place_date", day=today.day, month=today.month, year=today.year),
-        ),
+        letterhead=letterhead_of(issuer, today, language),
         title=_("title"),
-        subject=normalize_input(result.document_title.upper()),
-        note=_("draft_mark"),
-        parts=(
-            Part(_("part_totals"), tuple(totals)),
-            Part(_("part_breakdowns"), tuple(breakdowns)),
-            Part(_("part_sections"), tuple(by_section)),
-        ),
-        closing=Closing(recipients=_("receiver"), signer=(_("signature"),)),
+        subject=subject_of(result.document_title, language),
+        note=t("report.draft_mark", language),
+        intro=(_("intro", title=normalize_input(result.document_title)),),
+        parts=tuple(Part(f"{ROMAN[i]}. {_(key)}", tuple(blocks)) for i, (key, blocks) in enumerate(parts)),
+        closing=closing_of(issuer, language),
+        appendices=appendices,
+        generator=issuer.generator,
     )
+
+
+def _section_blocks(section: SectionSummary, issuer: Issuer, language: str) -> list[Block]:
+    def _(key: str, **params: object) -> str:
+        return t(f"report.synthesis.{key}", language, **params)
+
+    stances = "; ".join(
+        f"{t(f'api.stance.{code}', language)}: {count}"
+        for code, count in section.counts.get("stance", {}).items()
+    )
+    blocks: list[Block] = [
+        Heading(section_path(section, language)),
+        Paragraph(_("section_total", total=section.total, stances=stances)),
+    ]
+    without_text = section.total - sum(g.count for g in section.groups)
+    if without_text:
+        blocks.append(Paragraph(_("without_text", count=without_text)))
+    repeated = [g for g in section.groups if g.count > 1]
+    singles = [g for g in section.groups if g.count == 1]
+    for group in repeated[:MAX_GROUPS_PER_SECTION] + singles[:MAX_SINGLES_PER_SECTION]:
+        blocks.append(Paragraph("- " + phrase(group, section.total, issuer, language)))
+    more_groups = repeated[MAX_GROUPS_PER_SECTION:]
+    more_singles = singles[MAX_SINGLES_PER_SECTION:]
+    if more_groups or more_singles:
+        blocks.append(
+            Paragraph(
+                _(
+                    "rest_in_appendix",
+                    groups=len(more_groups),
+                    grouped=sum(g.count for g in more_groups),
+                    singles=len(more_singles),
+                ),
+                italic=True,
+            )
+        )
+    return blocks
+
+
+def _appendices(result: Consolidation, language: str) -> tuple[Part, ...]:
+    """Appendix 1: every group of two or more; appendix 2: every single opinion (with its receipt)."""
+
+    def _(key: str, **params: object) -> str:
+        return t(f"report.synthesis.{key}", language, **params)
+
+    repeated = [(s, g) for s in result.sections for g in s.groups if g.count > 1]
+    singles = [(s, g) for s in result.sections for g in s.groups if g.count == 1]
+    parts: list[Part] = []
+    if repeated:
+        rows = tuple(
+            (str(i), section_path(s, language), normalize_input(g.representative), str(g.count))
+            for i, (s, g) in enumerate(repeated, start=1)
+        )
+        grouped = sum(g.count for _s, g in repeated)
+        table = Table(
+            headings=(_("col_no"), _("col_section"), _("col_text"), _("col_count")),
+            rows=rows,
+            widths_cm=(1.5, 4.3, 8.2, 2.5),
+            caption=_("appendix_groups_caption", groups=len(repeated), count=grouped),
+            total=("", _("total_row"), _("groups_total", groups=len(repeated)), str(grouped)),
+        )
+        parts.append(Part(_("appendix_groups", number=len(parts) + 1), (table,)))
+    if singles:
+        rows = tuple(
+            (str(i), section_path(s, language), normalize_input(g.representative), g.receipt_codes[0])
+            for i, (s, g) in enumerate(singles, start=1)
+        )
+        table = Table(
+            headings=(_("col_no"), _("col_section"), _("col_text"), _("col_receipt")),
+            rows=rows,
+            widths_cm=(1.5, 4.3, 7.7, 3.0),
+            caption=_("appendix_singles_caption", count=len(singles)),
+            total=("", _("total_row"), _("singles_total", count=len(singles)), ""),
+        )
+        parts.append(Part(_("appendix_singles", number=len(parts) + 1), (table,)))
+    return tuple(parts)

@@ -3,6 +3,9 @@
 * the synthesis report of one document's consolidation (:mod:`core.synthesis_report`), with its two
   bar charts;
 * the Commission's mood report of one period (:mod:`core.mood_report`).
+
+The issuing body, place, recipients and signer come from the settings (``GOPY_REPORT_*``), passed in
+as an :class:`~core.admin_document.Issuer`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from core.admin_document import Issuer
+from core.config import get_settings
 from core.document_consolidation import Consolidation
 from core.mood import MoodSummary, summarise_mood_period
 from core.mood_report import UnitReportLine, mood_report
@@ -20,10 +25,16 @@ from formats.docx_layout import render_docx
 
 
 def build_synthesis_docx(
-    result: Consolidation, path: Path, *, labels: Mapping[str, Mapping[str, str]], today: datetime
+    result: Consolidation,
+    path: Path,
+    *,
+    labels: Mapping[str, Mapping[str, str]],
+    today: datetime,
+    issuer: Issuer | None = None,
 ) -> None:
     """Write the draft synthesis report of one document to ``path``."""
-    path.write_bytes(render_docx(synthesis_report(result, labels=labels, today=today)))
+    issuer = issuer or get_settings().report_issuer_of()
+    path.write_bytes(render_docx(synthesis_report(result, labels=labels, today=today, issuer=issuer)))
 
 
 def build_mood_report_docx(
@@ -33,9 +44,13 @@ def build_mood_report_docx(
     now: datetime,
     timezone: str = "Asia/Ho_Chi_Minh",
     language: str = "vi",
+    issuer: Issuer | None = None,
 ) -> bytes:
     """The mood report draft as DOCX bytes."""
-    return render_docx(mood_report(summary, units=units, now=now, timezone=timezone, language=language))
+    issuer = issuer or get_settings().report_issuer_of()
+    return render_docx(
+        mood_report(summary, units=units, now=now, issuer=issuer, timezone=timezone, language=language)
+    )
 
 
 async def draft_mood_report(
@@ -46,7 +61,10 @@ async def draft_mood_report(
     units: Sequence[UnitReportLine | tuple[str, str, datetime | None]] | None = None,
     timezone: str = "Asia/Ho_Chi_Minh",
     language: str = "vi",
+    issuer: Issuer | None = None,
 ) -> bytes:
     """The DOCX draft of the mood report of one period (entries + the units' reports), as bytes."""
     summary = await summarise_mood_period(uow=uow, period_code=period_code, language=language)
-    return build_mood_report_docx(summary, units=units, now=now, timezone=timezone, language=language)
+    return build_mood_report_docx(
+        summary, units=units, now=now, timezone=timezone, language=language, issuer=issuer
+    )

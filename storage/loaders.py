@@ -151,13 +151,15 @@ async def load_lists(session: AsyncSession, data: dict[str, Any], report: LoadRe
 async def load_localities_csv(
     session: AsyncSession, content: bytes, *, source: str = "localities.csv"
 ) -> LoadReport:
-    """Load localities from CSV with columns ``code,name_vi,name_en[,kind,parent_code]`` (UTF-8)."""
+    """Load localities from CSV with columns ``code,name_vi,name_en[,kind,parent_code]`` (UTF-8); lines
+    starting with ``#`` are comments."""
     report = LoadReport(source, "localities")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataFileError(reason="encoding", detail="CSV must be UTF-8") from exc
-    reader = csv.DictReader(io.StringIO(text))
+    lines = [line for line in text.splitlines(keepends=True) if not line.startswith("#")]  # comments
+    reader = csv.DictReader(io.StringIO("".join(lines)))
     if not reader.fieldnames or not {"code", "name_vi"} <= set(reader.fieldnames):
         raise DataFileError(
             reason="csv_header", detail="columns code,name_vi[,name_en,kind,parent_code] required"

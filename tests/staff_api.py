@@ -133,7 +133,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], count: int = 40) -> S
         stances = ["agree", "disagree", "partial", "other"]
         categories = ["worker", "farmer", "intellectual", None]
         organisations = ["dtn", "cd", None]
-        localities = ["p-ben-thanh", "p-sai-gon", None]
+        localities = ["p-hong-bang", "p-ngo-quyen", None]
         channels = ["telegram", "web", "meeting"]
         rows: list[dict[str, Any]] = []
         for i in range(count):

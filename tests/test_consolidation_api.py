@@ -159,9 +159,13 @@ async def test_consolidation_json_xlsx_and_docx_agree_with_the_database(database
             assert docx.status_code == 200
             report = Document(io.BytesIO(docx.content))
             text = "\n".join(p.text for p in report.paragraphs)
-            assert "BÁO CÁO TỔNG HỢP Ý KIẾN GÓP Ý CỦA NHÂN DÂN VÀO DỰ THẢO" in text
+            assert "\nBÁO CÁO\nTỔNG HỢP Ý KIẾN GÓP Ý CỦA NHÂN DÂN VÀO [MẪU] DỰ THẢO BÁO CÁO CHÍNH TRỊ" in text
             assert "Tổng số ý kiến góp ý đã tiếp nhận: 11 ý kiến" in text
-            assert "Có 5 ý kiến cho rằng" in text and "Có 3 ý kiến cho rằng" in text
+            assert (
+                "- Đa số ý kiến (5/6 ý kiến) cho rằng" in text
+                and "- Đa số ý kiến (3/5 ý kiến) cho rằng" in text
+            )
+            assert "DỰ THẢO DỰ THẢO" not in text and "Gopy tạo tự động" not in text and "XLSX" not in text
             assert len(report.inline_shapes) == 2  # the two bar charts
             assert report.styles["Normal"].font.name == "Times New Roman"
             assert report.styles["Normal"].font.size.pt == 14

@@ -55,7 +55,7 @@ async def _pick_section(user: FakeUser) -> None:
 async def _profile(user: FakeUser) -> None:
     await user.tap("Công nhân")
     await user.tap("Đoàn Thanh niên")
-    await user.tap("Phường Bến Thành")
+    await user.tap("Phường Hồng Bàng")
     await user.tap("Bỏ qua")
     msg = await user.tap("Bỏ qua")
     assert "Vui lòng kiểm tra ý kiến của Quý vị" in (msg.text or "")
@@ -90,7 +90,7 @@ async def test_full_submission(database_url: str) -> None:
     assert row.receipt_code == code
     assert row.stance == "disagree" and row.channel == "telegram" and row.source == "bot"
     assert row.text == "Cần đánh giá rõ hơn hạn chế trong thu hút đầu tư.\n\nĐề nghị bổ sung số liệu cụ thể."
-    assert row.category == "worker" and row.organisation == "dtn" and row.locality == "p-ben-thanh"
+    assert row.category == "worker" and row.organisation == "dtn" and row.locality == "p-hong-bang"
 
 
 async def test_restart_of_the_bot_process_mid_conversation_resumes(

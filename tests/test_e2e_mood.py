@@ -48,7 +48,7 @@ async def test_concern_about_the_city_congress_is_stored_before_the_congress(dat
                 await user.tap("Xong")
                 await user.tap("Công nhân")
                 await user.tap("Công đoàn")
-                await user.tap("Phường Bến Thành")
+                await user.tap("Phường Hồng Bàng")
                 await user.tap("Bỏ qua")
                 msg = await user.tap("Bỏ qua")
                 summary = msg.text or ""
@@ -68,5 +68,5 @@ async def test_concern_about_the_city_congress_is_stored_before_the_congress(dat
     assert period is not None and period.code == "city-17-before"
     assert row.created_at == SENT_AT.astimezone(UTC)
     assert row.text == "Người dân lo lắng về giá điện tăng\n\nvà mong Đại hội có giải pháp ổn định việc làm."
-    assert (row.category, row.organisation, row.locality) == ("worker", "cd", "p-ben-thanh")
+    assert (row.category, row.organisation, row.locality) == ("worker", "cd", "p-hong-bang")
     assert row.stance is None and row.document_id is None and row.channel == "telegram"

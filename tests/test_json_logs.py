@@ -71,7 +71,7 @@ async def _submit_by_bot(user: FakeUser) -> None:
     await user.tap("Không tán thành")
     await user.say(BOT_OPINION)
     await user.tap("Xong")
-    for button in ("Công nhân", "Đoàn Thanh niên", "Phường Bến Thành", "Bỏ qua", "Bỏ qua"):
+    for button in ("Công nhân", "Đoàn Thanh niên", "Phường Hồng Bàng", "Bỏ qua", "Bỏ qua"):
         await user.tap(button)
     msg = await user.tap("Gửi ý kiến")
     assert "Mã biên nhận" in (msg.text or ""), user.transcript()
@@ -95,7 +95,7 @@ async def _submit_by_web_chat(base: str) -> None:
             "Xong",
             "Nông dân",
             "Hội Nông dân",
-            "Phường Bến Thành",
+            "Phường Hồng Bàng",
             "Bỏ qua",
             "Bỏ qua",
             "Gửi ý kiến",

@@ -24,7 +24,7 @@ from tests.test_webchat import submit_until_text
 from tests.webchat_client import ChatClient, served
 
 OPINION = "Ý kiến bí mật số 7319 về việc làm của thanh niên"
-LOCALITY = "p-ben-thanh"
+LOCALITY = "p-hong-bang"
 
 
 async def _refuse_inserts(engine: AsyncEngine, table: str) -> None:
@@ -85,14 +85,14 @@ async def test_a_failed_insert_through_the_web_chat_logs_no_opinion_locality_or_
         await chat.press("Xong")
         await chat.press("Nông dân")
         await chat.press("Hội Nông dân")
-        await chat.press("Phường Bến Thành")
+        await chat.press("Phường Hồng Bàng")
         await chat.press("Bỏ qua")
         await chat.press("Bỏ qua")
         refused = await chat.press_raw("Gửi ý kiến")
         assert refused.status_code == 500
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert failures and any(r.exc_info for r in failures), "the failure itself is logged"
-    _assert_clean(_logged(caplog), OPINION, LOCALITY, "farmer", "Phường Bến Thành")
+    _assert_clean(_logged(caplog), OPINION, LOCALITY, "farmer", "Phường Hồng Bàng")
 
 
 async def test_a_failed_insert_through_the_staff_api_logs_no_title(

@@ -19,11 +19,13 @@ from typer.testing import CliRunner
 from core.config import get_settings
 from core.domain import Channel, FeedbackKind, Profile
 from core.feedback import record_consent, save_profile, withdraw_feedback
+from core.i18n import t
 from core.mood import SUMMARY_DIMENSIONS, submit_mood_entry, summarise_mood_period
 from core.mood_report import UnitReportLine
 from formats.reports_docx import draft_mood_report
 from storage.models import CongressRow, FeedbackRow, ReportingPeriodRow
 from storage.uow import SqlUnitOfWork
+from tests.pdf_support import assert_well_formed, render_pdf
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 HELD = datetime(2025, 10, 14, tzinfo=HANOI)  # the city's 17th Congress in data/plan.yaml
@@ -207,6 +209,14 @@ async def test_summary_of_the_after_period_and_unknown_period(mood_data: MoodDat
             await summarise_mood_period(uow=uow, period_code="nope")
 
 
+MOOD_PARTS = [
+    f"{number}. {t(f'mood.report.part_{key}')}"
+    for number, key in zip(
+        ("I", "II", "III", "IV"), ("overview", "contents", "units", "assessment"), strict=True
+    )
+]
+
+
 def _docx_text(content: bytes) -> tuple[str, object]:
     document = open_docx(io.BytesIO(content))
     parts = [p.text for p in document.paragraphs]
@@ -220,29 +230,33 @@ async def test_docx_draft_combines_entries_and_units(mood_data: MoodData) -> Non
     now = datetime(2025, 10, 3, 2, tzinfo=UTC)
     units = [
         UnitReportLine("Ủy ban MTTQ Việt Nam thành phố", "on_time", datetime(2025, 9, 3, 3, tzinfo=UTC)),
-        ("Quận ủy Hải Châu", "late", datetime(2025, 9, 6, 3, tzinfo=UTC)),
+        ("Đảng ủy phường Lê Chân", "late", datetime(2025, 9, 6, 3, tzinfo=UTC)),
         ("Đảng ủy Khối doanh nghiệp", "missing", None),
     ]
     async with SqlUnitOfWork(mood_data.sessions) as uow:
         content = await draft_mood_report(uow=uow, period_code="city-17-before", now=now, units=units)
     text, document = _docx_text(content)
     assert "BÁO CÁO" in text
-    assert "\nTình hình Nhân dân trước Đại hội XVII Đảng bộ thành phố\n" in text
-    assert "ngày 3 tháng 10 năm 2025" in text
+    assert "\nTÌNH HÌNH NHÂN DÂN TRƯỚC ĐẠI HỘI XVII ĐẢNG BỘ THÀNH PHỐ\n" in text
+    assert "Hải Phòng, ngày 03 tháng 10 năm 2025" in text and "ĐẢNG BỘ THÀNH PHỐ HẢI PHÒNG" in text
     assert "Tổng số ý kiến: 6" in text and "đã rút, không tổng hợp: 1" in text
-    assert "(có 3 ý kiến cùng nội dung)." in text
+    assert "- Đa số ý kiến (3/3 ý kiến) cho rằng" in text, text
+    assert "PHỤ LỤC. TÂM TƯ, NGUYỆN VỌNG, KIẾN NGHỊ ĐÃ TIẾP NHẬN" in text and "Gopy" not in text
     assert "Kinh tế và việc làm" in text and "Công nhân" in text
     assert (
         "Tổng số đơn vị: 3; báo cáo đúng hạn: 1; báo cáo trễ hạn: 1; báo qua kênh khác (chờ xác nhận): 0; chưa báo cáo: 1."
         in text
     )
-    assert "Quận ủy Hải Châu" in text and "Trễ hạn" in text and "06/09/2025" in text
+    assert "Đảng ủy phường Lê Chân" in text and "Trễ hạn" in text and "06/09/2025" in text
     assert "Chưa có dữ liệu" not in text
     section = document.sections[0]  # type: ignore[attr-defined]
     sizes = [section.page_width, section.page_height, section.left_margin, section.right_margin]
     assert [round(size.mm) for size in sizes] == [210, 297, 30, 15]
     normal = document.styles["Normal"]  # type: ignore[attr-defined]
     assert normal.font.name == "Times New Roman" and normal.font.size.pt == 14
+    pdf = render_pdf(content, "mood")
+    assert 3 <= len(pdf.pages) <= 8, len(pdf.pages)
+    assert_well_formed(pdf, part_headings=[*MOOD_PARTS, t("mood.report.appendix")])
 
 
 async def test_docx_draft_without_unit_data_and_without_entries(
@@ -252,9 +266,13 @@ async def test_docx_draft_without_unit_data_and_without_entries(
     async with SqlUnitOfWork(loaded) as uow:
         content = await draft_mood_report(uow=uow, period_code="national-14-after", now=now)
     text, _ = _docx_text(content)
-    assert "\nTình hình Nhân dân sau Đại hội XIV của Đảng\n" in text
+    assert "\nTÌNH HÌNH NHÂN DÂN SAU ĐẠI HỘI XIV CỦA ĐẢNG\n" in text
     assert "Chưa có dữ liệu báo cáo của các đơn vị cho kỳ này." in text
-    assert "chưa nhận được tâm tư, nguyện vọng, kiến nghị nào" in text
+    assert "chưa nhận được tâm tư, nguyện vọng, kiến nghị nào" in text and "PHỤ LỤC" not in text
+    pdf = render_pdf(content, "mood-empty")
+    assert len(pdf.pages) <= 2
+    assert "Hải Phòng, ngày 01 tháng 12 năm 2025" in pdf.text
+    assert_well_formed(pdf, part_headings=MOOD_PARTS)
 
 
 @pytest.fixture

@@ -57,7 +57,9 @@ async def plan(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
     await load_with_units(sessions, NOW)
     return {
         "mttq": await bound_contact(sessions, unit="mttq", chat_id=501, now=NOW),
-        "qu-1": await bound_contact(sessions, unit="qu-1", chat_id=502, now=NOW, name="Minh"),
+        "du-p-hong-bang": await bound_contact(
+            sessions, unit="du-p-hong-bang", chat_id=502, now=NOW, name="Minh"
+        ),
     }
 
 
@@ -74,7 +76,7 @@ def _summary(planned: list) -> list[tuple[str, str, str | None, int]]:  # type: 
 
 async def test_preview_t_minus_7(sessions, settings, plan) -> None:  # type: ignore[no-untyped-def]
     planned = await _plan_at(sessions, settings, local("2025-11-28 08:00"))
-    assert _summary(planned) == [("t-7", PERIOD, "mttq", 501), ("t-7", PERIOD, "qu-1", 502)]
+    assert _summary(planned) == [("t-7", PERIOD, "du-p-hong-bang", 502), ("t-7", PERIOD, "mttq", 501)]
     text = planned[0].message.text
     assert "Hạn cuối: hết ngày 04/12/2025 (còn 6 ngày)" in text and "00:00" not in text
     assert [b[1] for row in planned[0].message.buttons for b in row] == [
@@ -95,7 +97,7 @@ async def test_preview_t_minus_1_due_day_and_overdue(sessions, settings, plan) -
     overdue = await _plan_at(sessions, settings, local("2025-12-07 09:00"))
     assert {(p.step, p.unit_code) for p in overdue} == {
         ("late-2", "mttq"),
-        ("late-2", "qu-1"),
+        ("late-2", "du-p-hong-bang"),
         ("digest", None),
     }
     assert "đã quá hạn 2 ngày" in overdue[0].message.text
@@ -125,13 +127,16 @@ async def test_preview_after_submission(sessions, settings, plan, tmp_path: Path
         )
     assert report.version == 1 and not report.late
     planned = await _plan_at(sessions, settings, local("2025-12-04 08:00"))
-    assert _summary(planned) == [("t-1", PERIOD, "qu-1", 502)]
+    assert _summary(planned) == [("t-1", PERIOD, "du-p-hong-bang", 502)]
     async with SqlUnitOfWork(sessions) as uow:
         rows = await period_compliance(uow=uow, period_code=PERIOD, now=local("2025-12-04 08:00"))
         found, path = await open_report_file(uow=uow, files=files, report_id=report.id)
     by_unit = {r.unit_code: r for r in rows}
     assert by_unit["mttq"].status is ComplianceStatus.ON_TIME and by_unit["mttq"].version == 1
-    assert by_unit["qu-1"].status is ComplianceStatus.MISSING and by_unit["qu-1"].contacts == 1
+    assert (
+        by_unit["du-p-hong-bang"].status is ComplianceStatus.MISSING
+        and by_unit["du-p-hong-bang"].contacts == 1
+    )
     assert len(rows) == 13 and path.read_bytes() == PDF and found.file_type == "pdf"
 
 
@@ -256,7 +261,7 @@ async def test_resubmission_late_and_wrong_period(sessions, plan, tmp_path: Path
             versions.append(
                 await submit_report(
                     uow=uow,
-                    contact_id=plan["qu-1"],
+                    contact_id=plan["du-p-hong-bang"],
                     period_id=periods[PERIOD].id,
                     file=stored,
                     summary="",
@@ -267,12 +272,12 @@ async def test_resubmission_late_and_wrong_period(sessions, plan, tmp_path: Path
     assert [(r.version, r.late) for r in versions] == [(1, False), (2, True)]
     async with SqlUnitOfWork(sessions) as uow:
         rows = {r.unit_code: r for r in await period_compliance(uow=uow, period_code=PERIOD, now=NOW)}
-        assert rows["qu-1"].status is ComplianceStatus.LATE and rows["qu-1"].version == 2
+        assert rows["du-p-hong-bang"].status is ComplianceStatus.LATE and rows["du-p-hong-bang"].version == 2
         # the demo's overdue period is for front organisations only: District 1 does not report on it
         with pytest.raises(errors.PeriodNotForUnit):
             await submit_report(
                 uow=uow,
-                contact_id=plan["qu-1"],
+                contact_id=plan["du-p-hong-bang"],
                 period_id=periods["demo-national-overdue"].id,
                 file=stored,
                 summary="",

@@ -313,7 +313,7 @@ async def test_429_keeps_order_and_loses_nothing(world: World) -> None:
 
 
 async def test_403_marks_contact_unreachable_and_tells_staff(world: World) -> None:
-    contact_id = await bound_contact(world.sessions, unit="qu-1", chat_id=503, now=NOW)
+    contact_id = await bound_contact(world.sessions, unit="du-p-hong-bang", chat_id=503, now=NOW)
     world.server.block_chat(503)
     assert await world.materialise() == 1
     await world.drain()
@@ -386,7 +386,7 @@ async def test_gopy_run_also_runs_the_scheduler(world: World, tmp_path: Path) ->
 
     heartbeat = tmp_path / "var" / "scheduler.heartbeat"
     settings = world.settings.model_copy(update={"heartbeat_file": heartbeat, "scheduler_tick_seconds": 0.2})
-    await bound_contact(world.sessions, unit="qu-3", chat_id=1003, now=NOW)
+    await bound_contact(world.sessions, unit="du-p-ngo-quyen", chat_id=1003, now=NOW)
     app = create_app(settings, clock=world.clock, poll=True, background=start_scheduler)  # as `gopy run`
     async with app.router.lifespan_context(app):
         for _ in range(100):

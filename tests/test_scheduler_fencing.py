@@ -171,7 +171,7 @@ async def test_queued_escalation_is_cancelled_when_every_unit_has_submitted(
     sessions: async_sessionmaker[AsyncSession], server: FakeTelegramServer, bot: Bot
 ) -> None:
     await load_with_units(sessions, NOW)
-    contact = await bound_contact(sessions, unit="qu-1", chat_id=502, now=NOW)
+    contact = await bound_contact(sessions, unit="du-p-hong-bang", chat_id=502, now=NOW)
     settings = Settings(_env_file=None, staff_chat_ids=[STAFF])  # type: ignore[call-arg]
     policy = reminder_policy(settings)
     clock = FixedClock(local("2025-12-07 08:00"))  # late-2: a reminder to District 1
@@ -200,7 +200,7 @@ async def test_queued_escalation_is_cancelled_when_every_unit_has_submitted(
                     kind="offchannel",
                     submitted_at=clock.now(),
                     late=True,
-                    contact_id=contact if unit.code == "qu-1" else None,
+                    contact_id=contact if unit.code == "du-p-hong-bang" else None,
                 )
             )
         await uow.commit()

@@ -170,7 +170,7 @@ async def test_a_whole_submission_is_stored_as_web_and_survives_a_server_restart
         assert "Quý vị thuộc đối tượng nào" in chat.texts()
         await chat.press("Nông dân")
         await chat.press("Hội Nông dân")
-        await chat.press("Phường Bến Thành")
+        await chat.press("Phường Hồng Bàng")
         await chat.press("Bỏ qua")
         await chat.press("Bỏ qua")
         assert "Vui lòng kiểm tra" in chat.texts()

@@ -162,7 +162,7 @@ async def test_a_citizen_gives_an_opinion_in_the_browser(
         await me.press("Xong", "profile-category")
         await me.press("Nông dân")
         await me.press("Hội Nông dân")
-        await me.press("Phường Bến Thành", "profile-age")
+        await me.press("Phường Hồng Bàng", "profile-age")
         await me.press("Bỏ qua")
         await me.press("Bỏ qua", "confirm")
         await expect(me.last_bot_text()).to_contain_text("Vui lòng kiểm tra")
@@ -191,7 +191,7 @@ async def test_a_citizen_gives_an_opinion_in_the_browser(
             assert (respondent.channel, respondent.category, respondent.locality) == (
                 "web",
                 "farmer",
-                "p-ben-thanh",
+                "p-hong-bang",
             )
     finally:
         await engine.dispose()

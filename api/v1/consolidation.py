@@ -58,12 +58,14 @@ def xlsx_renderer() -> Render:
 
 def docx_renderer(request: Request) -> Render:
     """The Word draft of the synthesis report, dated today (local time)."""
-    today = now(request).astimezone(services(request).settings.tz)
+    settings = services(request).settings
+    today = now(request).astimezone(settings.tz)
+    issuer = settings.report_issuer_of()
 
     def render(result: Consolidation, labels: Labels) -> bytes:
         with tempfile.TemporaryDirectory(prefix="gopy-report-") as folder:
             path = FsPath(folder) / "report.docx"
-            build_synthesis_docx(result, path, labels=report_labels(labels), today=today)
+            build_synthesis_docx(result, path, labels=report_labels(labels), today=today, issuer=issuer)
             return path.read_bytes()
 
     return render

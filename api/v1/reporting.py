@@ -118,8 +118,11 @@ async def mood_summary(
 
 def mood_docx(request: Request) -> RenderReport:
     """The DOCX layout of the mood report, dated now in the configured timezone."""
-    moment, timezone = now(request), services(request).settings.timezone
-    return lambda summary, units: build_mood_report_docx(summary, units=units, now=moment, timezone=timezone)
+    moment, settings = now(request), services(request).settings
+    issuer = settings.report_issuer_of()
+    return lambda summary, units: build_mood_report_docx(
+        summary, units=units, now=moment, timezone=settings.timezone, issuer=issuer
+    )
 
 
 @router.get("/mood/periods/{period_code}/report.docx", response_class=Response)

@@ -123,10 +123,13 @@ def load(
 ) -> None:
     """Load data files (plan, lists, localities, units, documents); all or nothing per file."""
     from core.staff.documents import load_data_file
+    from formats.drafts import read_draft
 
     now = get_settings().clock().now()
     for path in files:
-        report = run_use_case(lambda uow, p=path: load_data_file(uow=uow, path=p, now=now))
+        report = run_use_case(
+            lambda uow, p=path: load_data_file(uow=uow, path=p, read_draft=read_draft, now=now)
+        )
         typer.echo(" ".join([report.summary(), *report.notes]))
 
 
@@ -139,6 +142,7 @@ def documents_import(
 ) -> None:
     """Import a Markdown or DOCX draft: headings become sections, paragraphs their text."""
     from core.staff.documents import import_document
+    from formats.drafts import read_draft
 
     if not file.is_file():
         typer.echo(f"Không tìm thấy tệp / File not found: {file}", err=True)
@@ -150,6 +154,7 @@ def documents_import(
             actor=cli_actor(),
             raw=raw,
             filename=file.name,
+            read_draft=read_draft,
             now=now,
             code=code,
             title=title,

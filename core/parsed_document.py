@@ -253,3 +253,18 @@ def _check_duplicates(siblings: list[HeadingNode], loc_key: str) -> None:
                     detail=f"number {node.number!r} already used by a sibling ({loc_key} {first.loc})",
                 )
         _check_duplicates(node.children, loc_key)
+
+
+@dataclass(frozen=True)
+class DraftFile:
+    """A draft file as read by ``formats.drafts.read_draft``: its parsed sections, its optional front matter
+    (code, title, status, level, dates, is_sample) and the SHA-256 of its bytes (reloads of an unchanged file
+    are no-ops)."""
+
+    filename: str
+    sha256: str
+    meta: dict[str, Any]
+    parsed: ParsedDocument
+
+
+DRAFT_SUFFIXES = (".md", ".markdown", ".txt", ".docx")

@@ -13,6 +13,7 @@ The numbering of headings, the tree rules and the limits are core's (:mod:`core.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import textwrap
@@ -22,11 +23,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from core.archives import ArchiveLimits, check_archive
+from core.errors import DocumentImportError
 from core.parsed_document import (
     INTRO_TITLE,
     MAX_SECTIONS,
     MAX_TITLE_LEN,
+    DraftFile,
     HeadingNode,
     ParsedDocument,
     ParsedSection,
@@ -48,6 +53,8 @@ __all__ = [
     "parse_docx",
     "parse_file",
     "parse_markdown",
+    "read_draft",
+    "split_front_matter",
     "split_number",
 ]
 
@@ -458,3 +465,38 @@ def parse_file(path: Path) -> ParsedDocument:
     raise import_error(
         "unsupported_format", detail=f"unsupported file type {suffix or '(no suffix)'}; use .md or .docx"
     )
+
+
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """Split an optional YAML front-matter block off a Markdown text."""
+    match = FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise DocumentImportError(reason="front_matter", detail=str(exc)[:200]) from exc
+    if not isinstance(meta, dict):
+        raise DocumentImportError(reason="front_matter", detail="front matter must be a mapping")
+    return meta, text[match.end() :]
+
+
+def read_draft(raw: bytes, filename: str) -> DraftFile:
+    """Parse a Markdown (with optional YAML front matter) or DOCX draft file."""
+    suffix = Path(filename).suffix.lower()
+    meta: dict[str, Any] = {}
+    if suffix == ".docx":
+        parsed = parse_docx(raw)
+    elif suffix in (".md", ".markdown", ".txt"):
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DocumentImportError(reason="encoding", detail="Markdown must be UTF-8") from exc
+        meta, body = split_front_matter(text)
+        parsed = parse_markdown(body)
+    else:
+        raise DocumentImportError(reason="unsupported_format", detail=suffix or filename)
+    return DraftFile(filename=filename, sha256=hashlib.sha256(raw).hexdigest(), meta=meta, parsed=parsed)

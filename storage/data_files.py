@@ -8,27 +8,25 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.parsed_document import DraftFile
 from core.staff.ports import LoadReport
-from storage.loaders import import_document_bytes, load_file
+from storage.loaders import ReadDraft, load_file, store_document
 
 
 class SqlDataFileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def load(self, path: Path, *, now: datetime) -> LoadReport:
-        return await load_file(self.session, path, now=now)
+    async def load(self, path: Path, *, now: datetime, read_draft: ReadDraft) -> LoadReport:
+        return await load_file(self.session, path, now=now, read_draft=read_draft)
 
     async def import_document(
         self,
-        raw: bytes,
+        draft: DraftFile,
         *,
-        filename: str,
         now: datetime,
         code: str | None = None,
         title: str | None = None,
         status: str | None = None,
     ) -> LoadReport:
-        return await import_document_bytes(
-            self.session, raw, filename=filename, now=now, code=code, title=title, status=status
-        )
+        return await store_document(self.session, draft, now=now, code=code, title=title, status=status)

@@ -7,7 +7,6 @@ leaves nothing half-loaded. Loading is idempotent: rows are matched by code and 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from collections.abc import Awaitable, Callable
@@ -22,10 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DataFileError, DocumentImportError
 from core.i18n import t
-from core.parsed_document import ParsedDocument
+from core.parsed_document import DRAFT_SUFFIXES, DraftFile
 from core.staff.ports import LoadReport
 from core.text import normalize_input
-from formats.drafts import parse_docx, parse_markdown
 from storage.loaders_reporting import load_units
 from storage.models import (
     CongressRow,
@@ -37,9 +35,9 @@ from storage.models import (
 )
 
 RELATIVE_DATE = re.compile(r"^([+-]\d+)d$")
-FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
 
+ReadDraft = Callable[[bytes, str], DraftFile]  # raw bytes and file name -> the parsed draft
 YamlLoader = Callable[[AsyncSession, dict[str, Any], LoadReport, datetime], Awaitable[None]]
 YAML_LOADERS: dict[str, YamlLoader] = {}
 
@@ -54,8 +52,11 @@ def yaml_loader(kind: str) -> Callable[[YamlLoader], YamlLoader]:
     return register
 
 
-async def load_file(session: AsyncSession, path: Path, *, now: datetime) -> LoadReport:
-    """Load one data file of any supported kind (by suffix, then by its ``kind`` key)."""
+async def load_file(
+    session: AsyncSession, path: Path, *, now: datetime, read_draft: ReadDraft | None = None
+) -> LoadReport:
+    """Load one data file of any supported kind (by suffix, then by its ``kind`` key); a draft document is
+    read by ``read_draft`` (``formats.drafts.read_draft``, passed in by the caller)."""
     if not path.is_file():
         raise DataFileError(reason="not_found", detail=str(path))
     suffix = path.suffix.lower()
@@ -72,8 +73,11 @@ async def load_file(session: AsyncSession, path: Path, *, now: datetime) -> Load
         return report
     if suffix == ".csv":
         return await load_localities_csv(session, path.read_bytes(), source=path.name)
-    if suffix in (".md", ".markdown", ".txt", ".docx"):
-        return await import_document_file(session, path, now=now, skip_used=True)
+    if suffix in DRAFT_SUFFIXES:
+        if read_draft is None:
+            raise DataFileError(reason="unsupported_format", detail=path.suffix)
+        draft = read_draft(path.read_bytes(), path.name)
+        return await store_document(session, draft, now=now, skip_used=True)
     raise DataFileError(reason="unsupported_format", detail=path.suffix)
 
 
@@ -291,20 +295,6 @@ async def _load_period(
 # --------------------------------------------------------------------------- documents
 
 
-def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """Split an optional YAML front-matter block off a Markdown text."""
-    match = FRONT_MATTER.match(text)
-    if not match:
-        return {}, text
-    try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as exc:
-        raise DocumentImportError(reason="front_matter", detail=str(exc)[:200]) from exc
-    if not isinstance(meta, dict):
-        raise DocumentImportError(reason="front_matter", detail="front matter must be a mapping")
-    return meta, text[match.end() :]
-
-
 def slug(text: str) -> str:
     import unicodedata
 
@@ -313,9 +303,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:60] or "document"
 
 
-async def import_document_file(
+async def store_document(
     session: AsyncSession,
-    path: Path,
+    draft: DraftFile,
     *,
     now: datetime,
     code: str | None = None,
@@ -323,50 +313,18 @@ async def import_document_file(
     status: str | None = None,
     skip_used: bool = False,
 ) -> LoadReport:
-    """Import a Markdown or DOCX draft from a file (front matter may give code, title, status)."""
-    raw = path.read_bytes()
-    return await import_document_bytes(
-        session, raw, filename=path.name, now=now, code=code, title=title, status=status, skip_used=skip_used
-    )
-
-
-async def import_document_bytes(
-    session: AsyncSession,
-    raw: bytes,
-    *,
-    filename: str,
-    now: datetime,
-    code: str | None = None,
-    title: str | None = None,
-    status: str | None = None,
-    skip_used: bool = False,
-) -> LoadReport:
-    """Parse and store a draft document with its section tree, all or nothing.
+    """Store a parsed draft document with its section tree, all or nothing.
 
     Reloading is safe: an unchanged file is a no-op, and what staff changed since (the status, the
     dates) is kept unless given explicitly. A changed file whose document already has opinions is
     refused, or with ``skip_used`` (the bundled data loaded at every start) reported and skipped.
     """
-    meta: dict[str, Any] = {}
-    suffix = Path(filename).suffix.lower()
-    parsed: ParsedDocument
-    if suffix == ".docx":
-        parsed = parse_docx(raw)
-    elif suffix in (".md", ".markdown", ".txt"):
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DocumentImportError(reason="encoding", detail="Markdown must be UTF-8") from exc
-        meta, body = split_front_matter(text)
-        parsed = parse_markdown(body)
-    else:
-        raise DocumentImportError(reason="unsupported_format", detail=suffix or filename)
+    meta, parsed, filename, digest = draft.meta, draft.parsed, draft.filename, draft.sha256
     doc_title = normalize_input(str(title or meta.get("title") or parsed.title or Path(filename).stem))
     doc_code = str(code or meta.get("code") or slug(doc_title))
     doc_status = str(status or meta.get("status") or "draft")
     if doc_status not in ("draft", "open", "closed"):
         raise DocumentImportError(reason="bad_status", detail=doc_status)
-    digest = hashlib.sha256(raw).hexdigest()
     report = LoadReport(filename, "document")
     row = await session.scalar(select(DocumentRow).where(DocumentRow.code == doc_code))
     if row is None:

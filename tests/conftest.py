@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from core.clock import FixedClock
 from core.config import BUNDLED_DATA_DIR
 from storage.db import create_engine, session_factory
+from formats.drafts import read_draft
 from storage.loaders import load_file
 from storage.migrate import upgrade
 from tests.conversation_driver import Driver
@@ -139,7 +140,7 @@ async def load_bundled(sessions: async_sessionmaker[AsyncSession], now: datetime
     """Load the bundled lists, localities, plan and sample draft, as `make run` does."""
     async with sessions() as session:
         for name in BUNDLED_FILES:
-            await load_file(session, BUNDLED_DATA_DIR / name, now=now)
+            await load_file(session, BUNDLED_DATA_DIR / name, now=now, read_draft=read_draft)
         await session.commit()
 
 

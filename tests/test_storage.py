@@ -12,7 +12,8 @@ from core import errors
 from core import feedback as uc
 from core.clock import FixedClock
 from core.domain import Channel, FeedbackStatus, Profile, Stance
-from storage.loaders import import_document_bytes, load_file
+from formats.drafts import read_draft
+from storage.loaders import load_file, store_document
 from storage.models import DocumentRow, FeedbackRow, ReferenceItemRow, ReportingPeriodRow, SectionRow
 from storage.uow import SqlUnitOfWork
 from tests.conftest import NOW
@@ -209,13 +210,12 @@ async def test_document_import_is_all_or_nothing(loaded, tmp_path: Path) -> None
     async with loaded() as session:
         before = await session.scalar(select(func.count()).select_from(SectionRow))
         with pytest.raises(errors.DocumentImportError):
-            await import_document_bytes(session, b"# A\n### skipped level\n", filename="bad.md", now=NOW)
+            await store_document(session, read_draft(b"# A\n### skipped level\n", "bad.md"), now=NOW)
         await session.rollback()
         assert await session.scalar(select(func.count()).select_from(SectionRow)) == before
-        report = await import_document_bytes(
+        report = await store_document(
             session,
-            "# Dự thảo B\n\n## 1. Một\n\nThân.\n\n## 2. Hai\n".encode(),
-            filename="b.md",
+            read_draft("# Dự thảo B\n\n## 1. Một\n\nThân.\n\n## 2. Hai\n".encode(), "b.md"),
             now=NOW,
             status="open",
         )
@@ -257,13 +257,13 @@ async def test_reloading_the_bundled_draft_never_undoes_staff_changes(loaded, tm
         await session.commit()
 
     async with loaded() as session:  # second start, same file: a no-op
-        report = await load_file(session, sample, now=NOW + timedelta(days=1))
+        report = await load_file(session, sample, now=NOW + timedelta(days=1), read_draft=read_draft)
         await session.commit()
     assert report.counts == {"documents unchanged": 1}
     changed = tmp_path / "sample-draft.md"
     changed.write_text(sample.read_text(encoding="utf-8") + "\n## Phần bổ sung\n\nMới.\n", encoding="utf-8")
     async with loaded() as session:  # the file was edited after opinions came in: skipped, reported
-        report = await load_file(session, changed, now=NOW + timedelta(days=2))
+        report = await load_file(session, changed, now=NOW + timedelta(days=2), read_draft=read_draft)
         await session.commit()
     assert report.counts == {"documents skipped": 1}
     assert any("sample-political-report" in note and "1" in note for note in report.notes)
@@ -273,5 +273,5 @@ async def test_reloading_the_bundled_draft_never_undoes_staff_changes(loaded, tm
         assert await session.scalar(select(func.count()).where(SectionRow.document_id == doc_id)) == 10
         assert await session.scalar(select(func.count()).select_from(FeedbackRow)) == 1
         with pytest.raises(errors.DocumentImportError) as refused:  # an explicit import still refuses
-            await import_document_bytes(session, changed.read_bytes(), filename="sample-draft.md", now=NOW)
+            await store_document(session, read_draft(changed.read_bytes(), "sample-draft.md"), now=NOW)
         assert refused.value.params["reason"] == "has_feedback"

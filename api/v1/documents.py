@@ -20,6 +20,7 @@ from api.v1.schemas import (
 from core import errors
 from core.api_keys import Principal, Scope
 from core.staff import documents as uc
+from formats.drafts import read_draft
 
 router = APIRouter(prefix="/documents", tags=["documents"], responses=ERRORS)
 
@@ -93,6 +94,7 @@ async def import_file(
         actor=principal.actor,
         raw=raw,
         filename=file.filename or "upload.md",
+        read_draft=read_draft,
         now=now(request),
         code=code or None,
         title=title or None,

@@ -9,7 +9,7 @@ from pathlib import Path
 from core import errors
 from core.domain import DocumentStatus
 from core.staff.audit import record_audit
-from core.staff.ports import LoadReport, Row, StaffUnitOfWork
+from core.staff.ports import LoadReport, ReadDraft, Row, StaffUnitOfWork
 
 _TRANSITIONS = {
     "publish": (DocumentStatus.DRAFT, DocumentStatus.OPEN),
@@ -82,14 +82,16 @@ async def import_document(
     actor: str,
     raw: bytes,
     filename: str,
+    read_draft: ReadDraft,
     now: datetime,
     code: str | None = None,
     title: str | None = None,
     status: str | None = None,
 ) -> DocumentImport:
-    """Import a Markdown or DOCX draft: headings become sections; all or nothing, audited."""
+    """Import a Markdown or DOCX draft (parsed by ``read_draft``): headings become sections; all or
+    nothing, audited."""
     report = await uow.data_files.import_document(
-        raw, filename=filename, now=now, code=code, title=title, status=status
+        read_draft(raw, filename), now=now, code=code, title=title, status=status
     )
     await record_audit(uow, actor=actor, action="document.import", target=report.document_code, now=now)
     code = report.document_code
@@ -98,8 +100,10 @@ async def import_document(
     return DocumentImport(report, document)
 
 
-async def load_data_file(*, uow: StaffUnitOfWork, path: Path, now: datetime) -> LoadReport:
+async def load_data_file(
+    *, uow: StaffUnitOfWork, path: Path, read_draft: ReadDraft, now: datetime
+) -> LoadReport:
     """Load one data file (plan, lists, localities, units, a draft document); all or nothing."""
-    report = await uow.data_files.load(path, now=now)
+    report = await uow.data_files.load(path, now=now, read_draft=read_draft)
     await uow.commit()
     return report

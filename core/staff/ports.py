@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from core.api_keys import ApiKeyRecord
 from core.exports import FeedbackFilters
+from core.parsed_document import DraftFile
 from core.ports import DocumentRepository, FeedbackRepository, ReferenceRepository
 from core.reporting import ReportingUnitOfWork
 from core.staff.meeting_rows import MeetingEntry
@@ -91,15 +92,17 @@ class ViewRepository(Protocol):
     async def reference_codes(self, list_name: str) -> set[str]: ...
 
 
+ReadDraft = Callable[[bytes, str], DraftFile]  # a draft file's bytes and name -> its parsed form (formats)
+
+
 class DataFileRepository(Protocol):
     """The staff-editable data files (plans, lists, localities, units) and draft documents."""
 
-    async def load(self, path: Path, *, now: datetime) -> LoadReport: ...
+    async def load(self, path: Path, *, now: datetime, read_draft: ReadDraft) -> LoadReport: ...
     async def import_document(
         self,
-        raw: bytes,
+        draft: DraftFile,
         *,
-        filename: str,
         now: datetime,
         code: str | None = None,
         title: str | None = None,

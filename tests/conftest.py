@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.clock import FixedClock
 from core.config import BUNDLED_DATA_DIR
-from storage.db import create_engine, session_factory
 from formats.drafts import read_draft
+from storage.db import create_engine, session_factory
 from storage.loaders import load_file
 from storage.migrate import upgrade
 from tests.conversation_driver import Driver

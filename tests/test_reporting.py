@@ -189,7 +189,10 @@ async def test_compliance_table_as_a_workbook(
     assert front[2] == units["mttq"].name_vi and front[3] == kinds[units["mttq"].kind]
     assert front[4] == t("reporting.compliance.on_time", "vi") and front[5] == 1
     assert front[6] == datetime(2025, 12, 3, 10, 0)  # a real date, local time
-    assert by_unit["du-p-hong-bang"][4] == t("reporting.compliance.missing", "vi") and by_unit["du-p-hong-bang"][6] is None
+    assert (
+        by_unit["du-p-hong-bang"][4] == t("reporting.compliance.missing", "vi")
+        and by_unit["du-p-hong-bang"][6] is None
+    )
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:J{len(rows)}"
 
 

@@ -129,29 +129,10 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 
 # Columns of a worded export (for people): one "section" column (path and title) instead of number and
 # title; the unit's name in "unit_code".
-WORDED_COLUMNS: tuple[str, ...] = (
-    "receipt_code",
-    "kind",
-    "document_code",
-    "section",
-    "stance",
-    "text",
-    "respondent",
-    "category",
-    "organisation",
-    "locality",
-    "age_band",
-    "gender",
-    "channel",
-    "source",
-    "status",
-    "congress_code",
-    "period_code",
-    "topic",
-    "unit_code",
-    "created_at",
-    "updated_at",
-    "withdrawn_at",
+WORDED_COLUMNS: tuple[str, ...] = tuple(
+    "section" if column == "section_number" else column
+    for column in EXPORT_COLUMNS
+    if column != "section_title"
 )
 TIME_COLUMNS: tuple[str, ...] = ("created_at", "updated_at", "withdrawn_at")
 # The columns whose codes a worded export replaces by names (lists, units and catalog names).

@@ -229,7 +229,11 @@ class OutboxSender:
                     message, lease
                 ):
                     return "fenced"
-                self._next_send = max(self.monotonic(), self._next_send) + self.min_interval
+                # the slots stay on their grid when a sleep overruns a little (no drift below the
+                # rate); after a longer stall at most one slot is made up (never a burst)
+                self._next_send = (
+                    max(self.monotonic() - self.min_interval, self._next_send) + self.min_interval
+                )
                 try:
                     await self.bot.send_message(message.chat_id, message.text, reply_markup=markup)
                 finally:  # from the answer: Telegram saw the request no later than that

@@ -69,3 +69,28 @@ def emit(
         "machine": machine(),
     }
     print(json.dumps(result, ensure_ascii=False), flush=True)
+
+
+def datasketch_grouping(texts: list[str], *, threshold: float = 0.6, num_perm: int = 64) -> int:
+    """The grouping reference: datasketch MinHash + LSH alone on the same texts (lower-cased word
+    bigrams, no Vietnamese word segmentation, no verification step); returns the number of groups."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    parent = list(range(len(texts)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, text in enumerate(texts):
+        words = text.lower().split()
+        shingles = {" ".join(words[j : j + 2]) for j in range(max(1, len(words) - 1))}
+        signature = MinHash(num_perm=num_perm)
+        signature.update_batch([s.encode() for s in shingles])
+        for other in lsh.query(signature):
+            parent[find(i)] = find(int(other))
+        lsh.insert(str(i), signature)
+    return len({find(i) for i in range(len(texts))})

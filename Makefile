@@ -60,8 +60,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# every benchmark at its default size, one JSON object each on stdout (make bench BENCH_ARGS=--tiny: seconds)
 bench: $(STAMP)
-	for f in bench/bench_*.py; do $(BIN)/python $$f; done
+	@set -e; for f in bench/bench_*.py; do PYTHONPATH=$(CURDIR) $(BIN)/python $$f $(BENCH_ARGS); done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

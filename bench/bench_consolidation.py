@@ -5,37 +5,35 @@ Usage::
     .venv/bin/python bench/bench_consolidation.py                 # N = 1000, 5000, 20000
     .venv/bin/python bench/bench_consolidation.py 2000 50000      # other sizes
     .venv/bin/python bench/bench_consolidation.py --workers=1 5000
+    .venv/bin/python bench/bench_consolidation.py --tiny
 
-For every N, prints one JSON line: {"n", "seconds_median", "groups", "per_second", ...} over 3 runs
+Prints one JSON object; for every N: {"n", "seconds_median", "groups", "per_second", ...} over 3 runs
 ("cpu_seconds_median" adds the CPU time of this process and of the segmentation workers: on a busy
 machine it is steadier than the wall-clock time).
 The data is seeded, so every run of the script sees the same opinions. About 40 % of the opinions
 are copies of 30 "campaign" texts with small edits (case, punctuation, tone mark placement, NFD,
 a word added or dropped); the rest are free opinions put together from phrase pools, about 30 words
 each, that share many phrases without being near-duplicates.
-Not part of the test suite.
+Reference in the same run: datasketch MinHash + LSH alone on the same texts (bench/_common.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import resource
 import statistics
-import sys
 import time
 import unicodedata
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _common
+from _common import SEED, datasketch_grouping, emit, ratio
 
 from core import text as core_text
 from core.near_duplicates import OpinionText, group_near_duplicates
 
+assert _common.ROOT
 DEFAULT_SIZES = (1000, 5000, 20000)
-RUNS = 3
-SEED = 20240601
 
 OPENERS = [
     "Đề nghị",
@@ -228,17 +226,23 @@ def _cpu_time() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def run(n: int, workers: int | None) -> dict[str, object]:
+def run(n: int, workers: int | None, runs: int) -> dict[str, object]:
     opinions = make_opinions(n)
     seconds: list[float] = []
     cpu_seconds: list[float] = []
-    for _ in range(RUNS):
+    reference: list[float] = []
+    texts = [o.text for o in opinions]
+    for _ in range(runs):
+        start = time.perf_counter()
+        reference_groups = datasketch_grouping(texts)
+        reference.append(time.perf_counter() - start)
         core_text._segment.cache_clear()  # every run pays for word segmentation
         start, cpu_start = time.perf_counter(), _cpu_time()
         result = group_near_duplicates(opinions, workers=workers)
         seconds.append(time.perf_counter() - start)
         cpu_seconds.append(_cpu_time() - cpu_start)
     median = statistics.median(seconds)
+    reference_median = statistics.median(reference)
     return {
         "n": n,
         "seconds_median": round(median, 3),
@@ -250,21 +254,40 @@ def run(n: int, workers: int | None) -> dict[str, object]:
         "workers": "auto" if workers is None else workers,
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),  # other work on the machine skews the timings
+        "reference_datasketch_seconds_median": round(reference_median, 3),
+        "reference_datasketch_groups": reference_groups,
+        "ratio": ratio(reference_median, median),  # speed relative to datasketch alone
     }
 
 
 def main(argv: list[str]) -> None:
     workers: int | None = None
     sizes: list[int] = []
+    runs = 3
     for arg in argv:
         if arg.startswith("--workers="):
             workers = int(arg.split("=", 1)[1])
+        elif arg == "--tiny":
+            sizes, runs = [200], 1
         else:
             sizes.append(int(arg))
     core_text.tokens("khởi động mô hình tách từ")  # load underthesea outside the timings
-    for n in sizes or DEFAULT_SIZES:
-        print(json.dumps(run(n, workers), ensure_ascii=False), flush=True)
+    results = [run(n, workers, runs) for n in sizes or DEFAULT_SIZES]
+    emit(
+        "consolidation",
+        parameters={
+            "sizes": [r["n"] for r in results],
+            "runs": runs,
+            "workers": workers or "auto",
+            "seed": SEED,
+        },
+        figures={"by_n": {str(r["n"]): r for r in results}},
+        reference={"what": "datasketch MinHash+LSH alone, same texts (per size: reference_datasketch_*)"},
+        ratio={str(r["n"]): r["ratio"] for r in results},  # type: ignore[misc]
+    )
 
 
 if __name__ == "__main__":
+    import sys
+
     main(sys.argv[1:])

@@ -1,21 +1,21 @@
 """Benchmark of the citizen conversation: events/s through the state machine, on fakes and on SQLite.
 
-Prints one JSON object per scenario (median of repeated runs). Not part of the test suite.
-Usage: .venv/bin/python bench/bench_conversation.py [CONVERSATIONS]
+Prints one JSON object: events/s per storage (median of 3 runs). The reference in the same run is the
+state machine alone on in-memory fakes (what the storage costs is the rest).
+Usage: .venv/bin/python bench/bench_conversation.py [CONVERSATIONS] [--runs 3] [--tiny]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _common
+from _common import emit, ratio
 
 from core.conversation.citizen import CitizenConversation
 from core.conversation.model import Context, Event
@@ -26,6 +26,7 @@ from storage.uow import SqlUnitOfWork
 from tests.conftest import load_bundled
 from tests.fakes import FakeUnitOfWork, sample_store
 
+assert _common.ROOT
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
 SCRIPT = [
     ("cmd", "start"),
@@ -93,41 +94,51 @@ async def prepare(url: str) -> None:
     await engine.dispose()
 
 
-async def main() -> None:
+async def main(n: int, runs: int) -> None:
     import asyncpg
 
     from tests.conftest import PG_ADMIN_DSN, pg_url
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     pg_name = f"gopy_bench_{time.time_ns()}"
     admin = await asyncpg.connect(PG_ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{pg_name}"')
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        await prepare(url)
-        await prepare(pg_url(pg_name))
-        scenarios = (
-            ("fake_uow", lambda: run_fake(n)),
-            ("sqlite", lambda: run_sql(n, url)),
-            ("postgresql", lambda: run_sql(n, pg_url(pg_name))),
-        )
-        for name, fn in scenarios:
-            rates = [await fn() for _ in range(3)]
-            print(
-                json.dumps(
-                    {
-                        "bench": "conversation",
-                        "storage": name,
-                        "conversations": n,
-                        "events_per_conversation": len(SCRIPT),
-                        "events_per_second_median": round(statistics.median(rates), 1),
-                        "submissions_per_second_median": round(statistics.median(rates) / len(SCRIPT), 2),
-                    }
-                )
+    figures: dict[str, dict[str, float]] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+            await prepare(url)
+            await prepare(pg_url(pg_name))
+            scenarios = (
+                ("fake_uow", lambda: run_fake(n)),
+                ("sqlite", lambda: run_sql(n, url)),
+                ("postgresql", lambda: run_sql(n, pg_url(pg_name))),
             )
-    await admin.execute(f'DROP DATABASE "{pg_name}" WITH (FORCE)')
-    await admin.close()
+            for name, fn in scenarios:
+                rate = statistics.median([await fn() for _ in range(runs)])
+                figures[name] = {
+                    "events_per_second_median": round(rate, 1),
+                    "submissions_per_second_median": round(rate / len(SCRIPT), 2),
+                }
+    finally:
+        await admin.execute(f'DROP DATABASE "{pg_name}" WITH (FORCE)')
+        await admin.close()
+    reference = figures.pop("fake_uow")
+    emit(
+        "conversation",
+        parameters={"conversations": n, "events_per_conversation": len(SCRIPT), "runs": runs},
+        figures=figures,
+        reference={"what": "the state machine alone on in-memory fakes", **reference},
+        ratio={
+            name: ratio(f["events_per_second_median"], reference["events_per_second_median"])
+            for name, f in figures.items()
+        },
+    )
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description="citizen conversation events/s")
+    parser.add_argument("conversations", type=int, nargs="?", default=100)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tiny", action="store_true", help="3 conversations, one run")
+    args = parser.parse_args()
+    asyncio.run(main(3 if args.tiny else args.conversations, 1 if args.tiny else args.runs))

@@ -4,13 +4,19 @@ Runs on a scratch SQLite file (or ``GOPY_BENCH_DATABASE_URL``, e.g. a scratch Po
 has been migrated). Prints one JSON object with medians. Peak memory is traced with ``tracemalloc`` for
 two sizes: a constant-memory export keeps it flat as the number of rows grows.
 
-    .venv/bin/python bench/bench_exports.py [--rows 10000 40000] [--repeat 3]
+References in the same run, on the same rows: CSV — a raw SELECT of the same table through the same
+driver written by ``csv.writer``; JSONL — ``json.dumps`` of the presented rows from memory; XLSX —
+XlsxWriter alone (constant memory) writing the same cells from memory.
+
+    .venv/bin/python bench/bench_exports.py [--rows 10000 40000] [--repeat 3] [--tiny]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import json
 import os
 import statistics
@@ -21,7 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert
+import _common
+import xlsxwriter
+from _common import emit, ratio
+from sqlalchemy import delete, insert, select
 
 from core.config import BUNDLED_DATA_DIR
 from core.exports import ExportFormat, FeedbackFilters, present_row, section_paths
@@ -33,6 +42,7 @@ from storage.migrate import upgrade
 from storage.models import FeedbackRow
 from storage.views import SqlViewRepository
 
+assert _common.ROOT
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TEXT = (
@@ -94,6 +104,37 @@ async def export(sessions, fmt: ExportFormat, out: Path) -> int:  # type: ignore
     return out.stat().st_size
 
 
+async def presented_rows(sessions) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    rows: list[dict[str, object]] = []
+    async with sessions() as session:
+        async for page in SqlViewRepository(session).iter_feedback_pages(FeedbackFilters(), upto=None):
+            rows.extend(present_row(r, pii=False, hash_key="bench", tz=TZ) for r in page)
+    return rows
+
+
+async def reference(sessions, fmt: ExportFormat, rows: list[dict[str, object]], out: Path) -> None:  # type: ignore[no-untyped-def]
+    if fmt is ExportFormat.CSV:  # the same table, raw, through the same driver
+        async with sessions() as session:
+            result = await session.execute(select(FeedbackRow.__table__).order_by(FeedbackRow.id))
+            with out.open("w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerows(result.all())
+    elif fmt is ExportFormat.JSONL:
+        with out.open("wb") as fh:
+            buffer = io.BytesIO()
+            for row in rows:
+                buffer.write(json.dumps(row, ensure_ascii=False, default=str).encode())
+                buffer.write(b"\n")
+            fh.write(buffer.getvalue())
+    else:
+        book = xlsxwriter.Workbook(str(out), {"constant_memory": True, "strings_to_formulas": False})
+        sheet = book.add_worksheet()
+        for i, row in enumerate(rows):
+            sheet.write_row(
+                i, 0, [v if isinstance(v, (int, float, str)) or v is None else str(v) for v in row.values()]
+            )
+        book.close()
+
+
 async def main(sizes: list[int], repeat: int) -> dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="gopy-bench-"))
     url = os.environ.get("GOPY_BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{folder / 'bench.db'}"
@@ -120,11 +161,20 @@ async def main(sizes: list[int], repeat: int) -> dict[str, object]:
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             median = statistics.median(times)
+            in_memory = await presented_rows(sessions)
+            ref_times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                await reference(sessions, fmt, in_memory, folder / f"ref.{fmt.value}")
+                ref_times.append(time.perf_counter() - started)
+            ref_median = statistics.median(ref_times)
             entry[fmt.value] = {
                 "seconds": round(median, 3),
                 "rows_per_second": round(rows / median),
                 "file_mb": round(size / 1e6, 2),
                 "peak_python_mb": round(peak / 1e6, 2),
+                "reference_rows_per_second": round(rows / ref_median),
+                "ratio": ratio(ref_median, median),
             }
         page_times = []
         async with sessions() as session:
@@ -142,5 +192,24 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 40_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tiny", action="store_true", help="200 rows, one run: checks that it runs")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.rows, args.repeat)), indent=2))
+    sizes, repeat = ([200], 1) if args.tiny else (args.rows, args.repeat)
+    results = asyncio.run(main(sizes, repeat))
+    database = results.pop("database")
+    results.pop("repeat")
+    emit(
+        "exports",
+        parameters={"rows": sizes, "repeat": repeat, "database": database},
+        figures=results,
+        reference={
+            "csv": "raw SELECT of the same table, same driver, csv.writer",
+            "jsonl": "json.dumps of the presented rows from memory",
+            "xlsx": "XlsxWriter constant_memory alone, same cells from memory",
+        },
+        ratio={
+            f"{size}:{fmt}": results[f"rows_{size}"][fmt]["ratio"]  # type: ignore[index]
+            for size in sizes
+            for fmt in ("csv", "jsonl", "xlsx")
+        },
+    )

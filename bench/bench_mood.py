@@ -1,22 +1,22 @@
 """Benchmark of the public-mood feature: the mood path of the conversation, the per-period summary
 (counts + near-identical groups) and the DOCX report draft, on in-memory data.
 
-Prints one JSON object per scenario (median of 3 runs). Not part of the test suite.
-Usage: .venv/bin/python bench/bench_mood.py [ENTRIES]
+Prints one JSON object with the three scenarios (medians of 3 runs). Reference in the same run for the
+summary: datasketch MinHash + LSH alone grouping the same texts. Data: seeded.
+Usage: .venv/bin/python bench/bench_mood.py [ENTRIES] [--tiny]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
 import random
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _common
+from _common import SEED, datasketch_grouping, emit, ratio
 
 from core.conversation.citizen import CitizenConversation
 from core.conversation.model import Context, Event
@@ -26,6 +26,7 @@ from core.mood_report import UnitReportLine
 from formats.reports_docx import build_mood_report_docx
 from tests.fakes import FakeUnitOfWork, sample_store
 
+assert _common.ROOT
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
 SCRIPT = [
     ("cmd", "start"),
@@ -79,7 +80,7 @@ async def conversation_rate(n: int) -> float:
 
 def synthetic_entries(n: int) -> list[Feedback]:
     """n entries of period 3: a third repeat five phrases (with small variations), the rest differ."""
-    rng = random.Random(1)
+    rng = random.Random(SEED)
     entries = []
     for i in range(n):
         if i % 3 == 0:
@@ -106,7 +107,7 @@ def synthetic_entries(n: int) -> list[Feedback]:
     return entries
 
 
-def median_seconds(fn, runs: int = 3) -> float:  # type: ignore[no-untyped-def]
+def median_seconds(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -115,52 +116,52 @@ def median_seconds(fn, runs: int = 3) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
-async def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    rates = [await conversation_rate(50) for _ in range(3)]
-    print(
-        json.dumps(
-            {
-                "bench": "mood_conversation",
-                "storage": "fake_uow",
-                "events_per_second_median": round(statistics.median(rates), 1),
-                "entries_per_second_median": round(statistics.median(rates) / len(SCRIPT), 2),
-            }
-        )
-    )
+async def main(n: int, conversations: int, runs: int) -> None:
+    rates = [await conversation_rate(conversations) for _ in range(runs)]
     store = sample_store(NOW)
     period = store.periods[2]
     congress = store.congresses[1]
     entries = synthetic_entries(n)
     summarise_entries(entries[:10], period=period, congress=congress)  # load the word segmenter once
-    seconds = median_seconds(lambda: summarise_entries(entries, period=period, congress=congress))
+    seconds = median_seconds(lambda: summarise_entries(entries, period=period, congress=congress), runs)
     summary = summarise_entries(entries, period=period, congress=congress)
-    print(
-        json.dumps(
-            {
-                "bench": "mood_summary",
-                "entries": n,
+    texts = [e.text for e in entries]
+    reference_seconds = median_seconds(lambda: datasketch_grouping(texts), runs)
+    units = [UnitReportLine(f"Đơn vị {i}", ("on_time", "late", "missing")[i % 3], NOW) for i in range(40)]
+    docx_seconds = median_seconds(lambda: build_mood_report_docx(summary, units=units, now=NOW), runs)
+    size = len(build_mood_report_docx(summary, units=units, now=NOW))
+    rate = statistics.median(rates)
+    emit(
+        "mood",
+        parameters={"entries": n, "conversations": conversations, "runs": runs, "units": 40, "seed": SEED},
+        figures={
+            "conversation": {
+                "storage": "fake_uow",
+                "events_per_second_median": round(rate, 1),
+                "entries_per_second_median": round(rate / len(SCRIPT), 2),
+            },
+            "summary": {
                 "groups": len(summary.groups),
                 "seconds_median": round(seconds, 3),
                 "entries_per_second_median": round(n / seconds, 1),
-            }
-        )
-    )
-    units = [UnitReportLine(f"Đơn vị {i}", ("on_time", "late", "missing")[i % 3], NOW) for i in range(40)]
-    seconds = median_seconds(lambda: build_mood_report_docx(summary, units=units, now=NOW))
-    size = len(build_mood_report_docx(summary, units=units, now=NOW))
-    print(
-        json.dumps(
-            {
-                "bench": "mood_report_docx",
-                "entries": n,
-                "units": 40,
-                "bytes": size,
-                "seconds_median": round(seconds, 3),
-            }
-        )
+            },
+            "report_docx": {"bytes": size, "seconds_median": round(docx_seconds, 3)},
+        },
+        reference={
+            "what": "datasketch MinHash+LSH alone, same texts (summary only)",
+            "groups": datasketch_grouping(texts),
+            "seconds_median": round(reference_seconds, 3),
+        },
+        ratio={"summary": ratio(reference_seconds, seconds)},  # speed relative to the reference
     )
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description="public-mood feature")
+    parser.add_argument("entries", type=int, nargs="?", default=2000)
+    parser.add_argument("--tiny", action="store_true", help="100 entries, 5 conversations, one run")
+    args = parser.parse_args()
+    if args.tiny:
+        asyncio.run(main(100, 5, 1))
+    else:
+        asyncio.run(main(args.entries, 50, 3))

@@ -5,25 +5,24 @@ Usage::
 
     .venv/bin/python bench/bench_reporting.py              # units = 100, 1000
     .venv/bin/python bench/bench_reporting.py 500 5000
+    .venv/bin/python bench/bench_reporting.py --tiny
 
-For every size prints one JSON line: {"units", "contacts", "materialise_seconds_median",
-"queued", "drain_seconds_median", "sent_per_second"} (medians of 3 runs, SQLite file database).
-Not part of the test suite.
+Prints one JSON object; per size: materialise and drain seconds (medians of 3 runs, SQLite file
+database) and sent/s. Reference in the same run: a bare aiogram loop sending the same number of
+messages to the same fake server (no database, no claims). Paced sending: bench/bench_reminders.py.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import _common
+from _common import emit, ratio
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -40,7 +39,7 @@ from storage.repositories_reporting import acquire_lease
 from storage.uow import SqlUnitOfWork
 from tests.fake_telegram import FakeTelegramServer
 
-RUNS = 3
+assert _common.ROOT
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
 AT = datetime(2025, 11, 28, 1, 0, tzinfo=UTC)  # 08:00 local, T-7 of the 14th Congress period
 TOKEN = "123456:BENCH"
@@ -94,24 +93,51 @@ async def one_run(units: int) -> tuple[float, int, float]:
         return materialise, queued, drain
 
 
-async def main(sizes: list[int]) -> None:
+async def bare_sends(count: int) -> float:
+    """The reference: ``count`` sendMessage calls in a row through aiogram to the same fake server."""
+    async with FakeTelegramServer(token=TOKEN, strict_chats=False) as server:
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.base_url)))
+        started = time.perf_counter()
+        for i in range(count):
+            await bot.send_message(10_000 + i, f"Nhắc hạn báo cáo {i}")
+        elapsed = time.perf_counter() - started
+        await bot.session.close()
+    return elapsed
+
+
+async def main(sizes: list[int], runs: int) -> None:
+    sizes_out: dict[str, dict[str, object]] = {}
+    ratios: dict[str, float | None] = {}
     for units in sizes:
-        runs = [await one_run(units) for _ in range(RUNS)]
-        drain = statistics.median(r[2] for r in runs)
-        print(
-            json.dumps(
-                {
-                    "units": units,
-                    "contacts": 2 * units,
-                    "materialise_seconds_median": round(statistics.median(r[0] for r in runs), 3),
-                    "queued": runs[0][1],
-                    "drain_seconds_median": round(drain, 3),
-                    "sent_per_second": round(runs[0][1] / drain, 1) if drain else None,
-                }
-            ),
-            flush=True,
-        )
+        results = [await one_run(units) for _ in range(runs)]
+        drain = statistics.median(r[2] for r in results)
+        queued = results[0][1]
+        bare = statistics.median([await bare_sends(queued) for _ in range(runs)])
+        sent_per_second = round(queued / drain, 1) if drain else None
+        bare_per_second = round(queued / bare, 1) if bare else None
+        sizes_out[str(units)] = {
+            "units": units,
+            "contacts": 2 * units,
+            "materialise_seconds_median": round(statistics.median(r[0] for r in results), 3),
+            "queued": queued,
+            "drain_seconds_median": round(drain, 3),
+            "sent_per_second": sent_per_second,
+            "reference_bare_sends_per_second": bare_per_second,
+        }
+        ratios[str(units)] = ratio(sent_per_second, bare_per_second)
+    emit(
+        "reporting",
+        parameters={"units": sizes, "runs": runs, "database": "sqlite", "pacing": "off"},
+        figures={"by_units": sizes_out},
+        reference={"what": "bare aiogram sendMessage loop to the same fake server, same count"},
+        ratio=ratios,
+    )
 
 
 if __name__ == "__main__":
-    asyncio.run(main([int(a) for a in sys.argv[1:]] or [100, 1000]))
+    parser = argparse.ArgumentParser(description="reminder pipeline without pacing")
+    parser.add_argument("units", type=int, nargs="*", default=[100, 1000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tiny", action="store_true", help="20 units, one run: checks that it runs")
+    args = parser.parse_args()
+    asyncio.run(main([20] if args.tiny else args.units, 1 if args.tiny else args.runs))

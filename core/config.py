@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = 30.0
     scheduler_lease_seconds: float = 90.0
     heartbeat_file: Path = Path()
-    send_rate_per_second: float = 25.0
+    send_rate_per_second: float = 29.0
     send_chat_interval_seconds: float = 1.0
     send_max_attempts: int = 5
     send_claim_timeout_seconds: float = Field(default=300.0, gt=0)

@@ -14,7 +14,13 @@ Crash safety: a row stays ``sending`` when its sender dies between the claim and
 the lease holder puts it back to ``pending`` after ``claim_timeout`` seconds and sends it again. So a
 crash duplicates at most the one message that was in flight, and loses none. The claim timeout must be
 longer than any pause a live sender may make between its claim and its send (the Bot API request
-timeout included). Messages are sent one at a time in outbox order.
+timeout included).
+
+Pacing: messages are sent one at a time, evenly spaced at ``rate`` per second overall, and each chat
+waits ``chat_interval`` seconds after its previous message (counted from Telegram's answer, so the
+server never sees two closer than that). A chat that is not yet allowed is skipped, not waited for:
+the sender goes on with the other chats and comes back to it, so a chat owed several messages never
+holds up the others. Within one chat, messages keep their outbox order.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
+Monotonic = Callable[[], float]
 
 
 def _markup(message: OutboxMessage) -> InlineKeyboardMarkup | None:
@@ -74,13 +81,14 @@ class OutboxSender:
         clock: Clock,
         policy: ReminderPolicy,
         staff_chat_ids: Sequence[int] = (),
-        rate: float = 25.0,
+        rate: float = 29.0,
         chat_interval: float = 1.0,
         max_attempts: int = 5,
         backoff: float = 2.0,
         claim_timeout: float = 300.0,
         recheck_after: float = 0.5,
         sleep: Sleep = asyncio.sleep,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
@@ -94,8 +102,9 @@ class OutboxSender:
         self.claim_timeout = timedelta(seconds=claim_timeout)
         self.recheck_after = recheck_after
         self.sleep = sleep
-        self._last_send = 0.0
-        self._last_by_chat: dict[int, float] = {}
+        self.monotonic = monotonic
+        self._next_send = 0.0  # monotonic time of the next send allowed overall
+        self._next_by_chat: dict[int, float] = {}  # chats not yet allowed: monotonic time they are
 
     async def drain(
         self, *, lease: Lease, limit: int = 1000, keep_going: Callable[[], bool] = lambda: True
@@ -107,14 +116,28 @@ class OutboxSender:
             now = self.clock.now()
             if self.policy.in_quiet_hours(now):
                 return delivered
+            held = self._held_chats()
+            waiting: Sequence[OutboxMessage] = ()
             async with SqlUnitOfWork(self.sessions) as uow:  # read only; each message then has its own
-                batch = await uow.reporting.pending_outbox(now=now, limit=min(limit, 100))
+                batch = await uow.reporting.pending_outbox(
+                    now=now, limit=min(limit, 100), skip_chats=held.keys()
+                )
+                if not batch and held:  # is anything owed to the chats not yet allowed?
+                    waiting = await uow.reporting.pending_outbox(now=now, limit=100)
             if not batch:
-                return delivered
+                owed = [held[m.chat_id] for m in waiting if m.chat_id in held]
+                if not owed:
+                    return delivered
+                await self.sleep(max(0.0, min(owed) - self.monotonic()))
+                continue
             progressed = False
+            skipped: set[int] = set()  # chats passed over in this batch: their later messages wait too
             for message in batch:
                 if not keep_going() or self.policy.in_quiet_hours(self.clock.now()):
                     return delivered
+                if message.chat_id in skipped or not self._chat_allowed(message.chat_id):
+                    skipped.add(message.chat_id)  # come back to it; the other chats go on meanwhile
+                    continue
                 outcome = await self._deliver(message, lease, keep_going)
                 if outcome in ("fenced", "stopped"):
                     if outcome == "fenced":
@@ -125,9 +148,18 @@ class OutboxSender:
                 limit -= 1
                 if limit <= 0:
                     return delivered
-            if not progressed:
+            if not progressed and not skipped:
                 return delivered
         return delivered
+
+    def _held_chats(self) -> dict[int, float]:
+        """The chats not yet allowed another message (forgetting those whose time has come)."""
+        now = self.monotonic()
+        self._next_by_chat = {chat: at for chat, at in self._next_by_chat.items() if at > now}
+        return self._next_by_chat
+
+    def _chat_allowed(self, chat_id: int) -> bool:
+        return self._next_by_chat.get(chat_id, 0.0) <= self.monotonic()
 
     async def _requeue_stale(self, lease: Lease) -> None:
         now = self.clock.now()
@@ -176,11 +208,8 @@ class OutboxSender:
             await uow.commit()
 
     async def _pace(self, chat_id: int) -> None:
-        now = time.monotonic()
-        wait = max(
-            self._last_send + self.min_interval - now,
-            self._last_by_chat.get(chat_id, -1e9) + self.chat_interval - now,
-        )
+        """Wait for the next overall send slot (the chat is allowed, except when retrying after a 429)."""
+        wait = max(self._next_send, self._next_by_chat.get(chat_id, 0.0)) - self.monotonic()
         if wait > 0:
             await self.sleep(wait)
 
@@ -189,20 +218,26 @@ class OutboxSender:
         attempts = message.attempts
         while True:
             await self._pace(message.chat_id)
-            claiming = time.monotonic()
+            claiming = self.monotonic()
             claim = await self._claim(message, lease)
             if claim != "claimed":
                 return claim
             attempts += 1
             try:
                 # the last moment before the request: a sender paused since its claim checks it again
-                if time.monotonic() - claiming > self.recheck_after and not await self._still_ours(
+                if self.monotonic() - claiming > self.recheck_after and not await self._still_ours(
                     message, lease
                 ):
                     return "fenced"
-                self._last_send = time.monotonic()
-                self._last_by_chat[message.chat_id] = self._last_send
-                await self.bot.send_message(message.chat_id, message.text, reply_markup=markup)
+                # the slots stay on their grid when a sleep overruns a little (no drift below the
+                # rate); after a longer stall at most one slot is made up (never a burst)
+                self._next_send = (
+                    max(self.monotonic() - self.min_interval, self._next_send) + self.min_interval
+                )
+                try:
+                    await self.bot.send_message(message.chat_id, message.text, reply_markup=markup)
+                finally:  # from the answer: Telegram saw the request no later than that
+                    self._next_by_chat[message.chat_id] = self.monotonic() + self.chat_interval
             except TelegramRetryAfter as exc:
                 log.info("rate limited by Telegram", extra={"retry_after": exc.retry_after})
                 await self._release(message, lease)

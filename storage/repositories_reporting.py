@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -289,13 +289,14 @@ class SqlReportingRepository:
             found |= set(await self.session.scalars(select(OutboxRow.key).where(OutboxRow.key.in_(chunk))))
         return found
 
-    async def pending_outbox(self, *, now: datetime, limit: int) -> Sequence[OutboxMessage]:
-        rows = await self.session.scalars(
-            select(OutboxRow)
-            .where(OutboxRow.status == "pending", OutboxRow.not_before <= now)
-            .order_by(OutboxRow.id)
-            .limit(limit)
-        )
+    async def pending_outbox(
+        self, *, now: datetime, limit: int, skip_chats: Collection[int] = ()
+    ) -> Sequence[OutboxMessage]:
+        """Pending, due rows in outbox order, leaving out the chats in ``skip_chats`` (not yet allowed)."""
+        query = select(OutboxRow).where(OutboxRow.status == "pending", OutboxRow.not_before <= now)
+        if skip_chats:
+            query = query.where(OutboxRow.chat_id.not_in(list(skip_chats)))
+        rows = await self.session.scalars(query.order_by(OutboxRow.id).limit(limit))
         return [_outbox(r) for r in rows]
 
     # outbox claims: a row is "sending" only while one scheduler, fenced by its lease epoch, sends it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -121,8 +121,14 @@ class FakeReporting:
     async def existing_outbox_keys(self, keys: Sequence[str]) -> set[str]:
         return set(keys) & set(self.d.outbox)
 
-    async def pending_outbox(self, *, now: datetime, limit: int) -> Sequence[OutboxMessage]:
-        return [m for m in self.d.outbox.values() if m.status == "pending" and m.not_before <= now][:limit]
+    async def pending_outbox(
+        self, *, now: datetime, limit: int, skip_chats: Collection[int] = ()
+    ) -> Sequence[OutboxMessage]:
+        return [
+            m
+            for m in self.d.outbox.values()
+            if m.status == "pending" and m.not_before <= now and m.chat_id not in skip_chats
+        ][:limit]
 
     async def finish_outbox(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -33,7 +33,9 @@ class ReportingRepository(Protocol):
     async def confirm_report(self, report_id: int, *, now: datetime) -> None: ...
     async def add_outbox(self, message: NewOutboxMessage) -> bool: ...
     async def existing_outbox_keys(self, keys: Sequence[str]) -> set[str]: ...
-    async def pending_outbox(self, *, now: datetime, limit: int) -> Sequence[OutboxMessage]: ...
+    async def pending_outbox(
+        self, *, now: datetime, limit: int, skip_chats: Collection[int] = ()
+    ) -> Sequence[OutboxMessage]: ...
     async def finish_outbox(
         self,
         message_id: int,

@@ -1,0 +1,96 @@
+"""What every benchmark of the suite shares: the repository on ``sys.path``, the machine's description,
+and the one JSON object each script prints on stdout.
+
+Every script takes ``--tiny`` (a run of seconds, used by tests/test_bench_suite.py to check that it runs
+and that its JSON is well-formed — never its timings). Its object holds ``bench``, ``parameters``,
+``figures``, ``reference`` (measured in the same run, or the limit it is held against) and ``ratio``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SEED = 20251120  # every data generator of the suite is seeded: the same data on every run
+
+
+def machine() -> dict[str, Any]:
+    """Enough to read a figure: CPUs, the load from other work on the (shared) machine, Python."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpus": cpus,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def median_seconds(fn: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def ratio(value: float | None, reference: float | None) -> float | None:
+    if not value or not reference:
+        return None
+    return round(value / reference, 3)
+
+
+def emit(
+    bench: str,
+    *,
+    parameters: dict[str, Any],
+    figures: dict[str, Any],
+    reference: dict[str, Any] | None = None,
+    ratio: float | dict[str, float | None] | None = None,
+) -> None:
+    """Print the benchmark's one JSON object on stdout (anything else goes to stderr)."""
+    result = {
+        "bench": bench,
+        "parameters": parameters,
+        "figures": figures,
+        "reference": reference or {},
+        "ratio": ratio,
+        "machine": machine(),
+    }
+    print(json.dumps(result, ensure_ascii=False), flush=True)
+
+
+def datasketch_grouping(texts: list[str], *, threshold: float = 0.6, num_perm: int = 64) -> int:
+    """The grouping reference: datasketch MinHash + LSH alone on the same texts (lower-cased word
+    bigrams, no Vietnamese word segmentation, no verification step); returns the number of groups."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    parent = list(range(len(texts)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, text in enumerate(texts):
+        words = text.lower().split()
+        shingles = {" ".join(words[j : j + 2]) for j in range(max(1, len(words) - 1))}
+        signature = MinHash(num_perm=num_perm)
+        signature.update_batch([s.encode() for s in shingles])
+        for other in lsh.query(signature):
+            parent[find(i)] = find(int(other))
+        lsh.insert(str(i), signature)
+    return len({find(i) for i in range(len(texts))})

@@ -39,6 +39,22 @@ def pinned_offset() -> str:
 FROZEN_SECONDS = 7.0  # the leader stays frozen at least this long: more than twice the 3 s lease
 
 
+def _scheduler_env(pg_database: str, server: FakeTelegramServer) -> dict[str, str]:
+    """Two schedulers sharing one database: a 3 s lease, fast ticks, no quiet hours, digest or pacing."""
+    return {
+        **os.environ,
+        "GOPY_DATABASE_URL": pg_database,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE": server.base_url,
+        "GOPY_QUIET_HOURS": "",
+        "GOPY_DIGEST_TIME": "",
+        "GOPY_STAFF_CHAT_IDS": "[]",
+        "GOPY_SCHEDULER_TICK_SECONDS": "0.3",
+        "GOPY_SCHEDULER_LEASE_SECONDS": "3",
+        "GOPY_SEND_CHAT_INTERVAL_SECONDS": "0",
+    }
+
+
 def _spawn(env: dict[str, str], heartbeat: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-c", "from cli.main import app; app()", "scheduler"],
@@ -81,19 +97,7 @@ async def test_two_scheduler_processes_exactly_one_sends(pg_database: str, tmp_p
         await uow.commit()
 
     async with FakeTelegramServer(token=TOKEN, strict_chats=False) as server:
-        env = {
-            **os.environ,
-            "GOPY_DATABASE_URL": pg_database,
-            "GOPY_CLOCK_OFFSET_SECONDS": pinned_offset(),
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE": server.base_url,
-            "GOPY_QUIET_HOURS": "",
-            "GOPY_DIGEST_TIME": "",
-            "GOPY_STAFF_CHAT_IDS": "[]",
-            "GOPY_SCHEDULER_TICK_SECONDS": "0.3",
-            "GOPY_SCHEDULER_LEASE_SECONDS": "3",
-            "GOPY_SEND_CHAT_INTERVAL_SECONDS": "0",
-        }
+        env = {**_scheduler_env(pg_database, server), "GOPY_CLOCK_OFFSET_SECONDS": pinned_offset()}
         beats = [tmp_path / "a.heartbeat", tmp_path / "b.heartbeat"]
         procs = [_spawn(env, beat) for beat in beats]
         try:
@@ -181,18 +185,7 @@ async def test_a_paused_leader_sends_nothing_the_other_took(pg_database: str, tm
             return original(call)
 
         server.register_method("sendMessage", hold_message_10)
-        env = {
-            **os.environ,
-            "GOPY_DATABASE_URL": pg_database,
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE": server.base_url,
-            "GOPY_QUIET_HOURS": "",
-            "GOPY_DIGEST_TIME": "",
-            "GOPY_STAFF_CHAT_IDS": "[]",
-            "GOPY_SCHEDULER_TICK_SECONDS": "0.3",
-            "GOPY_SCHEDULER_LEASE_SECONDS": "3",
-            "GOPY_SEND_CHAT_INTERVAL_SECONDS": "0",
-        }
+        env = _scheduler_env(pg_database, server)
         beats = [tmp_path / "a.heartbeat", tmp_path / "b.heartbeat"]
         procs = [_spawn(env, beat) for beat in beats]
         stopped: subprocess.Popen[bytes] | None = None

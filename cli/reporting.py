@@ -179,11 +179,34 @@ async def compliance_lines(*, uow: Any, period: str | None, settings: Settings, 
             status = t(f"reporting.compliance.{r.status.value}", "vi")
             lines.append(
                 f"   {r.unit_code:<16} {r.kind:<10} {status:<14} {r.version or '-':>3}  {submitted:<16} "
-                f"{r.reachable_contacts}/{r.contacts:<7} {r.report_id or '-'}"
+                f"{r.reachable_contacts}/{r.contacts:<7} {_report_ref(r.report_id)}"
             )
         counts = {s: sum(1 for r in rows if r.status == s) for s in {r.status for r in rows}}
         lines.append("   " + ", ".join(f"{s.value}: {n}" for s, n in sorted(counts.items())))
     return lines
+
+
+def _report_ref(report_id: int | None) -> str:
+    """How a report is named to staff: its receipt code (what the contact was given) and its number."""
+    from core.reporting.model import report_receipt_code
+
+    return f"{report_receipt_code(report_id)} (#{report_id})" if report_id else "-"
+
+
+def parse_report_ref(value: str) -> int:
+    """A report given by its number (``12``, ``#12``) or by the contact's receipt code (``BC-7K3F9Q``)."""
+    from core.reporting.model import report_id_of_receipt
+
+    text = value.strip().removeprefix("#")
+    if text.isdigit():
+        return int(text)
+    report_id = report_id_of_receipt(text)
+    if report_id is None:
+        raise typer.BadParameter(
+            "cần số báo cáo hoặc mã biên nhận dạng BC-XXXXXX / a report number or a BC-XXXXXX receipt code",
+            param_hint="REPORT",
+        )
+    return report_id
 
 
 @periods_app.command("status")
@@ -215,15 +238,20 @@ def periods_status(
 
 @periods_app.command("confirm")
 def periods_confirm(
-    report: Annotated[int, typer.Argument(help="report number (from `periods status`)")],
+    report: Annotated[
+        str, typer.Argument(help="report number or receipt code BC-XXXXXX (both shown by `periods status`)")
+    ],
 ) -> None:
     """Confirm a unit's "sent through another channel" submission."""
     from cli.unit_of_work import cli_actor
     from core.staff.reporting import confirm_report
 
+    report_id = parse_report_ref(report)
     now = get_settings().clock().now()
-    confirmed = _with_uow(lambda uow: confirm_report(uow=uow, actor=cli_actor(), report_id=report, now=now))
-    typer.echo(f"report {confirmed.id}: confirmed ({'late' if confirmed.late else 'on time'})")
+    confirmed = _with_uow(
+        lambda uow: confirm_report(uow=uow, actor=cli_actor(), report_id=report_id, now=now)
+    )
+    typer.echo(f"report {_report_ref(confirmed.id)}: confirmed ({'late' if confirmed.late else 'on time'})")
 
 
 def scheduler() -> None:

@@ -196,6 +196,45 @@ async def test_compliance_table_as_a_workbook(
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:J{len(rows)}"
 
 
+async def test_cli_names_reports_by_receipt_code_and_confirms_by_it(
+    sessions, plan, database_url, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """`periods status` shows the BC- code the contact was given; `periods confirm BC-…` confirms that report."""
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from core.config import get_settings
+    from core.reporting import claim_offchannel
+    from core.reporting.model import report_receipt_code
+
+    async with SqlUnitOfWork(sessions) as uow:
+        period = next(p for p in await uow.plan.list_periods() if p.code == PERIOD)
+        claimed = await claim_offchannel(
+            uow=uow, contact_id=plan["mttq"], period_id=period.id, now=local("2025-12-03 10:00")
+        )
+    code = report_receipt_code(claimed.id)
+    monkeypatch.setenv("GOPY_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        status = await asyncio.to_thread(runner.invoke, app, ["periods", "status", PERIOD])
+        unknown = await asyncio.to_thread(runner.invoke, app, ["periods", "confirm", "BC-???"])
+        confirmed = await asyncio.to_thread(runner.invoke, app, ["periods", "confirm", code.lower()])
+    finally:
+        get_settings.cache_clear()
+    assert status.exit_code == 0, status.output
+    front = next(line for line in status.output.splitlines() if line.strip().startswith("mttq"))
+    assert f"{code} (#{claimed.id})" in front
+    assert unknown.exit_code == 2 and "mã biên nhận" in unknown.output
+    assert confirmed.exit_code == 0, confirmed.output
+    assert f"{code} (#{claimed.id}): confirmed (on time)" in confirmed.output
+    async with SqlUnitOfWork(sessions) as uow:
+        report = await uow.reporting.get_report(claimed.id)
+    assert report is not None and report.confirmed_at is not None
+
+
 async def test_preview_in_quiet_hours(sessions, settings, plan) -> None:  # type: ignore[no-untyped-def]
     at = local("2025-12-04 22:00")
     async with SqlUnitOfWork(sessions) as uow:

@@ -106,9 +106,13 @@ async def test_preview_t_minus_1_due_day_and_overdue(sessions, settings, plan) -
     staff = [p for p in escalation if p.message.kind == "escalation"]
     assert reminders == [] and len(staff) == 1 and staff[0].message.chat_id == STAFF
     assert staff[0].message.text.count("•") == 13  # every bundled unit is still missing
+    assert (
+        "(hạn nộp: hết ngày 04/12/2025)" in staff[0].message.text
+    )  # due 00:00 on the 5th, read as people do
     # the daily digest to staff at 08:30
     digest = [p for p in await _plan_at(sessions, settings, local("2025-12-06 08:30")) if p.step == "digest"]
     assert len(digest) == 1 and "chưa nộp 13" in digest[0].message.text
+    assert "hạn nộp: hết ngày 04/12/2025" in digest[0].message.text and "00:00" not in digest[0].message.text
 
 
 async def test_preview_after_submission(sessions, settings, plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -113,10 +113,6 @@ def reminder_key(period_id: int, unit_id: int, contact_id: int, step: str) -> st
     return f"rem:{period_id}:{unit_id}:{contact_id}:{step}"
 
 
-def _fmt(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%H:%M %d/%m/%Y")
-
-
 def deadline_text(due_at: datetime, tz: ZoneInfo, lang: str) -> str:
     """A deadline as people read it: «hết ngày 04/12/2025» for 00:00 on the 5th (the local day before
     a midnight due time), else «17:00 ngày 04/12/2025»."""
@@ -180,9 +176,8 @@ async def plan_messages(
             if pending:
                 for chat in staff_chat_ids:
                     names = "\n".join(f"• {u.name_vi}" for u in pending)
-                    text = t(
-                        "reporting.escalation", "vi", period=period.title_vi, due=_fmt(period.due_at, tz)
-                    )
+                    due = deadline_text(period.due_at, tz, "vi")
+                    text = t("reporting.escalation", "vi", period=period.title_vi, due=due)
                     msg = NewOutboxMessage(
                         key=f"esc:{period.id}:{chat}",
                         kind="escalation",
@@ -259,7 +254,7 @@ async def _digests(
                 "reporting.digest.line",
                 "vi",
                 period=period.title_vi,
-                due=_fmt(period.due_at, policy.tz),
+                due=deadline_text(period.due_at, policy.tz, "vi"),
                 on_time=counts[ComplianceStatus.ON_TIME],
                 late=counts[ComplianceStatus.LATE],
                 claimed=counts[ComplianceStatus.CLAIMED],

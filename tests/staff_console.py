@@ -16,6 +16,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -149,3 +150,11 @@ async def console_app(database_url: str, clock: FixedClock, **overrides: Any) ->
             yield console
         finally:
             await console.close()
+
+
+def first_admin_env(folder: Path) -> dict[str, str]:
+    """The settings of a configured first admin, for a production `gopy run`/`gopy api` child process
+    (which refuses to start with no staff account and none configured)."""
+    secret = folder / "staff-admin-password"
+    secret.write_text(PASSWORD + "\n", encoding="utf-8")
+    return {"GOPY_STAFF_ADMIN_EMAIL": "admin@example.org", "GOPY_STAFF_ADMIN_PASSWORD_FILE": str(secret)}

@@ -158,3 +158,29 @@ def first_admin_env(folder: Path) -> dict[str, str]:
     secret = folder / "staff-admin-password"
     secret.write_text(PASSWORD + "\n", encoding="utf-8")
     return {"GOPY_STAFF_ADMIN_EMAIL": "admin@example.org", "GOPY_STAFF_ADMIN_PASSWORD_FILE": str(secret)}
+
+
+@asynccontextmanager
+async def served_console(
+    database_url: str, clock: FixedClock, **overrides: Any
+) -> AsyncIterator[tuple[str, Console]]:
+    """The console served over real HTTP on loopback (for the browser): its base URL and the Console."""
+    from tests.webchat_client import serve
+
+    app = create_app(console_settings(database_url, **overrides), clock=clock)
+    app.state.staff_hasher = FAST_HASHER
+    async with serve(app) as base:
+        console = Console(app=app, clock=clock, sessions=app.state.services.sessions)
+        try:
+            yield base, console
+        finally:
+            await console.close()
+
+
+async def browser_sign_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the real form in a Playwright page; waits for the overview."""
+    await page.goto(f"{base}/staff")
+    await page.get_by_label("Thư điện tử").fill(email)
+    await page.get_by_label("Mật khẩu").fill(password)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    await page.wait_for_url(f"{base}/staff")

@@ -39,9 +39,7 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-async def test_sign_in_and_overview(
-    browser: Browser, sqlite_database: str, clock: FixedClock
-) -> None:
+async def test_sign_in_and_overview(browser: Browser, sqlite_database: str, clock: FixedClock) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with served_console(sqlite_database, clock) as (base, console):
         await load_bundled(console.sessions)

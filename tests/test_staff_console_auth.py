@@ -297,3 +297,43 @@ async def test_overview_shows_counts_and_switches_language(staff_console: Consol
     english = await viewer.get("/staff?lang=en")
     assert "Open consultations" in english.text
     assert "Open consultations" in (await viewer.get("/staff")).text  # the choice is kept in a cookie
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/chat", "/staff\\@evil"])
+async def test_sign_in_never_redirects_off_the_console(staff_console: Console, target: str) -> None:
+    email = await staff_console.create_account("viewer")
+    http = staff_console.anonymous()
+    form = await http.get("/staff/login", params={"next": target})
+    assert target not in form.text or target == "/chat"
+    response = await http.post(
+        "/staff/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": csrf_of(form.text), "next": target},
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/staff"
+
+
+async def test_sign_in_follows_next_within_the_console(staff_console: Console) -> None:
+    email = await staff_console.create_account("admin")
+    http = staff_console.anonymous()
+    form = await http.get("/staff/login", params={"next": "/staff/admin/audit?actor=x"})
+    response = await http.post(
+        "/staff/login",
+        data={
+            "email": email,
+            "password": PASSWORD,
+            "csrf_token": csrf_of(form.text),
+            "next": "/staff/admin/audit?actor=x",
+        },
+    )
+    assert response.headers["location"] == "/staff/admin/audit?actor=x"
+
+
+async def test_an_unknown_email_fails_like_a_wrong_password(staff_console: Console) -> None:
+    http = staff_console.anonymous()
+    form = await http.get("/staff/login")
+    response = await http.post(
+        "/staff/login",
+        data={"email": "nobody@example.org", "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+    )
+    assert response.status_code == 401 and "Thư điện tử hoặc mật khẩu không đúng." in response.text
+    assert ("staff:nobody@example.org", "staff.sign_in_failed") in await audit_actions(staff_console)

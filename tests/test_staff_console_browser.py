@@ -59,6 +59,9 @@ async def test_sign_in_and_overview(browser: Browser, sqlite_database: str, cloc
         await expect(page.get_by_role("navigation")).to_contain_text("Quản trị")
         await expect(page.get_by_text("Các đợt lấy ý kiến đang mở")).to_be_visible()
         await page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+        assert await page.evaluate("typeof window.htmx") == "object"  # the vendored htmx loaded under the CSP
+        headers = await page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))")
+        assert len(headers["X-CSRF-Token"]) > 20
         await page.get_by_role("link", name="English").click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
         await page.get_by_role("link", name="Administration").click()

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import docs as api_docs
+from api import staff as api_staff
 from api import v1 as api_v1
 from api import webchat
 from api.limits import ApiLimits
@@ -168,4 +169,5 @@ def create_app(
         return JSONResponse({"ok": True})
 
     app.include_router(webchat.setup())
+    api_staff.setup(app)
     return app

@@ -73,6 +73,10 @@ HTTP_STATUS: dict[type[GopyError], int] = {
     errors.ArchiveRejected: 413,
     errors.ArchiveInconsistent: 422,
     errors.ThemeNotFound: 404,
+    errors.StaffSignInFailed: 401,
+    errors.StaffAccountLocked: 423,
+    errors.StaffAccountExists: 409,
+    errors.StaffInvalidAccount: 422,
 }
 
 

@@ -15,6 +15,8 @@ from cli.api_keys import app as api_keys_app
 from cli.backup import app as backup_app
 from cli.export import app as export_app
 from cli.mood import mood_app
+from cli.staff import app as staff_app
+from cli.staff import ensure_first_admin
 from cli.startup import checked_settings, service_settings
 from cli.unit_of_work import cli_actor
 from cli.unit_of_work import fail as fail
@@ -33,6 +35,7 @@ app.add_typer(documents_app, name="documents")
 app.add_typer(mood_app, name="mood")
 app.add_typer(api_keys_app, name="apikey")
 app.add_typer(export_app, name="export")
+app.add_typer(staff_app, name="staff")
 app.add_typer(backup_app)  # gopy backup FILE, gopy restore FILE
 
 log = logging.getLogger("gopy")
@@ -68,8 +71,10 @@ def _serve(poll: bool) -> None:
     from scheduler.service import start_scheduler
 
     settings = service_settings()
+    ensure_first_admin(settings)
     base = f"http://{settings.host}:{settings.port}"
     log.info("Gopy web chat: %s/chat", base)
+    log.info("Gopy staff console: %s/staff", base)
     log.info("Gopy API docs: %s/docs", base)
     if not settings.bot_token:
         log.info("%s / %s", t("bot.connect_hint", "vi"), t("bot.connect_hint", "en"))

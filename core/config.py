@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.admin_document import Issuer
 from core.clock import Clock, OffsetClock, SystemClock
 from core.errors import InsecureHashKey
+from core.staff.policy import SessionPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_DATA_DIR = PROJECT_ROOT / "data"
@@ -118,6 +119,14 @@ class Settings(BaseSettings):
     retention_update_days: int = Field(default=7, ge=2)  # Telegram re-sends an update for up to a day
     retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
     retention_max_rows: int = Field(default=100_000, ge=1)
+    # the staff console at /staff (docs/staff-console.md)
+    staff_lockout_attempts: int = Field(default=5, ge=1)  # failed sign-ins ...
+    staff_lockout_window_minutes: int = Field(default=15, ge=1)  # ... within this window lock ...
+    staff_lockout_minutes: int = Field(default=15, ge=1)  # ... the account for this long
+    staff_session_idle_minutes: int = Field(default=60, ge=1)  # a session unused this long ends
+    staff_session_hours: int = Field(default=12, ge=1)  # and any session ends this long after sign-in
+    staff_admin_email: str = ""  # the first admin, created at start when no staff account exists ...
+    staff_admin_password_file: Path | None = None  # ... with the password in this file (production)
     clock_offset_seconds: float = 0.0  # demos and tests only: shifts every 'now' of the process
 
     @model_validator(mode="before")
@@ -184,6 +193,16 @@ class Settings(BaseSettings):
             majority_share=self.report_majority_share,
             many_share=self.report_many_share,
             generator=f"Gopy {_version()}",
+        )
+
+    def staff_policy(self) -> SessionPolicy:
+        """The staff console's lock-out and session lifetimes."""
+        return SessionPolicy(
+            max_failures=self.staff_lockout_attempts,
+            failure_window=timedelta(minutes=self.staff_lockout_window_minutes),
+            lock_for=timedelta(minutes=self.staff_lockout_minutes),
+            idle=timedelta(minutes=self.staff_session_idle_minutes),
+            absolute=timedelta(hours=self.staff_session_hours),
         )
 
     @property

@@ -230,3 +230,31 @@ class ThemeNotFound(NotFound):
     """No theme with this key in the current grouping of the scope (the grouping changed: reload)."""
 
     code = "error.theme_not_found"
+
+
+class StaffSignInFailed(GopyError):
+    """A wrong email or password (never says which), or a disabled account."""
+
+    code = "staff.error.sign_in_failed"
+
+
+class StaffAccountLocked(GopyError):
+    """Too many failed sign-ins: the account is locked for ``minutes`` more."""
+
+    code = "staff.error.locked"
+
+
+class StaffAccountExists(GopyError):
+    """An account with this email exists already."""
+
+    code = "staff.error.account_exists"
+
+
+class StaffInvalidAccount(GopyError):
+    """An unknown role, a malformed email or a password too short (``reason``)."""
+
+    code = "staff.error.invalid_account"
+
+
+class StaffAccountNotFound(NotFound):
+    code = "staff.error.account_not_found"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.staff.ports import AuditEntry
+from core.staff.ports import AuditEntry, AuditFilters
 from storage.models_api import AuditLogRow
 
 
@@ -28,8 +28,18 @@ class SqlAuditRepository:
         )
         await self.session.flush()
 
-    async def latest(self, *, limit: int) -> Sequence[AuditEntry]:
-        rows = await self.session.scalars(select(AuditLogRow).order_by(AuditLogRow.id.desc()).limit(limit))
+    async def latest(self, *, limit: int, filters: AuditFilters | None = None) -> Sequence[AuditEntry]:
+        query = select(AuditLogRow)
+        if filters is not None:
+            if filters.actor:
+                query = query.where(AuditLogRow.actor.contains(filters.actor, autoescape=True))
+            if filters.action:
+                query = query.where(AuditLogRow.action.startswith(filters.action, autoescape=True))
+            if filters.since is not None:
+                query = query.where(AuditLogRow.at >= filters.since)
+            if filters.until is not None:
+                query = query.where(AuditLogRow.at < filters.until)
+        rows = await self.session.scalars(query.order_by(AuditLogRow.id.desc()).limit(limit))
         return [
             AuditEntry(
                 id=r.id,

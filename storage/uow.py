@@ -18,6 +18,7 @@ from storage.repositories import (
     SqlSectionRepository,
 )
 from storage.repositories_reporting import SqlReportingRepository
+from storage.staff_accounts import SqlStaffAccountRepository
 from storage.themes import SqlThemeRepository
 from storage.views import SqlViewRepository
 
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
         self.views = SqlViewRepository(session)
         self.data_files = SqlDataFileRepository(session)
         self.themes = SqlThemeRepository(session)
+        self.staff_accounts = SqlStaffAccountRepository(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -194,6 +194,15 @@ class SqlViewRepository:
         row = result.mappings().first()
         return dict(row) if row else None
 
+    async def outbox_backlog(self) -> int:
+        """Messages of the outbox still to send."""
+        from storage.models_reporting import OutboxRow
+
+        count = await self.session.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")
+        )
+        return int(count or 0)
+
     async def list_documents(self) -> list[dict[str, Any]]:
         rows = await self.session.scalars(select(DocumentRow).order_by(DocumentRow.id))
         return [_document_dict(r) for r in rows]

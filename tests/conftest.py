@@ -25,6 +25,8 @@ from storage.loaders import load_file
 from storage.migrate import upgrade
 from tests.conversation_driver import Driver
 from tests.fakes import sample_store
+from tests.staff_console import Console as StaffConsole
+from tests.staff_console import console_app
 
 # The suite runs with the public development hash key; outside development the service refuses it.
 os.environ.setdefault("GOPY_ENV", "development")
@@ -155,3 +157,12 @@ async def loaded(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmak
 def driver() -> Driver:
     """The citizen conversation on the in-memory sample store, at NOW."""
     return Driver(sample_store(NOW), FixedClock(NOW))
+
+
+@pytest.fixture
+async def staff_console(
+    database_url: str, loaded: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> AsyncIterator[StaffConsole]:
+    """The staff console app (SQLite and PostgreSQL, bundled data loaded): see tests/staff_console.py."""
+    async with console_app(database_url, clock) as console:
+        yield console

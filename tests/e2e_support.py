@@ -26,6 +26,7 @@ from core.clock import Clock
 from core.config import Settings
 from storage.db import create_engine, session_factory
 from tests.fake_telegram import FakeTelegramServer
+from tests.staff_console import first_admin_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +93,7 @@ class BotProcess:
             }
         )
         env.pop("REDIS_URL", None)
+        env.update(first_admin_env(self.workdir))
         return env
 
     def start(self) -> None:

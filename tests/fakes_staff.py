@@ -10,7 +10,7 @@ from typing import Any, Self
 
 from core.api_keys import ApiKeyRecord
 from core.staff.meeting_rows import MeetingEntry
-from core.staff.ports import AuditEntry
+from core.staff.ports import AuditEntry, AuditFilters
 
 
 class StaffStore:
@@ -72,8 +72,18 @@ class FakeAudit:
     async def add(self, entry: AuditEntry) -> None:
         self.store.pending["audit"].append(entry)
 
-    async def latest(self, *, limit: int) -> Sequence[AuditEntry]:
-        return list(reversed(self.store.audit))[:limit]
+    async def latest(self, *, limit: int, filters: AuditFilters | None = None) -> Sequence[AuditEntry]:
+        rows = list(reversed(self.store.audit))
+        if filters is not None:
+            rows = [
+                r
+                for r in rows
+                if (not filters.actor or filters.actor in r.actor)
+                and (not filters.action or r.action.startswith(filters.action))
+                and (filters.since is None or r.at >= filters.since)
+                and (filters.until is None or r.at < filters.until)
+            ]
+        return rows[:limit]
 
 
 class FakeStaffDocuments:

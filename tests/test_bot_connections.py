@@ -26,6 +26,7 @@ from storage.models import FeedbackRow
 from tests.conftest import load_bundled
 from tests.e2e_support import ROOT, PoolWatch, bot_settings, running_bot
 from tests.fake_telegram import ChatMessage, FakeTelegramServer, FakeUser
+from tests.staff_console import first_admin_env
 from tests.webchat_client import free_port
 
 pytestmark = pytest.mark.e2e
@@ -167,6 +168,7 @@ async def test_100_citizens_at_a_time_through_the_webhook_on_a_pool_of_5(
                 "GOPY_DB_MAX_OVERFLOW": "0",
                 "TELEGRAM_BOT_TOKEN": server.token,
                 "TELEGRAM_API_BASE": server.base_url,
+                **first_admin_env(tmp_path),
                 "GOPY_HASH_KEY": "test-hash-key",
                 "GOPY_HOST": "127.0.0.1",
                 "GOPY_PORT": str(port),

@@ -100,7 +100,10 @@ def test_wheel_carries_migrations_catalogs_and_web_assets(tmp_path: Path) -> Non
             "core/locales/*/LC_MESSAGES/*.po",
             "api/static/*",
             "api/templates/*",
+            "api/static/staff/*",
+            "api/templates/staff/*",
         )
         for path in ROOT.glob(pattern)
+        if path.is_file()
     ]
     assert needed and not [n for n in needed if n not in names]

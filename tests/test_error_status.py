@@ -50,6 +50,11 @@ EXPECTED = {
     "TooManyRows": 413,
     "InsecureHashKey": 400,
     "ThemeNotFound": 404,
+    "StaffSignInFailed": 401,
+    "StaffAccountLocked": 423,
+    "StaffAccountExists": 409,
+    "StaffInvalidAccount": 422,
+    "StaffAccountNotFound": 404,
 }
 
 

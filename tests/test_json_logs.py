@@ -21,6 +21,7 @@ from storage.db import create_engine, session_factory
 from tests.conftest import load_bundled
 from tests.e2e_support import ROOT
 from tests.fake_telegram import FakeTelegramServer, FakeUser
+from tests.staff_console import first_admin_env
 from tests.webchat_client import ChatClient, free_port
 
 pytestmark = pytest.mark.e2e
@@ -120,6 +121,7 @@ async def test_json_logs_carry_request_and_update_ids_and_no_opinion_text(
                 "GOPY_DATABASE_URL": sqlite_database,
                 "TELEGRAM_BOT_TOKEN": server.token,
                 "TELEGRAM_API_BASE": server.base_url,
+                **first_admin_env(tmp_path),
                 "GOPY_HASH_KEY": "test-hash-key-json-logs",
                 "GOPY_PORT": str(port),
                 "GOPY_LOG_FORMAT": "json",

@@ -39,7 +39,7 @@ BANNED_VI = {
     r"\bhãy\b": "requests are «Vui lòng …» / «Quý vị …», not the imperative «hãy»",
 }
 #: staff-only files: the CLI and the staff API speak to staff, not to citizens or contacts
-STAFF_FILES = frozenset({"api.po", "backup.po", "archives.po", "security.po"})
+STAFF_FILES = frozenset({"api.po", "backup.po", "archives.po", "security.po", "staff.po"})
 
 
 def _entries() -> list[tuple[str, str, str, str]]:

@@ -26,6 +26,7 @@ from storage.models import DocumentRow, FeedbackRow
 from storage.uow import SqlUnitOfWork
 from tests import zipbombs
 from tests.reporting_helpers import office_zip
+from tests.staff_console import first_admin_env
 from tests.test_api_v1 import Api, _assert_error, api  # noqa: F401  (the fixture)
 from tests.test_cli import gopy
 from tests.test_reporting_e2e import World, polling, world  # noqa: F401  (the fixtures)
@@ -312,6 +313,7 @@ def test_the_api_process_stays_small(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_")}
     env.update(GOPY_DATABASE_URL=db, GOPY_PORT=str(port), GOPY_HASH_KEY="bomb-test-key", PYTHONPATH=str(ROOT))
+    env.update(first_admin_env(tmp_path))
     env.pop("TELEGRAM_BOT_TOKEN", None)
     env.pop("REDIS_URL", None)
     log = (tmp_path / "api.log").open("wb")

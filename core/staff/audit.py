@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.staff.ports import AuditEntry, StaffUnitOfWork
+from core.staff.ports import AuditEntry, AuditFilters, StaffUnitOfWork
 
 
 async def record_audit(
@@ -27,6 +27,8 @@ async def record_audit(
     )
 
 
-async def list_audit(*, uow: StaffUnitOfWork, limit: int = 100) -> Sequence[AuditEntry]:
-    """The latest audit rows, newest first."""
-    return await uow.audit.latest(limit=limit)
+async def list_audit(
+    *, uow: StaffUnitOfWork, limit: int = 100, filters: AuditFilters | None = None
+) -> Sequence[AuditEntry]:
+    """The latest audit rows, newest first; ``filters``: actor substring, action prefix, date range."""
+    return await uow.audit.latest(limit=limit, filters=filters)

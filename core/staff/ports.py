@@ -60,9 +60,19 @@ class ApiKeyRepository(Protocol):
     async def list(self) -> Sequence[ApiKeyRecord]: ...
 
 
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the audit log page filters on: an actor (substring), an action (prefix), a date range."""
+
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
-    async def latest(self, *, limit: int) -> Sequence[AuditEntry]: ...
+    async def latest(self, *, limit: int, filters: AuditFilters | None = None) -> Sequence[AuditEntry]: ...
 
 
 class ViewRepository(Protocol):
@@ -82,6 +92,7 @@ class ViewRepository(Protocol):
     async def section_outline(self) -> list[Row]: ...
     async def feedback_by_receipt(self, receipt_code: str) -> Row | None: ...
     async def list_documents(self) -> list[Row]: ...
+    async def outbox_backlog(self) -> int: ...
     async def get_document(self, document_id: int) -> Row | None: ...
     async def document_by_code(self, code: str) -> Row | None: ...
     async def list_sections(self, document_id: int) -> list[Row]: ...
@@ -133,6 +144,64 @@ class StaffFeedbackRepository(FeedbackRepository, Protocol):
     async def add_meeting_entries(self, entries: Sequence[MeetingEntry], receipts: Sequence[str]) -> None: ...
 
 
+@dataclass(frozen=True)
+class StaffAccount:
+    """A staff console account (the password only as its hash)."""
+
+    id: int
+    email: str
+    role: str
+    password_hash: str
+    created_at: datetime
+    totp_secret: str | None = None
+    failed_count: int = 0
+    first_failed_at: datetime | None = None
+    locked_until: datetime | None = None
+    disabled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    """A server-side console session; only the hash of its token is stored."""
+
+    id: int
+    account_id: int
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+class StaffAccountRepository(Protocol):
+    """Staff accounts and their sessions. Never commits."""
+
+    async def add(self, *, email: str, role: str, password_hash: str, now: datetime) -> int: ...
+    async def get(self, account_id: int) -> StaffAccount | None: ...
+    async def by_email(self, email: str) -> StaffAccount | None: ...
+    async def list(self) -> Sequence[StaffAccount]: ...
+    async def count(self) -> int: ...
+    async def set_role(self, account_id: int, role: str) -> None: ...
+    async def set_disabled(self, account_id: int, at: datetime | None) -> None: ...
+    async def set_password_hash(self, account_id: int, password_hash: str) -> None: ...
+    async def set_failures(
+        self, account_id: int, *, count: int, first_at: datetime | None, locked_until: datetime | None
+    ) -> None: ...
+    async def add_session(
+        self, *, token_hash: str, account_id: int, csrf_token: str, now: datetime, expires_at: datetime
+    ) -> int: ...
+    async def session_by_token_hash(self, token_hash: str) -> StaffSession | None: ...
+    async def touch_session(self, session_id: int, *, now: datetime) -> None: ...
+    async def delete_session(self, token_hash: str) -> None: ...
+    async def delete_sessions_of(self, account_id: int) -> None: ...
+
+
+class PasswordHasher(Protocol):
+    """Hashes and checks staff passwords (Argon2 in storage.passwords)."""
+
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
 class StaffUnitOfWork(ReportingUnitOfWork, Protocol):
     documents: StaffDocumentRepository  # type: ignore[assignment]
     feedback: StaffFeedbackRepository  # type: ignore[assignment]
@@ -142,3 +211,4 @@ class StaffUnitOfWork(ReportingUnitOfWork, Protocol):
     views: ViewRepository
     data_files: DataFileRepository
     themes: ThemeRepository
+    staff_accounts: StaffAccountRepository

@@ -105,6 +105,25 @@ class FeedbackRead(BaseModel):
     created_at: str
     updated_at: str | None
     withdrawn_at: str | None
+    hidden_at: str | None = Field(None, description="when staff hid it (moderation); null when shown")
+    hidden_reason: str | None = None
+
+
+class ModerationCreate(BaseModel):
+    reason: Annotated[InputLine, Field(min_length=1, max_length=500, description="why it is hidden")]
+
+
+class ModerationRestore(BaseModel):
+    note: Annotated[InputLine | None, Field(max_length=500)] = None
+
+
+class ModerationRead(BaseModel):
+    receipt_code: str
+    hidden: bool
+    hidden_at: datetime | None
+    hidden_by: str | None
+    hidden_reason: str | None
+    changed: bool = Field(description="false when the entry already was in that state")
 
 
 class FeedbackPage(BaseModel):
@@ -176,6 +195,7 @@ class DocumentRef(BaseModel):
 class ConsolidationRead(BaseModel):
     document: DocumentRef
     total: int
+    hidden: int = Field(0, description="opinions hidden by moderation: in no other figure")
     counts: dict[str, dict[str, int]]
     sections: list[SectionConsolidation]
 

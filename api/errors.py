@@ -73,6 +73,7 @@ HTTP_STATUS: dict[type[GopyError], int] = {
     errors.ArchiveRejected: 413,
     errors.ArchiveInconsistent: 422,
     errors.ThemeNotFound: 404,
+    errors.ExportJobNotReady: 409,
 }
 
 

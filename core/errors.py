@@ -230,3 +230,13 @@ class ThemeNotFound(NotFound):
     """No theme with this key in the current grouping of the scope (the grouping changed: reload)."""
 
     code = "error.theme_not_found"
+
+
+class ExportJobNotFound(NotFound):
+    code = "api.error.export_job_not_found"
+
+
+class ExportJobNotReady(GopyError):
+    """The job's file is not there yet (queued, running) or it failed; or it cannot be retried."""
+
+    code = "api.error.export_job_not_ready"

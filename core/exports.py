@@ -114,6 +114,44 @@ class FeedbackFilters:
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
 
+    def as_json(self) -> dict[str, Any]:
+        """The filters set, JSON-ready (what a stored export job keeps); :meth:`from_json` reads it back."""
+        return self.as_audit()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FeedbackFilters:
+        """The filters of :meth:`as_json`; an unknown name is an :class:`InvalidQuery`."""
+        values: dict[str, Any] = {}
+        for name, raw in data.items():
+            convert = _FILTER_TYPES.get(name)
+            if convert is None:
+                raise errors.InvalidQuery(field=name, reason="unknown")
+            values[name] = None if raw is None else convert(raw)
+        return cls(**values)
+
+
+_FILTER_TYPES: dict[str, Any] = {
+    "kind": FeedbackKind,
+    "document_id": int,
+    "section_id": int,
+    "stance": Stance,
+    "category": str,
+    "organisation": str,
+    "locality": str,
+    "channel": Channel,
+    "source": Source,
+    "status": FeedbackStatus,
+    "congress_id": int,
+    "period_id": int,
+    "topic": str,
+    "unit_code": str,
+    "created_from": datetime.fromisoformat,
+    "created_to": datetime.fromisoformat,
+    "text_contains": str,
+    "q": str,
+    "hidden": HiddenFilter,
+}
+
 
 # Columns of every export, in order. ``respondent`` is a pseudonym unless the key may read PII.
 EXPORT_COLUMNS: tuple[str, ...] = (

@@ -33,3 +33,4 @@ class ExportJobRow(Base):
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]  # the runner's last sign of life (a page written)

@@ -50,6 +50,8 @@ EXPECTED = {
     "TooManyRows": 413,
     "InsecureHashKey": 400,
     "ThemeNotFound": 404,
+    "ExportJobNotFound": 404,
+    "ExportJobNotReady": 409,
 }
 
 

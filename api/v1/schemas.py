@@ -213,3 +213,28 @@ class AuditRead(BaseModel):
     details: dict[str, Any]
     row_count: int | None
     at: datetime
+
+
+class ExportEstimateRead(BaseModel):
+    rows: int
+    background: bool = Field(description="more rows than GOPY_EXPORT_BACKGROUND_ROWS: use a background job")
+    background_rows: int
+
+
+class ExportJobRead(BaseModel):
+    id: int
+    format: str
+    labels: str
+    language: str
+    pii: bool
+    filters: dict[str, Any]
+    status: str = Field(description="queued, running, done or failed")
+    rows_done: int
+    rows_total: int | None
+    progress: float | None = Field(description="0 to 1; null until the row count is known")
+    error: str | None = Field(description="a short code when failed, e.g. `interrupted` (a restart)")
+    retryable: bool
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -22,6 +22,9 @@ class StaffStore:
         self.lists: dict[str, set[str]] = {}
         self.meeting: list[tuple[str, MeetingEntry]] = []
         self.entries: dict[str, dict[str, Any]] = {}  # stored entries (view rows) by receipt code
+        # (document code, section id, stance, count) of the active, shown draft opinions; hidden ones
+        self.counts: list[tuple[str | None, int | None, str | None, int]] = []
+        self.hidden_counts: dict[int, int] = {}
         self.commits = 0
         self.pending: dict[str, Any] = {}
         self.rollback()
@@ -112,6 +115,15 @@ class FakeViews:
 
     async def reference_codes(self, list_name: str) -> set[str]:
         return set(self.store.lists.get(list_name, set()))
+
+    async def counts_by_section_and_stance(
+        self, filters: Any, *, upto: int | None = None
+    ) -> list[tuple[str | None, int | None, str | None, int]]:
+        code = self.store.documents[filters.document_id]["code"] if filters.document_id else None
+        return [c for c in self.store.counts if code is None or c[0] == code]
+
+    async def count_hidden_opinions(self, document_id: int) -> int:
+        return self.store.hidden_counts.get(document_id, 0)
 
     async def feedback_by_receipt(self, receipt_code: str) -> dict[str, Any] | None:
         code = receipt_code.strip().upper()

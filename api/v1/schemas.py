@@ -238,3 +238,24 @@ class ExportJobRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class SectionReadingRead(BaseModel):
+    id: int
+    parent_id: int | None
+    depth: int
+    number: str | None
+    title: str
+    body: str
+    counts: dict[str, int] = Field(description="opinions on this section by stance")
+    total: int
+    subtree_total: int = Field(description="opinions on this section and every section below it")
+    children: list[SectionReadingRead]
+
+
+class DraftReadingRead(BaseModel):
+    document: dict[str, Any]
+    total: int
+    hidden: int = Field(description="opinions hidden by moderation: in no other figure")
+    whole_document: dict[str, int] = Field(description="opinions on the document as a whole, by stance")
+    sections: list[SectionReadingRead]

@@ -74,6 +74,8 @@ HTTP_STATUS: dict[type[GopyError], int] = {
     errors.ArchiveInconsistent: 422,
     errors.ThemeNotFound: 404,
     errors.ExportJobNotReady: 409,
+    errors.ContactStateChange: 409,
+    errors.BotUsernameUnknown: 409,
 }
 
 

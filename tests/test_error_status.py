@@ -52,6 +52,9 @@ EXPECTED = {
     "ThemeNotFound": 404,
     "ExportJobNotFound": 404,
     "ExportJobNotReady": 409,
+    "ContactStateChange": 409,
+    "ContactNotFound": 404,
+    "BotUsernameUnknown": 409,
 }
 
 

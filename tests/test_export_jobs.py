@@ -200,3 +200,24 @@ async def test_export_jobs_over_http(database_url, loaded, clock, monkeypatch, t
             await session.scalars(select(AuditLogRow.action).where(AuditLogRow.action.like("export.%")))
         )
     assert actions == ["export.job", "export.feedback", "export.download"]
+
+
+async def test_a_graceful_stop_fails_the_job_in_hand_as_interrupted(loaded, database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    await seed(loaded, count=20)
+    job_id = await _queue(loaded, ExportFormat.CSV)
+    writing = asyncio.Event()
+
+    async def stall(_job: int, _done: int) -> None:
+        writing.set()
+        await asyncio.Event().wait()  # the process is stopped while the job is under way
+
+    runner = ExportJobRunner(
+        loaded, _settings(database_url, tmp_path), FixedClock(NOW), page_size=5, on_progress=stall
+    )
+    runner.submit(job_id)
+    await writing.wait()
+    await runner.stop()
+    async with SqlUnitOfWork(loaded) as uow:
+        job = await jobs.get_export_job(uow=uow, job_id=job_id)
+    assert job.status is jobs.JobStatus.FAILED and job.error == "interrupted" and job.rows_done == 5
+    assert list((tmp_path / "exports").iterdir()) == []  # the partial file is gone

@@ -21,6 +21,7 @@ from api import docs as api_docs
 from api import staff as api_staff
 from api import v1 as api_v1
 from api import webchat
+from api.export_jobs import ExportJobRunner
 from api.limits import ApiLimits
 from api.logcontext import RequestContextMiddleware
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
@@ -45,6 +46,7 @@ class AppServices:
     bot: BotRuntime | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     scheduler: BackgroundService | None = None
+    export_jobs: ExportJobRunner | None = None  # background exports (api/export_jobs.py)
 
 
 class BackgroundService(Protocol):
@@ -77,6 +79,8 @@ def create_app(
         engine = engine_from_settings(settings)
         svc = AppServices(settings, clock, engine, session_factory(engine), ApiLimits.from_settings(settings))
         app.state.services = svc
+        svc.export_jobs = ExportJobRunner(svc.sessions, settings, clock)
+        await svc.export_jobs.start()
         if settings.bot_token:
             svc.bot = build_runtime(settings, svc.sessions, clock=clock)
             if settings.webhook_url:
@@ -95,6 +99,7 @@ def create_app(
         try:
             yield
         finally:
+            await svc.export_jobs.stop()
             if svc.scheduler is not None:
                 await svc.scheduler.stop()
             if svc.bot is not None and svc.tasks and await svc.bot.stop_polling():

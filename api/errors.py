@@ -77,6 +77,9 @@ HTTP_STATUS: dict[type[GopyError], int] = {
     errors.StaffAccountLocked: 423,
     errors.StaffAccountExists: 409,
     errors.StaffInvalidAccount: 422,
+    errors.ExportJobNotReady: 409,
+    errors.ContactStateChange: 409,
+    errors.BotUsernameUnknown: 409,
 }
 
 

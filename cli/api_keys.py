@@ -20,7 +20,8 @@ def create(
     scopes: Annotated[
         str,
         typer.Option(
-            "--scopes", help="comma-separated: feedback:read, reports:read, feedback:pii, themes:write, admin"
+            "--scopes",
+            help="comma-separated: feedback:read, reports:read, feedback:pii, feedback:moderate, themes:write, admin",
         ),
     ] = "feedback:read",
 ) -> None:

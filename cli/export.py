@@ -14,7 +14,7 @@ import typer
 from cli.unit_of_work import cli_actor, fail
 from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
 from core.errors import GopyError
-from core.exports import ExportFormat, FeedbackFilters, utc_moment
+from core.exports import ExportFormat, FeedbackFilters, HiddenFilter, utc_moment
 from core.i18n import t
 from core.staff.feedback import Presenter, export_wording, start_feedback_export
 
@@ -97,6 +97,12 @@ def export_feedback(
     text: Annotated[
         str | None, typer.Option(help="text contains (case and accent placement ignored)")
     ] = None,
+    q: Annotated[
+        str | None, typer.Option("--q", help="full-text search (case, diacritics and punctuation ignored)")
+    ] = None,
+    hidden: Annotated[
+        HiddenFilter | None, typer.Option(help="entries hidden by moderation: exclude, include, only")
+    ] = None,
     pii: Annotated[bool, typer.Option(help="respondent ids instead of pseudonyms (audited)")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     codes: Annotated[
@@ -129,6 +135,8 @@ def export_feedback(
             created_from=utc_moment("created_from", created_from, settings.tz),
             created_to=utc_moment("created_to", created_to, settings.tz),
             text_contains=text,
+            q=q,
+            hidden=hidden,
         )
         rows = asyncio.run(
             run_export(

@@ -14,6 +14,7 @@ import typer
 from cli.api_keys import app as api_keys_app
 from cli.backup import app as backup_app
 from cli.export import app as export_app
+from cli.feedback import feedback_app
 from cli.mood import mood_app
 from cli.staff import app as staff_app
 from cli.staff import ensure_first_admin
@@ -36,6 +37,7 @@ app.add_typer(mood_app, name="mood")
 app.add_typer(api_keys_app, name="apikey")
 app.add_typer(export_app, name="export")
 app.add_typer(staff_app, name="staff")
+app.add_typer(feedback_app, name="feedback")
 app.add_typer(backup_app)  # gopy backup FILE, gopy restore FILE
 
 log = logging.getLogger("gopy")

@@ -17,6 +17,7 @@ KEY_PREFIX = "gopy"
 class Scope(StrEnum):
     FEEDBACK_READ = "feedback:read"
     FEEDBACK_PII = "feedback:pii"
+    FEEDBACK_MODERATE = "feedback:moderate"
     REPORTS_READ = "reports:read"
     THEMES_WRITE = "themes:write"
     ADMIN = "admin"

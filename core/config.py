@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     archive_max_total_mb: int = Field(default=256, ge=1)
     archive_max_ratio: int = Field(default=100, ge=10)
     meeting_import_max_rows: int = Field(default=20_000, ge=1)
+    # background export jobs (core/staff/export_jobs.py, docs/staff-console-backend.md)
+    exports_dir: Path = Path()
+    export_background_rows: int = Field(default=50_000, ge=1)  # more rows: a background job
+    export_job_stale_seconds: float = Field(default=300.0, gt=0)  # a running job silent this long failed
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     # rate limits (storage/ratelimit.py), shared through Redis when REDIS_URL is set
@@ -140,6 +144,7 @@ class Settings(BaseSettings):
                 "database_url": f"sqlite+aiosqlite:///{home / 'gopy.db'}",
                 "files_dir": home / "files",
                 "heartbeat_file": home / "scheduler.heartbeat",
+                "exports_dir": home / "exports",
             }
             data = {**data, **{k: v for k, v in defaults.items() if not data.get(k)}}
         return data

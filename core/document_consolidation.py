@@ -55,11 +55,13 @@ class Consolidation:
     total: int
     counts: dict[str, dict[str, int]]
     sections: list[SectionSummary]
+    hidden: int = 0  # opinions hidden by moderation: in no figure above, counted apart
 
     def as_json(self) -> dict[str, Any]:
         return {
             "document": {"id": self.document_id, "code": self.document_code, "title": self.document_title},
             "total": self.total,
+            "hidden": self.hidden,
             "counts": self.counts,
             "sections": [
                 {

@@ -94,6 +94,10 @@ class ReportingPeriodNotFound(NotFound):
     code = "reporting.error.period_not_found"
 
 
+class ContactNotFound(NotFound):
+    code = "reporting.error.contact_not_found"
+
+
 class ReportNotFound(NotFound):
     code = "reporting.error.report_not_found"
 
@@ -258,3 +262,23 @@ class StaffInvalidAccount(GopyError):
 
 class StaffAccountNotFound(NotFound):
     code = "staff.error.account_not_found"
+class ExportJobNotFound(NotFound):
+    code = "api.error.export_job_not_found"
+
+
+class ExportJobNotReady(GopyError):
+    """The job's file is not there yet (queued, running) or it failed; or it cannot be retried."""
+
+    code = "api.error.export_job_not_ready"
+
+
+class ContactStateChange(GopyError):
+    """A contact cannot take ``action`` in its current ``state`` (e.g. re-invite a bound contact)."""
+
+    code = "reporting.error.contact_state"
+
+
+class BotUsernameUnknown(GopyError):
+    """No bot username for invite links: set GOPY_BOT_USERNAME (or start the bot once)."""
+
+    code = "error.bot_username_unknown"

@@ -35,6 +35,15 @@ class LabelMode(StrEnum):
     CODES = "codes"
 
 
+class HiddenFilter(StrEnum):
+    """Which entries a listing shows as to moderation: ``exclude`` (the default: hidden entries are
+    left out, as in every count and report), ``include`` (all) or ``only`` (the hidden ones)."""
+
+    EXCLUDE = "exclude"
+    INCLUDE = "include"
+    ONLY = "only"
+
+
 class ExportFormat(StrEnum):
     CSV = "csv"
     XLSX = "xlsx"
@@ -54,7 +63,10 @@ class FeedbackFilters:
     """The filters shared by the list endpoint, every export and ``gopy export feedback``.
 
     ``None`` means "no filter". ``created_from`` is inclusive, ``created_to`` exclusive;
-    ``text_contains`` matches the folded text (case, tone-mark placement and punctuation ignored).
+    ``text_contains`` matches the folded text (case, tone-mark placement and punctuation ignored);
+    ``q`` is the full-text search: every word of it must appear in the text, case, diacritics and
+    punctuation ignored ("chong ngap" finds «Chống ngập»). ``hidden`` (``None``: exclude) says whether
+    entries hidden by moderation are left out, included, or the only ones listed.
     """
 
     kind: FeedbackKind | None = None
@@ -74,6 +86,8 @@ class FeedbackFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     text_contains: str | None = None
+    q: str | None = None
+    hidden: HiddenFilter | None = None
 
     def __post_init__(self) -> None:
         for name in ("created_from", "created_to"):
@@ -84,6 +98,8 @@ class FeedbackFilters:
             raise errors.InvalidQuery(field="created_to", reason="range")
         if self.text_contains is not None and len(self.text_contains) > MAX_TEXT_FILTER:
             raise errors.InvalidQuery(field="text_contains", reason="too_long")
+        if self.q is not None and len(self.q) > MAX_TEXT_FILTER:
+            raise errors.InvalidQuery(field="q", reason="too_long")
 
     def as_audit(self) -> dict[str, Any]:
         """The filters actually set, JSON-ready, for the audit log."""
@@ -97,6 +113,44 @@ class FeedbackFilters:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
+
+    def as_json(self) -> dict[str, Any]:
+        """The filters set, JSON-ready (what a stored export job keeps); :meth:`from_json` reads it back."""
+        return self.as_audit()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FeedbackFilters:
+        """The filters of :meth:`as_json`; an unknown name is an :class:`InvalidQuery`."""
+        values: dict[str, Any] = {}
+        for name, raw in data.items():
+            convert = _FILTER_TYPES.get(name)
+            if convert is None:
+                raise errors.InvalidQuery(field=name, reason="unknown")
+            values[name] = None if raw is None else convert(raw)
+        return cls(**values)
+
+
+_FILTER_TYPES: dict[str, Any] = {
+    "kind": FeedbackKind,
+    "document_id": int,
+    "section_id": int,
+    "stance": Stance,
+    "category": str,
+    "organisation": str,
+    "locality": str,
+    "channel": Channel,
+    "source": Source,
+    "status": FeedbackStatus,
+    "congress_id": int,
+    "period_id": int,
+    "topic": str,
+    "unit_code": str,
+    "created_from": datetime.fromisoformat,
+    "created_to": datetime.fromisoformat,
+    "text_contains": str,
+    "q": str,
+    "hidden": HiddenFilter,
+}
 
 
 # Columns of every export, in order. ``respondent`` is a pseudonym unless the key may read PII.
@@ -124,6 +178,8 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "created_at",
     "updated_at",
     "withdrawn_at",
+    "hidden_at",
+    "hidden_reason",
 )
 
 
@@ -134,7 +190,7 @@ WORDED_COLUMNS: tuple[str, ...] = tuple(
     for column in EXPORT_COLUMNS
     if column != "section_title"
 )
-TIME_COLUMNS: tuple[str, ...] = ("created_at", "updated_at", "withdrawn_at")
+TIME_COLUMNS: tuple[str, ...] = ("created_at", "updated_at", "withdrawn_at", "hidden_at")
 # The columns whose codes a worded export replaces by names (lists, units and catalog names).
 LABELLED_COLUMNS: tuple[str, ...] = (
     "kind",
@@ -216,6 +272,13 @@ class ExportWording:
             else:
                 out[column] = presented.get(column)
         return out
+
+
+def search_words(q: str | None) -> list[str]:
+    """The words of a full-text search ``q``, folded as the stored search key (:func:`fold_for_search`)."""
+    from core.text import fold_for_search
+
+    return fold_for_search(q).split() if q else []
 
 
 def section_paths(sections: Sequence[Mapping[str, Any]]) -> dict[int, str]:

@@ -50,6 +50,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _search_key(context: Any) -> str:
+    """The search key of an inserted entry whose ``text_search`` was not given (seeds, bulk inserts)."""
+    from core.text import fold_for_search
+
+    return fold_for_search(context.get_current_parameters().get("text") or "")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
@@ -175,6 +182,8 @@ class FeedbackRow(Base):
     unit_code: Mapped[str | None] = mapped_column(String(64))  # submitting unit of a meeting import
     text: Mapped[str] = mapped_column(Text, default="")
     text_folded: Mapped[str] = mapped_column(Text, default="")
+    # the text without case, diacritics or punctuation (core.text.fold_for_search): what ``q`` searches
+    text_search: Mapped[str] = mapped_column(Text, default=_search_key, server_default="")
     channel: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="active")
@@ -188,6 +197,10 @@ class FeedbackRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
+    # moderation: a hidden entry stays stored and audited, but is left out of counts and reports
+    hidden_at: Mapped[datetime | None]
+    hidden_by: Mapped[str | None] = mapped_column(String(200))
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class DialogStateRow(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -26,7 +26,7 @@ from core.domain import (
     Stance,
 )
 from core.staff.meeting_rows import MeetingEntry
-from core.text import fold_for_matching
+from core.text import fold_for_matching, fold_for_search
 from storage.models import (
     CongressRow,
     DocumentRow,
@@ -131,6 +131,7 @@ def _feedback_values(feedback: Feedback) -> dict[str, object]:
         "unit_id": feedback.unit_id,
         "text": feedback.text,
         "text_folded": feedback.text_folded,
+        "text_search": fold_for_search(feedback.text),
         "channel": feedback.channel.value,
         "source": feedback.source.value,
         "status": feedback.status.value,
@@ -337,6 +338,16 @@ class SqlFeedbackRepository:
             or 0
         )
 
+    async def set_hidden(
+        self, receipt_code: str, *, hidden_at: datetime | None, hidden_by: str | None, reason: str | None
+    ) -> None:
+        """Hide an entry (moderation) or, with ``hidden_at=None``, show it again; the entry is kept."""
+        await self.session.execute(
+            update(FeedbackRow)
+            .where(FeedbackRow.receipt_code == receipt_code.upper())
+            .values(hidden_at=hidden_at, hidden_by=hidden_by, hidden_reason=reason)
+        )
+
     async def add_meeting_entries(self, entries: Sequence[MeetingEntry], receipts: Sequence[str]) -> None:
         """Store checked meeting rows as anonymous opinions (source and channel "meeting"), one flush."""
         for entry, code in zip(entries, receipts, strict=True):
@@ -364,10 +375,11 @@ class SqlFeedbackRepository:
         await self.session.flush()
 
     async def list_by_period(self, period_id: int) -> Sequence[Feedback]:
-        """Every entry tied to a reporting period (mood entries), oldest first, withdrawn included."""
+        """Every entry tied to a reporting period (mood entries), oldest first, withdrawn included, hidden
+        ones (moderation) left out."""
         rows = await self.session.scalars(
             select(FeedbackRow)
-            .where(FeedbackRow.period_id == period_id)
+            .where(FeedbackRow.period_id == period_id, FeedbackRow.hidden_at.is_(None))
             .order_by(FeedbackRow.created_at, FeedbackRow.id)
         )
         return [feedback_from_row(r) for r in rows]

@@ -197,6 +197,25 @@ class SqlReportingRepository:
             update(ContactRow).where(ContactRow.id == contact_id).values(reachable=False)
         )
 
+    async def set_contact_state(self, contact_id: int, *, status: str, reachable: bool) -> None:
+        await self.session.execute(
+            update(ContactRow).where(ContactRow.id == contact_id).values(status=status, reachable=reachable)
+        )
+
+    async def renew_invite(self, contact_id: int, *, invite_hash: str, expires_at: datetime) -> None:
+        """A new single-use invite for the same contact: the old link stops working."""
+        await self.session.execute(
+            update(ContactRow)
+            .where(ContactRow.id == contact_id)
+            .values(
+                invite_hash=invite_hash,
+                invite_expires_at=expires_at,
+                invite_used_at=None,
+                status=ContactStatus.INVITED.value,
+                reachable=True,
+            )
+        )
+
     # reports
     async def latest_reports(self, period_id: int | None = None) -> dict[tuple[int, int], UnitReport]:
         latest = (

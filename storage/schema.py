@@ -6,7 +6,7 @@ Alembic and the tests import it; a feature that adds a models module adds one im
 import storage.models_reporting  # noqa: F401
 from storage import (
     models_api,  # noqa: F401  (api_key, audit_log)
-    models_staff,  # noqa: F401  (staff_account, staff_session)
+    models_staff,  # noqa: F401  (staff_account, staff_session, export_job)
     models_themes,  # noqa: F401  (theme, theme_member)
 )
 from storage.models import Base

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.api_keys import SqlApiKeyRepository
 from storage.audit import SqlAuditRepository
 from storage.data_files import SqlDataFileRepository
+from storage.export_jobs import SqlExportJobRepository
 from storage.repositories import (
     SqlDocumentRepository,
     SqlFeedbackRepository,
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
         self.data_files = SqlDataFileRepository(session)
         self.themes = SqlThemeRepository(session)
         self.staff_accounts = SqlStaffAccountRepository(session)
+        self.export_jobs = SqlExportJobRepository(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

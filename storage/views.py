@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.exports import FeedbackFilters
+from core.exports import FeedbackFilters, HiddenFilter, search_words
 from core.text import fold_for_matching
 from storage.models import (
     CongressRow,
@@ -60,6 +60,9 @@ def _feedback_select() -> Select:  # type: ignore[type-arg]
             F.created_at,
             F.updated_at,
             F.withdrawn_at,
+            F.hidden_at,
+            F.hidden_by,
+            F.hidden_reason,
         )
         .select_from(F)
         .outerjoin(DocumentRow, DocumentRow.id == F.document_id)
@@ -99,6 +102,12 @@ def _where(filters: FeedbackFilters, upto: int | None = None) -> list[Any]:
         folded = fold_for_matching(filters.text_contains)
         if folded:
             clauses.append(F.text_folded.contains(folded, autoescape=True))
+    for word in search_words(filters.q):
+        clauses.append(F.text_search.contains(word, autoescape=True))
+    if filters.hidden is None or filters.hidden is HiddenFilter.EXCLUDE:
+        clauses.append(F.hidden_at.is_(None))
+    elif filters.hidden is HiddenFilter.ONLY:
+        clauses.append(F.hidden_at.is_not(None))
     if upto is not None:
         clauses.append(F.id <= upto)
     return clauses
@@ -258,10 +267,25 @@ class SqlViewRepository:
                 F.channel,
                 F.text,
             )
-            .where(F.document_id == document_id, F.kind == "draft_opinion", F.status == "active")
+            .where(
+                F.document_id == document_id,
+                F.kind == "draft_opinion",
+                F.status == "active",
+                F.hidden_at.is_(None),
+            )
             .order_by(F.id)
         )
         return [dict(row) for row in result.mappings()]
+
+    async def count_hidden_opinions(self, document_id: int) -> int:
+        """The active draft opinions of one document hidden by moderation (counted apart)."""
+        stmt = select(func.count(F.id)).where(
+            F.document_id == document_id,
+            F.kind == "draft_opinion",
+            F.status == "active",
+            F.hidden_at.is_not(None),
+        )
+        return int(await self.session.scalar(stmt) or 0)
 
     async def reference_labels(self) -> dict[str, dict[str, str]]:
         """Vietnamese names of list items: ``{list_name: {code: name_vi}}``."""

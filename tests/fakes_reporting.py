@@ -82,6 +82,22 @@ class FakeReporting:
     async def set_unreachable(self, contact_id: int) -> None:
         self.d.contacts[contact_id] = replace(self.d.contacts[contact_id], reachable=False)
 
+    async def set_contact_state(self, contact_id: int, *, status: str, reachable: bool) -> None:
+        self.d.contacts[contact_id] = replace(
+            self.d.contacts[contact_id], status=ContactStatus(status), reachable=reachable
+        )
+
+    async def renew_invite(self, contact_id: int, *, invite_hash: str, expires_at: datetime) -> None:
+        self.d.invites = {h: c for h, c in self.d.invites.items() if c != contact_id}
+        self.d.invites[invite_hash] = contact_id
+        self.d.contacts[contact_id] = replace(
+            self.d.contacts[contact_id],
+            status=ContactStatus.INVITED,
+            reachable=True,
+            invite_expires_at=expires_at,
+            invite_used_at=None,
+        )
+
     async def latest_reports(self, period_id: int | None = None) -> dict[tuple[int, int], UnitReport]:
         latest: dict[tuple[int, int], UnitReport] = {}
         for r in sorted(self.d.reports, key=lambda r: r.version):

@@ -21,12 +21,16 @@ class StaffStore:
         self.sections: dict[int, dict[str, Any]] = {}
         self.lists: dict[str, set[str]] = {}
         self.meeting: list[tuple[str, MeetingEntry]] = []
+        self.entries: dict[str, dict[str, Any]] = {}  # stored entries (view rows) by receipt code
+        # (document code, section id, stance, count) of the active, shown draft opinions; hidden ones
+        self.counts: list[tuple[str | None, int | None, str | None, int]] = []
+        self.hidden_counts: dict[int, int] = {}
         self.commits = 0
         self.pending: dict[str, Any] = {}
         self.rollback()
 
     def rollback(self) -> None:
-        self.pending = {"keys": {}, "audit": [], "status": {}, "meeting": []}
+        self.pending = {"keys": {}, "audit": [], "status": {}, "meeting": [], "hidden": {}}
 
     def commit(self) -> None:
         self.keys.update(self.pending["keys"])
@@ -34,6 +38,8 @@ class StaffStore:
         for document_id, status in self.pending["status"].items():
             self.documents[document_id]["status"] = status
         self.meeting.extend(self.pending["meeting"])
+        for code, moderation in self.pending["hidden"].items():
+            self.entries[code].update(moderation)
         self.commits += 1
         self.rollback()
 
@@ -120,6 +126,21 @@ class FakeViews:
     async def reference_codes(self, list_name: str) -> set[str]:
         return set(self.store.lists.get(list_name, set()))
 
+    async def counts_by_section_and_stance(
+        self, filters: Any, *, upto: int | None = None
+    ) -> list[tuple[str | None, int | None, str | None, int]]:
+        code = self.store.documents[filters.document_id]["code"] if filters.document_id else None
+        return [c for c in self.store.counts if code is None or c[0] == code]
+
+    async def count_hidden_opinions(self, document_id: int) -> int:
+        return self.store.hidden_counts.get(document_id, 0)
+
+    async def feedback_by_receipt(self, receipt_code: str) -> dict[str, Any] | None:
+        code = receipt_code.strip().upper()
+        if code not in self.store.entries:
+            return None
+        return {**self.store.entries[code], **self.store.pending["hidden"].get(code, {})}
+
 
 class FakeMeetingFeedback:
     def __init__(self, store: StaffStore) -> None:
@@ -127,6 +148,15 @@ class FakeMeetingFeedback:
 
     async def receipt_exists(self, receipt_code: str) -> bool:
         return any(code == receipt_code for code, _ in self.store.meeting)
+
+    async def set_hidden(
+        self, receipt_code: str, *, hidden_at: datetime | None, hidden_by: str | None, reason: str | None
+    ) -> None:
+        self.store.pending["hidden"][receipt_code] = {
+            "hidden_at": hidden_at,
+            "hidden_by": hidden_by,
+            "hidden_reason": reason,
+        }
 
     async def add_meeting_entries(self, entries: Sequence[MeetingEntry], receipts: Sequence[str]) -> None:
         self.store.pending["meeting"].extend(zip(receipts, entries, strict=True))

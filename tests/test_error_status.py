@@ -55,6 +55,11 @@ EXPECTED = {
     "StaffAccountExists": 409,
     "StaffInvalidAccount": 422,
     "StaffAccountNotFound": 404,
+    "ExportJobNotFound": 404,
+    "ExportJobNotReady": 409,
+    "ContactStateChange": 409,
+    "ContactNotFound": 404,
+    "BotUsernameUnknown": 409,
 }
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from api.errors import install_error_handlers
-from api.v1 import audit, consolidation, documents, exports, feedback, meetings, reporting, themes
+from api.v1 import audit, consolidation, contacts, documents, exports, feedback, meetings, reporting, themes
 
 router = APIRouter(prefix="/v1")
-for module in (documents, consolidation, feedback, exports, meetings, audit, reporting, themes):
+for module in (documents, consolidation, feedback, exports, meetings, audit, reporting, themes, contacts):
     router.include_router(module.router)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import tempfile
+from enum import StrEnum
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.auth import require_scopes
@@ -15,7 +16,9 @@ from api.v1.schemas import ERRORS, ConsolidationRead
 from core.api_keys import Principal, Scope
 from core.document_consolidation import DIMENSIONS, Consolidation
 from core.i18n import t
+from core.staff.charts import count_charts
 from core.staff.consolidation import Labels, Render, export_consolidation
+from formats.charts import bar_chart_svg
 from formats.consolidation_xlsx import write_consolidation_xlsx
 from formats.reports_docx import build_synthesis_docx
 from telemetry.metrics import EXPORTS
@@ -141,3 +144,36 @@ async def synthesis_docx(
     )
     EXPORTS.labels(kind="synthesis", format="docx").inc()
     return _attachment(done.content, DOCX, f"synthesis-{done.result.document_code}.docx")
+
+
+class Dimension(StrEnum):
+    """The dimensions of the counts (core.document_consolidation.DIMENSIONS)."""
+
+    STANCE = "stance"
+    CATEGORY = "category"
+    ORGANISATION = "organisation"
+    LOCALITY = "locality"
+    CHANNEL = "channel"
+
+
+@router.get(
+    "/{document_id}/charts/{dimension}.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+async def count_chart_svg(
+    document_id: DocumentId,
+    dimension: Dimension,
+    uow: Uow,
+    section_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    lang: Annotated[str, Query(pattern="^(vi|en)$")] = "vi",
+    _principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
+) -> Response:
+    """A bar chart of the opinions (of one section) by stance, category, organisation, locality or
+    channel, as a self-contained, accessible SVG (title and description, no external reference)."""
+    charts = await count_charts(uow=uow, document_id=document_id, language=lang, section_id=section_id)
+    chart = next(c for c in charts if c.dimension == dimension.value)
+    svg = bar_chart_svg(chart.chart, description=chart.description, chart_id=f"chart-{chart.dimension}")
+    return Response(
+        svg, media_type="image/svg+xml", headers={"Content-Security-Policy": "default-src 'none'"}
+    )

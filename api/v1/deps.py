@@ -12,7 +12,7 @@ from api.unit_of_work import Uow as Uow
 from api.v1.schemas import InputLine, InputText
 from core.api_keys import Principal, Scope
 from core.domain import Channel, FeedbackKind, FeedbackStatus, Source, Stance
-from core.exports import MAX_TEXT_FILTER, FeedbackFilters, utc_moment
+from core.exports import MAX_TEXT_FILTER, FeedbackFilters, HiddenFilter, utc_moment
 from core.staff.feedback import Presenter
 
 MAX_ID = 2**31 - 1
@@ -71,6 +71,17 @@ def feedback_filters(
         InputText | None,
         Query(max_length=MAX_TEXT_FILTER, description="case, accents placement and punctuation ignored"),
     ] = None,
+    q: Annotated[
+        InputText | None,
+        Query(
+            max_length=MAX_TEXT_FILTER,
+            description="full-text search: every word must appear; case, diacritics and punctuation ignored",
+        ),
+    ] = None,
+    hidden: Annotated[
+        HiddenFilter | None,
+        Query(description="entries hidden by moderation: exclude (default), include or only"),
+    ] = None,
 ) -> FeedbackFilters:
     """The filters of the feedback list and of every export (all optional, combined with AND)."""
     return FeedbackFilters(
@@ -91,6 +102,8 @@ def feedback_filters(
         created_from=_when("created_from", created_from, request),
         created_to=_when("created_to", created_to, request),
         text_contains=text_contains or None,
+        q=q or None,
+        hidden=hidden,
     )
 
 

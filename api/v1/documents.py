@@ -14,12 +14,14 @@ from api.v1.schemas import (
     DocumentCreate,
     DocumentDetail,
     DocumentRead,
+    DraftReadingRead,
     ImportSummary,
     InputLine,
 )
 from core import errors
 from core.api_keys import Principal, Scope
 from core.staff import documents as uc
+from core.staff.reading import read_draft_with_counts
 from formats.drafts import read_draft
 
 router = APIRouter(prefix="/documents", tags=["documents"], responses=ERRORS)
@@ -46,6 +48,14 @@ async def get_document(
 ) -> dict[str, Any]:
     """One document with its sections in reading order."""
     return await uc.get_document(uow=uow, document_id=document_id)
+
+
+@router.get("/{document_id}/reading", response_model=DraftReadingRead)
+async def read_document(
+    document_id: DocumentId, uow: Uow, _: Principal = Depends(require_scopes(Scope.FEEDBACK_READ))
+) -> dict[str, Any]:
+    """The section tree with, beside each section, its opinions by stance (active, not hidden)."""
+    return (await read_draft_with_counts(uow=uow, document_id=document_id)).as_json()
 
 
 @router.post("", response_model=DocumentRead, status_code=201)

@@ -14,15 +14,16 @@ from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth import require_scopes
 from api.v1.deps import Filters, Uow, now, presenter, services
-from api.v1.schemas import ERRORS
+from api.v1.schemas import ERRORS, ExportEstimateRead, ExportJobRead
 from core.api_keys import Principal, Scope
 from core.exports import ExportFormat, LabelMode
+from core.staff import export_jobs as jobs
 from core.staff.feedback import (
     FeedbackExport,
     export_wording,
@@ -131,4 +132,108 @@ async def export_feedback(
         export_chunks(services(request).sessions, export, format),
         media_type=format.media_type,
         headers={"Content-Disposition": f'attachment; filename="gopy-feedback.{format.value}"'},
+    )
+
+
+JobId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/estimate", response_model=ExportEstimateRead)
+async def estimate_export(
+    request: Request,
+    uow: Uow,
+    filters: Filters,
+    principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
+) -> dict[str, Any]:
+    """How many rows an export with these filters holds, and whether to run it as a background job."""
+    threshold = services(request).settings.export_background_rows
+    estimate = await jobs.estimate_export(uow=uow, filters=filters, background_rows=threshold)
+    return {"rows": estimate.rows, "background": estimate.background, "background_rows": threshold}
+
+
+@router.post("/jobs", response_model=ExportJobRead, status_code=202)
+async def start_export_job(
+    request: Request,
+    uow: Uow,
+    filters: Filters,
+    format: Annotated[ExportFormat, Query(description="csv, xlsx or jsonl")] = ExportFormat.XLSX,
+    labels: Annotated[LabelMode, Query(description="labels (for people) or codes")] = LabelMode.LABELS,
+    lang: Annotated[Language, Query(description="language of the headers and names")] = "vi",
+    principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
+) -> dict[str, Any]:
+    """Queue an export written to a file in the background (same filters and file as
+    ``GET /v1/exports/feedback``); follow it with ``GET /v1/exports/jobs/{id}``."""
+    job = await jobs.start_export_job(
+        uow=uow,
+        actor=principal.actor,
+        filters=filters,
+        fmt=format,
+        labels=labels,
+        language=lang,
+        pii=principal.has(Scope.FEEDBACK_PII),
+        now=now(request),
+    )
+    services(request).export_jobs.submit(job.id)
+    EXPORTS.labels(kind="feedback_job", format=format.value).inc()
+    return job.as_json()
+
+
+@router.get("/jobs", response_model=list[ExportJobRead])
+async def list_export_jobs(
+    uow: Uow,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    _principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
+) -> list[dict[str, Any]]:
+    """The latest background exports, newest first."""
+    return [job.as_json() for job in await jobs.list_export_jobs(uow=uow, limit=limit)]
+
+
+@router.get("/jobs/{job_id}", response_model=ExportJobRead)
+async def get_export_job(
+    uow: Uow, job_id: JobId, _principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ))
+) -> dict[str, Any]:
+    """A background export's status and progress (``rows_done`` of ``rows_total``)."""
+    return (await jobs.get_export_job(uow=uow, job_id=job_id)).as_json()
+
+
+@router.post("/jobs/{job_id}/retry", response_model=ExportJobRead, status_code=202)
+async def retry_export_job(
+    request: Request,
+    uow: Uow,
+    job_id: JobId,
+    principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
+) -> dict[str, Any]:
+    """Run a failed job again from the start (e.g. one ``interrupted`` by a restart)."""
+    job = await jobs.retry_export_job(uow=uow, actor=principal.actor, job_id=job_id, now=now(request))
+    services(request).export_jobs.submit(job.id)
+    return job.as_json()
+
+
+@router.get(
+    "/jobs/{job_id}/file",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"text/csv": {}, ExportFormat.XLSX.media_type: {}, "application/x-ndjson": {}}},
+        409: {"description": "the job is not done"},
+    },
+)
+async def export_job_file(
+    request: Request,
+    uow: Uow,
+    job_id: JobId,
+    principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
+) -> FileResponse:
+    """The file of a finished job (audited); a job with respondent ids needs ``feedback:pii``."""
+    job = await jobs.open_export_job_file(
+        uow=uow,
+        actor=principal.actor,
+        job_id=job_id,
+        pii_allowed=principal.has(Scope.FEEDBACK_PII),
+        now=now(request),
+    )
+    assert job.file_path is not None
+    return FileResponse(
+        job.file_path,
+        media_type=job.format.media_type,
+        filename=f"gopy-feedback-{job.id}.{job.format.value}",
     )

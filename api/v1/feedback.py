@@ -1,4 +1,5 @@
-"""/v1/feedback: filtered, cursor-paginated list of entries, and one entry by receipt code."""
+"""/v1/feedback: filtered, cursor-paginated list of entries, one entry by receipt code, and moderation
+(hide with a reason, restore)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,20 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from api.auth import require_scopes
 from api.v1.deps import Filters, Uow, now, presenter
-from api.v1.schemas import ERRORS, FeedbackPage, FeedbackRead
+from api.v1.schemas import (
+    ERRORS,
+    FeedbackPage,
+    FeedbackRead,
+    ModerationCreate,
+    ModerationRead,
+    ModerationRestore,
+)
 from core.api_keys import Principal, Scope
 from core.staff import feedback as uc
+from core.staff import moderation
 
 router = APIRouter(prefix="/feedback", tags=["feedback"], responses=ERRORS)
+Receipt = Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 @router.get("", response_model=FeedbackPage)
@@ -46,7 +56,7 @@ async def list_feedback(
 async def get_feedback(
     request: Request,
     uow: Uow,
-    receipt_code: Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9-]+$")],
+    receipt_code: Receipt,
     principal: Principal = Depends(require_scopes(Scope.FEEDBACK_READ)),
 ) -> dict[str, Any]:
     """One entry by its receipt code (``GY-7K3F9Q``, case ignored)."""
@@ -57,3 +67,38 @@ async def get_feedback(
         present=presenter(request, principal),
         now=now(request),
     )
+
+
+@router.post("/{receipt_code}/hide", response_model=ModerationRead)
+async def hide_feedback(
+    request: Request,
+    uow: Uow,
+    receipt_code: Receipt,
+    body: ModerationCreate,
+    principal: Principal = Depends(require_scopes(Scope.FEEDBACK_MODERATE)),
+) -> dict[str, Any]:
+    """Hide an abusive or spam entry with a reason: kept and audited, left out of every count, report
+    and listing (list with ``hidden=include`` or ``only`` to see it). Hiding it again changes nothing."""
+    state = await moderation.hide_opinion(
+        uow=uow, actor=principal.actor, receipt_code=receipt_code, reason=body.reason, now=now(request)
+    )
+    return asdict(state)
+
+
+@router.post("/{receipt_code}/restore", response_model=ModerationRead)
+async def restore_feedback(
+    request: Request,
+    uow: Uow,
+    receipt_code: Receipt,
+    body: ModerationRestore | None = None,
+    principal: Principal = Depends(require_scopes(Scope.FEEDBACK_MODERATE)),
+) -> dict[str, Any]:
+    """Show a hidden entry again (audited with the reason it had been hidden for)."""
+    state = await moderation.restore_opinion(
+        uow=uow,
+        actor=principal.actor,
+        receipt_code=receipt_code,
+        note=body.note if body is not None else None,
+        now=now(request),
+    )
+    return asdict(state)

@@ -105,6 +105,25 @@ class FeedbackRead(BaseModel):
     created_at: str
     updated_at: str | None
     withdrawn_at: str | None
+    hidden_at: str | None = Field(None, description="when staff hid it (moderation); null when shown")
+    hidden_reason: str | None = None
+
+
+class ModerationCreate(BaseModel):
+    reason: Annotated[InputLine, Field(min_length=1, max_length=500, description="why it is hidden")]
+
+
+class ModerationRestore(BaseModel):
+    note: Annotated[InputLine | None, Field(max_length=500)] = None
+
+
+class ModerationRead(BaseModel):
+    receipt_code: str
+    hidden: bool
+    hidden_at: datetime | None
+    hidden_by: str | None
+    hidden_reason: str | None
+    changed: bool = Field(description="false when the entry already was in that state")
 
 
 class FeedbackPage(BaseModel):
@@ -176,6 +195,7 @@ class DocumentRef(BaseModel):
 class ConsolidationRead(BaseModel):
     document: DocumentRef
     total: int
+    hidden: int = Field(0, description="opinions hidden by moderation: in no other figure")
     counts: dict[str, dict[str, int]]
     sections: list[SectionConsolidation]
 
@@ -193,3 +213,49 @@ class AuditRead(BaseModel):
     details: dict[str, Any]
     row_count: int | None
     at: datetime
+
+
+class ExportEstimateRead(BaseModel):
+    rows: int
+    background: bool = Field(description="more rows than GOPY_EXPORT_BACKGROUND_ROWS: use a background job")
+    background_rows: int
+
+
+class ExportJobRead(BaseModel):
+    id: int
+    format: str
+    labels: str
+    language: str
+    pii: bool
+    filters: dict[str, Any]
+    status: str = Field(description="queued, running, done or failed")
+    rows_done: int
+    rows_total: int | None
+    progress: float | None = Field(description="0 to 1; null until the row count is known")
+    error: str | None = Field(description="a short code when failed, e.g. `interrupted` (a restart)")
+    retryable: bool
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class SectionReadingRead(BaseModel):
+    id: int
+    parent_id: int | None
+    depth: int
+    number: str | None
+    title: str
+    body: str
+    counts: dict[str, int] = Field(description="opinions on this section by stance")
+    total: int
+    subtree_total: int = Field(description="opinions on this section and every section below it")
+    children: list[SectionReadingRead]
+
+
+class DraftReadingRead(BaseModel):
+    document: dict[str, Any]
+    total: int
+    hidden: int = Field(description="opinions hidden by moderation: in no other figure")
+    whole_document: dict[str, int] = Field(description="opinions on the document as a whole, by stance")
+    sections: list[SectionReadingRead]

@@ -32,6 +32,7 @@ class ContactStatus(StrEnum):
     INVITED = "invited"
     ACTIVE = "active"
     LEFT = "left"
+    DISABLED = "disabled"  # by staff: no reminders, no reports, until re-enabled
 
 
 @dataclass(frozen=True)

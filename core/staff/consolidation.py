@@ -44,6 +44,7 @@ async def export_consolidation(
     result = await asyncio.to_thread(
         consolidate, document=document, sections=sections, opinions=opinions, theme_edits=edits
     )
+    result.hidden = await uow.views.count_hidden_opinions(document_id)
     content = await asyncio.to_thread(render, result, labels) if render is not None else None
     await record_audit(
         uow,

@@ -262,6 +262,8 @@ class StaffInvalidAccount(GopyError):
 
 class StaffAccountNotFound(NotFound):
     code = "staff.error.account_not_found"
+
+
 class ExportJobNotFound(NotFound):
     code = "api.error.export_job_not_found"
 

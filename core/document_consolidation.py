@@ -11,6 +11,7 @@ and the themes of each section are :func:`core.themes.group_themes` with the sta
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ class Group:
     representative: str
     count: int
     receipt_codes: tuple[str, ...]
+    stance: str | None = None  # the stance of more than half of its members, if any (the report's verb)
 
 
 @dataclass
@@ -121,6 +123,7 @@ def consolidate(
         if not rows:
             continue
         texts = opinion_texts(rows)
+        stances = {str(r["receipt_code"]): str(r.get("stance") or "") for r in rows}
         groups = group_near_duplicates(texts, threshold=threshold, workers=1) if texts else []
         stored = (theme_edits or {}).get(section_scope(int(document["id"]), section_id), ())
         themes = current_themes(texts, stored)
@@ -131,7 +134,9 @@ def consolidate(
                 title=title,
                 total=len(rows),
                 counts=_counts(rows),
-                groups=[Group(g.representative, g.count, g.keys) for g in groups],
+                groups=[
+                    Group(g.representative, g.count, g.keys, _stance_of(g.keys, stances)) for g in groups
+                ],
                 themes=themes,
                 parents=parents.get(section_id, ()) if section_id is not None else (),
             )
@@ -144,6 +149,13 @@ def consolidate(
         counts=_counts(opinions),
         sections=summaries,
     )
+
+
+def _stance_of(codes: Sequence[str], stance_by_code: Mapping[str, str]) -> str | None:
+    """The stance more than half of the opinions ``codes`` took, or ``None``."""
+    counts = Counter(stance_by_code.get(code, "") for code in codes)
+    best, count = max(counts.items(), key=lambda item: (item[1], item[0]), default=("", 0))
+    return best if best and count * 2 > len(codes) else None
 
 
 def _parents(sections: Sequence[Mapping[str, Any]]) -> dict[int, tuple[str, ...]]:

@@ -5,7 +5,8 @@ verb ("Đề nghị …", "Tôi kiến nghị …", "Mong …") is reported with
 not "… cho rằng đề nghị …"); otherwise the verb follows what the opinion is: in the mood report its
 kind (a concern is "phản ánh", an aspiration "mong muốn", a recommendation "kiến nghị"); in the
 synthesis report its stance (against the draft: "không tán thành, cho rằng"; for it: "tán thành, cho
-rằng"; otherwise "cho rằng").
+rằng"; otherwise "cho rằng"). What should be done ("Cần …", "Nên …", "Phải …") is reported with "cho
+rằng" whatever the kind ("Nhiều ý kiến cho rằng cần …"), unless the opinion is against the draft.
 
 A theme (:class:`core.theme_edits.ThemeView`, staff name or key phrases) is reported under its own
 heading with its count and its representative wordings: the near-duplicate groups inside it, largest
@@ -48,6 +49,7 @@ _LEADING_VERBS: tuple[tuple[str, str], ...] = (
     ("đồng tình", "dong_tinh"),
     ("băn khoăn", "ban_khoan"),
     ("lo lắng", "lo_lang"),
+    ("lo ngại", "lo_ngai"),
     ("phản ánh", "phan_anh"),
 )
 # Who may stand before the verb ("Tôi đề nghị", "Chúng tôi kính đề nghị", "Xin kiến nghị").
@@ -67,6 +69,7 @@ _VERB_OF_HINT = {
     "agree": "tan_thanh_cho_rang",
 }
 DEFAULT_VERB = "cho_rang"
+_MODAL = re.compile(r"^(?:cần|nên|phải)(?=\s)", re.IGNORECASE)
 
 
 def reporting_verb(text: str, hint: str | None = None) -> tuple[str, str]:
@@ -78,6 +81,8 @@ def reporting_verb(text: str, hint: str | None = None) -> tuple[str, str]:
         rest = body[match.end() :].strip()
         if rest:
             return _VERB_KEYS[match.group("verb").lower()], indirect(rest)
+    if _MODAL.match(body) and hint != "disagree":  # "cần …", "nên …": what should be, "cho rằng"
+        return DEFAULT_VERB, body
     return _VERB_OF_HINT.get(hint or "", DEFAULT_VERB), body
 
 

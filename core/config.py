@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     report_signer_name: str = ""
     report_majority_share: float = Field(default=0.5, gt=0, lt=1)  # "đa số ý kiến": more than this share
     report_many_share: float = Field(default=0.2, gt=0, lt=1)  # "nhiều ý kiến": at least this share
+    # the optional sentence-embedding model of the themes (storage/embeddings.py, docs/consolidation.md):
+    # a local directory with model.onnx and tokenizer.json, never downloaded; empty: key words only
+    themes_model_path: str = ""
+    themes_model_prefix: str = ""  # put before every text, e.g. "query: " for the multilingual-e5 models
+    themes_model_threshold: float = Field(default=0.2, gt=0, le=2)  # cosine distance under which themes merge
     max_text_length: int = 4000
     sections_page_size: int = 8
     # zip bomb guard of every DOCX / XLSX / ODT upload (core/archives.py)
@@ -163,6 +168,17 @@ class Settings(BaseSettings):
             time.fromisoformat(start.strip())
             time.fromisoformat(end.strip())
         return value
+
+    @field_validator("themes_model_path")
+    @classmethod
+    def _model_directory(cls, value: str) -> str:
+        if value.strip():
+            folder = Path(value.strip()).expanduser()
+            missing = [name for name in ("model.onnx", "tokenizer.json") if not (folder / name).is_file()]
+            if missing:
+                raise ValueError(f"themes_model_path {folder} lacks {', '.join(missing)}")
+            return str(folder)
+        return ""
 
     @model_validator(mode="after")
     def _share_order(self) -> Settings:

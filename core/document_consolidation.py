@@ -18,6 +18,7 @@ from typing import Any
 
 from core.near_duplicates import OpinionText, count_by, group_near_duplicates
 from core.theme_edits import StoredTheme, ThemeView, current_themes, section_scope
+from core.themes import SentenceEmbedder
 
 DIMENSIONS: tuple[str, ...] = ("stance", "category", "organisation", "locality", "channel")
 STANCES: tuple[str, ...] = ("agree", "disagree", "partial", "other")
@@ -101,13 +102,15 @@ def consolidate(
     opinions: Sequence[Mapping[str, Any]],
     threshold: float = 0.7,
     theme_edits: Mapping[str, Sequence[StoredTheme]] | None = None,
+    embedder: SentenceEmbedder | None = None,
 ) -> Consolidation:
     """Counts per section and overall, the groups of near-identical texts and the themes of every section.
 
     Sections are kept in document order; only sections with opinions are listed, plus a final
     "whole document" entry (``section_id`` ``None``) when some opinions name no section. Opinions with
     no text (a plain "agree") are counted but not grouped. ``theme_edits`` are the staff's stored
-    themes by scope (:func:`core.theme_edits.section_scope`).
+    themes by scope (:func:`core.theme_edits.section_scope`); ``embedder`` the optional sentence-embedding
+    model of the themes (:class:`core.themes.SentenceEmbedder`).
     """
     by_section: dict[int | None, list[Mapping[str, Any]]] = {}
     for row in opinions:
@@ -126,7 +129,7 @@ def consolidate(
         stances = {str(r["receipt_code"]): str(r.get("stance") or "") for r in rows}
         groups = group_near_duplicates(texts, threshold=threshold, workers=1) if texts else []
         stored = (theme_edits or {}).get(section_scope(int(document["id"]), section_id), ())
-        themes = current_themes(texts, stored)
+        themes = current_themes(texts, stored, embedder)
         summaries.append(
             SectionSummary(
                 section_id=section_id,

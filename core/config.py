@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     report_signer_name: str = ""
     report_majority_share: float = Field(default=0.5, gt=0, lt=1)  # "đa số ý kiến": more than this share
     report_many_share: float = Field(default=0.2, gt=0, lt=1)  # "nhiều ý kiến": at least this share
+    # the Word template of both reports (formats/report_template.py), a .docx staff edit; empty: the bundled one
+    report_template: str = ""
     # the optional sentence-embedding model of the themes (storage/embeddings.py, docs/consolidation.md):
     # a local directory with model.onnx and tokenizer.json, never downloaded; empty: key words only
     themes_model_path: str = ""
@@ -168,6 +170,16 @@ class Settings(BaseSettings):
             time.fromisoformat(start.strip())
             time.fromisoformat(end.strip())
         return value
+
+    @field_validator("report_template")
+    @classmethod
+    def _template_file(cls, value: str) -> str:
+        if value.strip():
+            path = Path(value.strip()).expanduser()
+            if not path.is_file() or path.suffix.lower() != ".docx":
+                raise ValueError(f"report_template {path} is not a .docx file")
+            return str(path)
+        return ""
 
     @field_validator("themes_model_path")
     @classmethod

@@ -20,6 +20,7 @@ PATH`` writes a copy of it to start from.
 from __future__ import annotations
 
 import io
+import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -42,11 +43,14 @@ from formats.docx_layout import (
     new_page,
     paragraph,
     properties,
+    render_docx,
 )
 
 __all__ = ["BUNDLED_TEMPLATE", "bundled_template", "render_with_template"]
 
 BUNDLED_TEMPLATE = Path(__file__).parent / "templates" / "report.docx"
+
+log = logging.getLogger(__name__)
 
 
 def bundled_template() -> bytes:
@@ -94,12 +98,49 @@ def bundled_template() -> bytes:
     return buffer.getvalue()
 
 
+class TemplateUnusable(ValueError):
+    """A template that cannot render a whole report."""
+
+
 def render_with_template(document: AdminDocument, template: Path | None = None) -> bytes:
-    """``document`` rendered through the template at ``template`` (default: the bundled one)."""
-    from docxtpl import DocxTemplate
+    """``document`` rendered through the template at ``template`` (default: the bundled one).
+
+    A template that cannot be used — not a Word file, a Jinja mistake, or without ``{{p body }}`` or
+    ``{{p appendices }}`` (the contents would be lost) — is logged and the house layout
+    (:func:`formats.docx_layout.render_docx`) is used instead: staff always get the whole report.
+    """
+    import zipfile
+
+    from docx.opc.exceptions import PackageNotFoundError
+    from jinja2 import TemplateError
 
     path = template or BUNDLED_TEMPLATE
+    try:
+        return _render(document, path)
+    except (
+        TemplateError,
+        TemplateUnusable,
+        PackageNotFoundError,
+        zipfile.BadZipFile,
+        KeyError,
+        OSError,
+    ) as exc:
+        log.error(
+            "report template %s unusable (%s: %s); the built-in layout is used",
+            path.name,
+            type(exc).__name__,
+            str(exc)[:200],
+        )
+        return render_docx(document)
+
+
+def _render(document: AdminDocument, path: Path) -> bytes:
+    from docxtpl import DocxTemplate
+
     tpl = DocxTemplate(str(path))
+    missing = {"body", "appendices"} - set(tpl.get_undeclared_template_variables())
+    if missing:
+        raise TemplateUnusable(f"no {{{{p {' }}, {{p '.join(sorted(missing))} }}}} field")
     body = tpl.new_subdoc()
     for part in document.parts:
         blocks(body, part)

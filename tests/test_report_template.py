@@ -95,3 +95,23 @@ def test_a_template_edited_by_staff_is_used_and_every_text_is_escaped(
     )
     assert "TỔNG HỢP Ý KIẾN GÓP Ý CỦA NHÂN DÂN VÀO DỰ THẢO QUY HOẠCH & KẾ HOẠCH <2026–2030>" in paragraphs
     assert '- Đa số ý kiến (3/3 ý kiến) đề nghị làm rõ mục <b> & mục "c".' in paragraphs
+
+
+def test_an_unusable_template_falls_back_to_the_built_in_layout(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    result = consolidate(document=DOCUMENT, sections=SECTIONS, opinions=_opinions()[:20])
+    report = synthesis_report(result, labels=_labels(), today=TODAY, issuer=ISSUER)
+    expected = _texts(render_docx(report))
+    no_body = open_docx(io.BytesIO(bundled_template()))
+    field = next(p for p in no_body.paragraphs if p.text == "{{p body }}")
+    field.runs[0].text = "(nội dung)"
+    broken = open_docx(io.BytesIO(bundled_template()))
+    next(p for p in broken.paragraphs if p.text == "{{ title }}").runs[0].text = "{{ title "
+    for name, document in (("no-body.docx", no_body), ("broken.docx", broken)):
+        document.save(str(tmp_path / name))
+    (tmp_path / "not-word.docx").write_bytes(b"plain text")
+    for name in ("no-body.docx", "broken.docx", "not-word.docx"):
+        caplog.clear()
+        assert _texts(render_with_template(report, tmp_path / name)) == expected, name
+        assert any(f"report template {name} unusable" in r.getMessage() for r in caplog.records), name

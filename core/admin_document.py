@@ -155,10 +155,15 @@ def share_word(count: int, total: int, issuer: Issuer) -> str:
     return "some"
 
 
+_QUOTES = {'"': '"', "'": "'", "«": "»", "“": "”"}
+
+
 def indirect(text: str) -> str:
     """``text`` as reported speech after "cho rằng": no quotes, no final stop, a lower-case first
     letter unless the text opens on a name (two capitalised words: "Hải Phòng cần …") or an acronym."""
-    body = " ".join(text.split()).strip(" \"'«»“”").rstrip(" .;,!")
+    body = " ".join(text.split()).rstrip(" .;,!")
+    if len(body) > 1 and body[0] in _QUOTES and body[-1] == _QUOTES[body[0]]:  # quoted whole: unquote
+        body = body[1:-1].strip().rstrip(" .;,!")
     words = body.split(" ", 2)
     first = words[0] if words else ""
     name = len(words) > 1 and words[1][:1].isupper()

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     report_signer_name: str = ""
     report_majority_share: float = Field(default=0.5, gt=0, lt=1)  # "đa số ý kiến": more than this share
     report_many_share: float = Field(default=0.2, gt=0, lt=1)  # "nhiều ý kiến": at least this share
+    # the Word template of both reports (formats/report_template.py), a .docx staff edit; empty: the bundled one
+    report_template: str = ""
+    # the optional sentence-embedding model of the themes (storage/embeddings.py, docs/consolidation.md):
+    # a local directory with model.onnx and tokenizer.json, never downloaded; empty: key words only
+    themes_model_path: str = ""
+    themes_model_prefix: str = ""  # put before every text, e.g. "query: " for the multilingual-e5 models
+    themes_model_threshold: float = Field(default=0.2, gt=0, le=2)  # cosine distance under which themes merge
     max_text_length: int = 4000
     sections_page_size: int = 8
     # zip bomb guard of every DOCX / XLSX / ODT upload (core/archives.py)
@@ -177,6 +184,27 @@ class Settings(BaseSettings):
             time.fromisoformat(start.strip())
             time.fromisoformat(end.strip())
         return value
+
+    @field_validator("report_template")
+    @classmethod
+    def _template_file(cls, value: str) -> str:
+        if value.strip():
+            path = Path(value.strip()).expanduser()
+            if not path.is_file() or path.suffix.lower() != ".docx":
+                raise ValueError(f"report_template {path} is not a .docx file")
+            return str(path)
+        return ""
+
+    @field_validator("themes_model_path")
+    @classmethod
+    def _model_directory(cls, value: str) -> str:
+        if value.strip():
+            folder = Path(value.strip()).expanduser()
+            missing = [name for name in ("model.onnx", "tokenizer.json") if not (folder / name).is_file()]
+            if missing:
+                raise ValueError(f"themes_model_path {folder} lacks {', '.join(missing)}")
+            return str(folder)
+        return ""
 
     @model_validator(mode="after")
     def _share_order(self) -> Settings:

@@ -11,12 +11,14 @@ and the themes of each section are :func:`core.themes.group_themes` with the sta
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.near_duplicates import OpinionText, count_by, group_near_duplicates
 from core.theme_edits import StoredTheme, ThemeView, current_themes, section_scope
+from core.themes import SentenceEmbedder
 
 DIMENSIONS: tuple[str, ...] = ("stance", "category", "organisation", "locality", "channel")
 STANCES: tuple[str, ...] = ("agree", "disagree", "partial", "other")
@@ -29,6 +31,7 @@ class Group:
     representative: str
     count: int
     receipt_codes: tuple[str, ...]
+    stance: str | None = None  # the stance of more than half of its members, if any (the report's verb)
 
 
 @dataclass
@@ -101,13 +104,15 @@ def consolidate(
     opinions: Sequence[Mapping[str, Any]],
     threshold: float = 0.7,
     theme_edits: Mapping[str, Sequence[StoredTheme]] | None = None,
+    embedder: SentenceEmbedder | None = None,
 ) -> Consolidation:
     """Counts per section and overall, the groups of near-identical texts and the themes of every section.
 
     Sections are kept in document order; only sections with opinions are listed, plus a final
     "whole document" entry (``section_id`` ``None``) when some opinions name no section. Opinions with
     no text (a plain "agree") are counted but not grouped. ``theme_edits`` are the staff's stored
-    themes by scope (:func:`core.theme_edits.section_scope`).
+    themes by scope (:func:`core.theme_edits.section_scope`); ``embedder`` the optional sentence-embedding
+    model of the themes (:class:`core.themes.SentenceEmbedder`).
     """
     by_section: dict[int | None, list[Mapping[str, Any]]] = {}
     for row in opinions:
@@ -123,9 +128,10 @@ def consolidate(
         if not rows:
             continue
         texts = opinion_texts(rows)
+        stances = {str(r["receipt_code"]): str(r.get("stance") or "") for r in rows}
         groups = group_near_duplicates(texts, threshold=threshold, workers=1) if texts else []
         stored = (theme_edits or {}).get(section_scope(int(document["id"]), section_id), ())
-        themes = current_themes(texts, stored)
+        themes = current_themes(texts, stored, embedder)
         summaries.append(
             SectionSummary(
                 section_id=section_id,
@@ -133,7 +139,9 @@ def consolidate(
                 title=title,
                 total=len(rows),
                 counts=_counts(rows),
-                groups=[Group(g.representative, g.count, g.keys) for g in groups],
+                groups=[
+                    Group(g.representative, g.count, g.keys, _stance_of(g.keys, stances)) for g in groups
+                ],
                 themes=themes,
                 parents=parents.get(section_id, ()) if section_id is not None else (),
             )
@@ -146,6 +154,13 @@ def consolidate(
         counts=_counts(opinions),
         sections=summaries,
     )
+
+
+def _stance_of(codes: Sequence[str], stance_by_code: Mapping[str, str]) -> str | None:
+    """The stance more than half of the opinions ``codes`` took, or ``None``."""
+    counts = Counter(stance_by_code.get(code, "") for code in codes)
+    best, count = max(counts.items(), key=lambda item: (item[1], item[0]), default=("", 0))
+    return best if best and count * 2 > len(codes) else None
 
 
 def _parents(sections: Sequence[Mapping[str, Any]]) -> dict[int, tuple[str, ...]]:

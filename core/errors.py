@@ -69,9 +69,17 @@ class DocumentImportError(GopyError):
 
 
 class DataFileError(GopyError):
-    """A bundled or staff-edited data file (plan, lists, CSV) that cannot be loaded."""
+    """A bundled or staff-edited data file (plan, lists, CSV) that cannot be loaded; ``reason`` says
+    why, ``detail`` (the file's own words: a path, a code, a value) where."""
 
     code = "error.data_file"
+
+    def message_keys(self) -> tuple[str, ...]:
+        """A sentence for the reason (``error.data_file.<reason>``), then the detail when there is one."""
+        keys = [f"{self.code}.{self.params.get('reason', '')}"]
+        if self.params.get("detail"):
+            keys.append(f"{self.code}.detail")
+        return tuple(keys)
 
 
 class UnknownInvite(GopyError):

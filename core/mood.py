@@ -49,6 +49,7 @@ from core.near_duplicates import OpinionText, count_by, group_near_duplicates
 from core.ports import UnitOfWork
 from core.text import fold_for_matching
 from core.theme_edits import StoredTheme, ThemeView, current_themes, mood_scope
+from core.themes import SentenceEmbedder
 
 MOOD_KINDS = (FeedbackKind.CONCERN, FeedbackKind.ASPIRATION, FeedbackKind.RECOMMENDATION)
 SUMMARY_DIMENSIONS = ("congress", "kind", "topic", "category", "organisation", "locality")
@@ -297,6 +298,7 @@ def summarise_entries(
     labels: Mapping[str, Mapping[str, str]] | None = None,
     threshold: float = 0.7,
     theme_edits: Mapping[str, Sequence[StoredTheme]] | None = None,
+    embedder: SentenceEmbedder | None = None,
 ) -> MoodSummary:
     """Count the active entries of a period by dimension, group near-identical ones per kind, and find
     the themes of every topic (``theme_edits``: the staff's stored themes by scope, core.theme_edits)."""
@@ -313,7 +315,8 @@ def summarise_entries(
     times = [e.created_at for e in active]
     themes = [
         MoodTopicThemes(
-            topic or UNKNOWN, current_themes(items, (theme_edits or {}).get(mood_scope(period.id, topic), ()))
+            topic or UNKNOWN,
+            current_themes(items, (theme_edits or {}).get(mood_scope(period.id, topic), ()), embedder),
         )
         for topic, items in topic_items(active).items()
     ]
@@ -347,9 +350,10 @@ async def summarise_mood_period(
     language: str = "vi",
     threshold: float = 0.7,
     theme_edits: Mapping[str, Sequence[StoredTheme]] | None = None,
+    embedder: SentenceEmbedder | None = None,
 ) -> MoodSummary:
     """Everything said in one reporting period, counted, grouped and in themes (read-only: nothing
-    committed); ``theme_edits`` as for :func:`summarise_entries`."""
+    committed); ``theme_edits`` and ``embedder`` as for :func:`summarise_entries`."""
     period, congress = await find_period(uow=uow, period_code=period_code)
     entries = await uow.feedback.list_by_period(period.id)
     labels: dict[str, dict[str, str]] = {
@@ -362,5 +366,11 @@ async def summarise_mood_period(
     for names in labels.values():
         names.setdefault(UNKNOWN, unknown)
     return summarise_entries(
-        entries, period=period, congress=congress, labels=labels, threshold=threshold, theme_edits=theme_edits
+        entries,
+        period=period,
+        congress=congress,
+        labels=labels,
+        threshold=threshold,
+        theme_edits=theme_edits,
+        embedder=embedder,
     )

@@ -27,16 +27,21 @@ from core.admin_document import (
     Part,
     Table,
     closing_of,
-    indirect,
     letterhead_of,
-    share_word,
 )
 from core.i18n import t
 from core.mood import MOOD_KINDS, MoodGroup, MoodSummary
+from core.report_phrases import Wording, phrase, reported_themes, theme_blocks, theme_wordings
 from core.reporting import ReportingUnitOfWork, period_compliance
 
 TOP_GROUPS_PER_KIND = 10  # groups worded in the body; every group and single entry is in the appendix
+MAX_THEMES_PER_TOPIC = 8  # themes with a heading in the body; every theme is in the themes appendix
+MAX_WORDINGS_PER_THEME = 3  # representative wordings under a theme's heading
 UNIT_STATUSES = ("on_time", "late", "claimed", "missing")
+
+
+def _wording(group: MoodGroup) -> Wording:
+    return Wording(group.representative, group.count, group.receipt_codes, group.kind.value)
 
 
 class UnitReportLine(NamedTuple):
@@ -66,7 +71,10 @@ def mood_report(
         ("part_units", words.units(None if units is None else [UnitReportLine(*u) for u in units])),
         ("part_assessment", (Paragraph(_("assessment_placeholder"), italic=True),)),
     )
-    appendix = words.appendix(summary)
+    appendices = [a for a in (words.appendix(summary),) if a]
+    themes = words.themes_appendix(summary, len(appendices) + 1)
+    if themes:
+        appendices.append(themes)
     return AdminDocument(
         letterhead=letterhead_of(issuer, local, language),
         title=_("title"),
@@ -77,7 +85,7 @@ def mood_report(
             Part(f"{ROMAN[number]}. {_(key)}", blocks) for number, (key, blocks) in enumerate(sections)
         ),
         closing=closing_of(issuer, language),
-        appendices=(appendix,) if appendix else (),
+        appendices=tuple(appendices),
         generator=issuer.generator,
     )
 
@@ -148,9 +156,67 @@ class _Words:
         )
 
     def phrase(self, group: MoodGroup, total: int) -> str:
-        word = share_word(group.count, total, self.issuer)
-        text = indirect(group.representative)
-        return t(f"report.phrase.{word}", self.lang, count=group.count, total=total, text=text)
+        """A group by its share, with the verb of its kind ("phản ánh", "mong muốn", "kiến nghị")."""
+        return phrase(_wording(group), total, self.issuer, self.lang)
+
+    def themes(self, summary: MoodSummary, number: int) -> list[Block]:
+        """Per topic, its themes of two or more (staff names, else key phrases) with their counts and
+        representative wordings; nothing when no topic has any."""
+        wordings = [_wording(g) for g in summary.groups]
+        topics = [(b, reported_themes(b.themes, wordings)) for b in summary.themes]
+        topics = [(b, themes) for b, themes in topics if themes]
+        if not topics:
+            return []
+        blocks: list[Block] = [Heading(f"{number}. {self.get('by_theme')}")]
+        for index, (block, themes) in enumerate(topics, start=1):
+            total = summary.counts.get("topic", {}).get(block.topic) or sum(th.count for th in block.themes)
+            name = summary.label("topic", block.topic)
+            blocks.append(
+                Heading(self.get("topic_heading", number=f"{number}.{index}", topic=name, count=total))
+            )
+            body = theme_blocks(
+                themes,
+                wordings,
+                total=total,
+                issuer=self.issuer,
+                language=self.lang,
+                max_themes=MAX_THEMES_PER_TOPIC,
+                max_wordings=MAX_WORDINGS_PER_THEME,
+            )
+            blocks.extend(body.blocks)
+            more = themes[len(body.shown) :]
+            if more:
+                count = sum(th.count for th in more)
+                blocks.append(Paragraph(self.get("more_themes", themes=len(more), count=count), italic=True))
+        return blocks
+
+    def themes_appendix(self, summary: MoodSummary, number: int) -> Part | None:
+        """Every theme of two or more, by topic, with its most frequent wording."""
+        wordings = [_wording(g) for g in summary.groups]
+        rows: list[tuple[str, str, str, str]] = []
+        for block in summary.themes:
+            for theme in reported_themes(block.themes, wordings):
+                inside = theme_wordings(theme, wordings)
+                label = theme.label or t("report.theme.unnamed", self.lang)
+                example = inside[0].representative if inside else ""
+                rows.append((summary.label("topic", block.topic), label, example, str(theme.count)))
+        if not rows:
+            return None
+        counted = sum(int(row[3]) for row in rows)
+        table = Table(
+            headings=(
+                self.get("col_no"),
+                self.get("col_topic"),
+                self.get("col_theme"),
+                self.get("col_example"),
+                self.get("col_count"),
+            ),
+            rows=tuple((str(i), *row) for i, row in enumerate(rows, start=1)),
+            widths_cm=(1.2, 3.3, 4.2, 5.8, 2.0),
+            caption=self.get("themes_appendix_caption", themes=len(rows), count=counted),
+            total=("", self.get("total_row"), self.get("themes_total", themes=len(rows)), "", str(counted)),
+        )
+        return Part(self.get("themes_appendix", number=number), (table,))
 
     def main_contents(self, summary: MoodSummary) -> tuple[Block, ...]:
         if not summary.total:
@@ -170,6 +236,7 @@ class _Words:
                 rest = groups[TOP_GROUPS_PER_KIND:]
                 count = sum(g.count for g in rest)
                 blocks.append(Paragraph(self.get("more_groups", groups=len(rest), count=count), italic=True))
+        blocks.extend(self.themes(summary, len(MOOD_KINDS) + 1))
         return tuple(blocks)
 
     def appendix(self, summary: MoodSummary) -> Part | None:
@@ -188,7 +255,7 @@ class _Words:
             caption=self.get("appendix_caption", groups=len(groups), count=counted),
             total=("", self.get("total_row"), self.get("appendix_total", groups=len(groups)), str(counted)),
         )
-        return Part(self.get("appendix"), (table,))
+        return Part(self.get("appendix", number=1), (table,))
 
     def units(self, units: list[UnitReportLine] | None) -> tuple[Block, ...]:
         if not units:

@@ -2,10 +2,13 @@
 
 Built from a :class:`~core.document_consolidation.Consolidation` as an :class:`~core.admin_document.AdminDocument`:
 I. the totals by stance; II. two bar charts and the tables by category, organisation, locality and
-channel; III. each section under its parent path, its groups worded by their share ("Đa số ý kiến …",
-"Nhiều ý kiến …", "Một số ý kiến …", "Có ý kiến …") with the representative text in indirect speech;
-IV. the assessment, left for staff. Nothing is hidden: every group of two or more and every single
-opinion is listed in the appendices, whatever the body had room for.
+channel; III. each section under its parent path: its themes of two opinions or more (staff name, else
+key phrases; :mod:`core.theme_edits`), each with its count and its representative wordings, then the
+groups no theme gathered, every wording phrased by its share ("Đa số ý kiến …", "Nhiều ý kiến …", "Một
+số ý kiến …", "Có ý kiến …") with a reporting verb that fits it (:mod:`core.report_phrases`) and the
+representative text in indirect speech; IV. the assessment, left for staff. Nothing is hidden: every
+group of two or more, every single opinion and every theme of two or more is listed in the appendices,
+whatever the body had room for.
 """
 
 from __future__ import annotations
@@ -24,16 +27,19 @@ from core.admin_document import (
     Part,
     Table,
     closing_of,
-    indirect,
     letterhead_of,
-    share_word,
 )
 from core.document_consolidation import Consolidation, Group, SectionSummary, label_of
 from core.i18n import t
+from core.report_phrases import Wording, reported_themes, theme_blocks, theme_wordings
+from core.report_phrases import phrase as phrase_wording
 from core.text import fold_for_matching, normalize_input
+from core.theme_edits import ThemeView
 
 MAX_GROUPS_PER_SECTION = 10  # groups of two or more worded in the body; all of them are in appendix 1
 MAX_SINGLES_PER_SECTION = 5  # single opinions worded in the body; all of them are in appendix 2
+MAX_THEMES_PER_SECTION = 8  # themes of two or more with a heading in the body; all of them in an appendix
+MAX_WORDINGS_PER_THEME = 3  # representative wordings worded under a theme's heading
 CHARTS = (("stance", "report.synthesis.chart_stance"), ("category", "report.synthesis.chart_category"))
 TABLES = ("category", "organisation", "locality", "channel")
 PATH_MARK = " › "
@@ -46,10 +52,17 @@ def share(count: int, total: int, language: str = "vi") -> str:
 
 
 def phrase(group: Group, total: int, issuer: Issuer, language: str = "vi") -> str:
-    """One group as official syntheses write it, e.g. "Đa số ý kiến (5/6 ý kiến) cho rằng cần …"."""
-    word = share_word(group.count, total, issuer)
-    text = indirect(normalize_input(group.representative))
-    return t(f"report.phrase.{word}", language, count=group.count, total=total, text=text)
+    """One group as official syntheses write it, e.g. "Đa số ý kiến (5/6 ý kiến) đề nghị …" (the verb
+    by :func:`core.report_phrases.reporting_verb`)."""
+    return phrase_wording(_wording(group), total, issuer, language)
+
+
+def _wording(group: Group) -> Wording:
+    return Wording(group.representative, group.count, group.receipt_codes, group.stance)
+
+
+def _wordings(section: SectionSummary) -> list[Wording]:
+    return [_wording(g) for g in section.groups]
 
 
 def section_path(section: SectionSummary, language: str = "vi") -> str:
@@ -150,6 +163,10 @@ def synthesis_report(
 
 
 def _section_blocks(section: SectionSummary, issuer: Issuer, language: str) -> list[Block]:
+    """A section: its total, then each theme of two or more (a heading, its representative wordings),
+    then the groups and single opinions no theme gathered; whatever the body has no room for is
+    counted and left to the appendices."""
+
     def _(key: str, **params: object) -> str:
         return t(f"report.synthesis.{key}", language, **params)
 
@@ -164,10 +181,32 @@ def _section_blocks(section: SectionSummary, issuer: Issuer, language: str) -> l
     without_text = section.total - sum(g.count for g in section.groups)
     if without_text:
         blocks.append(Paragraph(_("without_text", count=without_text)))
-    repeated = [g for g in section.groups if g.count > 1]
-    singles = [g for g in section.groups if g.count == 1]
-    for group in repeated[:MAX_GROUPS_PER_SECTION] + singles[:MAX_SINGLES_PER_SECTION]:
-        blocks.append(Paragraph("- " + phrase(group, section.total, issuer, language)))
+    wordings = _wordings(section)
+    themes = reported_themes(section.themes, wordings)
+    if themes:
+        blocks.append(Paragraph(_("themes_intro", count=len(themes))))
+    body = theme_blocks(
+        themes,
+        wordings,
+        total=section.total,
+        issuer=issuer,
+        language=language,
+        max_themes=MAX_THEMES_PER_SECTION,
+        max_wordings=MAX_WORDINGS_PER_THEME,
+    )
+    blocks.extend(body.blocks)
+    if len(themes) > len(body.shown):
+        more = themes[len(body.shown) :]
+        blocks.append(
+            Paragraph(_("more_themes", count=len(more), opinions=sum(th.count for th in more)), italic=True)
+        )
+    remaining = list(body.remaining)
+    if themes and remaining:
+        blocks.append(Heading(_("other_opinions"), italic=True))
+    repeated = [w for w in remaining if w.count > 1]
+    singles = [w for w in remaining if w.count == 1]
+    for wording in repeated[:MAX_GROUPS_PER_SECTION] + singles[:MAX_SINGLES_PER_SECTION]:
+        blocks.append(Paragraph("- " + phrase_wording(wording, section.total, issuer, language)))
     more_groups = repeated[MAX_GROUPS_PER_SECTION:]
     more_singles = singles[MAX_SINGLES_PER_SECTION:]
     if more_groups or more_singles:
@@ -186,7 +225,8 @@ def _section_blocks(section: SectionSummary, issuer: Issuer, language: str) -> l
 
 
 def _appendices(result: Consolidation, language: str) -> tuple[Part, ...]:
-    """Appendix 1: every group of two or more; appendix 2: every single opinion (with its receipt)."""
+    """Every group of two or more; every single opinion (with its receipt); every theme reported
+    (:func:`core.report_phrases.reported_themes`) with its most frequent wording; each when any."""
 
     def _(key: str, **params: object) -> str:
         return t(f"report.synthesis.{key}", language, **params)
@@ -221,4 +261,31 @@ def _appendices(result: Consolidation, language: str) -> tuple[Part, ...]:
             total=("", _("total_row"), _("singles_total", count=len(singles)), ""),
         )
         parts.append(Part(_("appendix_singles", number=len(parts) + 1), (table,)))
+    themes = [(s, th) for s in result.sections for th in reported_themes(s.themes, _wordings(s))]
+    if themes:
+        theme_rows = tuple(
+            (
+                str(i),
+                section_path(s, language),
+                normalize_input(th.label) if th.edited else (th.label or t("report.theme.unnamed", language)),
+                _example(s, th),
+                str(th.count),
+            )
+            for i, (s, th) in enumerate(themes, start=1)
+        )
+        counted = sum(th.count for _s, th in themes)
+        table = Table(
+            headings=(_("col_no"), _("col_section"), _("col_theme"), _("col_example"), _("col_count")),
+            rows=theme_rows,
+            widths_cm=(1.2, 3.5, 4.0, 5.8, 2.0),
+            caption=_("appendix_themes_caption", themes=len(themes), count=counted),
+            total=("", _("total_row"), _("themes_total", themes=len(themes)), "", str(counted)),
+        )
+        parts.append(Part(_("appendix_themes", number=len(parts) + 1), (table,)))
     return tuple(parts)
+
+
+def _example(section: SectionSummary, theme: ThemeView) -> str:
+    """The theme's most frequent wording."""
+    inside = theme_wordings(theme, _wordings(section))
+    return normalize_input(inside[0].representative) if inside else ""

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.near_duplicates import OpinionText
-from core.themes import Theme, group_themes
+from core.themes import SentenceEmbedder, Theme, group_themes
 
 __all__ = [
     "StoredTheme",
@@ -166,10 +166,14 @@ def apply_theme_edits(themes: Sequence[Theme], stored: Sequence[StoredTheme]) ->
     return [view for _, _, view in out]
 
 
-def current_themes(items: Sequence[OpinionText], stored: Sequence[StoredTheme]) -> list[ThemeView]:
+def current_themes(
+    items: Sequence[OpinionText],
+    stored: Sequence[StoredTheme],
+    embedder: SentenceEmbedder | None = None,
+) -> list[ThemeView]:
     """The themes of one scope's opinions (keys = receipt codes) as staff see them now (none above
-    :data:`MAX_THEME_OPINIONS` opinions)."""
+    :data:`MAX_THEME_OPINIONS` opinions); ``embedder``: the optional sentence-embedding model."""
     if len(items) > MAX_THEME_OPINIONS:
         log.warning("themes skipped: %d opinions in one scope (limit %d)", len(items), MAX_THEME_OPINIONS)
         return []
-    return apply_theme_edits(group_themes(items, workers=1), stored) if items else []
+    return apply_theme_edits(group_themes(items, workers=1, embedder=embedder), stored) if items else []

@@ -8,6 +8,11 @@ the words every opinion uses, "đề nghị", "cần", "các"), and opinions are
 distance (agglomerative clustering, average linkage, scikit-learn). A theme's label is made of the
 key phrases that weigh most in it.
 
+Optionally (:class:`SentenceEmbedder`, a local sentence-embedding model the operator installed; see
+``storage.embeddings`` and GOPY_THEMES_MODEL_PATH) the opinions are clustered on the model's sentence
+vectors instead, with the model's own distance threshold: wordings that share no content word can
+then meet. The labels stay the key phrases of the theme's TF-IDF centroid either way.
+
 Run per document section (core.document_consolidation) and per mood topic (core.mood); staff edits
 are applied afterwards (core.theme_edits). Agglomerative clustering keeps the distance matrix in
 memory (n² floats): meant for one section or one mood topic at a time (a few thousand opinions),
@@ -18,11 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from core.near_duplicates import OpinionText
 from core.text import tokens_many
 
-__all__ = ["DISTANCE_THRESHOLD", "Theme", "group_themes"]
+__all__ = ["DISTANCE_THRESHOLD", "SentenceEmbedder", "Theme", "group_themes"]
 
 DISTANCE_THRESHOLD = 0.95
 """Default largest mean cosine distance between the opinions of two clusters that are merged."""
@@ -36,6 +42,15 @@ _STOP_WORDS = frozenset(
     hoặc hay ai gì vẫn lại đi xong bị sự cùng
     """.split()
 )
+
+
+class SentenceEmbedder(Protocol):
+    """A sentence-embedding model: one vector per text (rows of a 2-D array, L2-normalised)."""
+
+    name: str  # what the documentation and the logs call it (the model directory's name)
+    distance_threshold: float  # the largest mean cosine distance between two clusters that merge
+
+    def embed(self, texts: Sequence[str]) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -64,8 +79,10 @@ def group_themes(
     distance_threshold: float = DISTANCE_THRESHOLD,
     label_phrases: int = 3,
     workers: int | None = 1,
+    embedder: SentenceEmbedder | None = None,
 ) -> list[Theme]:
-    """Cluster opinions into themes by their key words.
+    """Cluster opinions into themes by their key words (or, with ``embedder``, by their sentence
+    vectors and the embedder's ``distance_threshold``).
 
     Returns every item in exactly one theme (an opinion that shares its key words with no other
     is a theme of one), largest first, then by first appearance; ``keys`` in input order.
@@ -86,22 +103,15 @@ def group_themes(
         vectorizer = TfidfVectorizer(analyzer=lambda terms: terms, sublinear_tf=True, norm="l2")
         vectors = vectorizer.fit_transform(terms)
         vocabulary = list(vectorizer.get_feature_names_out())
-    if vectors is not None and len(items) > 1:
+    if embedder is not None and len(items) > 1:
         import numpy as np
-        from sklearn.cluster import AgglomerativeClustering
 
-        # An opinion without any content word has a zero vector: give it its own dimension so that
-        # the cosine distance is defined (it then stays alone).
-        dense = vectors.toarray()
-        empty = np.flatnonzero(~dense.any(axis=1))
-        if len(empty):
-            extra = np.zeros((dense.shape[0], len(empty)))
-            extra[empty, np.arange(len(empty))] = 1.0
-            dense = np.hstack([dense, extra])
-        clustering = AgglomerativeClustering(
-            n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance_threshold
-        )
-        labels = [int(label) for label in clustering.fit_predict(dense)]
+        embedded = np.asarray(embedder.embed([item.text for item in items]), dtype=float)
+        if embedded.shape[0] != len(items):
+            raise ValueError("the embedder returned a number of vectors other than the number of texts")
+        labels = _cluster(embedded, embedder.distance_threshold)
+    elif vectors is not None and len(items) > 1:
+        labels = _cluster(vectors.toarray(), distance_threshold)
 
     members: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
@@ -118,6 +128,23 @@ def group_themes(
         themes.append((-len(indexes), indexes[0], theme))
     themes.sort(key=lambda entry: (entry[0], entry[1]))
     return [theme for _, _, theme in themes]
+
+
+def _cluster(vectors: Any, distance_threshold: float) -> list[int]:
+    """Agglomerative clustering on cosine distance, average linkage (scikit-learn)."""
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+
+    dense = np.asarray(vectors, dtype=float)
+    empty = np.flatnonzero(~dense.any(axis=1))
+    if len(empty):  # a zero vector has no cosine distance: give it its own dimension (it stays alone)
+        extra = np.zeros((dense.shape[0], len(empty)))
+        extra[empty, np.arange(len(empty))] = 1.0
+        dense = np.hstack([dense, extra])
+    clustering = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance_threshold
+    )
+    return [int(label) for label in clustering.fit_predict(dense)]
 
 
 def _key_phrases(

@@ -5,7 +5,8 @@
 * the Commission's mood report of one period (:mod:`core.mood_report`).
 
 The issuing body, place, recipients and signer come from the settings (``GOPY_REPORT_*``), passed in
-as an :class:`~core.admin_document.Issuer`.
+as an :class:`~core.admin_document.Issuer`. Both go through the Word template staff can edit
+(:mod:`formats.report_template`; ``GOPY_REPORT_TEMPLATE``, by default the bundled one).
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from core.mood import MoodSummary, summarise_mood_period
 from core.mood_report import UnitReportLine, mood_report
 from core.ports import UnitOfWork
 from core.synthesis_report import synthesis_report
-from formats.docx_layout import render_docx
+from formats.report_template import render_with_template
+
+
+def _template(template: Path | None) -> Path | None:
+    if template is not None:
+        return template
+    configured = get_settings().report_template
+    return Path(configured) if configured else None
 
 
 def build_synthesis_docx(
@@ -31,10 +39,13 @@ def build_synthesis_docx(
     labels: Mapping[str, Mapping[str, str]],
     today: datetime,
     issuer: Issuer | None = None,
+    template: Path | None = None,
 ) -> None:
-    """Write the draft synthesis report of one document to ``path``."""
+    """Write the draft synthesis report of one document to ``path`` (``template``: a staff template,
+    else GOPY_REPORT_TEMPLATE, else the bundled one)."""
     issuer = issuer or get_settings().report_issuer_of()
-    path.write_bytes(render_docx(synthesis_report(result, labels=labels, today=today, issuer=issuer)))
+    report = synthesis_report(result, labels=labels, today=today, issuer=issuer)
+    path.write_bytes(render_with_template(report, _template(template)))
 
 
 def build_mood_report_docx(
@@ -45,12 +56,12 @@ def build_mood_report_docx(
     timezone: str = "Asia/Ho_Chi_Minh",
     language: str = "vi",
     issuer: Issuer | None = None,
+    template: Path | None = None,
 ) -> bytes:
-    """The mood report draft as DOCX bytes."""
+    """The mood report draft as DOCX bytes (``template`` as for :func:`build_synthesis_docx`)."""
     issuer = issuer or get_settings().report_issuer_of()
-    return render_docx(
-        mood_report(summary, units=units, now=now, issuer=issuer, timezone=timezone, language=language)
-    )
+    report = mood_report(summary, units=units, now=now, issuer=issuer, timezone=timezone, language=language)
+    return render_with_template(report, _template(template))
 
 
 async def draft_mood_report(

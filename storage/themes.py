@@ -9,6 +9,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.theme_edits import StoredTheme
+from core.themes import SentenceEmbedder
+from storage.embeddings import configured_embedder
 from storage.models_themes import ThemeMemberRow, ThemeRow
 
 
@@ -37,6 +39,10 @@ class SqlThemeRepository:
         for t in themes:
             out.setdefault(t.scope, []).append(StoredTheme(t.id, t.name, frozenset(members[t.id])))
         return out
+
+    def embedder(self) -> SentenceEmbedder | None:
+        """The operator's sentence-embedding model (GOPY_THEMES_MODEL_PATH), or ``None``: key words only."""
+        return configured_embedder()
 
     async def in_scope(self, scope: str) -> list[StoredTheme]:
         return (await self.under(scope)).get(scope, [])

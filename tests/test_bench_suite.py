@@ -55,5 +55,9 @@ def test_a_tiny_run_prints_one_json_object(script: str) -> None:
     if result["bench"] == "exports":
         for fmt in ("csv", "jsonl", "xlsx"):
             assert {"rows_per_second", "reference_rows_per_second"} <= set(figures["rows_200"][fmt])
+    if result["bench"] == "ingest":  # every opinion stored once, through the use case and raw
+        for database in ("sqlite", "postgresql"):
+            assert result["figures"][database]["stored"] == 2 * 4 * 5
+            assert result["figures"][database]["transactions_per_opinion"] >= 1
     if result["bench"] == "consolidation":
         assert {"groups", "reference_datasketch_groups"} <= set(figures["by_n"]["200"])

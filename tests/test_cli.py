@@ -79,7 +79,13 @@ def test_bad_plan_file_loads_nothing(tmp_path: Path, db: str) -> None:
         encoding="utf-8",
     )
     result = gopy("load", str(plan), cwd=tmp_path, db=db)
-    assert result.returncode == 2 and "Tệp dữ liệu không hợp lệ" in result.stderr
+    assert (
+        result.returncode == 2
+        and "Không đọc được tệp dữ liệu: một mục thiếu thông tin bắt buộc." in result.stderr
+    )
+    assert (
+        "bad_item" not in result.stderr.splitlines()[0]
+    )  # the sentence; the raw parameters follow in English
     check = gopy("load", str(ROOT / "data" / "lists.yaml"), cwd=tmp_path, db=db)
     assert check.returncode == 0
     import sqlite3

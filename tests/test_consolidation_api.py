@@ -163,7 +163,7 @@ async def test_consolidation_json_xlsx_and_docx_agree_with_the_database(database
             assert "Tổng số ý kiến góp ý đã tiếp nhận: 11 ý kiến" in text
             assert (
                 "- Đa số ý kiến (5/6 ý kiến) cho rằng" in text
-                and "- Đa số ý kiến (3/5 ý kiến) cho rằng" in text
+                and "- Đa số ý kiến (3/5 ý kiến) đề nghị chú trọng hoà giải ở cơ sở" in text
             )
             assert "DỰ THẢO DỰ THẢO" not in text and "Gopy tạo tự động" not in text and "XLSX" not in text
             assert len(report.inline_shapes) == 2  # the two bar charts

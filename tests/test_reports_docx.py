@@ -145,13 +145,23 @@ def test_the_synthesis_report_hides_nothing_and_reads_as_a_party_document() -> N
     assert "Phần thứ nhất › 2. Về văn hóa, xã hội" in paragraphs
     assert "Ý kiến chung về toàn bộ dự thảo" in paragraphs
     assert (
-        "- Đa số ý kiến (14/15 ý kiến) cho rằng đề nghị thành phố ưu tiên phát triển kinh tế biển gắn với cảng Lạch Huyện."
+        "- Đa số ý kiến (14/15 ý kiến) đề nghị thành phố ưu tiên phát triển kinh tế biển gắn với cảng Lạch Huyện."
         in paragraphs
     )
     assert "- Một số ý kiến (2/31 ý kiến) cho rằng cần quan tâm" in text
     assert "- Có ý kiến cho rằng dự thảo cần viết ngắn gọn, dễ hiểu hơn đối với Nhân dân." in paragraphs
     assert "Trong đó, 1 ý kiến chỉ bày tỏ chính kiến" in text
-    assert "Ngoài ra, 2 nhóm ý kiến trùng nhau khác (4 ý kiến) và 2 ý kiến riêng lẻ khác" in text
+    # section 2's opinions share their key words ("vấn đề", "Nhân dân", "mong đợi"): one theme
+    assert "Các ý kiến tập trung vào 1 nhóm nội dung sau:" in paragraphs
+    assert any(p.startswith("a) Nhóm ý kiến về: ") and p.endswith(" (31/31 ý kiến)") for p in paragraphs)
+    assert "Cùng nội dung này còn 25 ý kiến khác, được liệt kê tại phụ lục kèm theo." in paragraphs
+    # without themes, what the body has no room for is counted and left to the appendices
+    for summary in result.sections:
+        summary.themes = []
+    bare = render_docx(synthesis_report(result, labels=_labels(), today=TODAY, issuer=ISSUER))
+    bare_text = "\n".join(p.text for p in open_docx(io.BytesIO(bare)).paragraphs)
+    assert "Ngoài ra, 2 nhóm ý kiến trùng nhau khác (4 ý kiến) và 2 ý kiến riêng lẻ khác" in bare_text
+    assert "nhóm nội dung" not in bare_text
     assert "IV. NHẬN XÉT, ĐÁNH GIÁ VÀ ĐỀ XUẤT" in paragraphs
     assert "Gopy" not in text and "XLSX" not in text
     assert (
@@ -186,7 +196,7 @@ def test_the_synthesis_report_hides_nothing_and_reads_as_a_party_document() -> N
     assert_well_formed(
         pdf, part_headings=[p.heading for p in report.parts] + [p.heading for p in report.appendices]
     )
-    assert "CÁC Ý KIẾN RIÊNG LẺ" in pdf.pages[-1] and "CÁC NHÓM Ý KIẾN TRÙNG NHAU" not in pdf.pages[-1]
+    assert "CÁC NHÓM NỘI DUNG" in pdf.pages[-1] and "CÁC NHÓM Ý KIẾN TRÙNG NHAU" not in pdf.pages[-1]
 
 
 def test_the_empty_synthesis_report_is_a_correct_document() -> None:

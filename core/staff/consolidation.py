@@ -42,7 +42,12 @@ async def export_consolidation(
     labels = await uow.views.reference_labels()
     edits = await uow.themes.under(document_scope_prefix(document_id))
     result = await asyncio.to_thread(
-        consolidate, document=document, sections=sections, opinions=opinions, theme_edits=edits
+        consolidate,
+        document=document,
+        sections=sections,
+        opinions=opinions,
+        theme_edits=edits,
+        embedder=uow.themes.embedder(),
     )
     result.hidden = await uow.views.count_hidden_opinions(document_id)
     content = await asyncio.to_thread(render, result, labels) if render is not None else None

@@ -18,7 +18,9 @@ RenderReport = Callable[[MoodSummary, Sequence[UnitLine]], bytes]
 async def _summary(uow: StaffUnitOfWork, period_code: str, language: str) -> MoodSummary:
     period, _ = await find_period(uow=uow, period_code=period_code)
     edits = await uow.themes.under(period_scope_prefix(period.id))
-    return await summarise_mood_period(uow=uow, period_code=period_code, language=language, theme_edits=edits)
+    return await summarise_mood_period(
+        uow=uow, period_code=period_code, language=language, theme_edits=edits, embedder=uow.themes.embedder()
+    )
 
 
 async def export_mood_summary(

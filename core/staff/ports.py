@@ -15,6 +15,7 @@ from core.ports import DocumentRepository, FeedbackRepository, ReferenceReposito
 from core.reporting import ReportingUnitOfWork
 from core.staff.meeting_rows import MeetingEntry
 from core.theme_edits import StoredTheme
+from core.themes import SentenceEmbedder
 
 Row = dict[str, Any]
 
@@ -132,6 +133,9 @@ class ThemeRepository(Protocol):
     async def pin(self, *, scope: str, theme_id: int, receipt_codes: Sequence[str]) -> None: ...
     async def delete(self, theme_id: int) -> None: ...
     async def prune(self, scope: str) -> None: ...
+    def embedder(self) -> SentenceEmbedder | None:
+        """The sentence-embedding model of the themes, when the operator installed one."""
+        ...
 
 
 class StaffDocumentRepository(DocumentRepository, Protocol):

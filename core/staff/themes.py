@@ -58,7 +58,7 @@ async def mood_theme_scope(*, uow: StaffUnitOfWork, period_code: str, topic: str
 
 async def list_themes(*, uow: StaffUnitOfWork, scope: ThemeScope) -> list[ThemeView]:
     """The themes of a scope now, with the stored edits applied (read-only)."""
-    return current_themes(scope.items, await uow.themes.in_scope(scope.key))
+    return current_themes(scope.items, await uow.themes.in_scope(scope.key), uow.themes.embedder())
 
 
 def _find(views: Sequence[ThemeView], key: str) -> ThemeView:

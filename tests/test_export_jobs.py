@@ -193,13 +193,16 @@ async def test_export_jobs_over_http(database_url, loaded, clock, monkeypatch, t
             assert [j["id"] for j in listed.json()] == [job["id"]]
             missing = await client.get("/v1/exports/jobs/999", headers=keys.auth("reader"))
             assert missing.status_code == 404 and missing.json()["error"]["message_vi"]
+            (tmp_path / "http-exports" / f"export-{job['id']}.xlsx").unlink()
+            gone = await client.get(f"/v1/exports/jobs/{job['id']}/file", headers=keys.auth("reader"))
+            assert gone.status_code == 409 and gone.json()["error"]["message_en"]
             retry_done = await client.post(f"/v1/exports/jobs/{job['id']}/retry", headers=keys.auth("reader"))
             assert retry_done.status_code == 409
     async with loaded() as session:
         actions = list(
             await session.scalars(select(AuditLogRow.action).where(AuditLogRow.action.like("export.%")))
         )
-    assert actions == ["export.job", "export.feedback", "export.download"]
+    assert actions == ["export.job", "export.feedback", "export.download"]  # the refused one: no row
 
 
 async def test_a_graceful_stop_fails_the_job_in_hand_as_interrupted(loaded, database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]

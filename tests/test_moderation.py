@@ -141,6 +141,15 @@ async def test_a_hidden_mood_entry_leaves_the_period_summary(loaded) -> None:  #
     async with SqlUnitOfWork(loaded) as uow:
         after = [f.receipt_code for f in await uow.feedback.list_by_period(data.period_id)]
     assert mood["receipt_code"] in before and after == [c for c in before if c != mood["receipt_code"]]
+    from core.mood import summarise_mood_period
+    from storage.models import ReportingPeriodRow
+
+    async with loaded() as session:
+        period_code = (await session.get(ReportingPeriodRow, data.period_id)).code  # type: ignore[union-attr]
+    async with SqlUnitOfWork(loaded) as uow:
+        summary = await summarise_mood_period(uow=uow, period_code=period_code)
+    assert summary.hidden == 1 and summary.as_dict()["hidden"] == 1
+    assert mood["receipt_code"] not in {e.receipt_code for e in summary.entries}
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def create_app(
         svc = AppServices(settings, clock, engine, session_factory(engine), ApiLimits.from_settings(settings))
         app.state.services = svc
         svc.export_jobs = ExportJobRunner(svc.sessions, settings, clock)
-        await svc.export_jobs.start()
+        svc.export_jobs.launch()
         if settings.bot_token:
             svc.bot = build_runtime(settings, svc.sessions, clock=clock)
             if settings.webhook_url:

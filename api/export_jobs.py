@@ -68,6 +68,7 @@ class ExportJobRunner:
         self.page_size = page_size
         self.on_progress = on_progress
         self.tasks: dict[int, asyncio.Task[None]] = {}
+        self._recovery: asyncio.Task[None] | None = None
 
     def submit(self, job_id: int) -> None:
         if job_id in self.tasks and not self.tasks[job_id].done():
@@ -75,6 +76,17 @@ class ExportJobRunner:
         task = asyncio.create_task(self.run(job_id), name=f"export-job-{job_id}")
         self.tasks[job_id] = task
         task.add_done_callback(lambda _t, job_id=job_id: self.tasks.pop(job_id, None))
+
+    def launch(self) -> None:
+        """:meth:`start` in the background: the app starts (and ``/readyz`` answers) even when the
+        database is unreachable or not migrated yet; the recovery is then only logged as failed."""
+        self._recovery = asyncio.create_task(self._start_logged(), name="export-jobs-recovery")
+
+    async def _start_logged(self) -> None:
+        try:
+            await self.start()
+        except Exception as exc:  # the database is down or not migrated: jobs wait for the next start
+            log.warning("export jobs not recovered", extra={"error": type(exc).__name__})
 
     async def start(self) -> None:
         """Fail the jobs interrupted by a stop (stale heartbeat) and run the queued ones."""
@@ -92,6 +104,10 @@ class ExportJobRunner:
             await asyncio.wait(list(self.tasks.values()))
 
     async def stop(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await self._recovery
         for task in list(self.tasks.values()):
             task.cancel()
         for task in list(self.tasks.values()):

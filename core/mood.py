@@ -225,6 +225,7 @@ class MoodSummary:
     groups: list[MoodGroup] = field(default_factory=list)
     entries: list[Feedback] = field(default_factory=list)
     themes: list[MoodTopicThemes] = field(default_factory=list)
+    hidden: int = 0  # entries hidden by moderation: in no figure above, counted apart
 
     def label(self, dimension: str, code: str) -> str:
         return self.labels.get(dimension, {}).get(code, code)
@@ -242,6 +243,7 @@ class MoodSummary:
             "congress": {"code": self.congress.code, "name_vi": self.congress.name_vi},
             "total": self.total,
             "withdrawn": self.withdrawn,
+            "hidden": self.hidden,
             "first_at": self.first_at.isoformat() if self.first_at else None,
             "last_at": self.last_at.isoformat() if self.last_at else None,
             "counts": {
@@ -365,7 +367,7 @@ async def summarise_mood_period(
     unknown = t("mood.summary.unknown", language)
     for names in labels.values():
         names.setdefault(UNKNOWN, unknown)
-    return summarise_entries(
+    summary = summarise_entries(
         entries,
         period=period,
         congress=congress,
@@ -374,3 +376,5 @@ async def summarise_mood_period(
         theme_edits=theme_edits,
         embedder=embedder,
     )
+    summary.hidden = await uow.feedback.count_hidden_by_period(period.id)
+    return summary

@@ -374,6 +374,13 @@ class SqlFeedbackRepository:
             )
         await self.session.flush()
 
+    async def count_hidden_by_period(self, period_id: int) -> int:
+        """The entries of a reporting period hidden by moderation (counted apart in the summary)."""
+        stmt = select(func.count(FeedbackRow.id)).where(
+            FeedbackRow.period_id == period_id, FeedbackRow.hidden_at.is_not(None)
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
     async def list_by_period(self, period_id: int) -> Sequence[Feedback]:
         """Every entry tied to a reporting period (mood entries), oldest first, withdrawn included, hidden
         ones (moderation) left out."""

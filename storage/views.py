@@ -212,6 +212,10 @@ class SqlViewRepository:
         )
         return int(count or 0)
 
+    async def feedback_by_id(self, feedback_id: int) -> dict[str, Any] | None:
+        row = (await self.session.execute(_feedback_select().where(F.id == feedback_id))).mappings().first()
+        return dict(row) if row else None
+
     async def list_documents(self) -> list[dict[str, Any]]:
         rows = await self.session.scalars(select(DocumentRow).order_by(DocumentRow.id))
         return [_document_dict(r) for r in rows]

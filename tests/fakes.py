@@ -121,6 +121,9 @@ class FakeFeedback:
     async def count_by_respondent(self, respondent_id: int) -> int:
         return sum(1 for f in self._all() if f.respondent_id == respondent_id)
 
+    async def count_hidden_by_period(self, period_id: int) -> int:
+        return 0  # the fakes hide nothing: moderation is staff-side (tests/fakes_staff.py)
+
     async def list_by_period(self, period_id: int) -> Sequence[Feedback]:
         mine = [copy.deepcopy(f) for f in self._all() if f.period_id == period_id]
         return sorted(mine, key=lambda f: (f.created_at, f.id or 0))

@@ -135,6 +135,10 @@ class FakeViews:
     async def count_hidden_opinions(self, document_id: int) -> int:
         return self.store.hidden_counts.get(document_id, 0)
 
+    async def feedback_by_id(self, feedback_id: int) -> dict[str, Any] | None:
+        code = next((c for c, row in self.store.entries.items() if row.get("id") == feedback_id), None)
+        return None if code is None else await self.feedback_by_receipt(code)
+
     async def feedback_by_receipt(self, receipt_code: str) -> dict[str, Any] | None:
         code = receipt_code.strip().upper()
         if code not in self.store.entries:

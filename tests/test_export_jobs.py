@@ -193,13 +193,16 @@ async def test_export_jobs_over_http(database_url, loaded, clock, monkeypatch, t
             assert [j["id"] for j in listed.json()] == [job["id"]]
             missing = await client.get("/v1/exports/jobs/999", headers=keys.auth("reader"))
             assert missing.status_code == 404 and missing.json()["error"]["message_vi"]
+            (tmp_path / "http-exports" / f"export-{job['id']}.xlsx").unlink()
+            gone = await client.get(f"/v1/exports/jobs/{job['id']}/file", headers=keys.auth("reader"))
+            assert gone.status_code == 409 and gone.json()["error"]["message_en"]
             retry_done = await client.post(f"/v1/exports/jobs/{job['id']}/retry", headers=keys.auth("reader"))
             assert retry_done.status_code == 409
     async with loaded() as session:
         actions = list(
             await session.scalars(select(AuditLogRow.action).where(AuditLogRow.action.like("export.%")))
         )
-    assert actions == ["export.job", "export.feedback", "export.download"]
+    assert actions == ["export.job", "export.feedback", "export.download"]  # the refused one: no row
 
 
 async def test_a_graceful_stop_fails_the_job_in_hand_as_interrupted(loaded, database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -221,3 +224,30 @@ async def test_a_graceful_stop_fails_the_job_in_hand_as_interrupted(loaded, data
         job = await jobs.get_export_job(uow=uow, job_id=job_id)
     assert job.status is jobs.JobStatus.FAILED and job.error == "interrupted" and job.rows_done == 5
     assert list((tmp_path / "exports").iterdir()) == []  # the partial file is gone
+
+
+async def test_the_app_starts_with_queued_jobs_and_runs_them(
+    database_url, loaded, clock, monkeypatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A job queued before the process started (e.g. a restart) is run by the app's runner."""
+    monkeypatch.setenv("GOPY_EXPORTS_DIR", str(tmp_path / "restart"))
+    keys = await make_keys(loaded)
+    await seed(loaded, count=5)
+    job_id = await _queue(loaded, ExportFormat.JSONL)
+    with serve(database_url, clock) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                job = (await client.get(f"/v1/exports/jobs/{job_id}", headers=keys.auth("reader"))).json()
+                if job["status"] == "done":
+                    break
+                assert asyncio.get_running_loop().time() < deadline, job
+                await asyncio.sleep(0.05)
+    assert (tmp_path / "restart" / f"export-{job_id}.jsonl").exists()
+
+
+async def test_the_app_starts_on_a_database_not_migrated(tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    with serve(url, clock) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            assert (await client.get("/healthz")).status_code == 200

@@ -26,7 +26,7 @@ LATER = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
 def _store() -> StaffStore:
     store = StaffStore()
-    store.entries["GY-AAAA01"] = {"receipt_code": "GY-AAAA01", "hidden_at": None}
+    store.entries["GY-AAAA01"] = {"id": 7, "receipt_code": "GY-AAAA01", "hidden_at": None}
     return store
 
 
@@ -44,8 +44,8 @@ async def test_hide_and_restore_commit_with_their_audit_rows_once() -> None:
     async with FakeStaffUnitOfWork(store) as uow:  # hiding again: no change, no audit row, no commit
         again = await hide_opinion(uow=uow, actor="staff:2", receipt_code="GY-AAAA01", reason="x", now=LATER)
     assert not again.changed and again.hidden_by == "staff:1" and store.commits == 1
-    async with FakeStaffUnitOfWork(store) as uow:
-        restored = await restore_opinion(uow=uow, actor="staff:2", receipt_code="GY-AAAA01", now=LATER)
+    async with FakeStaffUnitOfWork(store) as uow:  # the console's table names entries by id
+        restored = await restore_opinion(uow=uow, actor="staff:2", feedback_id=7, now=LATER)
     assert restored.changed and not restored.hidden and store.entries["GY-AAAA01"]["hidden_at"] is None
     assert store.audit[-1].action == "feedback.restore"
     assert store.audit[-1].details["hidden_reason"] == "Quảng cáo rác"
@@ -64,12 +64,29 @@ async def test_a_hide_without_a_usable_reason_is_refused_and_saves_nothing(reaso
     async with FakeStaffUnitOfWork(store) as uow:
         with pytest.raises(errors.FeedbackNotFound):
             await hide_opinion(uow=uow, actor="s", receipt_code="GY-NOPE", reason="spam", now=LATER)
+        with pytest.raises(errors.FeedbackNotFound):
+            await hide_opinion(uow=uow, actor="s", feedback_id=99, reason="spam", now=LATER)
+        with pytest.raises(errors.InvalidQuery):  # one of the two, not both
+            await hide_opinion(
+                uow=uow, actor="s", receipt_code="GY-AAAA01", feedback_id=7, reason="x", now=LATER
+            )
     assert store.commits == 0 and not store.audit and store.entries["GY-AAAA01"]["hidden_at"] is None
 
 
 async def _hide(sessions: async_sessionmaker[AsyncSession], receipt: str) -> None:
     async with SqlUnitOfWork(sessions) as uow:
         await hide_opinion(uow=uow, actor="test", receipt_code=receipt, reason="spam", now=NOW)
+
+
+async def test_an_entry_is_hidden_by_its_id_too(loaded) -> None:  # type: ignore[no-untyped-def]
+    data = await seed(loaded, count=3)
+    entry = data.rows[0]
+    async with SqlUnitOfWork(loaded) as uow:
+        state = await hide_opinion(uow=uow, actor="t", feedback_id=entry["id"], reason="spam", now=NOW)
+    assert state.receipt_code == entry["receipt_code"] and state.changed
+    async with SqlUnitOfWork(loaded) as uow:
+        assert (await uow.views.feedback_by_id(entry["id"]))["hidden_reason"] == "spam"  # type: ignore[index]
+        assert await uow.views.feedback_by_id(10**6) is None
 
 
 async def test_storage_leaves_hidden_entries_out_of_counts_and_consolidation(loaded) -> None:  # type: ignore[no-untyped-def]
@@ -124,6 +141,15 @@ async def test_a_hidden_mood_entry_leaves_the_period_summary(loaded) -> None:  #
     async with SqlUnitOfWork(loaded) as uow:
         after = [f.receipt_code for f in await uow.feedback.list_by_period(data.period_id)]
     assert mood["receipt_code"] in before and after == [c for c in before if c != mood["receipt_code"]]
+    from core.mood import summarise_mood_period
+    from storage.models import ReportingPeriodRow
+
+    async with loaded() as session:
+        period_code = (await session.get(ReportingPeriodRow, data.period_id)).code  # type: ignore[union-attr]
+    async with SqlUnitOfWork(loaded) as uow:
+        summary = await summarise_mood_period(uow=uow, period_code=period_code)
+    assert summary.hidden == 1 and summary.as_dict()["hidden"] == 1
+    assert mood["receipt_code"] not in {e.receipt_code for e in summary.entries}
 
 
 @pytest.fixture

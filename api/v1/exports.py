@@ -230,6 +230,7 @@ async def export_job_file(
         job_id=job_id,
         pii_allowed=principal.has(Scope.FEEDBACK_PII),
         now=now(request),
+        file_exists=lambda path: FsPath(path).is_file(),  # removed, or GOPY_EXPORTS_DIR moved
     )
     assert job.file_path is not None
     return FileResponse(

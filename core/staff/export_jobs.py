@@ -11,7 +11,7 @@ transaction, and records the progress and a heartbeat after every page. A job wh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -174,15 +174,24 @@ async def list_export_jobs(*, uow: ExportJobUnitOfWork, limit: int = 20) -> list
 
 
 async def open_export_job_file(
-    *, uow: ExportJobUnitOfWork, actor: str, job_id: int, pii_allowed: bool, now: datetime
+    *,
+    uow: ExportJobUnitOfWork,
+    actor: str,
+    job_id: int,
+    pii_allowed: bool,
+    now: datetime,
+    file_exists: Callable[[str], bool] = lambda _path: True,
 ) -> ExportJob:
     """A finished job whose file may be downloaded (audited ``export.download``). A job with respondent
-    ids needs ``pii_allowed``; a job not done yet is :class:`ExportJobNotReady`."""
+    ids needs ``pii_allowed``; a job not done yet, or whose file is gone (``file_exists``, given by the
+    edge), is :class:`ExportJobNotReady`."""
     job = await get_export_job(uow=uow, job_id=job_id)
     if job.pii and not pii_allowed:
         raise errors.ScopeMissing(scope="feedback:pii")
     if job.status is not JobStatus.DONE or job.file_path is None:
         raise errors.ExportJobNotReady(job_id=job_id, status=job.status.value)
+    if not file_exists(job.file_path):
+        raise errors.ExportJobNotReady(job_id=job_id, status="missing")
     await record_audit(
         uow,
         actor=actor,

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from core import errors
 from core.staff.audit import record_audit
-from core.staff.ports import StaffUnitOfWork
+from core.staff.ports import Row, StaffUnitOfWork
 from core.text import normalize_input
 
 MAX_REASON = 500
@@ -37,15 +37,34 @@ def _reason(reason: str) -> str:
     return cleaned
 
 
-async def hide_opinion(
-    *, uow: StaffUnitOfWork, actor: str, receipt_code: str, reason: str, now: datetime
-) -> ModerationState:
-    """Hide one entry by its receipt code with a reason (required); audited ``feedback.hide``. Hiding an
-    entry already hidden changes nothing (its first reason stays) and writes no audit row."""
-    cleaned = _reason(reason)
-    row = await uow.views.feedback_by_receipt(receipt_code)
+async def _entry(uow: StaffUnitOfWork, receipt_code: str | None, feedback_id: int | None) -> Row:
+    """The entry named by its receipt code (case ignored) or, for the console's table, its id."""
+    if (receipt_code is None) == (feedback_id is None):
+        raise errors.InvalidQuery(field="receipt_code", reason="receipt_code_or_id")
+    if receipt_code is not None:
+        row = await uow.views.feedback_by_receipt(receipt_code)
+        missing = receipt_code.strip().upper()
+    else:
+        row = await uow.views.feedback_by_id(int(feedback_id or 0))
+        missing = f"#{feedback_id}"
     if row is None:
-        raise errors.FeedbackNotFound(receipt_code=receipt_code.strip().upper())
+        raise errors.FeedbackNotFound(receipt_code=missing)
+    return row
+
+
+async def hide_opinion(
+    *,
+    uow: StaffUnitOfWork,
+    actor: str,
+    reason: str,
+    now: datetime,
+    receipt_code: str | None = None,
+    feedback_id: int | None = None,
+) -> ModerationState:
+    """Hide one entry (by receipt code or id) with a reason (required); audited ``feedback.hide``.
+    Hiding an entry already hidden changes nothing (its first reason stays) and writes no audit row."""
+    cleaned = _reason(reason)
+    row = await _entry(uow, receipt_code, feedback_id)
     code = str(row["receipt_code"])
     if row.get("hidden_at") is not None:
         return ModerationState(code, True, row["hidden_at"], row["hidden_by"], row["hidden_reason"], False)
@@ -58,13 +77,17 @@ async def hide_opinion(
 
 
 async def restore_opinion(
-    *, uow: StaffUnitOfWork, actor: str, receipt_code: str, now: datetime, note: str | None = None
+    *,
+    uow: StaffUnitOfWork,
+    actor: str,
+    now: datetime,
+    receipt_code: str | None = None,
+    feedback_id: int | None = None,
+    note: str | None = None,
 ) -> ModerationState:
-    """Show a hidden entry again (it counts again everywhere); audited ``feedback.restore`` with the
-    reason it had been hidden for. Restoring an entry that is not hidden changes nothing."""
-    row = await uow.views.feedback_by_receipt(receipt_code)
-    if row is None:
-        raise errors.FeedbackNotFound(receipt_code=receipt_code.strip().upper())
+    """Show a hidden entry (by receipt code or id) again: it counts again everywhere; audited
+    ``feedback.restore`` with the reason it had been hidden for. Restoring a shown entry changes nothing."""
+    row = await _entry(uow, receipt_code, feedback_id)
     code = str(row["receipt_code"])
     if row.get("hidden_at") is None:
         return ModerationState(code, False, None, None, None, False)

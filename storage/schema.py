@@ -7,6 +7,7 @@ import storage.models_reporting  # noqa: F401
 from storage import (
     models_api,  # noqa: F401  (api_key, audit_log)
     models_themes,  # noqa: F401  (theme, theme_member)
+    models_zalo,  # noqa: F401  (zalo_token, zalo_inbox, zalo_user)
 )
 from storage.models import Base
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import docs as api_docs
 from api import v1 as api_v1
-from api import webchat
+from api import webchat, zalo
 from api.limits import ApiLimits
 from api.logcontext import RequestContextMiddleware
 from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
@@ -168,4 +168,5 @@ def create_app(
         return JSONResponse({"ok": True})
 
     app.include_router(webchat.setup())
+    app.include_router(zalo.setup())
     return app

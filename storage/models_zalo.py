@@ -41,6 +41,7 @@ class ZaloInboxRow(Base):
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     replies: Mapped[list[Any] | None] = mapped_column(JSON)  # what to send, stored with the step
+    reply_claimed_at: Mapped[datetime | None]  # a worker took the replies to send (at most once)
     replied_at: Mapped[datetime | None]  # the replies were sent (or given up)
 
 

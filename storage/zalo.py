@@ -224,7 +224,7 @@ async def unsent_replies(session: AsyncSession, *, limit: int = 20) -> list[Zalo
     """Processed events whose replies were not sent yet (the process stopped after the commit)."""
     rows = await session.scalars(
         select(ZaloInboxRow)
-        .where(ZaloInboxRow.processed_at.is_not(None), ZaloInboxRow.replied_at.is_(None))
+        .where(ZaloInboxRow.processed_at.is_not(None), ZaloInboxRow.reply_claimed_at.is_(None))
         .order_by(ZaloInboxRow.id)
         .limit(limit)
     )
@@ -243,16 +243,28 @@ async def count_failure(
     row.attempts += 1
     if row.attempts >= max_attempts:
         row.processed_at = now
+        row.reply_claimed_at = now
         row.replied_at = now
         return True
     return False
+
+
+async def claim_replies(session: AsyncSession, inbox_id: int, now: datetime) -> bool:
+    """Take an event's replies to send (a compare-and-swap): True for one caller only."""
+    result = await session.execute(
+        update(ZaloInboxRow)
+        .where(ZaloInboxRow.id == inbox_id, ZaloInboxRow.reply_claimed_at.is_(None))
+        .values(reply_claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 async def mark_replied(session: AsyncSession, inbox_id: int, now: datetime) -> None:
     await session.execute(
         update(ZaloInboxRow)
         .where(ZaloInboxRow.id == inbox_id)
-        .values(replied_at=now)
+        .values(replied_at=now, replies=None)
         .execution_options(synchronize_session=False)
     )
 

@@ -87,6 +87,14 @@ class FakeZaloUser:
         titles = [b["title"] for m in self.last for b in m.buttons]
         raise AssertionError(f"no button {title!r} among {titles}")
 
+    async def tap_paging(self, title: str, next_title: str = "Tiếp", limit: int = 20) -> list[SentMessage]:
+        """Press ``title``, turning pages with «Tiếp» until it is among the buttons."""
+        for _ in range(limit):
+            if any(m.button(title) for m in self.last):
+                return await self.tap(title)
+            await self.tap(next_title)
+        raise AssertionError(f"no button {title!r} after {limit} pages")
+
     async def follow(self) -> list[SentMessage]:
         return await self.send(self.event("follow"))
 

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("replies", sa.JSON(), nullable=True),
+        sa.Column("reply_claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("replied_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_zalo_inbox")),
         sa.UniqueConstraint("msg_id", name=op.f("uq_zalo_inbox_msg_id")),

@@ -1,0 +1,82 @@
+"""The real app served by uvicorn with the Zalo channel on, against the fake Zalo OA server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from api.app import create_app
+from core.config import Settings
+from storage import zalo as store
+from storage.db import create_engine, session_factory
+from storage.models_zalo import ZaloInboxRow
+from tests.fake_zalo import FakeZaloServer, FakeZaloUser
+from tests.webchat_client import free_port, serve
+
+
+def zalo_settings(database_url: str, zalo: FakeZaloServer, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "hash_key": "test-hash-key",
+        "zalo_app_id": zalo.app_id,
+        "zalo_app_secret": zalo.app_secret,
+        "zalo_oa_secret_key": zalo.oa_secret_key,
+        "zalo_api_base": zalo.base_url,
+        "zalo_oauth_base": zalo.base_url,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def connect_oa(database_url: str, zalo: FakeZaloServer) -> tuple[str, str]:
+    """What `gopy zalo connect` leaves: a fresh token pair in the database."""
+    access, refresh = zalo.issue_pair()
+    engine = create_engine(database_url)
+    try:
+        now = datetime.now(UTC)
+        await store.store_first_pair(
+            session_factory(engine), access=access, refresh=refresh, expires_at=now + timedelta(hours=25), now=now
+        )
+    finally:
+        await engine.dispose()
+    return access, refresh
+
+
+class Inbox:
+    """Reads zalo_inbox: whether an event has been handled and answered."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = create_engine(database_url)
+        self.sessions = session_factory(self.engine)
+
+    async def handled(self, msg_id: str) -> bool:
+        async with self.sessions() as session:
+            row = await session.scalar(select(ZaloInboxRow).where(ZaloInboxRow.msg_id == msg_id))
+            return row is not None and row.replied_at is not None
+
+    async def rows(self) -> list[ZaloInboxRow]:
+        async with self.sessions() as session:
+            return list(await session.scalars(select(ZaloInboxRow).order_by(ZaloInboxRow.id)))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+@asynccontextmanager
+async def zalo_app(
+    database_url: str, zalo: FakeZaloServer, user_id: str = "8123456789012345678901", **overrides: Any
+) -> AsyncIterator[tuple[str, FakeZaloUser, Inbox]]:
+    """The app on a free port (its webhook URL), a Zalo user posting to it, and the inbox reader."""
+    port = free_port()
+    settings = zalo_settings(database_url, zalo, port=port, **overrides)
+    inbox = Inbox(database_url)
+    try:
+        async with serve(create_app(settings), port) as base:
+            webhook = f"{base}/zalo/webhook"
+            yield webhook, zalo.user(user_id, webhook, inbox.handled), inbox
+    finally:
+        await inbox.close()

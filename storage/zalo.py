@@ -53,7 +53,12 @@ async def read_token(sessions: async_sessionmaker[AsyncSession]) -> TokenPair | 
 
 
 async def store_first_pair(
-    sessions: async_sessionmaker[AsyncSession], *, access: str, refresh: str, expires_at: datetime, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    access: str,
+    refresh: str,
+    expires_at: datetime,
+    now: datetime,
 ) -> None:
     """Store the pair from the OA's consent (``gopy zalo connect``), replacing any previous one."""
     async with sessions() as session:
@@ -231,9 +236,7 @@ async def unsent_replies(session: AsyncSession, *, limit: int = 20) -> list[Zalo
     return list(rows.all())
 
 
-async def count_failure(
-    session: AsyncSession, inbox_id: int, *, max_attempts: int, now: datetime
-) -> bool:
+async def count_failure(session: AsyncSession, inbox_id: int, *, max_attempts: int, now: datetime) -> bool:
     """One more failed attempt at an event (in its own transaction: the step's was rolled back); past
     ``max_attempts`` the event is set aside as processed, so the user's next events are not blocked.
     True when it was set aside."""

@@ -86,7 +86,12 @@ async def test_retries_only_rate_limits_and_server_errors(
         )
         zalo.faults = [-32, 502, -32]
         await client.send_text(USER, "Sau ba lần")
-        assert [r.error if r.http_status == 200 else r.http_status for r in zalo.requests] == [-32, 502, -32, 0]
+        assert [r.error if r.http_status == 200 else r.http_status for r in zalo.requests] == [
+            -32,
+            502,
+            -32,
+            0,
+        ]
         zalo.faults = [-201]
         with pytest.raises(ZaloError) as err:
             await client.send_text(USER, "Không thử lại")

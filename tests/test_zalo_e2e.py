@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storage.db import create_engine, session_factory
 from storage.models import FeedbackRow, RespondentRow

@@ -39,7 +39,11 @@ async def connect_oa(database_url: str, zalo: FakeZaloServer) -> tuple[str, str]
     try:
         now = datetime.now(UTC)
         await store.store_first_pair(
-            session_factory(engine), access=access, refresh=refresh, expires_at=now + timedelta(hours=25), now=now
+            session_factory(engine),
+            access=access,
+            refresh=refresh,
+            expires_at=now + timedelta(hours=25),
+            now=now,
         )
     finally:
         await engine.dispose()

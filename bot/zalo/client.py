@@ -131,7 +131,11 @@ class TokenKeeper:
                 if not must and pair.expires_at - self.ahead > now:
                     return pair.access_token
                 if await store.claim_refresh(
-                    self.sessions, refresh_token=pair.refresh_token, owner=self.owner, now=now, lease=self.lease
+                    self.sessions,
+                    refresh_token=pair.refresh_token,
+                    owner=self.owner,
+                    now=now,
+                    lease=self.lease,
                 ):
                     return await self._refresh(pair.refresh_token)
                 # another process refreshes: the current token serves while it is valid, else wait

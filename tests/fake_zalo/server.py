@@ -34,7 +34,7 @@ import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -362,4 +362,3 @@ class FakeZaloServer:
                 return -14019
             return 0
         return -14001
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -64,15 +65,14 @@ class FakeZaloUser:
         return self.last
 
     async def wait_handled(self, key: str, timeout: float = 20.0) -> None:
-        import asyncio
-
+        """Wait until the app has handled and answered the event ``key`` (read from its database)."""
         assert self.handled is not None
-
-        async def poll() -> None:
-            while not await self.handled(key):  # type: ignore[misc]
-                await asyncio.sleep(0.05)
-
-        await asyncio.wait_for(poll(), timeout)
+        step = 0.05
+        for _ in range(int(timeout / step)):
+            if await self.handled(key):
+                return
+            await asyncio.sleep(step)
+        raise TimeoutError(f"event not handled within {timeout} s")
 
     async def say(self, text: str, *, wait: bool = True) -> list[SentMessage]:
         msg = {"msg_id": secrets.token_hex(16), "text": text}

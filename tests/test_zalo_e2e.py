@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.db import create_engine, session_factory
-from storage.models import FeedbackRow, RespondentRow
+from storage.models import DialogStateRow, FeedbackRow, RespondentRow
 from storage.models_zalo import ZaloInboxRow, ZaloUserRow
 from tests.conftest import load_bundled
 from tests.fake_zalo import FakeZaloServer, FakeZaloUser
@@ -84,3 +86,124 @@ async def test_a_citizen_submits_on_zalo_by_buttons_and_the_receipt_is_stored_as
             assert inbox and all(r.payload == {} and r.replies is None for r in inbox)
     finally:
         await engine.dispose()
+
+
+async def test_forged_signatures_are_refused_and_nothing_is_stored(
+    sqlite_database: str, zalo: FakeZaloServer
+) -> None:
+    await _prepare(sqlite_database, zalo)
+    async with zalo_app(sqlite_database, zalo) as (webhook, user, inbox):
+        event = user.event("user_send_text", message={"msg_id": "m-forged", "text": "Xin chào"})
+        body = json.dumps(event).encode()
+        wrong_key = hashlib.sha256(
+            zalo.app_id.encode() + body + event["timestamp"].encode() + b"not-the-oa-key"
+        ).hexdigest()
+        for signature in ("", "mac=", f"mac={wrong_key}", zalo.signature(body, "0"), "mac=" + "0" * 64):
+            response = await zalo.post_event(webhook, event, signature=signature)
+            assert response.status == 401
+        # a body changed after signing
+        signed = zalo.signature(body, event["timestamp"])
+        tampered = {**event, "message": {"msg_id": "m-forged", "text": "Đã sửa"}}
+        assert (await zalo.post_event(webhook, tampered, signature=signed)).status == 401
+        # another app's event, properly signed with our key, is refused too
+        other = {**event, "app_id": "999"}
+        other_body = json.dumps(other, ensure_ascii=False, separators=(",", ":")).encode()
+        mac = hashlib.sha256(b"999" + other_body + event["timestamp"].encode() + zalo.oa_secret_key.encode())
+        assert (await zalo.post_event(webhook, other, signature=f"mac={mac.hexdigest()}")).status == 401
+        # the OA's own echoes are answered 200 and ignored
+        echo = {
+            "app_id": zalo.app_id,
+            "event_name": "oa_send_text",
+            "timestamp": event["timestamp"],
+            "sender": {"id": zalo.oa_id},
+            "recipient": {"id": user.user_id},
+            "message": {"msg_id": "m-echo", "text": "Xin chào"},
+        }
+        assert (await zalo.post_event(webhook, echo)).status == 200
+        assert await inbox.rows() == []
+        engine = create_engine(sqlite_database)
+        try:
+            async with session_factory(engine)() as session:
+                assert await session.scalar(select(func.count(ZaloUserRow.id))) == 0
+        finally:
+            await engine.dispose()
+    assert zalo.sent == []
+
+
+async def test_a_replayed_event_is_handled_once(sqlite_database: str, zalo: FakeZaloServer) -> None:
+    await _prepare(sqlite_database, zalo)
+    async with zalo_app(sqlite_database, zalo) as (webhook, user, inbox):
+        await user.follow()
+        await user.tap("Tôi đồng ý")
+        menu = len(zalo.sent)
+        event = user.event("user_send_text", message={"msg_id": "m-replayed", "text": "/menu"})
+        await user.send(event)
+        after_first = len(zalo.sent)
+        assert after_first > menu
+        for _ in range(3):  # Zalo re-sends an event it thinks was not answered
+            assert (await zalo.post_event(webhook, event)).status == 200
+        await user.say("/menu")  # a later event is answered: the replays were not queued before it
+        rows = [r for r in await inbox.rows() if r.msg_id == "m-replayed"]
+        assert len(rows) == 1 and rows[0].attempts == 0
+        assert len(zalo.sent) == after_first + (after_first - menu)
+
+
+async def test_numbers_and_labels_typed_choose_stickers_get_the_typed_opinion_answer_unfollow_ends(
+    sqlite_database: str, zalo: FakeZaloServer
+) -> None:
+    await _prepare(sqlite_database, zalo)
+    async with zalo_app(sqlite_database, zalo) as (_webhook, user, inbox):
+        await user.follow()
+        await user.tap("Tôi đồng ý")
+        await user.tap("Góp ý dự thảo văn kiện")
+        await user.tap("[MẪU] Dự thảo Báo cáo chính trị")
+        await user.tap("Phần thứ nhất")
+        await user.tap("Về phát triển kinh tế")
+        await user.tap("Không tán thành")
+        await user.say("Cần đánh giá rõ hơn hạn chế trong thu hút đầu tư.")
+        await user.tap("Xong")
+        # a long list: numbered in the text, 3 per page with «Tiếp»; typing a number or a label chooses
+        assert "Quý vị thuộc đối tượng nào" in user.texts()
+        [listing] = [m for m in user.last if m.buttons]
+        assert "Tiếp" in [b["title"] for b in listing.buttons] and len(listing.buttons) <= 5
+        numbered = re.findall(r"^(\d+)\. (.+)$", listing.text, re.M)
+        assert len(numbered) > 5
+        number = next(n for n, label in numbered if label == "Nông dân")
+        await user.say(number)
+        assert "Hội Nông dân" in user.texts()  # the next question: organisations
+        await user.tap("Tiếp")
+        second = [m for m in user.last if m.buttons][0]
+        assert "Trước" in [b["title"] for b in second.buttons]
+        await user.tap("Trước")
+        await user.say("hội nông dân")
+        assert "Phường Hồng Bàng" in user.texts()
+        # an image gets the same answer as on Telegram
+        await user.send_image()
+        assert "Gopy chỉ nhận ý kiến bằng chữ" in user.texts()
+        await user.unfollow()
+        assert user.last == []
+    engine = create_engine(sqlite_database)
+    try:
+        async with session_factory(engine)() as session:
+            zalo_user = await session.scalar(select(ZaloUserRow))
+            assert zalo_user is not None and not zalo_user.followed
+            assert await session.scalar(select(func.count()).select_from(DialogStateRow)) == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_the_access_token_expires_mid_conversation_and_is_refreshed_once(
+    database_url: str, zalo: FakeZaloServer
+) -> None:
+    await _prepare(database_url, zalo)
+    async with zalo_app(database_url, zalo) as (_webhook, user, _inbox):
+        await user.follow()
+        await user.tap("Tôi đồng ý")
+        zalo.expire_access_tokens()  # 25 hours later
+        await user.tap("Góp ý dự thảo văn kiện")
+        assert any(b.startswith("[MẪU] Dự thảo Báo cáo chính trị") for b in user.buttons())
+        await user.tap("[MẪU] Dự thảo Báo cáo chính trị")
+        assert any(b.startswith("Phần thứ nhất") for b in user.buttons())
+    assert len(zalo.refreshes) == 1 and zalo.refreshes[0].error == 0
+    assert [r.error for r in zalo.requests].count(-220) == 1
+    assert zalo.reused_refresh_tokens == []

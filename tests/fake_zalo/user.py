@@ -78,12 +78,12 @@ class FakeZaloUser:
         msg = {"msg_id": secrets.token_hex(16), "text": text}
         return await self.send(self.event("user_send_text", message=msg), wait=wait)
 
-    async def tap(self, title: str) -> list[SentMessage]:
+    async def tap(self, title: str, *, wait: bool = True) -> list[SentMessage]:
         """Press a button of the last messages (a tap comes back as a ``user_send_text`` of its payload)."""
         for message in reversed(self.last):
             button = message.button(title)
             if button is not None:
-                return await self.say(button["payload"])
+                return await self.say(button["payload"], wait=wait)
         titles = [b["title"] for m in self.last for b in m.buttons]
         raise AssertionError(f"no button {title!r} among {titles}")
 

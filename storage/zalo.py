@@ -225,6 +225,18 @@ async def next_event(session: AsyncSession) -> ZaloInboxRow | None:
     return None
 
 
+async def finish_event(session: AsyncSession, inbox_id: int, *, replies: list[Any], now: datetime) -> bool:
+    """Mark an event processed with the replies to send, unless it already is; the payload (a text) is
+    dropped, since the conversation's records now hold what is kept. True when marked now."""
+    result = await session.execute(
+        update(ZaloInboxRow)
+        .where(ZaloInboxRow.id == inbox_id, ZaloInboxRow.processed_at.is_(None))
+        .values(processed_at=now, payload={}, replies=replies)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 async def unsent_replies(session: AsyncSession, *, limit: int = 20) -> list[ZaloInboxRow]:
     """Processed events whose replies were not sent yet (the process stopped after the commit)."""
     rows = await session.scalars(

@@ -258,3 +258,65 @@ class ZaloClient:
                 continue
             raise ZaloError(code, str(answer.get("message") or ""))
         raise ZaloError(0, "attempts exhausted")
+
+
+# ------------------------------------------------------------------------------ the first token pair
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The OA admin's consent page (OAuth v4 with PKCE S256) and the verifier kept until the code."""
+
+    url: str
+    code_verifier: str
+    state: str
+
+
+def consent(*, oauth_base: str, app_id: str, redirect_uri: str) -> Consent:
+    from urllib.parse import urlencode
+
+    verifier = secrets.token_urlsafe(64)[:86]  # 43-128 characters (RFC 7636)
+    state = secrets.token_urlsafe(16)
+    query = urlencode(
+        {
+            "app_id": app_id,
+            "redirect_uri": redirect_uri,
+            "code_challenge": code_challenge(verifier),
+            "state": state,
+        }
+    )
+    return Consent(f"{oauth_base.rstrip('/')}/v4/oa/permission?{query}", verifier, state)
+
+
+def code_challenge(verifier: str) -> str:
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+async def exchange_code(
+    http: aiohttp.ClientSession,
+    *,
+    oauth_base: str,
+    app_id: str,
+    app_secret: str,
+    code: str,
+    code_verifier: str,
+) -> tuple[str, str, int]:
+    """The first ``(access token, refresh token, expires in seconds)`` from the consent's code."""
+    async with http.post(
+        f"{oauth_base.rstrip('/')}/v4/oa/access_token",
+        headers={"secret_key": app_secret},
+        data={
+            "app_id": app_id,
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": code_verifier,
+        },
+    ) as response:
+        body: dict[str, Any] = await response.json(content_type=None)
+    if not body.get("access_token") or not body.get("refresh_token"):
+        raise ZaloError(int(body.get("error") or 0), str(body.get("error_name") or "code refused"))
+    return str(body["access_token"]), str(body["refresh_token"]), int(body.get("expires_in") or 90000)

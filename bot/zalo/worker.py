@@ -116,9 +116,12 @@ class ZaloWorker:
                     return False
                 inbox_id, user_id = row.id, row.zalo_user_id
                 messages = await self._handle(uow, row)
-                row.processed_at = self.clock.now()
-                row.payload = {}  # the text is in the conversation's records now, not kept twice
-                row.replies = [m.as_json() for m in messages]
+                # a compare-and-swap: should another process have taken the event (SQLite has no row
+                # locks), this transaction is rolled back and nothing is done twice
+                if not await store.finish_event(
+                    uow.session, row.id, replies=[m.as_json() for m in messages], now=self.clock.now()
+                ):
+                    return True
                 await uow.complete()
         except Exception:
             if inbox_id is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -207,3 +208,32 @@ async def test_the_access_token_expires_mid_conversation_and_is_refreshed_once(
     assert len(zalo.refreshes) == 1 and zalo.refreshes[0].error == 0
     assert [r.error for r in zalo.requests].count(-220) == 1
     assert zalo.reused_refresh_tokens == []
+
+
+@pytest.mark.postgres
+async def test_two_app_instances_share_one_refresh_when_the_token_expires(
+    pg_database: str, zalo: FakeZaloServer
+) -> None:
+    """Two instances of the app (each its own engine, token keeper and worker) on one database: after the
+    token expires, two citizens write at once, one through each; Zalo sees one refresh."""
+    await _prepare(pg_database, zalo)
+    async with (
+        zalo_app(pg_database, zalo, user_id="8100000000000000000001") as (_a, lan, _inbox_a),
+        zalo_app(pg_database, zalo, user_id="8100000000000000000002") as (_b, minh, _inbox_b),
+    ):
+        await asyncio.gather(lan.follow(), minh.follow())
+        zalo.expire_access_tokens()
+        # the refresh is held in flight until both instances have met the expired token
+        zalo.token_gate = asyncio.Event()
+
+        async def release_when_both_refused() -> None:
+            await zalo.wait_for(lambda: [r.error for r in zalo.requests].count(-220) == 2)
+            assert zalo.token_gate is not None
+            zalo.token_gate.set()
+
+        await asyncio.gather(lan.tap("Tôi đồng ý"), minh.tap("Tôi đồng ý"), release_when_both_refused())
+        assert "Góp ý dự thảo văn kiện" in lan.buttons() and "Góp ý dự thảo văn kiện" in minh.buttons()
+    assert [r.grant_type for r in zalo.refreshes] == ["refresh_token"]
+    assert zalo.refreshes[0].error == 0 and zalo.reused_refresh_tokens == []
+    # both instances met the expired token (each was refused once), yet only one refreshed it
+    assert [r.error for r in zalo.requests].count(-220) == 2

@@ -134,6 +134,7 @@ class FakeZaloServer:
         self.users: dict[str, _ZaloUserState] = {}
         self.faults: list[int] = []  # next message calls answer these codes (>= 500: an HTTP status)
         self.token_delay = 0.0  # seconds the token endpoint waits before answering (races in tests)
+        self.token_gate: asyncio.Event | None = None  # when set: token calls wait until it is set
         self._minute: list[float] = []
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
@@ -328,6 +329,9 @@ class FakeZaloServer:
         refresh = str(form.get("refresh_token", ""))
         if self.token_delay:
             await asyncio.sleep(self.token_delay)
+        if self.token_gate is not None:
+            self._notify()
+            await self.token_gate.wait()
         error = self._check_token(request, form, grant, refresh)
         self.refreshes.append(TokenRequest(grant, refresh, error, self.now()))
         self._notify()

@@ -114,6 +114,7 @@ class ReminderScheduler:
                 "drafts": result.drafts,
                 "dialog_states": result.dialog_states,
                 "processed_updates": result.processed_updates,
+                "zalo_events": result.zalo_events,
                 "complete": result.complete,
             },
         )

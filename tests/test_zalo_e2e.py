@@ -8,13 +8,16 @@ import json
 import re
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
+from core.staff.api_keys import create_api_key
 from storage.db import create_engine, session_factory
 from storage.models import DialogStateRow, FeedbackRow, RespondentRow
 from storage.models_zalo import ZaloInboxRow, ZaloUserRow
-from tests.conftest import load_bundled
+from storage.uow import SqlUnitOfWork
+from tests.conftest import NOW, load_bundled
 from tests.fake_zalo import FakeZaloServer, FakeZaloUser
 from tests.zalo_support import connect_oa, zalo_app
 
@@ -53,7 +56,7 @@ async def test_a_citizen_submits_on_zalo_by_buttons_and_the_receipt_is_stored_as
     database_url: str, zalo: FakeZaloServer
 ) -> None:
     await _prepare(database_url, zalo)
-    async with zalo_app(database_url, zalo) as (_webhook, user, _inbox):
+    async with zalo_app(database_url, zalo) as (webhook, user, _inbox):
         await _until_opinion(user)
         await user.say(OPINION)
         await user.tap("Xong")
@@ -67,6 +70,23 @@ async def test_a_citizen_submits_on_zalo_by_buttons_and_the_receipt_is_stored_as
         await user.tap("Gửi ý kiến")
         code = re.search(r"GY-[0-9A-Z]{6}", user.texts())
         assert code, user.texts()
+        # staff find it under the Zalo channel, and not under the others
+        base = webhook.removesuffix("/zalo/webhook")
+        engine = create_engine(database_url)
+        try:
+            async with SqlUnitOfWork(session_factory(engine)) as uow:
+                _id, key = await create_api_key(
+                    uow=uow, actor="test", name="t", scopes=["feedback:read"], now=NOW
+                )
+        finally:
+            await engine.dispose()
+        async with httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {key.secret}"}
+        ) as http:
+            found = (await http.get("/v1/feedback", params={"channel": "zalo"})).json()
+            assert [item["receipt_code"] for item in found["items"]] == [code.group(0)]
+            assert found["items"][0]["channel"] == "zalo"
+            assert (await http.get("/v1/feedback", params={"channel": "telegram"})).json()["items"] == []
     # every message Zalo accepted kept its limits; no call was refused
     assert all(r.error == 0 for r in zalo.requests)
     assert all(len(m.text) <= 2000 and len(m.buttons) <= 5 for m in zalo.sent)

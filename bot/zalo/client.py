@@ -117,13 +117,22 @@ class TokenKeeper:
         self.owner = secrets.token_hex(8)
         self.refreshes = 0  # refresh calls this keeper made (tests, status)
         self._local = asyncio.Lock()
+        self._cached: store.TokenPair | None = None
 
     async def access_token(self, *, stale: str | None = None) -> str:
         """A valid access token. ``stale``: Zalo refused this one, so refresh unless it was replaced."""
+        cached = self._cached
+        if (
+            cached is not None
+            and stale != cached.access_token
+            and cached.expires_at - self.ahead > self.clock.now()
+        ):
+            return cached.access_token  # no database read per message while the token is fresh
         async with self._local:
             deadline = self.clock.now() + timedelta(seconds=self.lease * 2)
             while True:
                 pair = await store.read_token(self.sessions)
+                self._cached = pair
                 if pair is None:
                     raise ZaloNotConnected()
                 now = self.clock.now()
@@ -176,6 +185,7 @@ class TokenKeeper:
         )
         if not stored:  # the lease lapsed and someone else refreshed: ours is valid anyway
             log.warning("zalo token refreshed after the lease lapsed")
+        self._cached = None  # read the stored pair again next time
         log.info("zalo token refreshed")
         return str(access)
 

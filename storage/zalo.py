@@ -161,10 +161,6 @@ async def touch_user(
     return int(key)
 
 
-async def zalo_user_of(session: AsyncSession, key: int) -> ZaloUserRow | None:
-    return await session.get(ZaloUserRow, key)
-
-
 # -------------------------------------------------------------------------------------------- inbox
 
 

@@ -5,8 +5,8 @@
   button's payload.
 * Errors: −32 (rate limit) and HTTP 5xx / network errors are retried with back-off; −216/−220 (token
   invalid or expired) refresh the token once and retry; −213, −227, −230, −232 raise
-  :class:`ZaloUnreachable` (not a follower, inactive, outside the 7-day window); anything else raises
-  :class:`ZaloError`.
+  :class:`ZaloUnreachable` (not a follower, inactive, outside the 7-day window); anything else (−234:
+  not at night, −201: a bad parameter) raises :class:`ZaloError`.
 * Tokens live in the database (``zalo_token``). The refresh token is single use, so a refresh is taken
   under a lease claimed by a compare-and-swap on the refresh token's value (one process, one refresh),
   committed before the HTTP call (no connection is held across it); the new pair is stored in a new
@@ -37,7 +37,6 @@ MAX_BUTTON_TITLE = 100
 UNREACHABLE = frozenset({-213, -227, -230, -232})
 TOKEN_INVALID = frozenset({-216, -220})
 RATE_LIMITED = -32
-NIGHT = -234
 REFRESH_LEASE_SECONDS = 30.0
 
 

@@ -23,7 +23,7 @@ import aiohttp
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bot.runtime import conversation_settings
+from bot.runtime import contact_adapter, conversation_settings
 from bot.zalo.client import TokenKeeper, ZaloClient
 from bot.zalo.worker import ZaloWorker
 from core.config import Settings
@@ -78,6 +78,7 @@ def build_channel(settings: Settings, svc: Any) -> ZaloChannel:
         conv_settings=conversation_settings(settings),
         hash_key=settings.hash_key.get_secret_value(),
         clock=svc.clock,
+        contacts=contact_adapter(settings, svc.clock),
     )
     return ZaloChannel(settings, http, worker)
 

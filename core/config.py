@@ -64,6 +64,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("ZALO_OAUTH_BASE", "GOPY_ZALO_OAUTH_BASE"),
     )
     zalo_refresh_ahead_seconds: int = Field(default=3600, ge=60)  # refresh the access token this early
+    zalo_monthly_budget: int = Field(default=0, ge=0)  # paid reminders (48 h to 7 days) per month
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     hash_key: SecretStr = SecretStr(DEV_HASH_KEY)

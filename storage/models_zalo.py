@@ -55,3 +55,12 @@ class ZaloUserRow(Base):
     followed: Mapped[bool] = mapped_column(Boolean, default=True)
     last_interaction_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class ZaloBudgetRow(Base):
+    """Paid messages (reminders 48 hours to 7 days after the contact's last interaction) per month."""
+
+    __tablename__ = "zalo_budget"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM, local time
+    used: Mapped[int] = mapped_column(Integer, default=0)

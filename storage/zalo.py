@@ -16,9 +16,20 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models_zalo import ZaloInboxRow, ZaloTokenRow, ZaloUserRow
+from storage.models_zalo import ZaloBudgetRow, ZaloInboxRow, ZaloTokenRow, ZaloUserRow
 
 TOKEN_ROW = 1
+#: chat ids of Zalo users in the contacts' and the outbox's ``chat_id``: this base plus the user's
+#: internal key (Telegram's ids stay below 2**52, so the two never meet)
+ZALO_CHAT_BASE = 1 << 53
+
+
+def is_zalo_chat(chat_id: int) -> bool:
+    return chat_id >= ZALO_CHAT_BASE
+
+
+def channel_of_chat(chat_id: int) -> str:
+    return "zalo" if is_zalo_chat(chat_id) else "telegram"
 
 
 def _insert(session: AsyncSession) -> Callable[..., Any]:
@@ -161,6 +172,11 @@ async def touch_user(
     return int(key)
 
 
+async def zalo_user_of_chat(session: AsyncSession, chat_id: int) -> ZaloUserRow | None:
+    """The Zalo user a contact's chat id stands for."""
+    return await session.get(ZaloUserRow, chat_id - ZALO_CHAT_BASE) if is_zalo_chat(chat_id) else None
+
+
 # -------------------------------------------------------------------------------------------- inbox
 
 
@@ -282,3 +298,24 @@ async def mark_replied(session: AsyncSession, inbox_id: int, now: datetime) -> N
 
 async def last_event_at(session: AsyncSession) -> datetime | None:
     return await session.scalar(select(ZaloInboxRow.received_at).order_by(ZaloInboxRow.id.desc()).limit(1))
+
+
+# ------------------------------------------------------------------------------------------- budget
+
+
+async def spend_budget(session: AsyncSession, *, month: str, budget: int) -> bool:
+    """Take one paid message of ``month``'s budget (a conditional UPDATE); False when none is left."""
+    if budget <= 0:
+        return False
+    await session.execute(
+        _insert(session)(ZaloBudgetRow)
+        .values(month=month, used=0)
+        .on_conflict_do_nothing(index_elements=["month"])
+    )
+    result = await session.execute(
+        update(ZaloBudgetRow)
+        .where(ZaloBudgetRow.month == month, ZaloBudgetRow.used < budget)
+        .values(used=ZaloBudgetRow.used + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)

@@ -22,6 +22,8 @@ PAGE_PREFIX = "gopy:p:"
 PAGE_CHOICES = 3  # with «Trước» and «Tiếp»: 5 buttons
 COMMANDS = frozenset({"start", "menu", "cancel", "help", "language", "mydata", "privacy"})
 TYPED_COMMAND_RE = re.compile(r"^/([A-Za-z_]{1,32})$")
+#: a unit contact's invite code, typed to the OA (``gopy contacts invite`` prints it)
+INVITE_RE = re.compile(r"^\s*(?:/start\s+)?(u-[A-Za-z0-9_-]{16,64})\s*$")
 UNSUPPORTED = {
     "user_send_image": "photo",
     "user_send_gif": "animation",
@@ -122,6 +124,9 @@ def event_of(event_name: str, payload: dict[str, Any], view: dict[str, Any]) -> 
         reply, _, page = text[len(PAGE_PREFIX) :].partition(":")
         if reply.isdigit() and page.isdigit():
             return PageTurn(int(reply), int(page))
+    invite = INVITE_RE.match(text)
+    if invite:
+        return Event.command("start", invite.group(1))
     typed = TYPED_COMMAND_RE.match(text.strip())
     if typed and typed.group(1).lower() in COMMANDS:
         return Event.command(typed.group(1).lower())

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import logging
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,13 +27,17 @@ from bot.zalo.client import ZaloClient, ZaloError, ZaloUnreachable
 from bot.zalo.render import Message, PageTurn, event_of, render, view_of
 from core.clock import Clock
 from core.conversation.citizen import CitizenConversation
-from core.conversation.model import Context, ConversationSettings
+from core.conversation.contact import ACTIVE_STEPS, COMMANDS, PREFIX, ContactContext
+from core.conversation.model import Context, ConversationSettings, Event, Outcome
 from core.domain import Channel
 from core.feedback import hash_user_id
 from storage import zalo as store
 from storage.dialogs import SqlDialogStore
 from storage.models_zalo import ZaloInboxRow
 from storage.uow import EntrypointUnitOfWork
+
+if TYPE_CHECKING:
+    from bot.contacts import ContactAdapter
 from telemetry.metrics import SUBMISSIONS, UPDATE_ERRORS, UPDATES_HANDLED
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,7 @@ class ZaloWorker:
         clock: Clock,
         poll_seconds: float = 1.0,
         max_attempts: int = 5,
+        contacts: ContactAdapter | None = None,
     ) -> None:
         self.sessions = sessions
         self.client = client
@@ -62,12 +67,14 @@ class ZaloWorker:
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.dialogs = SqlDialogStore(clock)
+        self.contacts = contacts  # the unit contacts' conversation (bind by invite code, reminders)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def dialog_key(self, zalo_user_id: str) -> str:
-        mac = hmac.new(self.hash_key.encode(), f"zalo:{zalo_user_id}".encode(), hashlib.sha256)
-        return "zl:" + mac.hexdigest()
+    def dialog_key(self, zalo_user_id: str, destiny: str = "citizen") -> str:
+        purpose = "zalo" if destiny == "citizen" else f"zalo-{destiny}"
+        mac = hmac.new(self.hash_key.encode(), f"{purpose}:{zalo_user_id}".encode(), hashlib.sha256)
+        return ("zl:" if destiny == "citizen" else "zlc:") + mac.hexdigest()
 
     # -------------------------------------------------------------------------------- the loop
 
@@ -145,7 +152,7 @@ class ZaloWorker:
         now = self.clock.now()
         name = row.event_name
         followed = True if name == "follow" else False if name == "unfollow" else None
-        await store.touch_user(
+        user_key = await store.touch_user(
             session,
             row.zalo_user_id,
             now=now,
@@ -153,14 +160,20 @@ class ZaloWorker:
             followed=followed,
         )
         key = self.dialog_key(row.zalo_user_id)
+        contact_key = self.dialog_key(row.zalo_user_id, "contact")
         if name == "unfollow":  # the conversation ends; nothing can be sent to a non-follower
             await self.dialogs.delete(session, key)
+            await self.dialogs.delete(session, contact_key)
             return []
         _state, data = await self.dialogs.get(session, key)
         view: dict[str, Any] = data.get("view") or {}
         event = event_of(name, row.payload, view)
         if event is None:
             return []
+        if self.contacts is not None and isinstance(event, Event):
+            _cstate, contact_data = await self.dialogs.get(session, contact_key)
+            if _is_contact_event(event, contact_data.get("state") or {}):
+                return await self._contact_step(uow, contact_key, contact_data, event, user_key)
         if isinstance(event, PageTurn):
             pages = {**{int(k): v for k, v in (data.get("pages") or {}).items()}, event.reply: event.page}
             await self.dialogs.set(session, key, data={**data, "pages": pages}, fields=("data",))
@@ -182,6 +195,34 @@ class ZaloWorker:
         for flow in outcome.submitted:
             SUBMISSIONS.labels(channel="zalo", kind=flow).inc()
         messages = render(new_view) if outcome.replies else []
+        if outcome.notice:
+            messages.insert(0, Message(outcome.notice))
+        return messages
+
+    async def _contact_step(
+        self, uow: EntrypointUnitOfWork, key: str, data: dict[str, Any], event: Event, user_key: int
+    ) -> list[Message]:
+        """A unit contact's step: the same contact conversation as on Telegram; its chat id is the Zalo
+        user's internal key above :data:`storage.zalo.ZALO_CHAT_BASE`."""
+        assert self.contacts is not None and uow.session is not None
+        adapter = self.contacts
+        state = data.get("state") or {}
+        ctx = ContactContext(
+            uow=uow,
+            files=adapter.files,
+            chat_id=store.ZALO_CHAT_BASE + user_key,
+            language=str(state.get("lang") or "vi"),
+            now=self.clock.now(),
+            policy=adapter.policy,
+            max_bytes=adapter.max_bytes,
+            archive_limits=adapter.archive_limits,
+            settings=adapter.settings,
+        )
+        outcome: Outcome = await adapter.conversation.handle(state, event, ctx, None)
+        await self.dialogs.set(uow.session, key, data={"state": outcome.state}, fields=("data",))
+        uow.mark_written()
+        UPDATES_HANDLED.labels(channel="zalo", kind=event.kind).inc()
+        messages = render(view_of(outcome, ctx.language)) if outcome.replies else []
         if outcome.notice:
             messages.insert(0, Message(outcome.notice))
         return messages
@@ -211,3 +252,13 @@ class ZaloWorker:
         for inbox_id, user_id, replies in rows:
             await self._send(inbox_id, user_id, [Message.from_json(m) for m in replies])
         return bool(rows)
+
+
+def _is_contact_event(event: Event, contact_state: dict[str, Any]) -> bool:
+    """Events of the unit contact's conversation: an invite code, its commands, its buttons (``rp:``),
+    and what is typed or sent while its own flow is active; everything else is the citizen's."""
+    if event.kind == "command":
+        return event.value in COMMANDS or (event.value == "start" and event.args.startswith("u-"))
+    if event.kind == "choice":
+        return event.value.startswith(PREFIX)
+    return contact_state.get("step") in ACTIVE_STEPS

@@ -1,4 +1,5 @@
-"""zalo: the OA's token pair (zalo_token), the webhook inbox (zalo_inbox), Zalo users (zalo_user)
+"""zalo: the OA's token pair (zalo_token), the webhook inbox (zalo_inbox), Zalo users (zalo_user), the
+monthly budget of paid reminders (zalo_budget)
 
 Revision ID: 0010
 Revises: 0007
@@ -59,9 +60,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_zalo_user")),
         sa.UniqueConstraint("zalo_user_id", name=op.f("uq_zalo_user_zalo_user_id")),
     )
+    op.create_table(
+        "zalo_budget",
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("used", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("month", name=op.f("pk_zalo_budget")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("zalo_budget")
     op.drop_table("zalo_user")
     with op.batch_alter_table("zalo_inbox", schema=None) as batch_op:
         batch_op.drop_index("ix_zalo_inbox_pending")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -97,3 +98,23 @@ async def test_connect_with_pkce_then_status(sqlite_database: str, tmp_path: Pat
         rc, out, err = await gopy("zalo", "status", db=sqlite_database, home=tmp_path, zalo=zalo)
         assert rc == 0, err
         assert "configured: yes" in out and "token: refreshed" in out and "(in 1d 0h " in out
+
+
+async def test_an_invite_gives_the_code_to_type_to_the_oa_without_telegram(
+    sqlite_database: str, tmp_path: Path
+) -> None:
+    from tests.conftest import NOW
+    from tests.reporting_helpers import load_with_units
+
+    engine = create_engine(sqlite_database)
+    try:
+        await load_with_units(session_factory(engine), NOW)
+    finally:
+        await engine.dispose()
+    async with FakeZaloServer() as zalo:
+        rc, out, err = await gopy(
+            "contacts", "invite", "--unit", "mttq", db=sqlite_database, home=tmp_path, zalo=zalo
+        )
+    assert rc == 0, err
+    assert "t.me/" not in out
+    assert re.search(r"Zalo: gõ mã u-[A-Za-z0-9_-]{20,} vào OA", out), out

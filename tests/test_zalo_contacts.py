@@ -59,8 +59,15 @@ async def test_a_contact_binds_by_typing_the_invite_code_to_the_oa(
             [confirm] = [b for b in user.buttons() if b != "Hủy" and b != "Huỷ"][:1]
             await user.tap(confirm)
             assert "Thành đoàn" in user.texts()
+            assert "Đồng chí đã là đầu mối của Thành đoàn" in user.texts()
+            # the contact's menu buttons go to the contact conversation, and so do its commands
+            await user.tap(user.buttons()[0])
+            assert "Hạn nộp báo cáo của Thành đoàn" in user.texts()
+            await user.say("/unit")
+            assert "Đầu mối báo cáo — Thành đoàn" in user.texts()
             # the citizen conversation is still there for the same person
             await user.say("/menu")
+            assert "Kính chào Quý vị" in user.texts()
         async with sessions() as session:
             zalo_user = await session.scalar(select(ZaloUserRow).where(ZaloUserRow.zalo_user_id == ZALO_ID))
             assert zalo_user is not None

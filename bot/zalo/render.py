@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.zalo.client import MAX_BUTTONS, Button
+from core.conversation.contact import COMMANDS as CONTACT_COMMANDS
 from core.conversation.model import Event, Outcome
 from core.i18n import t
 
 CHOICE_PREFIX = "gopy:c:"
 PAGE_PREFIX = "gopy:p:"
 PAGE_CHOICES = 3  # with «Trước» and «Tiếp»: 5 buttons
-COMMANDS = frozenset({"start", "menu", "cancel", "help", "language", "mydata", "privacy"})
+COMMANDS = frozenset({"start", "menu", "cancel", "help", "language", "mydata", "privacy"}) | CONTACT_COMMANDS
 TYPED_COMMAND_RE = re.compile(r"^/([A-Za-z_]{1,32})$")
 #: a unit contact's invite code, typed to the OA (``gopy contacts invite`` prints it)
 INVITE_RE = re.compile(r"^\s*(?:/start\s+)?(u-[A-Za-z0-9_-]{16,64})\s*$")

@@ -44,6 +44,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.render import encode_choice
@@ -56,6 +57,7 @@ from core.reporting import (
     record_send_failure,
     record_unreachable,
 )
+from storage.models_reporting import OutboxRow
 from storage.repositories_reporting import Lease
 from storage.uow import SqlUnitOfWork
 from storage.zalo import is_zalo_chat
@@ -301,6 +303,11 @@ class OutboxSender:
         if delivery_verdict == "unreachable":
             log.info("zalo contact needs another channel", extra={"reason": reason})
             await self._unreachable(message, lease)
+            async with self.sessions() as session:  # why, in the outbox: window, budget, unfollowed
+                await session.execute(
+                    update(OutboxRow).where(OutboxRow.id == message.id).values(error=reason)
+                )
+                await session.commit()
             return "unreachable"
         if delivery_verdict == "retry":
             return await self._retry_later(message, lease, attempts, reason)

@@ -148,6 +148,10 @@ class World:
         assert lease is not None
         return await self.sender(budget).drain(lease=lease)
 
+    async def error(self, key: str) -> str | None:
+        async with self.sessions() as session:
+            return await session.scalar(select(OutboxRow.error).where(OutboxRow.key == key))
+
     async def outbox(self) -> dict[str, tuple[str, str | None]]:
         async with self.sessions() as session:
             rows = (await session.execute(select(OutboxRow.key, OutboxRow.status, OutboxRow.channel))).all()
@@ -208,6 +212,7 @@ async def test_between_48_hours_and_7_days_only_within_the_monthly_budget(world:
     outbox = await world.outbox()
     assert outbox["r1"] == ("sent", "zalo")
     assert outbox["r2"] == ("unreachable", "zalo")  # the budget is spent: needs another channel
+    assert await world.error("r2") == "zalo_budget"
     assert await world.reachable(first) and not await world.reachable(second)
     assert any(k.startswith("unreach:") for k in outbox)  # staff are told
 
@@ -218,6 +223,6 @@ async def test_past_7_days_the_contact_is_flagged_and_staff_are_told(world: Worl
     assert await world.drain(budget=100) == 0
     assert world.zalo.requests == []  # nothing was even tried: Zalo would refuse it (-230)
     outbox = await world.outbox()
-    assert outbox["r1"] == ("unreachable", "zalo")
+    assert outbox["r1"] == ("unreachable", "zalo") and await world.error("r1") == "zalo_window"
     assert outbox[f"unreach:{contact}:{STAFF}"] == ("pending", "telegram")
     assert not await world.reachable(contact)

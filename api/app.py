@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api import docs as api_docs
 from api import staff as api_staff
 from api import v1 as api_v1
-from api import webchat
+from api import webchat, zalo
 from api.export_jobs import ExportJobRunner
 from api.limits import ApiLimits
 from api.logcontext import RequestContextMiddleware
@@ -175,4 +175,5 @@ def create_app(
 
     app.include_router(webchat.setup())
     api_staff.setup(app)
+    app.include_router(zalo.setup())
     return app

@@ -22,6 +22,7 @@ from cli.startup import checked_settings, service_settings
 from cli.unit_of_work import cli_actor
 from cli.unit_of_work import fail as fail
 from cli.unit_of_work import run as run_use_case
+from cli.zalo import app as zalo_app
 from core.config import get_settings
 from core.errors import GopyError
 from core.i18n import t
@@ -38,6 +39,7 @@ app.add_typer(api_keys_app, name="apikey")
 app.add_typer(export_app, name="export")
 app.add_typer(staff_app, name="staff")
 app.add_typer(feedback_app, name="feedback")
+app.add_typer(zalo_app, name="zalo")
 app.add_typer(backup_app)  # gopy backup FILE, gopy restore FILE
 
 log = logging.getLogger("gopy")

@@ -78,7 +78,7 @@ def contacts_invite(
     now = get_settings().clock().now()
     ttl = timedelta(hours=settings.invite_ttl_hours)
     username = asyncio.run(_bot_username(settings))
-    if not username:  # refuse before creating an invite nobody could open
+    if not username and not settings.zalo_configured:  # refuse before creating an invite nobody could open
         typer.echo(
             f"Lỗi: {t('error.bot_username_unknown', 'vi')}\nError: {t('error.bot_username_unknown', 'en')}",
             err=True,
@@ -87,7 +87,12 @@ def contacts_invite(
     invite = _with_uow(lambda uow: invite_contact(uow=uow, unit_code=unit, name=name, now=now, ttl=ttl))
     expires = (now + ttl).astimezone(settings.tz).strftime("%H:%M %d/%m/%Y")
     typer.echo(f"{invite.unit.name_vi} — contact #{invite.contact.id} {name}".rstrip())
-    typer.echo(invite.link(username))
+    if username:
+        typer.echo(invite.link(username))
+    if settings.zalo_configured:  # on Zalo the contact types the code to the OA (docs/zalo.md)
+        typer.echo(
+            f"Zalo: {t('zalo.invite_code', 'vi', code=invite.payload)} / {t('zalo.invite_code', 'en', code=invite.payload)}"
+        )
     typer.echo(f"Hết hạn / expires: {expires} (dùng một lần / single use)")
 
 

@@ -1,4 +1,5 @@
-"""Settings from the environment: ``GOPY_*``, ``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_API_BASE``, ``REDIS_URL``."""
+"""Settings from the environment: ``GOPY_*``, ``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_API_BASE``, ``REDIS_URL``,
+``ZALO_*``."""
 
 from __future__ import annotations
 
@@ -45,6 +46,26 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("TELEGRAM_API_BASE", "GOPY_TELEGRAM_API_BASE")
     )
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "GOPY_REDIS_URL"))
+    # Zalo Official Account (docs/zalo.md): the channel is on when the app id and OA secret key are set
+    zalo_app_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("ZALO_APP_ID", "GOPY_ZALO_APP_ID")
+    )
+    zalo_app_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ZALO_APP_SECRET", "GOPY_ZALO_APP_SECRET")
+    )
+    zalo_oa_secret_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ZALO_OA_SECRET_KEY", "GOPY_ZALO_OA_SECRET_KEY")
+    )
+    zalo_api_base: str = Field(
+        default="https://openapi.zalo.me",
+        validation_alias=AliasChoices("ZALO_API_BASE", "GOPY_ZALO_API_BASE"),
+    )
+    zalo_oauth_base: str = Field(
+        default="https://oauth.zaloapp.com",
+        validation_alias=AliasChoices("ZALO_OAUTH_BASE", "GOPY_ZALO_OAUTH_BASE"),
+    )
+    zalo_refresh_ahead_seconds: int = Field(default=3600, ge=60)  # refresh the access token this early
+    zalo_monthly_budget: int = Field(default=0, ge=0)  # paid reminders (48 h to 7 days) per month
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     hash_key: SecretStr = SecretStr(DEV_HASH_KEY)
@@ -263,6 +284,11 @@ class Settings(BaseSettings):
         """Refuse the public development key unless ``GOPY_ENV=development``."""
         if self.development_hash_key and self.env != "development":
             raise InsecureHashKey()
+
+    @property
+    def zalo_configured(self) -> bool:
+        """The Zalo OA channel is on: the app id, app secret and OA secret key are set."""
+        return bool(self.zalo_app_id and self.zalo_app_secret and self.zalo_oa_secret_key)
 
     @property
     def bot_token(self) -> str | None:

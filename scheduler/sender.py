@@ -21,6 +21,10 @@ waits ``chat_interval`` seconds after its previous message (counted from Telegra
 server never sees two closer than that). A chat that is not yet allowed is skipped, not waited for:
 the sender goes on with the other chats and comes back to it, so a chat owed several messages never
 holds up the others. Within one chat, messages keep their outbox order.
+
+Zalo contacts (chat ids from :data:`storage.zalo.ZALO_CHAT_BASE`) are sent through the Zalo OA by
+:class:`bot.zalo.reminders.ZaloReminders`, within Zalo's messaging window: a reminder that must wait
+(the night) is given back to the outbox untouched; one past the window is recorded unreachable.
 """
 
 from __future__ import annotations
@@ -40,9 +44,11 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.render import encode_choice
+from bot.zalo.reminders import ZaloReminders
 from core.clock import Clock
 from core.reporting import (
     OutboxMessage,
@@ -51,8 +57,10 @@ from core.reporting import (
     record_send_failure,
     record_unreachable,
 )
+from storage.models_reporting import OutboxRow
 from storage.repositories_reporting import Lease
 from storage.uow import SqlUnitOfWork
+from storage.zalo import is_zalo_chat
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
@@ -89,8 +97,10 @@ class OutboxSender:
         recheck_after: float = 0.5,
         sleep: Sleep = asyncio.sleep,
         monotonic: Monotonic = time.monotonic,
+        zalo: ZaloReminders | None = None,
     ) -> None:
         self.bot = bot
+        self.zalo = zalo
         self.sessions = sessions
         self.clock = clock
         self.policy = policy
@@ -234,6 +244,8 @@ class OutboxSender:
                 self._next_send = (
                     max(self.monotonic() - self.min_interval, self._next_send) + self.min_interval
                 )
+                if is_zalo_chat(message.chat_id):
+                    return await self._deliver_zalo(message, lease, attempts)
                 try:
                     await self.bot.send_message(message.chat_id, message.text, reply_markup=markup)
                 finally:  # from the answer: Telegram saw the request no later than that
@@ -275,6 +287,40 @@ class OutboxSender:
                     "outbox message sent after its claim was put back", extra={"outbox_id": message.id}
                 )
             return "sent"
+
+    async def _deliver_zalo(self, message: OutboxMessage, lease: Lease, attempts: int) -> str:
+        """A reminder to a Zalo contact, within the OA's messaging window (the claim is ours)."""
+        if self.zalo is None:
+            delivery_verdict, reason = "failed", "zalo_not_configured"
+        else:
+            delivery = await self.zalo.deliver(message)
+            delivery_verdict, reason = delivery.verdict, delivery.reason
+        if delivery_verdict == "later":  # back to the outbox as it was: tried again at a later tick
+            async with SqlUnitOfWork(self.sessions) as uow:
+                await uow.reporting.release_claim(message.id, lease=lease)
+                await uow.commit()
+            return "deferred"
+        if delivery_verdict == "unreachable":
+            log.info("zalo contact needs another channel", extra={"reason": reason})
+            await self._unreachable(message, lease)
+            async with self.sessions() as session:  # why, in the outbox: window, budget, unfollowed
+                await session.execute(
+                    update(OutboxRow).where(OutboxRow.id == message.id).values(error=reason)
+                )
+                await session.commit()
+            return "unreachable"
+        if delivery_verdict == "retry":
+            return await self._retry_later(message, lease, attempts, reason)
+        async with SqlUnitOfWork(self.sessions) as uow:
+            await uow.reporting.finish_outbox(
+                message.id,
+                status="sent" if delivery_verdict == "sent" else "failed",
+                now=self.clock.now(),
+                error=None if delivery_verdict == "sent" else reason,
+                claim_epoch=lease.epoch,
+            )
+            await uow.commit()
+        return "sent" if delivery_verdict == "sent" else "failed"
 
     async def _retry_later(self, message: OutboxMessage, lease: Lease, attempts: int, error: str) -> str:
         async with SqlUnitOfWork(self.sessions) as uow:

@@ -16,10 +16,12 @@ from contextlib import suppress
 from datetime import UTC, time, timedelta
 from pathlib import Path
 
+import aiohttp
 from aiogram import Bot
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.zalo.reminders import ZaloReminders, build_zalo_reminders
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.reporting import materialise_reminders, reminder_policy
@@ -46,6 +48,7 @@ class ReminderScheduler:
         bot: Bot,
         clock: Clock | None = None,
         holder: str | None = None,
+        zalo: ZaloReminders | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -62,7 +65,9 @@ class ReminderScheduler:
             chat_interval=settings.send_chat_interval_seconds,
             max_attempts=settings.send_max_attempts,
             claim_timeout=settings.send_claim_timeout_seconds,
+            zalo=zalo,
         )
+        self.zalo_http: aiohttp.ClientSession | None = None  # closed by stop() when set
         self.retention = RetentionPolicy.from_settings(settings)
         self.leader = False
         self.lease: Lease | None = None
@@ -114,6 +119,7 @@ class ReminderScheduler:
                 "drafts": result.drafts,
                 "dialog_states": result.dialog_states,
                 "processed_updates": result.processed_updates,
+                "zalo_events": result.zalo_events,
                 "complete": result.complete,
             },
         )
@@ -189,13 +195,28 @@ class ReminderScheduler:
                     await release_lease(session, name=LEASE_NAME, holder=self.holder, now=self.clock.now())
             self.leader = False
             self.lease = None
+        if self.zalo_http is not None:
+            await self.zalo_http.close()
+            self.zalo_http = None
+
+
+def _with_zalo(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Bot, clock: Clock | None
+) -> ReminderScheduler:
+    """A scheduler that also sends reminders to Zalo contacts when the Zalo channel is configured."""
+    if not settings.zalo_configured:
+        return ReminderScheduler(settings=settings, sessions=sessions, bot=bot, clock=clock)
+    zalo, http = build_zalo_reminders(settings, sessions, clock or settings.clock())
+    service = ReminderScheduler(settings=settings, sessions=sessions, bot=bot, clock=clock, zalo=zalo)
+    service.zalo_http = http
+    return service
 
 
 def start_scheduler(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Bot, clock: Clock
 ) -> ReminderScheduler:
     """``gopy run`` also runs the reminder scheduler (only the lease holder of all processes sends)."""
-    service = ReminderScheduler(settings=settings, sessions=sessions, bot=bot, clock=clock)
+    service = _with_zalo(settings, sessions, bot, clock)
     service.start()
     return service
 
@@ -207,7 +228,7 @@ async def run_forever(settings: Settings) -> None:
 
     engine = create_engine(settings.database_url)
     bot = build_bot(settings)
-    service = ReminderScheduler(settings=settings, sessions=session_factory(engine), bot=bot)
+    service = _with_zalo(settings, session_factory(engine), bot, None)
     service.start()
     try:
         await asyncio.Event().wait()

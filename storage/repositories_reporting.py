@@ -25,6 +25,7 @@ from core.reporting import (
     UnitReport,
 )
 from storage.models_reporting import ContactRow, OutboxRow, SchedulerLeaseRow, UnitReportRow, UnitRow
+from storage.zalo import channel_of_chat
 
 
 def _insert(session: AsyncSession) -> Callable[..., Any]:
@@ -153,6 +154,7 @@ class SqlReportingRepository:
             .where(ContactRow.id == contact_id)
             .values(
                 chat_id=chat_id,
+                channel=channel_of_chat(chat_id),
                 language=language,
                 status=ContactStatus.ACTIVE.value,
                 reachable=True,
@@ -283,7 +285,7 @@ class SqlReportingRepository:
         values = {
             "key": message.key,
             "kind": message.kind,
-            "channel": "telegram",
+            "channel": channel_of_chat(message.chat_id),
             "chat_id": message.chat_id,
             "contact_id": message.contact_id,
             "period_id": message.period_id,

@@ -6,7 +6,7 @@
   the whole dialog state goes, with the typed text;
 * any dialog state idle for ``dialog_days``;
 * de-duplication rows of updates handled more than ``update_days`` ago (Telegram re-sends an update
-  for at most a day).
+  for at most a day), and Zalo inbox events handled and answered that long ago.
 
 One purge is one transaction on one connection: DELETEs of at most ``batch_size`` rows each, at most
 ``max_rows`` rows in all, so the transaction stays short; what is left waits for the next run.
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
 from storage.models import DialogStateRow, ProcessedUpdateRow
+from storage.models_zalo import ZaloInboxRow
 from storage.repositories_reporting import Lease, lease_condition
 
 
@@ -50,11 +51,12 @@ class PurgeResult:
     drafts: int = 0
     dialog_states: int = 0
     processed_updates: int = 0
+    zalo_events: int = 0
     complete: bool = True  # False: stopped at ``max_rows``, more is due
 
     @property
     def total(self) -> int:
-        return self.drafts + self.dialog_states + self.processed_updates
+        return self.drafts + self.dialog_states + self.processed_updates + self.zalo_events
 
 
 def _unsubmitted_draft() -> ColumnElement[bool]:
@@ -116,6 +118,15 @@ async def purge_expired(
             ProcessedUpdateRow,
             [ProcessedUpdateRow.bot_id, ProcessedUpdateRow.update_id],
             [ProcessedUpdateRow.handled_at < now - timedelta(days=policy.update_days)],
+            batch=policy.batch_size,
+            budget=budget,
+        )
+        budget -= result.processed_updates
+        result.zalo_events = await _delete_in_batches(
+            session,
+            ZaloInboxRow,
+            [ZaloInboxRow.id],
+            [ZaloInboxRow.replied_at < now - timedelta(days=policy.update_days)],
             batch=policy.batch_size,
             budget=budget,
         )

@@ -8,6 +8,7 @@ from storage import (
     models_api,  # noqa: F401  (api_key, audit_log)
     models_staff,  # noqa: F401  (staff_account, staff_session, export_job)
     models_themes,  # noqa: F401  (theme, theme_member)
+    models_zalo,  # noqa: F401  (zalo_token, zalo_inbox, zalo_user)
 )
 from storage.models import Base
 

@@ -19,6 +19,7 @@ from core.config import Settings
 from scheduler.service import ReminderScheduler
 from storage.dialogs import SqlDialogStore
 from storage.models import DialogStateRow, ProcessedUpdateRow
+from storage.models_zalo import ZaloInboxRow
 from storage.retention import RetentionPolicy, purge_expired
 from tests.conftest import NOW
 from tests.conversation_driver import Driver
@@ -92,6 +93,28 @@ async def _updates(
         await session.commit()
 
 
+async def _zalo_events(sessions: async_sessionmaker[AsyncSession], *ages: float | None) -> None:
+    """Zalo inbox events answered ``age`` days ago (None: not handled yet)."""
+    async with sessions() as session:
+        for i, age in enumerate(ages):
+            at = None if age is None else NOW - timedelta(days=age)
+            session.add(
+                ZaloInboxRow(
+                    msg_id=f"m{i}",
+                    zalo_user_id="81234567890123456789",
+                    event_name="user_send_text",
+                    payload={},
+                    event_at=NOW - timedelta(days=30),
+                    received_at=NOW - timedelta(days=30),
+                    processed_at=at,
+                    reply_claimed_at=at,
+                    replied_at=at,
+                    attempts=0,
+                )
+            )
+        await session.commit()
+
+
 async def test_daily_purge_removes_what_expired_and_keeps_the_rest(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], service: ReminderScheduler
 ) -> None:
@@ -105,6 +128,7 @@ async def test_daily_purge_removes_what_expired_and_keeps_the_rest(
     )
     await _updates(sessions, 1, 5, days_ago=8)
     await _updates(sessions, 100, 3, days_ago=6)
+    await _zalo_events(sessions, 8, 6, None)
 
     assert await service.purge() is None  # not the lease holder yet: nothing done
     await service.tick()  # takes the lease (nothing to send)
@@ -112,9 +136,11 @@ async def test_daily_purge_removes_what_expired_and_keeps_the_rest(
     result = await service.purge()
     assert result is not None and result.complete
     assert (result.drafts, result.dialog_states, result.processed_updates) == (2, 1, 5)
-    # one connection, one transaction; DELETEs of at most 2 rows: drafts 2+0, dialogs 1, updates 2+2+1
+    assert result.zalo_events == 1  # answered 8 days ago; the one of 6 days and the pending one stay
+    # one connection, one transaction; DELETEs of at most 2 rows: drafts 2+0, dialogs 1, updates 2+2+1,
+    # Zalo events 1
     assert (counter.checkouts, counter.begins, counter.commits) == (1, 1, 1)
-    assert counter.deletes == 2 + 1 + 3
+    assert counter.deletes == 2 + 1 + 3 + 1
 
     async with sessions() as session:
         keys = set(await session.scalars(select(DialogStateRow.key)))

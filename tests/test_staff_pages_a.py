@@ -89,7 +89,9 @@ async def test_upload_preview_confirm_publish_close_reopen(pages: Console, tmp_p
     for heading in ("Chương I. Quy định chung", "Điều 1. Phạm vi điều chỉnh", "Chương II. Tổ chức thực hiện"):
         assert heading.split(". ")[1] in preview.text
     assert "Số phần: " in preview.text
-    done = await admin.post(f"/staff/drafts/preview/{token}/confirm", data={"code": "quy-che-thu", "title": ""})
+    done = await admin.post(
+        f"/staff/drafts/preview/{token}/confirm", data={"code": "quy-che-thu", "title": ""}
+    )
     assert done.status_code == 303
     doc_url = done.headers["location"]
     document_id = int(doc_url.rsplit("/", 1)[1])
@@ -116,8 +118,12 @@ async def test_upload_preview_confirm_publish_close_reopen(pages: Console, tmp_p
     assert refused.status_code == 409 and "flash-error" in refused.text
     assert [r.target for r in await audit_rows(pages, "document.import")] == ["quy-che-thu"]
     publish = await audit_rows(pages, "document.publish")
-    assert publish[0].actor.endswith(admin.email) and publish[0].details["closes_at"].startswith("2025-12-21T17")
-    assert len(await audit_rows(pages, "document.close")) == len(await audit_rows(pages, "document.reopen")) == 1
+    assert publish[0].actor.endswith(admin.email) and publish[0].details["closes_at"].startswith(
+        "2025-12-21T17"
+    )
+    assert (
+        len(await audit_rows(pages, "document.close")) == len(await audit_rows(pages, "document.reopen")) == 1
+    )
 
 
 async def test_bad_uploads_are_refused_with_a_translated_sentence(
@@ -246,7 +252,9 @@ async def test_consolidation_counts_charts_and_downloads(pages: Console, seeded:
 
 async def test_small_export_streams_and_large_one_runs_as_a_job(pages: Console, seeded: Seeded) -> None:
     viewer = await pages.client("viewer")
-    small = await viewer.post(f"/staff/consolidation/{seeded.other_document_id}/export", data={"format": "jsonl"})
+    small = await viewer.post(
+        f"/staff/consolidation/{seeded.other_document_id}/export", data={"format": "jsonl"}
+    )
     assert small.status_code == 200
     lines = [json.loads(x) for x in small.text.splitlines() if x]
     assert lines and all(x["document_code"] == "other-draft" for x in lines)

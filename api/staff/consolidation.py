@@ -65,9 +65,16 @@ async def _page(
     }
     if document_id is not None and any(d["id"] == document_id for d in documents):
         done = await export_consolidation(
-            uow=uow, actor=user.actor, document_id=document_id, kind="consolidation", fmt="html", now=now(request)
+            uow=uow,
+            actor=user.actor,
+            document_id=document_id,
+            kind="consolidation",
+            fmt="html",
+            now=now(request),
         )
-        charts = await count_charts(uow=uow, document_id=document_id, language=user.lang, section_id=section_id)
+        charts = await count_charts(
+            uow=uow, document_id=document_id, language=user.lang, section_id=section_id
+        )
         context["result"] = done.result
         context["charts"] = [
             {
@@ -146,7 +153,9 @@ async def export(
         fmt = ExportFormat(format)
     except ValueError:
         message = error_text(errors.InvalidQuery(field="format", reason="invalid"), user.lang)
-        return await _page(request, uow, user, document_id=document_id, section_id=None, error=message, status=422)
+        return await _page(
+            request, uow, user, document_id=document_id, section_id=None, error=message, status=422
+        )
     svc = request.app.state.services
     filters = FeedbackFilters(document_id=document_id)
     estimate = await jobs.estimate_export(
@@ -165,7 +174,9 @@ async def export(
             now=now(request),
         )
         svc.export_jobs.submit(job.id)
-        return redirect(f"/staff/consolidation/jobs/{job.id}", flash="staff.consolidation.job_queued", level="info")
+        return redirect(
+            f"/staff/consolidation/jobs/{job.id}", flash="staff.consolidation.job_queued", level="info"
+        )
     present = staff_presenter(request, user)
     if fmt is not ExportFormat.JSONL:
         present = replace(present, wording=await export_wording(uow=uow, language=user.lang))
@@ -186,7 +197,9 @@ async def _job_context(uow: Uow, job_id: int) -> dict[str, Any]:
 
 
 @router.get("/staff/consolidation/jobs/{job_id}")
-async def job_page(request: Request, uow: Uow, job_id: int, user: StaffUser = require_staff("viewer")) -> Response:
+async def job_page(
+    request: Request, uow: Uow, job_id: int, user: StaffUser = require_staff("viewer")
+) -> Response:
     return render(request, "export_job.html", await _job_context(uow, job_id), user=user)
 
 
@@ -199,7 +212,9 @@ async def job_progress(
 
 
 @router.get("/staff/consolidation/jobs/{job_id}/file")
-async def job_file(request: Request, uow: Uow, job_id: int, user: StaffUser = require_staff("viewer")) -> Response:
+async def job_file(
+    request: Request, uow: Uow, job_id: int, user: StaffUser = require_staff("viewer")
+) -> Response:
     job = await jobs.open_export_job_file(
         uow=uow, actor=user.actor, job_id=job_id, pii_allowed=user.can("analyst"), now=now(request)
     )
@@ -231,7 +246,9 @@ async def theme_edit(
         scope = await th.section_theme_scope(uow=uow, document_id=document_id, section_id=section)
         stamp = now(request)
         if op == "rename":
-            await th.rename_theme(uow=uow, actor=user.actor, scope=scope, theme_key=theme_key, name=name, now=stamp)
+            await th.rename_theme(
+                uow=uow, actor=user.actor, scope=scope, theme_key=theme_key, name=name, now=stamp
+            )
         elif op == "merge":
             await th.merge_themes(
                 uow=uow,
@@ -245,7 +262,13 @@ async def theme_edit(
         elif op == "split":
             codes = [c for c in re.split(r"[\s,;]+", receipt_codes.upper()) if c]
             await th.split_theme(
-                uow=uow, actor=user.actor, scope=scope, theme_key=theme_key, receipt_codes=codes, name=name, now=stamp
+                uow=uow,
+                actor=user.actor,
+                scope=scope,
+                theme_key=theme_key,
+                receipt_codes=codes,
+                name=name,
+                now=stamp,
             )
         else:
             await th.move_opinion(
@@ -256,9 +279,20 @@ async def theme_edit(
                 theme_key=theme_key,
                 now=stamp,
             )
-    except (errors.ThemeNotFound, errors.InvalidQuery, errors.SectionNotFound, errors.FeedbackNotFound) as exc:
+    except (
+        errors.ThemeNotFound,
+        errors.InvalidQuery,
+        errors.SectionNotFound,
+        errors.FeedbackNotFound,
+    ) as exc:
         await uow.rollback()
         return await _page(
-            request, uow, user, document_id=document_id, section_id=section, error=error_text(exc, user.lang), status=422
+            request,
+            uow,
+            user,
+            document_id=document_id,
+            section_id=section,
+            error=error_text(exc, user.lang),
+            status=422,
         )
     return redirect(back, flash=f"staff.consolidation.theme_{op}")

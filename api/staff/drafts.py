@@ -109,7 +109,9 @@ async def preview(
 ) -> Response:
     path = _upload_path(request, token)
     if path is None:
-        return await _list_page(request, uow, user, error=t("staff.drafts.upload_gone", user.lang), status=404)
+        return await _list_page(
+            request, uow, user, error=t("staff.drafts.upload_gone", user.lang), status=404
+        )
     draft = read_draft(path.read_bytes(), path.name)
     return render(
         request,
@@ -136,7 +138,9 @@ async def confirm(
 ) -> Response:
     path = _upload_path(request, token)
     if path is None:
-        return await _list_page(request, uow, user, error=t("staff.drafts.upload_gone", user.lang), status=404)
+        return await _list_page(
+            request, uow, user, error=t("staff.drafts.upload_gone", user.lang), status=404
+        )
     try:
         done = await uc.import_document(
             uow=uow,
@@ -167,7 +171,13 @@ async def discard(request: Request, token: str, user: StaffUser = require_staff(
 
 
 async def _reading_page(
-    request: Request, uow: Uow, user: StaffUser, document_id: int, *, error: str | None = None, status: int = 200
+    request: Request,
+    uow: Uow,
+    user: StaffUser,
+    document_id: int,
+    *,
+    error: str | None = None,
+    status: int = 200,
 ) -> Response:
     reading = await read_draft_with_counts(uow=uow, document_id=document_id)
     return render(

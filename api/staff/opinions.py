@@ -164,7 +164,9 @@ async def _opinion_page(
 
 
 @router.get("/staff/opinions/{receipt}")
-async def opinion(request: Request, uow: Uow, receipt: str, user: StaffUser = require_staff("viewer")) -> Response:
+async def opinion(
+    request: Request, uow: Uow, receipt: str, user: StaffUser = require_staff("viewer")
+) -> Response:
     return await _opinion_page(request, uow, user, receipt[:16])
 
 
@@ -182,7 +184,9 @@ async def hide(
         )
     except errors.InvalidQuery as exc:
         await uow.rollback()
-        return await _opinion_page(request, uow, user, receipt[:16], error=error_text(exc, user.lang), status=422)
+        return await _opinion_page(
+            request, uow, user, receipt[:16], error=error_text(exc, user.lang), status=422
+        )
     flash = "staff.opinions.hidden_done" if state.changed else "staff.opinions.unchanged"
     return redirect(f"/staff/opinions/{state.receipt_code}", flash=flash)
 
@@ -200,4 +204,3 @@ async def restore(
     )
     flash = "staff.opinions.restored" if state.changed else "staff.opinions.unchanged"
     return redirect(f"/staff/opinions/{state.receipt_code}", flash=flash)
-

@@ -89,7 +89,12 @@ async def change_document_status(
         details = {k: v.isoformat() for k, v in (("opens_at", opens_at), ("closes_at", closes_at)) if v}
     await uow.documents.set_status(document_id, target.value)
     await record_audit(
-        uow, actor=actor, action=f"document.{action}", target=str(document_id), details=details or None, now=now
+        uow,
+        actor=actor,
+        action=f"document.{action}",
+        target=str(document_id),
+        details=details or None,
+        now=now,
     )
     document = await get_document(uow=uow, document_id=document_id, sections=False)
     await uow.commit()

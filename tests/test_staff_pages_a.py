@@ -306,3 +306,25 @@ async def test_theme_edits_need_an_analyst_and_are_audited(pages: Console, seede
         f"/staff/consolidation/{seeded.document_id}/themes/{key}/rename", data={"name": "y"}
     )
     assert refused.status_code == 403
+
+
+async def test_a_failed_job_offers_a_retry(pages: Console, seeded: Seeded) -> None:
+    from sqlalchemy import update
+
+    from storage.models_staff import ExportJobRow
+
+    viewer = await pages.client("viewer")
+    queued = await viewer.post(f"/staff/consolidation/{seeded.document_id}/export", data={"format": "csv"})
+    job_url = queued.headers["location"]
+    await pages.app.state.services.export_jobs.wait()
+    async with pages.sessions() as session:  # as a restart leaves it
+        await session.execute(update(ExportJobRow).values(status="failed", error="interrupted"))
+        await session.commit()
+    page = await viewer.get(job_url)
+    assert "Không tạo được tệp." in page.text and f'action="{job_url}/retry"' in page.text
+    assert (await viewer.get(job_url + "/file")).status_code == 409
+    retried = await viewer.post(job_url + "/retry")
+    assert retried.status_code == 303
+    await pages.app.state.services.export_jobs.wait()
+    assert "job-file" in (await viewer.get(job_url + "/progress")).text
+    assert len(await audit_rows(pages, "export.retry")) == 1

@@ -224,6 +224,18 @@ async def job_file(
     )
 
 
+@router.post("/staff/consolidation/jobs/{job_id}/retry")
+async def job_retry(
+    request: Request, uow: Uow, job_id: int, user: StaffUser = require_staff("viewer")
+) -> Response:
+    """Queue a failed job again from the start (``retry_export_job``; audited ``export.retry``)."""
+    job = await jobs.retry_export_job(uow=uow, actor=user.actor, job_id=job_id, now=now(request))
+    request.app.state.services.export_jobs.submit(job.id)
+    return redirect(
+        f"/staff/consolidation/jobs/{job.id}", flash="staff.consolidation.job_queued", level="info"
+    )
+
+
 @router.post("/staff/consolidation/{document_id}/themes/{theme_key}/{op}")
 async def theme_edit(
     request: Request,

@@ -328,3 +328,22 @@ async def test_a_failed_job_offers_a_retry(pages: Console, seeded: Seeded) -> No
     await pages.app.state.services.export_jobs.wait()
     assert "job-file" in (await viewer.get(job_url + "/progress")).text
     assert len(await audit_rows(pages, "export.retry")) == 1
+
+
+async def test_the_pages_have_no_inline_code_and_speak_english(pages: Console, seeded: Seeded) -> None:
+    admin = await pages.client("admin")
+    urls = [
+        "/staff/drafts",
+        f"/staff/drafts/{seeded.document_id}",
+        "/staff/opinions?hidden=include",
+        "/staff/opinions/GY-T00001",
+        f"/staff/consolidation?document_id={seeded.document_id}",
+    ]
+    for url in urls:
+        page = await admin.get(url)
+        assert page.status_code == 200, url
+        assert "<script>" not in page.text and " style=" not in page.text, url
+        assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    await admin.get("/staff/drafts?lang=en")
+    english = await admin.get(f"/staff/consolidation?document_id={seeded.document_id}")
+    assert "Synthesis report (Word)" in english.text and "Báo cáo tổng hợp" not in english.text

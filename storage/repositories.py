@@ -184,6 +184,19 @@ class SqlDocumentRepository:
         row.status = status
         await self.session.flush()
 
+    async def set_dates(
+        self, document_id: int, *, opens_at: datetime | None, closes_at: datetime | None
+    ) -> None:
+        """Set the given consultation dates (``None`` leaves a date as it is)."""
+        row = await self.session.get(DocumentRow, document_id)
+        if row is None:
+            raise LookupError(document_id)
+        if opens_at is not None:
+            row.opens_at = opens_at
+        if closes_at is not None:
+            row.closes_at = closes_at
+        await self.session.flush()
+
 
 class SqlSectionRepository:
     def __init__(self, session: AsyncSession) -> None:

@@ -103,6 +103,10 @@ class FakeStaffDocuments:
     async def set_status(self, document_id: int, status: str) -> None:
         self.store.pending["status"][document_id] = status
 
+    async def set_dates(self, document_id: int, *, opens_at: Any, closes_at: Any) -> None:
+        dates = {"opens_at": opens_at, "closes_at": closes_at}
+        self.store.documents[document_id].update({k: v for k, v in dates.items() if v is not None})
+
 
 class FakeViews:
     def __init__(self, store: StaffStore) -> None:

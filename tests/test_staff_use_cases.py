@@ -87,3 +87,23 @@ async def test_a_meeting_file_with_one_bad_row_saves_nothing() -> None:
     receipts = await run([good, good])
     assert len(set(receipts)) == 2 and [code for code, _ in store.meeting] == receipts
     assert [(a.action, a.row_count) for a in store.audit] == [("import.meeting", 2)]
+
+
+async def test_a_publish_sets_the_dates_and_audits_them_a_backward_range_is_refused() -> None:
+    from datetime import timedelta
+
+    store = StaffStore()
+    store.documents[1] = {"id": 1, "code": "d", "title": "Dự thảo", "status": "draft"}
+    opens, closes = NOW + timedelta(days=1), NOW + timedelta(days=30)
+    async with _uow(store) as uow:
+        with pytest.raises(errors.InvalidQuery):
+            await change_document_status(
+                uow=uow, actor="a", document_id=1, action="publish", now=NOW, opens_at=closes, closes_at=opens
+            )
+    assert store.commits == 0 and not store.audit and "opens_at" not in store.documents[1]
+    async with _uow(store) as uow:
+        await change_document_status(
+            uow=uow, actor="a", document_id=1, action="publish", now=NOW, opens_at=opens, closes_at=closes
+        )
+    assert store.documents[1]["opens_at"] == opens and store.documents[1]["closes_at"] == closes
+    assert store.audit[0].details == {"opens_at": opens.isoformat(), "closes_at": closes.isoformat()}

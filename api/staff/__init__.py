@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from api.staff import admin, auth_pages, overview
+from api.staff import admin, auth_pages, consolidation, drafts, opinions, overview
 from api.staff.rendering import render
 from api.staff.security import (
     StaffForbidden,
@@ -26,6 +26,7 @@ from storage.passwords import Argon2PasswordHasher
 
 #: every console router, in order; a page module appends its ``router`` here
 ROUTERS = [auth_pages.router, overview.router, admin.router]
+ROUTERS += [drafts.router, opinions.router, consolidation.router]
 
 
 def setup(app: FastAPI, *, hasher: PasswordHasher | None = None) -> None:

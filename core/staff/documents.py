@@ -63,14 +63,39 @@ async def create_document(
 
 
 async def change_document_status(
-    *, uow: StaffUnitOfWork, actor: str, document_id: int, action: str, now: datetime
+    *,
+    uow: StaffUnitOfWork,
+    actor: str,
+    document_id: int,
+    action: str,
+    now: datetime,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
 ) -> Row:
-    """``publish`` (draft → open), ``close`` (open → closed) or ``reopen`` (closed → open) a document."""
+    """``publish`` (draft → open), ``close`` (open → closed) or ``reopen`` (closed → open) a document.
+
+    ``opens_at`` / ``closes_at`` (aware datetimes, optional) set the consultation dates at the same time
+    (a publish or a reopen); the close must come after the opening (``InvalidQuery(field="closes_at")``).
+    """
     current = await uow.documents.status_of(document_id)
     if current is None:
         raise errors.DocumentNotFound(document_id=document_id)
-    await uow.documents.set_status(document_id, next_status(current, action).value)
-    await record_audit(uow, actor=actor, action=f"document.{action}", target=str(document_id), now=now)
+    target = next_status(current, action)
+    details: dict[str, str] = {}
+    if opens_at is not None or closes_at is not None:
+        if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+            raise errors.InvalidQuery(field="closes_at", reason="range")
+        await uow.documents.set_dates(document_id, opens_at=opens_at, closes_at=closes_at)
+        details = {k: v.isoformat() for k, v in (("opens_at", opens_at), ("closes_at", closes_at)) if v}
+    await uow.documents.set_status(document_id, target.value)
+    await record_audit(
+        uow,
+        actor=actor,
+        action=f"document.{action}",
+        target=str(document_id),
+        details=details or None,
+        now=now,
+    )
     document = await get_document(uow=uow, document_id=document_id, sections=False)
     await uow.commit()
     return document

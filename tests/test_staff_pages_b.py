@@ -171,8 +171,10 @@ async def test_confirming_an_offchannel_report_needs_an_analyst_and_is_audited(p
     after = await analyst.get(done.headers["location"])
     assert "Đã xác nhận báo cáo gửi qua kênh khác" in after.text
     ldld = after.text[after.text.index('id="unit-ldld"') :]
-    assert "Chờ xác nhận" not in ldld[: ldld.index("</tr>")] and url not in after.text
-    assert ("report.confirm", str(pages.claim), f"staff:{analyst.email}") in await audit_actions(pages.console)
+    assert "chờ xác nhận" not in ldld[: ldld.index("</tr>")] and url not in after.text
+    assert ("report.confirm", str(pages.claim), f"staff:{analyst.email}") in await audit_actions(
+        pages.console
+    )
     # a file report is not an off-channel claim
     wrong = await analyst.post(f"/staff/units/reports/{pages.file_report}/confirm")
     assert wrong.status_code == 404 and "Không tìm thấy báo cáo này" in wrong.text
@@ -247,7 +249,9 @@ async def test_contacts_page_is_for_admins(pages: Setup) -> None:
 
 async def test_invite_disable_reenable_and_reinvite(pages: Setup) -> None:
     admin = await pages.console.client("admin")
-    assert (await admin.post("/staff/contacts/invite", data={"unit_code": "hoi-pn"}, csrf=False)).status_code == 403
+    assert (
+        await admin.post("/staff/contacts/invite", data={"unit_code": "hoi-pn"}, csrf=False)
+    ).status_code == 403
     made = await admin.post("/staff/contacts/invite", data={"unit_code": "hoi-pn", "name": "Mai"})
     assert made.status_code == 200
     link = re.search(r'id="invite-link">([^<]+)<', made.text)

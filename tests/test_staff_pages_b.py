@@ -309,3 +309,24 @@ async def test_invite_refused_when_the_bot_username_is_unknown(
         assert english.status_code == 200
         refused_en = await admin.post("/staff/contacts/invite", data={"unit_code": "hoi-pn"})
         assert "GOPY_BOT_USERNAME" in refused_en.text and "Unit contact" not in refused_en.text
+
+
+async def test_the_pages_speak_english_too(pages: Setup) -> None:
+    admin = await pages.console.client("admin")
+    units = await admin.get("/staff/units", params={"period": PERIOD, "lang": "en"})
+    assert units.status_code == 200 and "Download the compliance table (Excel)" in units.text
+    assert "Confirm receipt" in units.text and "sent through another channel" in units.text
+    preview = await admin.get("/staff/units/reminders", params={"at": "2025-09-04T08:00"})
+    assert "Reminders preview" in preview.text and "Units without a contact (not sent)" in preview.text
+    contacts = await admin.get("/staff/contacts")
+    assert "Invite a new contact" in contacts.text and ">Bound<" in contacts.text
+    made = await admin.post("/staff/contacts/invite", data={"unit_code": "hoi-nd", "name": "Tú"})
+    assert "Unit contact invite" in made.text and "City Farmers&#39; Union" in made.text
+    assert "Mã QR" not in _qr_svg(made.text)  # the QR code's title and description in English too
+
+
+async def test_a_viewer_sees_no_contacts_link_and_no_confirm_button(pages: Setup) -> None:
+    viewer = await pages.console.client("viewer")
+    page = await viewer.get("/staff/units", params={"period": PERIOD})
+    assert 'href="/staff/contacts"' not in page.text and 'href="/staff/mood"' in page.text
+    assert "/confirm" not in page.text

@@ -330,3 +330,11 @@ async def test_a_viewer_sees_no_contacts_link_and_no_confirm_button(pages: Setup
     page = await viewer.get("/staff/units", params={"period": PERIOD})
     assert 'href="/staff/contacts"' not in page.text and 'href="/staff/mood"' in page.text
     assert "/confirm" not in page.text
+    assert "Hà <span" not in page.text  # contacts' names: admins only
+    admin = await pages.console.client("admin")
+    page = await admin.get("/staff/units", params={"period": PERIOD})
+    ldld = page.text[page.text.index('id="unit-ldld"') :]
+    assert "Hà <span" in ldld[: ldld.index("</tr>")] and "Đã kết nối" in ldld[: ldld.index("</tr>")]
+    assert ("read.contacts", f"staff:{admin.email}") in [
+        (a, x) for a, _t, x in await audit_actions(pages.console)
+    ]

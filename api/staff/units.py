@@ -20,6 +20,7 @@ from core.i18n import t
 from core.reporting import reminder_policy
 from core.reporting.model import ComplianceStatus
 from core.reporting.preview import preview_reminders
+from core.staff.contacts import list_contacts
 from core.staff.reporting import (
     confirm_report,
     download_report_file,
@@ -65,6 +66,10 @@ async def units_page(
     else:
         rows = await list_unit_reports(uow=uow, actor=user.actor, period_code=chosen.code, now=now)
     counts = {s: sum(1 for r in rows if r.compliance.status.value == s) for s in STATUSES}
+    contacts: dict[str, list[object]] = {}
+    if rows and user.can("admin"):  # names are personal data: admins only, the read audited
+        for listing in await list_contacts(uow=uow, actor=user.actor, now=now):
+            contacts.setdefault(listing.unit.code, []).append(listing)
     local_now = now.astimezone(svc.settings.tz).strftime("%Y-%m-%dT%H:%M")
     return render(
         request,
@@ -74,6 +79,7 @@ async def units_page(
             "chosen": chosen,
             "rows": rows,
             "counts": counts,
+            "contacts": contacts,
             "statuses": STATUSES,
             "tz": svc.settings.tz,
             "can_confirm": user.can("analyst"),

@@ -127,42 +127,39 @@ def _upcoming_moments(settings: Settings, days: int) -> list[datetime]:
 
 async def preview_lines(*, uow: Any, settings: Settings, moments: list[datetime]) -> list[str]:
     """The preview as printable lines (also used by the tests)."""
-    from core.reporting import plan_messages, reminder_policy, units_without_contact
+    from core.reporting import reminder_policy
+    from core.reporting.preview import preview_reminders
 
     policy = reminder_policy(settings)
     lines: list[str] = []
-    previous = None
-    for moment in moments:
-        planned = await plan_messages(
-            uow=uow, policy=policy, staff_chat_ids=settings.staff_chat_ids, now=moment
+    preview = await preview_reminders(
+        uow=uow, policy=policy, staff_chat_ids=settings.staff_chat_ids, moments=moments
+    )
+    for block in preview:
+        lines.append(
+            f"== {block.moment.astimezone(settings.tz).strftime('%Y-%m-%d %H:%M')} ({settings.timezone})"
         )
-        gaps = await units_without_contact(uow=uow, policy=policy, now=moment)
-        if previous is not None:  # a listing of upcoming moments shows each message once, when it is due
-            planned = [p for p in planned if p.scheduled_at > previous]
-            gaps = [g for g in gaps if g[3] > previous]
-        previous = moment
-        lines.append(f"== {moment.astimezone(settings.tz).strftime('%Y-%m-%d %H:%M')} ({settings.timezone})")
-        if not planned:  # units without a contact are listed below
+        if not block.items:  # units without a contact are listed below
             lines.append(
                 "   " + t("reporting.preview.none", "vi") + " / " + t("reporting.preview.none", "en")
             )
-        for p in planned:
+        for item in block.items:
+            p = item.planned
             notes = []
-            deferred = p.deferred_until(policy, moment)
-            if deferred is not None:
-                local = deferred.astimezone(settings.tz).strftime("%H:%M %d/%m")
+            if item.deferred_until is not None:
+                local = item.deferred_until.astimezone(settings.tz).strftime("%H:%M %d/%m")
                 notes.append(t("reporting.preview.quiet", "en", at=local))
             if p.already_queued:
                 notes.append(t("reporting.preview.queued", "en"))
             note = f"  [{'; '.join(notes)}]" if notes else ""
-            first = p.message.text.splitlines()[0] if p.message.text else ""
             lines.append(
                 f"   {p.message.kind:<10} {p.step:<8} {p.period_code:<22} {p.unit_code or '-':<14} "
-                f"→ {p.recipient} (chat {p.message.chat_id}){note}  {first}"
+                f"→ {p.recipient} (chat {p.message.chat_id}){note}  {item.first_line}"
             )
-        for period_code, step, unit_code, _due in gaps:
+        for gap in block.gaps:
             lines.append(
-                f"   {'reminder':<10} {step:<8} {period_code:<22} {unit_code:<14} → (no contact: not sent)"
+                f"   {'reminder':<10} {gap.step:<8} {gap.period_code:<22} {gap.unit_code:<14} "
+                "→ (no contact: not sent)"
             )
     return lines
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import xlsxwriter
 
@@ -12,9 +13,15 @@ from core.reporting.compliance import ComplianceTable
 WIDTHS = (22, 16, 48, 34, 16, 9, 17, 12, 10, 11)
 
 
-def write_compliance_xlsx(table: ComplianceTable, path: Path) -> None:
-    """One sheet: bold frozen header with an autofilter, widths, real dates."""
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+def write_compliance_xlsx(table: ComplianceTable, path: Path | BinaryIO) -> None:
+    """One sheet: bold frozen header with an autofilter, widths, real dates; to a file or a buffer."""
+    target = str(path) if isinstance(path, Path) else path
+    options = {
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "in_memory": not isinstance(path, Path),
+    }
+    workbook = xlsxwriter.Workbook(target, options)
     header = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
     date = workbook.add_format({"num_format": "dd/mm/yyyy hh:mm", "valign": "top"})

@@ -11,6 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from api.staff import admin, auth_pages, consolidation, drafts, opinions, overview
+from api.staff import contacts as contacts_page
+from api.staff import mood as mood_page
+from api.staff import units as units_page
 from api.staff.rendering import render
 from api.staff.security import (
     StaffForbidden,
@@ -27,6 +30,7 @@ from storage.passwords import Argon2PasswordHasher
 #: every console router, in order; a page module appends its ``router`` here
 ROUTERS = [auth_pages.router, overview.router, admin.router]
 ROUTERS += [drafts.router, opinions.router, consolidation.router]
+ROUTERS += [mood_page.router, units_page.router, contacts_page.router]
 
 
 def setup(app: FastAPI, *, hasher: PasswordHasher | None = None) -> None:

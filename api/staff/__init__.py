@@ -10,9 +10,11 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from api.staff import admin, auth_pages, overview
+from api.staff import account, admin, auth_pages, overview
 from api.staff.rendering import render
 from api.staff.security import (
+    ENROL_URL,
+    StaffEnrolmentRequired,
     StaffForbidden,
     StaffSignInRequired,
     StaffUser,
@@ -25,7 +27,7 @@ from core.staff.ports import PasswordHasher
 from storage.passwords import Argon2PasswordHasher
 
 #: every console router, in order; a page module appends its ``router`` here
-ROUTERS = [auth_pages.router, overview.router, admin.router]
+ROUTERS = [auth_pages.router, overview.router, admin.router, account.router]
 
 
 def setup(app: FastAPI, *, hasher: PasswordHasher | None = None) -> None:
@@ -36,6 +38,12 @@ def setup(app: FastAPI, *, hasher: PasswordHasher | None = None) -> None:
     @app.exception_handler(StaffSignInRequired)
     async def _sign_in(request: Request, exc: StaffSignInRequired) -> Response:
         response = Response(status_code=303, headers={"Location": login_url(exc.next_path)})
+        security_headers(response)
+        return response
+
+    @app.exception_handler(StaffEnrolmentRequired)
+    async def _enrol(request: Request, exc: StaffEnrolmentRequired) -> Response:
+        response = Response(status_code=303, headers={"Location": ENROL_URL})
         security_headers(response)
         return response
 

@@ -69,12 +69,39 @@ def list_accounts() -> None:
     for account in run(lambda uow: list_staff_accounts(uow=uow)):
         state = f"disabled {account.disabled_at:%Y-%m-%d %H:%M}" if account.disabled_at else "active"
         locked = f" locked-until {account.locked_until:%Y-%m-%d %H:%M}" if account.locked_until else ""
-        typer.echo(f"{account.id}\t{account.email}\t{account.role}\t{state}{locked}")
+        totp = " totp" if account.totp_secret else ""
+        typer.echo(f"{account.id}\t{account.email}\t{account.role}\t{state}{locked}{totp}")
+
+
+@app.command("reset-totp")
+def reset_totp_command(
+    email: Annotated[str, typer.Option("--email", help="the account whose second factor to remove")],
+) -> None:
+    """Remove an account's TOTP second factor (a lost phone, e.g. of the only admin); audited."""
+    from core.errors import StaffAccountNotFound
+    from core.staff.accounts import normalize_email
+    from core.staff.second_factor import reset_totp
+
+    address = normalize_email(email)
+    now = get_settings().clock().now()
+
+    async def reset(uow):  # type: ignore[no-untyped-def]
+        account = await uow.staff_accounts.by_email(address)
+        if account is None:
+            raise StaffAccountNotFound()
+        await reset_totp(uow=uow, actor=cli_actor(), account_id=account.id, now=now)
+
+    run(reset)
+    typer.echo(t("staff.account.admin.totp_reset_done", "vi"))
+    typer.echo(t("staff.account.admin.totp_reset_done", "en"))
 
 
 def ensure_first_admin(settings: Settings) -> None:
     """Before serving: when no staff account exists, create the configured first admin; in development
     without one, a demo admin whose random password is logged once; in production, refuse (exit 2)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from core.errors import StaffAccountExists
     from core.staff.accounts import count_staff_accounts, create_staff_account
     from storage.passwords import Argon2PasswordHasher
 
@@ -111,7 +138,13 @@ def ensure_first_admin(settings: Settings) -> None:
             )
         )
     except GopyError as exc:
+        if isinstance(exc, StaffAccountExists):  # another worker (compose replicas) made it first
+            return
         raise fail(exc) from exc
+    except IntegrityError:  # the same race, caught by the unique email at insert
+        if run(lambda uow: count_staff_accounts(uow=uow)) > 0:
+            return
+        raise
     if generated:  # the demo's one-time password: shown once, never stored in clear
         log.warning("%s", t("staff.cli.first_admin", "vi", email=email, password=password))
         log.warning("%s", t("staff.cli.first_admin", "en", email=email, password=password))

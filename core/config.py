@@ -159,6 +159,7 @@ class Settings(BaseSettings):
     staff_session_hours: int = Field(default=12, ge=1)  # and any session ends this long after sign-in
     staff_admin_email: str = ""  # the first admin, created at start when no staff account exists ...
     staff_admin_password_file: Path | None = None  # ... with the password in this file (production)
+    staff_totp_required_for_admins: bool = False  # admins must enrol a TOTP second factor to use /staff
     clock_offset_seconds: float = 0.0  # demos and tests only: shifts every 'now' of the process
 
     @model_validator(mode="before")

@@ -272,6 +272,36 @@ class StaffAccountNotFound(NotFound):
     code = "staff.error.account_not_found"
 
 
+class StaffCodeFailed(GopyError):
+    """A wrong, malformed or already used second-factor code (counts toward the lock-out)."""
+
+    code = "staff.account.error.code_failed"
+
+
+class StaffCodeExpired(GopyError):
+    """The password step is too old (or unknown): sign in again from the start."""
+
+    code = "staff.account.error.code_expired"
+
+
+class StaffEnrolmentFailed(GopyError):
+    """The first code did not match the new secret, or the enrolment form is too old (``reason``)."""
+
+    code = "staff.account.error.enrolment_failed"
+
+    def message_keys(self) -> tuple[str, ...]:
+        return (f"staff.account.error.enrolment_{self.params.get('reason', 'code')}",)
+
+
+class StaffPasswordChangeFailed(GopyError):
+    """The current password is wrong, or the new one is refused (``reason``: old, length, confirm)."""
+
+    code = "staff.account.error.password_change"
+
+    def message_keys(self) -> tuple[str, ...]:
+        return (f"staff.account.error.password_{self.params.get('reason', 'old')}",)
+
+
 class ExportJobNotFound(NotFound):
     code = "api.error.export_job_not_found"
 

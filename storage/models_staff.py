@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -21,7 +21,8 @@ class StaffAccountRow(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # sealed (storage.totp), never plain
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last accepted TOTP time-step
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     first_failed_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
@@ -42,6 +43,7 @@ class StaffSessionRow(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # code to give
 
 
 class ExportJobRow(Base):

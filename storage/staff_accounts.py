@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.staff.ports import StaffAccount, StaffSession
@@ -20,6 +20,7 @@ def _account(row: StaffAccountRow) -> StaffAccount:
         password_hash=row.password_hash,
         created_at=row.created_at,
         totp_secret=row.totp_secret,
+        totp_last_step=row.totp_last_step,
         failed_count=row.failed_count,
         first_failed_at=row.first_failed_at,
         locked_until=row.locked_until,
@@ -82,9 +83,17 @@ class SqlStaffAccountRepository:
             await self.session.flush()
 
     async def add_session(
-        self, *, token_hash: str, account_id: int, csrf_token: str, now: datetime, expires_at: datetime
+        self,
+        *,
+        token_hash: str,
+        account_id: int,
+        csrf_token: str,
+        now: datetime,
+        expires_at: datetime,
+        pending: bool = False,
     ) -> int:
         row = StaffSessionRow(
+            pending=pending,
             token_hash=token_hash,
             account_id=account_id,
             csrf_token=csrf_token,
@@ -109,6 +118,7 @@ class SqlStaffAccountRepository:
             created_at=row.created_at,
             last_seen_at=row.last_seen_at,
             expires_at=row.expires_at,
+            pending=bool(row.pending),
         )
 
     async def touch_session(self, session_id: int, *, now: datetime) -> None:
@@ -119,5 +129,27 @@ class SqlStaffAccountRepository:
     async def delete_session(self, token_hash: str) -> None:
         await self.session.execute(delete(StaffSessionRow).where(StaffSessionRow.token_hash == token_hash))
 
-    async def delete_sessions_of(self, account_id: int) -> None:
-        await self.session.execute(delete(StaffSessionRow).where(StaffSessionRow.account_id == account_id))
+    async def delete_sessions_of(self, account_id: int, *, keep_token_hash: str | None = None) -> None:
+        query = delete(StaffSessionRow).where(StaffSessionRow.account_id == account_id)
+        if keep_token_hash is not None:
+            query = query.where(StaffSessionRow.token_hash != keep_token_hash)
+        await self.session.execute(query)
+
+    async def set_totp(self, account_id: int, *, sealed_secret: str | None, last_step: int | None) -> None:
+        if row := await self._row(account_id):
+            row.totp_secret = sealed_secret
+            row.totp_last_step = last_step
+            await self.session.flush()
+
+    async def advance_totp_step(self, account_id: int, step: int) -> bool:
+        """One UPDATE guarded by the last step: of two requests with the same code only one wins."""
+        result = await self.session.execute(
+            update(StaffAccountRow)
+            .where(
+                StaffAccountRow.id == account_id,
+                or_(StaffAccountRow.totp_last_step.is_(None), StaffAccountRow.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

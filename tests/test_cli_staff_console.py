@@ -79,6 +79,29 @@ async def test_staff_create_and_list(cli_env, sessions) -> None:  # type: ignore
     assert actions.count("staff.account_create") == 2
 
 
+async def test_staff_reset_totp(cli_env, sessions) -> None:  # type: ignore[no-untyped-def]
+    made = await _invoke(
+        "staff", "create", "--email", "lan@example.org", "--role", "admin", "--password-stdin", stdin=PASSWORD
+    )
+    assert made.exit_code == 0, made.output
+    async with sessions() as session:
+        row = await session.scalar(select(StaffAccountRow))
+        row.totp_secret, row.totp_last_step = "sealed-secret", 7
+        await session.commit()
+    assert "\tactive totp" in (await _invoke("staff", "list")).stdout
+    reset = await _invoke("staff", "reset-totp", "--email", "LAN@example.org")
+    assert reset.exit_code == 0, reset.output
+    [row] = await _accounts(sessions)
+    assert row.totp_secret is None and row.totp_last_step is None
+    async with sessions() as session:
+        audited = [(r.actor, r.action, r.target) for r in await session.scalars(select(AuditLogRow))]
+    assert any(
+        a.startswith("cli:") and act == "staff.totp_reset" and t == "lan@example.org" for a, act, t in audited
+    )
+    missing = await _invoke("staff", "reset-totp", "--email", "nobody@example.org")
+    assert missing.exit_code == 2
+
+
 def test_production_refuses_to_start_without_a_staff_account(database_url: str, tmp_path: Path) -> None:
     """A real `gopy api` process: one bilingual line on stderr, exit status 2, nothing served."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_")}

@@ -60,6 +60,27 @@ def test_environment_points_at_the_compose_services() -> None:
     assert env["REDIS_URL"].startswith("redis://redis:6379")
 
 
+def test_the_api_gets_a_first_admin_from_a_docker_secret() -> None:
+    """In production `gopy api` refuses to start with no staff account and no configured first admin:
+    compose gives the API its email (required) and the password as a Docker secret file."""
+    compose = _compose()
+    api = compose["services"]["api"]
+    env = api["environment"]
+    assert env["GOPY_DATABASE_URL"] == compose["x-gopy-env"]["GOPY_DATABASE_URL"]  # the shared env merged
+    assert env["GOPY_HASH_KEY"] == compose["x-gopy-env"]["GOPY_HASH_KEY"]
+    assert "GOPY_ENV" not in env  # production (the default)
+    assert env["GOPY_STAFF_ADMIN_EMAIL"].startswith("${GOPY_STAFF_ADMIN_EMAIL:?")  # required, not defaulted
+    assert "GOPY_STAFF_ADMIN_PASSWORD" not in env  # never the password itself in the environment
+    path = env["GOPY_STAFF_ADMIN_PASSWORD_FILE"]
+    secret = path.removeprefix("/run/secrets/")
+    assert path.startswith("/run/secrets/") and secret in api["secrets"]
+    declared = compose["secrets"][secret]
+    assert declared["file"].startswith("./secrets/")
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "/secrets/" in ignored  # the password file is never committed
+    assert "GOPY_STAFF_ADMIN_EMAIL" in (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+
+
 def test_dockerfile_copies_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("core", "storage", "formats", "bot", "api", "scheduler", "cli", "data"):

@@ -10,12 +10,14 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from api.staff import admin, auth_pages, consolidation, drafts, opinions, overview
+from api.staff import account, admin, auth_pages, consolidation, drafts, opinions, overview
 from api.staff import contacts as contacts_page
 from api.staff import mood as mood_page
 from api.staff import units as units_page
 from api.staff.rendering import render
 from api.staff.security import (
+    ENROL_URL,
+    StaffEnrolmentRequired,
     StaffForbidden,
     StaffSignInRequired,
     StaffUser,
@@ -28,7 +30,7 @@ from core.staff.ports import PasswordHasher
 from storage.passwords import Argon2PasswordHasher
 
 #: every console router, in order; a page module appends its ``router`` here
-ROUTERS = [auth_pages.router, overview.router, admin.router]
+ROUTERS = [auth_pages.router, overview.router, admin.router, account.router]
 ROUTERS += [drafts.router, opinions.router, consolidation.router]
 ROUTERS += [mood_page.router, units_page.router, contacts_page.router]
 
@@ -41,6 +43,12 @@ def setup(app: FastAPI, *, hasher: PasswordHasher | None = None) -> None:
     @app.exception_handler(StaffSignInRequired)
     async def _sign_in(request: Request, exc: StaffSignInRequired) -> Response:
         response = Response(status_code=303, headers={"Location": login_url(exc.next_path)})
+        security_headers(response)
+        return response
+
+    @app.exception_handler(StaffEnrolmentRequired)
+    async def _enrol(request: Request, exc: StaffEnrolmentRequired) -> Response:
+        response = Response(status_code=303, headers={"Location": ENROL_URL})
         security_headers(response)
         return response
 

@@ -26,6 +26,7 @@ from core.staff.accounts import (
 from core.staff.api_keys import create_api_key, list_api_keys, revoke_api_key
 from core.staff.audit import list_audit
 from core.staff.ports import AuditFilters
+from core.staff.second_factor import reset_totp
 
 router = APIRouter(route_class=StaffRoute, include_in_schema=False)
 AUDIT_PAGE = 200
@@ -132,6 +133,20 @@ async def admin_disable(
         now=request.app.state.services.clock.now(),
     )
     return redirect("/staff/admin", flash="staff.admin.account_changed")
+
+
+@router.post("/staff/admin/accounts/{account_id}/totp-reset")
+async def admin_reset_totp(
+    request: Request, uow: Uow, account_id: int, user: StaffUser = require_staff("admin")
+) -> Response:
+    """Remove an account's second factor (a lost phone); its sessions end; audited."""
+    try:
+        await reset_totp(
+            uow=uow, actor=user.actor, account_id=account_id, now=request.app.state.services.clock.now()
+        )
+    except errors.StaffAccountNotFound:
+        return redirect("/staff/admin", flash="staff.error.account_not_found", level="error")
+    return redirect("/staff/admin", flash="staff.account.admin.totp_reset_done")
 
 
 @router.post("/staff/admin/keys")

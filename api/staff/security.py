@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from api.unit_of_work import unit_of_work
 from core.i18n import normalize_language
 from core.staff.accounts import ROLES, actor_of, resolve_session, role_allows
+from core.staff.second_factor import needs_enrolment
 from storage.uow import SqlUnitOfWork
 
 COOKIE = "gopy_staff"
@@ -35,6 +36,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MIN_ROLE_ATTR = "staff_min_role"
+ENROL_URL = "/staff/account?enrol=1"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class StaffUser:
     role: str
     csrf_token: str
     lang: str
+    has_totp: bool = False
 
     @property
     def actor(self) -> str:
@@ -61,6 +64,10 @@ class StaffSignInRequired(Exception):
 
     def __init__(self, next_path: str) -> None:
         self.next_path = next_path
+
+
+class StaffEnrolmentRequired(Exception):
+    """An admin without a second factor while ``GOPY_STAFF_TOTP_REQUIRED_FOR_ADMINS``: to enrolment."""
 
 
 class StaffForbidden(Exception):
@@ -103,10 +110,12 @@ def csrf_matches(expected: str, given: str) -> bool:
     return bool(expected) and bool(given) and hmac.compare_digest(expected.encode(), given.encode())
 
 
-def require_staff(min_role: str) -> Any:
+def require_staff(min_role: str, *, enrolling: bool = False) -> Any:
     """The dependency of a console route needing at least ``min_role`` (viewer, analyst or admin).
 
-    Use as ``user: StaffUser = require_staff("analyst")`` in the route's signature.
+    Use as ``user: StaffUser = require_staff("analyst")`` in the route's signature. When admins must
+    have a second factor (``GOPY_STAFF_TOTP_REQUIRED_FOR_ADMINS``), an admin without one is sent to the
+    enrolment page from every route but those declared ``enrolling=True`` (the account page, sign-out).
     """
     if min_role not in ROLES:
         raise ValueError(f"unknown staff role: {min_role}")
@@ -129,8 +138,13 @@ def require_staff(min_role: str) -> Any:
             role=account.role,
             csrf_token=principal.session.csrf_token,
             lang=request_language(request),
+            has_totp=account.totp_secret is not None,
         )
         request.state.staff_user = user
+        if not enrolling and needs_enrolment(
+            account, required_for_admins=svc.settings.staff_totp_required_for_admins
+        ):
+            raise StaffEnrolmentRequired()
         if request.method not in SAFE_METHODS and not csrf_matches(
             user.csrf_token, await _csrf_given(request)
         ):

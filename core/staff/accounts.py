@@ -23,6 +23,7 @@ ROLES = ("viewer", "analyst", "admin")  # each role may do what the roles before
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
+SECOND_FACTOR_WAIT = timedelta(minutes=5)  # how long after the password the code may be given
 
 
 def role_rank(role: str) -> int:
@@ -47,6 +48,7 @@ class SignedIn:
     token: str
     csrf_token: str
     account: StaffAccount
+    second_factor: bool = False  # True: a pending session, the TOTP code is still to give
 
 
 @dataclass(frozen=True)
@@ -139,22 +141,58 @@ async def sign_in(
         await uow.commit()
         raise errors.StaffAccountLocked(minutes=minutes)
     if account.disabled_at is not None or not hasher.verify(account.password_hash, password):
-        first = account.first_failed_at
-        count = account.failed_count
-        if first is None or now - first > policy.failure_window:
-            first, count = now, 0
-        count += 1
-        locked = now + policy.lock_for if count >= policy.max_failures else None
-        await uow.staff_accounts.set_failures(
-            account.id, count=0 if locked else count, first_at=None if locked else first, locked_until=locked
-        )
-        await record_audit(uow, actor=actor_of(email), action="staff.sign_in_failed", now=now)
-        if locked is not None:
-            await record_audit(uow, actor=actor_of(email), action="staff.locked", target=email, now=now)
+        locked = await register_failure(uow, account, policy=policy, now=now, action="staff.sign_in_failed")
         await uow.commit()
-        if locked is not None:
+        if locked:
             raise errors.StaffAccountLocked(minutes=int(policy.lock_for.total_seconds() // 60))
         raise errors.StaffSignInFailed()
+    if account.totp_secret is not None:
+        # the password is right; the session stays pending until the code is given. The failure
+        # counters are not reset here: only a right code does that, so wrong codes add up to the lock-out.
+        token = secrets.token_urlsafe(32)
+        await uow.staff_accounts.add_session(
+            token_hash=token_hash(token),
+            account_id=account.id,
+            csrf_token=secrets.token_urlsafe(32),
+            now=now,
+            expires_at=now + SECOND_FACTOR_WAIT,
+            pending=True,
+        )
+        await record_audit(uow, actor=actor_of(email), action="staff.sign_in_password_ok", now=now)
+        await uow.commit()
+        return SignedIn(token=token, csrf_token="", account=account, second_factor=True)
+    signed = await open_session(uow, account, policy=policy, now=now)
+    await uow.commit()
+    return signed
+
+
+async def register_failure(
+    uow: StaffUnitOfWork, account: StaffAccount, *, policy: SessionPolicy, now: datetime, action: str
+) -> bool:
+    """Count a failed sign-in step (password or code) toward the lock-out; audited. True when it locks
+    the account (its pending sessions are then ended)."""
+    first = account.first_failed_at
+    count = account.failed_count
+    if first is None or now - first > policy.failure_window:
+        first, count = now, 0
+    count += 1
+    locked = now + policy.lock_for if count >= policy.max_failures else None
+    await uow.staff_accounts.set_failures(
+        account.id, count=0 if locked else count, first_at=None if locked else first, locked_until=locked
+    )
+    await record_audit(uow, actor=actor_of(account.email), action=action, now=now)
+    if locked is not None:
+        await uow.staff_accounts.delete_sessions_of(account.id)
+        await record_audit(
+            uow, actor=actor_of(account.email), action="staff.locked", target=account.email, now=now
+        )
+    return locked is not None
+
+
+async def open_session(
+    uow: StaffUnitOfWork, account: StaffAccount, *, policy: SessionPolicy, now: datetime
+) -> SignedIn:
+    """A full session for an account whose sign-in succeeded (failures reset; audited; not committed)."""
     await uow.staff_accounts.set_failures(account.id, count=0, first_at=None, locked_until=None)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
@@ -165,8 +203,7 @@ async def sign_in(
         now=now,
         expires_at=now + policy.absolute,
     )
-    await record_audit(uow, actor=actor_of(email), action="staff.sign_in", now=now)
-    await uow.commit()
+    await record_audit(uow, actor=actor_of(account.email), action="staff.sign_in", now=now)
     return SignedIn(token=token, csrf_token=csrf, account=account)
 
 
@@ -200,6 +237,8 @@ async def resolve_session(
     if session is None:
         return None
     account = await uow.staff_accounts.get(session.account_id)
+    if session.pending:  # the second factor is still to give: no access with this token
+        return None
     if (
         account is None
         or account.disabled_at is not None

@@ -165,7 +165,8 @@ class StaffAccount:
     role: str
     password_hash: str
     created_at: datetime
-    totp_secret: str | None = None
+    totp_secret: str | None = None  # sealed (SecondFactor.seal_secret), never the plain secret
+    totp_last_step: int | None = None  # the last accepted time-step: a code is never accepted twice
     failed_count: int = 0
     first_failed_at: datetime | None = None
     locked_until: datetime | None = None
@@ -182,6 +183,7 @@ class StaffSession:
     created_at: datetime
     last_seen_at: datetime
     expires_at: datetime
+    pending: bool = False  # the password was right, the second-factor code is still to give
 
 
 class StaffAccountRepository(Protocol):
@@ -199,12 +201,25 @@ class StaffAccountRepository(Protocol):
         self, account_id: int, *, count: int, first_at: datetime | None, locked_until: datetime | None
     ) -> None: ...
     async def add_session(
-        self, *, token_hash: str, account_id: int, csrf_token: str, now: datetime, expires_at: datetime
+        self,
+        *,
+        token_hash: str,
+        account_id: int,
+        csrf_token: str,
+        now: datetime,
+        expires_at: datetime,
+        pending: bool = False,
     ) -> int: ...
     async def session_by_token_hash(self, token_hash: str) -> StaffSession | None: ...
     async def touch_session(self, session_id: int, *, now: datetime) -> None: ...
     async def delete_session(self, token_hash: str) -> None: ...
-    async def delete_sessions_of(self, account_id: int) -> None: ...
+    async def delete_sessions_of(self, account_id: int, *, keep_token_hash: str | None = None) -> None: ...
+    async def set_totp(
+        self, account_id: int, *, sealed_secret: str | None, last_step: int | None
+    ) -> None: ...
+    async def advance_totp_step(self, account_id: int, step: int) -> bool:
+        """Record ``step`` as used if it is later than the last one (atomically); False if it is not."""
+        ...
 
 
 class PasswordHasher(Protocol):
@@ -212,6 +227,18 @@ class PasswordHasher(Protocol):
 
     def hash(self, password: str) -> str: ...
     def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class SecondFactor(Protocol):
+    """TOTP codes and the sealing of their secrets (pyotp and a hash-key-derived key in storage.totp)."""
+
+    def new_secret(self) -> str: ...
+    def provisioning_uri(self, secret: str, *, name: str, issuer: str) -> str: ...
+    def matching_step(self, secret: str, code: str, *, at: datetime, window: int = 1) -> int | None: ...
+    def seal(self, data: bytes, *, purpose: str) -> str: ...
+    def unseal(self, sealed: str, *, purpose: str) -> bytes | None: ...
+    def seal_secret(self, secret: str) -> str: ...
+    def unseal_secret(self, sealed: str) -> str | None: ...
 
 
 class StaffUnitOfWork(ReportingUnitOfWork, Protocol):

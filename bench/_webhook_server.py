@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 assert _common.ROOT
 COUNTS: Counter[str] = Counter()
+SHAPES: Counter[str] = Counter()  # statements by their first 100 characters (GET /bench/statements)
 
 
 def _count_sql() -> None:
@@ -33,6 +34,7 @@ def _count_sql() -> None:
 
     def statement(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
         COUNTS["statements"] += 1
+        SHAPES[" ".join(statement.split())[:100]] += 1
         COUNTS["statements_" + statement.lstrip().split(None, 1)[0].lower()] += 1
 
     event.listen(Engine, "before_cursor_execute", statement)
@@ -110,6 +112,7 @@ def main() -> None:
     parser.add_argument("--secret", required=True)
     parser.add_argument("--database-url")
     parser.add_argument("--home")
+    parser.add_argument("--profile", help="write cProfile statistics of the whole run to this file")
     args = parser.parse_args()
     _count_sql()
     app = gopy_app(args) if args.app == "gopy" else echo_app(args)
@@ -118,7 +121,23 @@ def main() -> None:
     async def counts() -> dict[str, int]:
         return dict(COUNTS)
 
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    @app.get("/bench/statements", include_in_schema=False)
+    async def statements() -> dict[str, int]:
+        return dict(SHAPES.most_common())
+
+    if args.profile:
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
+    try:  # the benchmark stops it with SIGINT, which uvicorn re-raises after its graceful shutdown
+        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if args.profile:
+            profile.disable()
+            profile.dump_stats(args.profile)
 
 
 if __name__ == "__main__":

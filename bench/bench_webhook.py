@@ -28,8 +28,10 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,6 +52,8 @@ from tests.webchat_client import free_port
 ROOT = _common.ROOT
 TOKEN = "123456:BENCH"
 RECEIPT = "Mã biên nhận: "
+PROFILE_DIR = os.environ.get("GOPY_BENCH_PROFILE_DIR")  # cProfile the server into this folder
+STATEMENTS = os.environ.get("GOPY_BENCH_STATEMENTS")  # print the server's statements by shape on stderr
 SCRIPT: tuple[tuple[str, str], ...] = (
     ("say", "/start"),
     ("tap", "Tôi đồng ý"),
@@ -127,6 +131,8 @@ async def server_process(
     command += ["--api-base", api_base, "--token", TOKEN, "--secret", secret]
     if database_url:
         command += ["--database-url", database_url, "--home", str(home)]
+    if PROFILE_DIR:
+        command += ["--profile", str(Path(PROFILE_DIR) / f"{app}-{port}.prof")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_") and k != "REDIS_URL"}
     env["PYTHONPATH"] = str(ROOT)
     proc = subprocess.Popen(command, env=env, cwd=home)
@@ -144,7 +150,7 @@ async def server_process(
                 await asyncio.sleep(0.1)  # waiting for a child process to listen, not a timing
         yield base, proc.pid
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -200,6 +206,9 @@ async def run_once(
                 rss = peak_rss_mb(pid)
                 async with http.get(base + "/bench/counts") as response:
                     after = Counter(await response.json())
+                if STATEMENTS:
+                    async with http.get(base + "/bench/statements") as response:
+                        print(json.dumps(await response.json(), indent=1, ensure_ascii=False), file=sys.stderr)
     updates = max(len(load.latencies), 1)
     latencies = sorted(load.latencies)
     calls = Counter(c.method for c in fake.calls[calls_before:])

@@ -35,7 +35,7 @@ from sqlalchemy import delete, insert, select
 
 from core.config import BUNDLED_DATA_DIR
 from core.exports import ExportFormat, FeedbackFilters, present_row, section_paths
-from core.staff.feedback import count_rows
+from core.staff.feedback import PAGE_SIZE, count_rows
 from formats.exports import XlsxExport, csv_chunks, jsonl_chunks
 from storage.db import create_engine, session_factory
 from storage.loaders import load_file
@@ -86,7 +86,9 @@ async def export(sessions, fmt: ExportFormat, out: Path) -> int:  # type: ignore
 
     async def pages():  # type: ignore[no-untyped-def]
         async with sessions() as session:
-            async for page in SqlViewRepository(session).iter_feedback_pages(filters, upto=upto):
+            async for page in SqlViewRepository(session).iter_feedback_pages(
+                filters, upto=upto, page_size=PAGE_SIZE
+            ):
                 yield [present_row(r, pii=False, hash_key="bench", tz=TZ) for r in page]
 
     if fmt is ExportFormat.XLSX:

@@ -54,6 +54,8 @@ TOKEN = "123456:BENCH"
 RECEIPT = "Mã biên nhận: "
 PROFILE_DIR = os.environ.get("GOPY_BENCH_PROFILE_DIR")  # cProfile the server into this folder
 STATEMENTS = os.environ.get("GOPY_BENCH_STATEMENTS")  # print the server's statements by shape on stderr
+# another source tree of Gopy (e.g. `git archive main`): measured too, in the same runs, as "<db>_baseline"
+BASELINE_ROOT = os.environ.get("GOPY_BENCH_BASELINE_ROOT")
 SCRIPT: tuple[tuple[str, str], ...] = (
     ("say", "/start"),
     ("tap", "Tôi đồng ý"),
@@ -124,7 +126,7 @@ async def echo_session(citizen: Citizen) -> bool:
 
 @contextlib.asynccontextmanager
 async def server_process(
-    app: str, api_base: str, secret: str, database_url: str | None, home: Path
+    app: str, api_base: str, secret: str, database_url: str | None, home: Path, source: Path = ROOT
 ) -> AsyncIterator[tuple[str, int]]:
     port = free_port()
     command = [sys.executable, str(ROOT / "bench" / "_webhook_server.py"), app, "--port", str(port)]
@@ -134,7 +136,7 @@ async def server_process(
     if PROFILE_DIR:
         command += ["--profile", str(Path(PROFILE_DIR) / f"{app}-{port}.prof")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_") and k != "REDIS_URL"}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = f"{source}:{ROOT}" if source != ROOT else str(ROOT)  # its code first
     proc = subprocess.Popen(command, env=env, cwd=home)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -171,11 +173,11 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def run_once(
-    app: str, citizens: int, concurrency: int, database_url: str | None, home: Path
+    app: str, citizens: int, concurrency: int, database_url: str | None, home: Path, source: Path = ROOT
 ) -> dict[str, Any]:
-    secret = secrets.token_urlsafe(16)
+    secret = secrets.token_hex(16)
     async with FakeTelegramServer(token=TOKEN, strict_chats=False) as fake:
-        async with server_process(app, fake.base_url, secret, database_url, home) as (base, pid):
+        async with server_process(app, fake.base_url, secret, database_url, home, source) as (base, pid):
             connector = aiohttp.TCPConnector(limit=concurrency)
             async with aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=300)
@@ -238,6 +240,7 @@ async def database(kind: str, folder: Path) -> AsyncIterator[str]:
     from tests.conftest import PG_ADMIN_DSN, load_bundled, pg_url
 
     if kind == "sqlite":
+        folder.mkdir(parents=True, exist_ok=True)
         url = f"sqlite+aiosqlite:///{folder}/bench.db"
         name = None
     else:
@@ -265,13 +268,20 @@ async def database(kind: str, folder: Path) -> AsyncIterator[str]:
 
 
 async def measure(kind: str, citizens: int, concurrency: int, runs: int) -> dict[str, Any]:
-    gopy, echo = [], []
+    gopy, echo, baseline = [], [], []
     for _ in range(runs):  # Gopy and the echo alternate, so both see the same load from other work
         with tempfile.TemporaryDirectory() as folder:
             async with database(kind, Path(folder)) as url:
                 gopy.append(await run_once("gopy", citizens, concurrency, url, Path(folder)))
+            if BASELINE_ROOT:
+                async with database(kind, Path(folder) / "baseline") as url:
+                    source = Path(BASELINE_ROOT)
+                    baseline.append(await run_once("gopy", citizens, concurrency, url, Path(folder), source))
             echo.append(await run_once("echo", citizens, concurrency, None, Path(folder)))
-    return {"gopy": median_of(gopy), "echo": median_of(echo)}
+    out = {"gopy": median_of(gopy), "echo": median_of(echo)}
+    if baseline:
+        out["baseline"] = median_of(baseline)
+    return out
 
 
 def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -295,6 +305,9 @@ def main() -> None:
     citizens, concurrency, runs = (3, 3, 1) if args.tiny else (args.citizens, args.concurrency, args.runs)
     by_database = {kind: asyncio.run(measure(kind, citizens, concurrency, runs)) for kind in args.databases}
     figures = {kind: r["gopy"] for kind, r in by_database.items()}
+    for kind, r in by_database.items():
+        if "baseline" in r:
+            figures[f"{kind}_baseline"] = r["baseline"] | {"source": BASELINE_ROOT}
     reference = {
         "what": "bare aiogram echo webhook (same uvicorn + FastAPI route, same load generator and concurrency)",
         **{kind: r["echo"] for kind, r in by_database.items()},

@@ -52,7 +52,7 @@ def gopy_app(args: argparse.Namespace) -> FastAPI:
         home=args.home,
         telegram_bot_token=args.token,
         telegram_api_base=args.api_base,
-        hash_key="bench-hash-key",
+        hash_key="bench-hash-key",  # type: ignore[arg-type]
         webhook_url=f"http://127.0.0.1:{args.port}/telegram/webhook",
         webhook_secret=args.secret,
     )

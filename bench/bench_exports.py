@@ -256,7 +256,10 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tiny", action="store_true", help="200 rows, one run: checks that it runs")
     parser.add_argument(
-        "--database", choices=("sqlite", "postgresql"), default="sqlite", help="postgresql: a scratch database"
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="postgresql: a scratch database",
     )
     parser.add_argument("--formats", nargs="+", default=[f.value for f in ExportFormat])
     args = parser.parse_args()

@@ -124,6 +124,10 @@ async def echo_session(citizen: Citizen) -> bool:
     return True
 
 
+def start(command: list[str], env: dict[str, str], home: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=env, cwd=home)
+
+
 @contextlib.asynccontextmanager
 async def server_process(
     app: str, api_base: str, secret: str, database_url: str | None, home: Path, source: Path = ROOT
@@ -137,7 +141,7 @@ async def server_process(
         command += ["--profile", str(Path(PROFILE_DIR) / f"{app}-{port}.prof")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_") and k != "REDIS_URL"}
     env["PYTHONPATH"] = f"{source}:{ROOT}" if source != ROOT else str(ROOT)  # its code first
-    proc = subprocess.Popen(command, env=env, cwd=home)
+    proc = start(command, env, home)
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
@@ -210,7 +214,9 @@ async def run_once(
                     after = Counter(await response.json())
                 if STATEMENTS:
                     async with http.get(base + "/bench/statements") as response:
-                        print(json.dumps(await response.json(), indent=1, ensure_ascii=False), file=sys.stderr)
+                        print(
+                            json.dumps(await response.json(), indent=1, ensure_ascii=False), file=sys.stderr
+                        )
     updates = max(len(load.latencies), 1)
     latencies = sorted(load.latencies)
     calls = Counter(c.method for c in fake.calls[calls_before:])

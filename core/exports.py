@@ -263,7 +263,9 @@ def present_row(
     get = row.get
     out: dict[str, Any] = {column: get(column) for column in EXPORT_COLUMNS}  # the columns, in order
     rid = get("respondent_id")
-    out["respondent"] = (rid if rid is None else str(rid)) if pii else pseudonym(key=hash_key, respondent_id=rid)
+    out["respondent"] = (
+        (rid if rid is None else str(rid)) if pii else pseudonym(key=hash_key, respondent_id=rid)
+    )
     for column, value in out.items():
         if value.__class__ in _AS_IS:
             continue

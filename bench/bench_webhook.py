@@ -85,13 +85,22 @@ class Load:
         self.ids = itertools.count(1)
         self.latencies: list[float] = []
         self.failed = 0
+        self.redelivered = 0
 
     async def post(self, update: dict[str, Any]) -> int:
         update["update_id"] = next(self.ids)
         started = time.perf_counter()
-        async with self.http.post(self.url, json=update, headers=self.headers) as response:
-            await response.read()
-            status = response.status
+        for attempt in range(3):  # as Telegram does: the same update again when the connection failed
+            try:
+                async with self.http.post(self.url, json=update, headers=self.headers) as response:
+                    await response.read()
+                    status = response.status
+                break
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                # typically a kept-alive connection that uvicorn closed while idle (its 5 s keep-alive)
+                self.redelivered += 1
+                if attempt == 2:
+                    raise
         self.latencies.append(time.perf_counter() - started)
         if status != 200:
             self.failed += 1
@@ -198,12 +207,20 @@ async def run_once(
                 cpu_before = cpu_seconds(pid)
                 gate = asyncio.Semaphore(concurrency)
 
+                failures: Counter[str] = Counter()
+
                 async def one(person: Citizen) -> bool:
                     async with gate:
                         try:
-                            return await (submission(person) if app == "gopy" else echo_session(person))
-                        except (AssertionError, aiohttp.ClientError, TimeoutError):
+                            done = await (submission(person) if app == "gopy" else echo_session(person))
+                        except (AssertionError, aiohttp.ClientError, TimeoutError) as exc:
+                            failures[type(exc).__name__] += 1
+                            last = person.last_message
+                            failures["last: " + (last.text or "")[:60] if last else "last: none"] += 1
                             return False
+                        if not done:
+                            failures["no receipt"] += 1
+                        return done
 
                 started = time.perf_counter()
                 done = await asyncio.gather(*(one(p) for p in people))
@@ -229,6 +246,8 @@ async def run_once(
         "update_ms_p50": statistics.median(latencies) * 1000 if latencies else None,
         "update_ms_p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         "http_errors": load.failed,
+        "failures": dict(failures),
+        "redelivered": load.redelivered,
         "server_cpu_ms_per_update": cpu * 1000 / updates,
         "server_peak_rss_mb": rss,
         "bot_api_calls_per_update": round(sum(calls.values()) / updates, 2),

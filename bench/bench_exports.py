@@ -9,6 +9,7 @@ driver written by ``csv.writer``; JSONL — ``json.dumps`` of the presented rows
 XlsxWriter alone (constant memory) writing the same cells from memory.
 
     .venv/bin/python bench/bench_exports.py [--rows 10000 40000] [--repeat 3] [--tiny]
+    .venv/bin/python bench/bench_exports.py --database postgresql --rows 200000 --formats csv jsonl
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ from sqlalchemy import delete, insert, select
 
 from core.config import BUNDLED_DATA_DIR
 from core.exports import ExportFormat, FeedbackFilters, present_row, section_paths
-from core.staff.feedback import count_rows
+from core.staff.feedback import PAGE_SIZE, count_rows
 from formats.exports import XlsxExport, csv_chunks, jsonl_chunks
 from storage.db import create_engine, session_factory
 from storage.loaders import load_file
 from storage.migrate import upgrade
 from storage.models import FeedbackRow
-from storage.views import SqlViewRepository
+from storage.views import SqlViewRepository, _feedback_select
 
 assert _common.ROOT
+FORMATS = list(ExportFormat)
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TEXT = (
@@ -84,7 +86,9 @@ async def export(sessions, fmt: ExportFormat, out: Path) -> int:  # type: ignore
 
     async def pages():  # type: ignore[no-untyped-def]
         async with sessions() as session:
-            async for page in SqlViewRepository(session).iter_feedback_pages(filters, upto=upto):
+            async for page in SqlViewRepository(session).iter_feedback_pages(
+                filters, upto=upto, page_size=PAGE_SIZE
+            ):
                 yield [present_row(r, pii=False, hash_key="bench", tz=TZ) for r in page]
 
     if fmt is ExportFormat.XLSX:
@@ -135,10 +139,53 @@ async def reference(sessions, fmt: ExportFormat, rows: list[dict[str, object]], 
         book.close()
 
 
-async def main(sizes: list[int], repeat: int) -> dict[str, object]:
+async def copy_reference(sessions, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL's own CSV: ``COPY (the export's SELECT, all pages at once) TO STDOUT``, same connection pool."""
+    from sqlalchemy.dialects import postgresql
+
+    stmt = _feedback_select().order_by(FeedbackRow.id)
+    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    async with sessions() as session:
+        conn = await session.connection()
+        raw = await conn.get_raw_connection()
+        with out.open("wb") as fh:
+
+            async def write(chunk: bytes) -> None:
+                fh.write(chunk)
+
+            await raw.driver_connection.copy_from_query(sql, output=write, format="csv")  # type: ignore[union-attr]
+
+
+async def scratch_postgresql() -> str:
+    import asyncpg
+
+    from tests.conftest import PG_ADMIN_DSN, pg_url
+
+    name = f"gopy_bench_exports_{os.getpid()}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    return pg_url(name)
+
+
+async def drop_scratch(url: str) -> None:
+    import asyncpg
+
+    from tests.conftest import PG_ADMIN_DSN
+
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    await admin.close()
+
+
+async def main(sizes: list[int], repeat: int, database: str) -> dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="gopy-bench-"))
     url = os.environ.get("GOPY_BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-    if url.startswith("sqlite"):
+    scratch = database == "postgresql" and not os.environ.get("GOPY_BENCH_DATABASE_URL")
+    if scratch:
+        url = await scratch_postgresql()
+    if url.startswith("sqlite") or scratch:
         await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
     sessions = session_factory(engine)
@@ -149,7 +196,7 @@ async def main(sizes: list[int], repeat: int) -> dict[str, object]:
     for rows in sizes:
         await fill(sessions, rows)
         entry: dict[str, object] = {}
-        for fmt in ExportFormat:
+        for fmt in FORMATS:
             out = folder / f"out.{fmt.value}"
             times = []
             for _ in range(repeat):
@@ -168,6 +215,19 @@ async def main(sizes: list[int], repeat: int) -> dict[str, object]:
                 await reference(sessions, fmt, in_memory, folder / f"ref.{fmt.value}")
                 ref_times.append(time.perf_counter() - started)
             ref_median = statistics.median(ref_times)
+            if fmt is ExportFormat.CSV and url.startswith("postgresql"):
+                copy_times = []
+                for _ in range(repeat):
+                    started = time.perf_counter()
+                    await copy_reference(sessions, folder / "copy.csv")
+                    copy_times.append(time.perf_counter() - started)
+                copy_median = statistics.median(copy_times)
+                entry["copy_csv"] = {
+                    "seconds": round(copy_median, 3),
+                    "rows_per_second": round(rows / copy_median),
+                    "file_mb": round((folder / "copy.csv").stat().st_size / 1e6, 2),
+                    "export_csv_ratio": ratio(copy_median, median),
+                }
             entry[fmt.value] = {
                 "seconds": round(median, 3),
                 "rows_per_second": round(rows / median),
@@ -185,6 +245,8 @@ async def main(sizes: list[int], repeat: int) -> dict[str, object]:
         entry["page_of_100_ms"] = round(statistics.median(page_times) * 1000, 2)
         results[f"rows_{rows}"] = entry
     await engine.dispose()
+    if scratch:
+        await drop_scratch(url)
     return results
 
 
@@ -193,9 +255,17 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 40_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tiny", action="store_true", help="200 rows, one run: checks that it runs")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="postgresql: a scratch database",
+    )
+    parser.add_argument("--formats", nargs="+", default=[f.value for f in ExportFormat])
     args = parser.parse_args()
     sizes, repeat = ([200], 1) if args.tiny else (args.rows, args.repeat)
-    results = asyncio.run(main(sizes, repeat))
+    FORMATS[:] = [ExportFormat(f) for f in args.formats]
+    results = asyncio.run(main(sizes, repeat, args.database))
     database = results.pop("database")
     results.pop("repeat")
     emit(
@@ -206,10 +276,16 @@ if __name__ == "__main__":
             "csv": "raw SELECT of the same table, same driver, csv.writer",
             "jsonl": "json.dumps of the presented rows from memory",
             "xlsx": "XlsxWriter constant_memory alone, same cells from memory",
+            "copy_csv": "PostgreSQL only: COPY (the export's SELECT) TO STDOUT WITH CSV, through asyncpg",
         },
         ratio={
             f"{size}:{fmt}": results[f"rows_{size}"][fmt]["ratio"]  # type: ignore[index]
             for size in sizes
-            for fmt in ("csv", "jsonl", "xlsx")
+            for fmt in (f.value for f in FORMATS)
+        }
+        | {
+            f"{size}:csv_vs_copy": results[f"rows_{size}"]["copy_csv"]["export_csv_ratio"]  # type: ignore[index]
+            for size in sizes
+            if "copy_csv" in results[f"rows_{size}"]  # type: ignore[operator]
         },
     )

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -304,8 +305,17 @@ def pseudonym(*, key: str, respondent_id: int | None) -> str | None:
     """A stable pseudonym of a respondent: the same person always gets the same ``R-…`` code."""
     if respondent_id is None:
         return None
+    return _pseudonym(key, respondent_id)
+
+
+@lru_cache(maxsize=65_536)  # an export meets the same respondents again and again: one HMAC each
+def _pseudonym(key: str, respondent_id: int) -> str:
     digest = hmac.new(key.encode(), f"respondent:{respondent_id}".encode(), hashlib.sha256).hexdigest()
     return "R-" + digest[:12].upper()
+
+
+# values an export row passes on as they are (exact types: a StrEnum is a str but is turned into its value)
+_AS_IS = frozenset({str, int, float, bool, type(None)})
 
 
 def present_row(
@@ -313,21 +323,20 @@ def present_row(
 ) -> dict[str, Any]:
     """One export row from a storage row: pseudonymised respondent, local ISO 8601 times (or, with
     ``iso_times=False``, local times as naive ``datetime``: what a spreadsheet shows)."""
-    out: dict[str, Any] = {}
-    for column in EXPORT_COLUMNS:
-        if column == "respondent":
-            rid = row.get("respondent_id")
-            value: Any = (
-                (rid if rid is None else str(rid)) if pii else pseudonym(key=hash_key, respondent_id=rid)
-            )
-        else:
-            value = row.get(column)
+    get = row.get
+    out: dict[str, Any] = {column: get(column) for column in EXPORT_COLUMNS}  # the columns, in order
+    rid = get("respondent_id")
+    out["respondent"] = (
+        (rid if rid is None else str(rid)) if pii else pseudonym(key=hash_key, respondent_id=rid)
+    )
+    for column, value in out.items():
+        if value.__class__ in _AS_IS:
+            continue
         if isinstance(value, datetime):
             local = value.astimezone(tz)
-            value = local.isoformat() if iso_times else local.replace(tzinfo=None, microsecond=0)
+            out[column] = local.isoformat() if iso_times else local.replace(tzinfo=None, microsecond=0)
         elif isinstance(value, StrEnum):
-            value = value.value
-        out[column] = value
+            out[column] = value.value
     return out
 
 

@@ -31,6 +31,9 @@ def escape_formula(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
+# one encoder for every line (json.dumps with options builds a new JSONEncoder on each call)
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
 CSV_TIME = "%Y-%m-%d %H:%M:%S"
 """Local times in a CSV for people: what Excel and LibreOffice read as a date and time."""
 XLSX_TIME = "dd/mm/yyyy hh:mm"
@@ -59,6 +62,8 @@ WRAPPED = ("text", "section", "section_title")
 
 
 def _cell(value: Any) -> str:
+    if value.__class__ is str:  # most cells: no conversion, only the formula check
+        return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -77,8 +82,8 @@ async def csv_chunks(
     async for page in pages:
         buffer.seek(0)
         buffer.truncate()
-        for row in page:
-            writer.writerow([_cell(row.get(c)) for c in layout.columns])
+        columns = layout.columns
+        writer.writerows([_cell(get(c)) for c in columns] for get in (row.get for row in page))
         if buffer.tell():
             yield buffer.getvalue().encode("utf-8")
 
@@ -86,7 +91,7 @@ async def csv_chunks(
 async def jsonl_chunks(pages: AsyncIterable[Iterable[Mapping[str, Any]]]) -> AsyncIterator[bytes]:
     """JSON Lines, one object per entry (values as stored: JSON is not a spreadsheet)."""
     async for page in pages:
-        lines = [json.dumps({c: row.get(c) for c in EXPORT_COLUMNS}, ensure_ascii=False) for row in page]
+        lines = [_json({c: row.get(c) for c in EXPORT_COLUMNS}) for row in page]
         if lines:
             yield ("\n".join(lines) + "\n").encode("utf-8")
 

@@ -138,8 +138,10 @@ class SqlViewRepository:
         stmt = _feedback_select().where(*_where(filters, upto))
         if after is not None:
             stmt = stmt.where(F.id > after)
-        result = await self.session.execute(stmt.order_by(F.id).limit(limit))
-        return [dict(row) for row in result.mappings()]
+        # plain columns, no entities: executed on the session's connection (Core), rows as dicts in C
+        connection = await self.session.connection()
+        result = await connection.execute(stmt.order_by(F.id).limit(limit))
+        return [row._asdict() for row in result]
 
     async def last_feedback_id(self) -> int:
         """The highest feedback id now: an export stops there, so its rows match its audit count."""

@@ -37,7 +37,17 @@ def _run(script: str) -> dict[str, object]:
 
 
 def test_the_suite_has_its_benchmarks() -> None:
-    expected = {"conversation", "consolidation", "exports", "mood", "reminders", "reporting", "webchat"}
+    expected = {
+        "conversation",
+        "consolidation",
+        "exports",
+        "ingest",
+        "mood",
+        "reminders",
+        "reporting",
+        "webchat",
+        "webhook",
+    }
     assert {s.removeprefix("bench_").removesuffix(".py") for s in SCRIPTS} >= expected
 
 
@@ -55,6 +65,13 @@ def test_a_tiny_run_prints_one_json_object(script: str) -> None:
     if result["bench"] == "exports":
         for fmt in ("csv", "jsonl", "xlsx"):
             assert {"rows_per_second", "reference_rows_per_second"} <= set(figures["rows_200"][fmt])
+    if result["bench"] == "webhook":  # every citizen's submission completes over the real webhook
+        for side in (result["figures"], result["reference"]):
+            for database in ("sqlite", "postgresql"):
+                run = side[database]
+                assert run["submissions_complete"] == 3 and run["http_errors"] == 0, run
+                assert run["updates"] == 45 and run["bot_api_calls_per_update"] >= 1
+        assert result["figures"]["sqlite"]["sql_per_update"]["transactions_commit"] > 0
     if result["bench"] == "ingest":  # every opinion stored once, through the use case and raw
         for database in ("sqlite", "postgresql"):
             assert result["figures"][database]["stored"] == 2 * 4 * 5

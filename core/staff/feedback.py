@@ -27,7 +27,7 @@ from core.i18n import t
 from core.staff.audit import record_audit
 from core.staff.ports import Row, StaffUnitOfWork
 
-PAGE_SIZE = 1000
+PAGE_SIZE = 2000  # rows per keyset page of an export: fewer round trips, a few MB in memory
 
 
 @dataclass(frozen=True)

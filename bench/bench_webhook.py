@@ -1,0 +1,359 @@
+"""Benchmark of chat updates over the real Telegram webhook: simulated citizens completing whole
+submissions through uvicorn + FastAPI + aiogram + the middlewares + the dialog storage + the database,
+the bot's Bot API calls answered by the fake Bot API server (tests/fake_telegram) over real HTTP.
+
+Usage::
+
+    .venv/bin/python bench/bench_webhook.py                        # 100 citizens, 10 at a time, SQLite + PostgreSQL
+    .venv/bin/python bench/bench_webhook.py --citizens 200 --concurrency 200 --databases postgresql
+    .venv/bin/python bench/bench_webhook.py --tiny
+
+The server runs in a child process (bench/_webhook_server.py), so its CPU time is its own; the load
+generator and the fake Bot API share this process. Each citizen sends /start and then presses the
+buttons the bot actually sent (read from the fake server's chat state), types an opinion and sends it:
+15 updates, each POSTed to the webhook as Telegram would (the secret header, one update per request);
+an update's latency is its POST's round trip (the route answers once the update is handled and its
+replies sent). A submission is complete when the last message carries the receipt code.
+
+Reference in the same run: a bare aiogram echo bot behind the same route (same uvicorn, FastAPI and
+aiogram; one sendMessage per update), driven by the same load generator with the same number of
+citizens, updates and concurrency. Prints one JSON object: per database, updates/s, submissions/s,
+p50/p99 per update, complete submissions, server CPU ms and peak RSS, SQL statements and transactions
+per update (SQLAlchemy engine events in the server), Bot API calls per update (by method).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import _common
+import aiohttp
+from _common import emit, ratio
+
+from tests.fake_telegram import FakeTelegramServer, FakeUser
+from tests.webchat_client import free_port
+
+ROOT = _common.ROOT
+TOKEN = "123456:BENCH"
+RECEIPT = "Mã biên nhận: "
+PROFILE_DIR = os.environ.get("GOPY_BENCH_PROFILE_DIR")  # cProfile the server into this folder
+STATEMENTS = os.environ.get("GOPY_BENCH_STATEMENTS")  # print the server's statements by shape on stderr
+# another source tree of Gopy (e.g. `git archive main`): measured too, in the same runs, as "<db>_baseline"
+BASELINE_ROOT = os.environ.get("GOPY_BENCH_BASELINE_ROOT")
+SCRIPT: tuple[tuple[str, str], ...] = (
+    ("say", "/start"),
+    ("tap", "Tôi đồng ý"),
+    ("tap", "Góp ý dự thảo văn kiện"),
+    ("tap", "[MẪU] Dự thảo Báo cáo chính trị"),
+    ("tap", "Phần thứ nhất"),
+    ("tap", "1. Về phát triển kinh tế"),
+    ("tap", "Không tán thành"),
+    ("say", "Cần đánh giá rõ hơn hạn chế trong thu hút đầu tư vào nông nghiệp công nghệ cao."),
+    ("tap", "Xong"),
+    ("tap", "Công nhân"),
+    ("tap", "Đoàn Thanh niên"),
+    ("tap", "Phường Hồng Bàng"),
+    ("tap", "Bỏ qua"),
+    ("tap", "Bỏ qua"),
+    ("tap", "Gửi ý kiến"),
+)
+
+
+class Load:
+    """POSTs updates to the webhook and times them; shared by every simulated citizen of a run."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, secret: str) -> None:
+        self.http = http
+        self.url = url
+        self.headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        self.ids = itertools.count(1)
+        self.latencies: list[float] = []
+        self.failed = 0
+        self.redelivered = 0
+
+    async def post(self, update: dict[str, Any]) -> int:
+        update["update_id"] = next(self.ids)
+        started = time.perf_counter()
+        for attempt in range(3):  # as Telegram does: the same update again when the connection failed
+            try:
+                async with self.http.post(self.url, json=update, headers=self.headers) as response:
+                    await response.read()
+                    status = response.status
+                break
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                # typically a kept-alive connection that uvicorn closed while idle (its 5 s keep-alive)
+                self.redelivered += 1
+                if attempt == 2:
+                    raise
+        self.latencies.append(time.perf_counter() - started)
+        if status != 200:
+            self.failed += 1
+        return update["update_id"]
+
+
+class Citizen(FakeUser):
+    """A person whose updates go straight to the webhook (not through the fake's delivery queue)."""
+
+    load: Load
+
+    async def _push(self, update: dict[str, Any]) -> int:
+        self.last_update_id = await self.load.post(update)
+        return self.last_update_id
+
+
+async def submission(citizen: Citizen) -> bool:
+    for action, value in SCRIPT:
+        if action == "say":
+            await citizen.send_text(value)
+        else:
+            await citizen.press(value)
+    last = citizen.last_message
+    return last is not None and RECEIPT in (last.text or "")
+
+
+async def echo_session(citizen: Citizen) -> bool:
+    for i in range(len(SCRIPT)):
+        await citizen.send_text(f"tin nhắn {i}")
+    return True
+
+
+def start(command: list[str], env: dict[str, str], home: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=env, cwd=home)
+
+
+@contextlib.asynccontextmanager
+async def server_process(
+    app: str, api_base: str, secret: str, database_url: str | None, home: Path, source: Path = ROOT
+) -> AsyncIterator[tuple[str, int]]:
+    port = free_port()
+    command = [sys.executable, str(ROOT / "bench" / "_webhook_server.py"), app, "--port", str(port)]
+    command += ["--api-base", api_base, "--token", TOKEN, "--secret", secret]
+    if database_url:
+        command += ["--database-url", database_url, "--home", str(home)]
+    if PROFILE_DIR:
+        command += ["--profile", str(Path(PROFILE_DIR) / f"{app}-{port}.prof")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_") and k != "REDIS_URL"}
+    env["PYTHONPATH"] = f"{source}:{ROOT}" if source != ROOT else str(ROOT)  # its code first
+    proc = start(command, env, home)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(base + "/healthz") as response:
+                        if response.status == 200:
+                            break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the {app} server did not start")
+                await asyncio.sleep(0.1)  # waiting for a child process to listen, not a timing
+        yield base, proc.pid
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+async def run_once(
+    app: str, citizens: int, concurrency: int, database_url: str | None, home: Path, source: Path = ROOT
+) -> dict[str, Any]:
+    secret = secrets.token_hex(16)
+    async with FakeTelegramServer(token=TOKEN, strict_chats=False) as fake:
+        async with server_process(app, fake.base_url, secret, database_url, home, source) as (base, pid):
+            connector = aiohttp.TCPConnector(limit=concurrency)
+            async with aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=300)
+            ) as http:
+                async with http.get(base + "/bench/counts") as response:
+                    before = Counter(await response.json())
+                load = Load(http, base + "/telegram/webhook", secret)
+                people = []
+                for i in range(citizens):
+                    person = Citizen(fake, 10_000 + i, first_name=f"Dân {i}")
+                    person.load = load
+                    people.append(person)
+                calls_before = len(fake.calls)
+                cpu_before = cpu_seconds(pid)
+                gate = asyncio.Semaphore(concurrency)
+
+                failures: Counter[str] = Counter()
+
+                async def one(person: Citizen) -> bool:
+                    async with gate:
+                        try:
+                            done = await (submission(person) if app == "gopy" else echo_session(person))
+                        except (AssertionError, aiohttp.ClientError, TimeoutError) as exc:
+                            failures[type(exc).__name__] += 1
+                            last = person.last_message
+                            failures["last: " + (last.text or "")[:60] if last else "last: none"] += 1
+                            return False
+                        if not done:
+                            failures["no receipt"] += 1
+                        return done
+
+                started = time.perf_counter()
+                done = await asyncio.gather(*(one(p) for p in people))
+                elapsed = time.perf_counter() - started
+                cpu = cpu_seconds(pid) - cpu_before
+                rss = peak_rss_mb(pid)
+                async with http.get(base + "/bench/counts") as response:
+                    after = Counter(await response.json())
+                if STATEMENTS:
+                    async with http.get(base + "/bench/statements") as response:
+                        print(
+                            json.dumps(await response.json(), indent=1, ensure_ascii=False), file=sys.stderr
+                        )
+    updates = max(len(load.latencies), 1)
+    latencies = sorted(load.latencies)
+    calls = Counter(c.method for c in fake.calls[calls_before:])
+    sql = {k: round((after[k] - before.get(k, 0)) / updates, 2) for k in sorted(after)}
+    return {
+        "updates": len(load.latencies),
+        "updates_per_second": len(load.latencies) / elapsed,
+        "submissions_complete": sum(done),
+        "submissions_per_second": sum(done) / elapsed,
+        "update_ms_p50": statistics.median(latencies) * 1000 if latencies else None,
+        "update_ms_p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "http_errors": load.failed,
+        "failures": dict(failures),
+        "redelivered": load.redelivered,
+        "server_cpu_ms_per_update": cpu * 1000 / updates,
+        "server_peak_rss_mb": rss,
+        "bot_api_calls_per_update": round(sum(calls.values()) / updates, 2),
+        "bot_api_calls_by_method": {k: round(v / updates, 2) for k, v in sorted(calls.items())},
+        "sql_per_update": sql,
+    }
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, folder: Path) -> AsyncIterator[str]:
+    """A migrated database with the bundled documents and lists: a SQLite file, or a scratch
+    PostgreSQL database (dropped afterwards) on GOPY_TEST_POSTGRES_DSN's server."""
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade
+    from tests.conftest import PG_ADMIN_DSN, load_bundled, pg_url
+
+    if kind == "sqlite":
+        folder.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite+aiosqlite:///{folder}/bench.db"
+        name = None
+    else:
+        import asyncpg
+
+        name = f"gopy_bench_webhook_{os.getpid()}"
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+        url = pg_url(name)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        engine = create_engine(url)
+        await load_bundled(session_factory(engine))
+        await engine.dispose()
+        yield url
+    finally:
+        if name is not None:
+            import asyncpg
+
+            admin = await asyncpg.connect(PG_ADMIN_DSN)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+async def measure(kind: str, citizens: int, concurrency: int, runs: int) -> dict[str, Any]:
+    gopy, echo, baseline = [], [], []
+    for _ in range(runs):  # Gopy and the echo alternate, so both see the same load from other work
+        with tempfile.TemporaryDirectory() as folder:
+            async with database(kind, Path(folder)) as url:
+                gopy.append(await run_once("gopy", citizens, concurrency, url, Path(folder)))
+            if BASELINE_ROOT:
+                async with database(kind, Path(folder) / "baseline") as url:
+                    source = Path(BASELINE_ROOT)
+                    baseline.append(await run_once("gopy", citizens, concurrency, url, Path(folder), source))
+            echo.append(await run_once("echo", citizens, concurrency, None, Path(folder)))
+    out = {"gopy": median_of(gopy), "echo": median_of(echo)}
+    if baseline:
+        out["baseline"] = median_of(baseline)
+    return out
+
+
+def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in results[0].items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = round(statistics.median(r[key] for r in results), 2)
+        else:
+            out[key] = results[len(results) // 2][key]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="chat updates over the real Telegram webhook")
+    parser.add_argument("--citizens", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--tiny", action="store_true", help="3 citizens, 3 at a time, one run each")
+    args = parser.parse_args()
+    citizens, concurrency, runs = (3, 3, 1) if args.tiny else (args.citizens, args.concurrency, args.runs)
+    by_database = {kind: asyncio.run(measure(kind, citizens, concurrency, runs)) for kind in args.databases}
+    figures = {kind: r["gopy"] for kind, r in by_database.items()}
+    for kind, r in by_database.items():
+        if "baseline" in r:
+            figures[f"{kind}_baseline"] = r["baseline"] | {"source": BASELINE_ROOT}
+    reference = {
+        "what": "bare aiogram echo webhook (same uvicorn + FastAPI route, same load generator and concurrency)",
+        **{kind: r["echo"] for kind, r in by_database.items()},
+    }
+    emit(
+        "webhook",
+        parameters={
+            "citizens": citizens,
+            "concurrency": concurrency,
+            "updates_per_submission": len(SCRIPT),
+            "runs": runs,
+            "databases": args.databases,
+        },
+        figures=figures,
+        reference=reference,
+        ratio={
+            kind: ratio(r["gopy"]["updates_per_second"], r["echo"]["updates_per_second"])
+            for kind, r in by_database.items()
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

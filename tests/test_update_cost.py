@@ -1,0 +1,83 @@
+"""What one chat update costs, counted (never timed): the dialog state is read once per update, and the
+Bot API session keeps aiogram's ``Response[T]`` models instead of rebuilding one per call (issue 11;
+bench/bench_webhook.py measures the speed)."""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from typing import Any
+
+import pytest
+from aiogram.methods import Response
+from aiogram.types import Message
+from sqlalchemy import event
+
+from bot.runtime import BotSession
+from core.clock import SystemClock
+from storage.db import create_engine, session_factory
+from tests.conftest import load_bundled
+from tests.e2e_support import bot_settings, running_bot
+from tests.fake_telegram import FakeTelegramServer
+
+pytestmark = pytest.mark.e2e
+
+PATH = (
+    "Tôi đồng ý",
+    "Góp ý dự thảo văn kiện",
+    "[MẪU] Dự thảo Báo cáo chính trị",
+    "Phần thứ nhất",
+    "1. Về phát triển kinh tế",
+    "Tán thành",
+    "Xong",
+    "Ẩn danh",
+)
+
+
+async def test_the_dialog_state_is_read_once_per_update(database_url: str) -> None:
+    engine = create_engine(database_url)
+    await load_bundled(session_factory(engine), SystemClock().now())
+    statements: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        words = statement.split()
+        table = words[words.index("FROM") + 1] if words[0] == "SELECT" and "FROM" in words else ""
+        statements[words[0] + " " + table] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with FakeTelegramServer() as server:
+            async with running_bot(bot_settings(database_url, server), engine=engine):
+                user = server.user(1201, first_name="Hoa")
+                await user.command_and_wait("start")
+                for label in PATH:
+                    await user.tap(label)
+                msg = await user.tap("Gửi ý kiến")
+                assert "Mã biên nhận: " in (msg.text or "")
+                updates = len(server.updates)
+    finally:
+        await engine.dispose()
+    assert updates == len(PATH) + 2
+    # aiogram's FSM middleware reads the state and the handler the data: one SELECT serves both; a text
+    # message (here only /start) also reads the contact flow's own dialog row (bot/contacts.py)
+    assert statements["SELECT dialog_state"] == updates + 1, statements
+    assert statements["INSERT "] >= updates  # the state and the handled update are still written each time
+
+
+async def test_the_bot_session_keeps_the_response_model_of_each_method() -> None:
+    async with FakeTelegramServer() as server:
+        from aiogram import Bot
+        from aiogram.client.telegram import TelegramAPIServer
+
+        bot = Bot(server.token, session=BotSession(api=TelegramAPIServer.from_base(server.base_url)))
+        try:
+            server.user(1202, started=True)
+            sent = await bot.send_message(1202, "Xin chào")
+            assert sent.text == "Xin chào"
+            kept = BotSession._response_models[Message]
+            gc.collect()  # pydantic caches Response[Message] weakly: without the session's reference it goes
+            assert Response[Message] is kept
+            again = await bot.send_message(1202, "Lần nữa")
+            assert again.text == "Lần nữa" and BotSession._response_models[Message] is kept
+        finally:
+            await bot.session.close()

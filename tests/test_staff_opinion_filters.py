@@ -25,7 +25,7 @@ async def pages(
 
 
 def select_of(html: str, name: str) -> str:
-    found = re.search(rf'<select id="f-[a-z]+" name="{name}">(.*?)</select>', html, re.S)
+    found = re.search(rf'<select id="f-[a-z]+" name="{name}"[^>]*>(.*?)</select>', html, re.S)
     assert found, name
     return found.group(1)
 
@@ -71,6 +71,21 @@ async def test_sections_select_holds_the_chosen_drafts_sections(pages: Console, 
     assert {str(i) for i in seeded.section_ids} == set(sections) - {""}
     other = await viewer.get("/staff/opinions", params={"document_id": seeded.other_document_id})
     assert set(options(other.text, "section_id")) == {""}  # that draft has no sections
+    assert 'hx-get="/staff/opinions-sections" hx-target="#f-section"' in page.text
+
+
+async def test_sections_fragment_follows_the_document_select(pages: Console, seeded: Seeded) -> None:
+    viewer = await pages.client("viewer")
+    fragment = await viewer.get("/staff/opinions-sections", params={"document_id": seeded.document_id})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    found = dict(re.findall(r'<option value="([^"]*)">([^<]*)</option>', fragment.text))
+    assert {str(i) for i in seeded.section_ids} == set(found) - {""}
+    for bad in ("", "abc", "0", str(2**40)):
+        empty = await viewer.get("/staff/opinions-sections", params={"document_id": bad})
+        assert empty.status_code == 200 and re.findall(r'<option value="([^"]*)"', empty.text) == [""]
+    anonymous = pages.anonymous()
+    async with anonymous as http:
+        assert (await http.get("/staff/opinions-sections")).status_code == 303  # signed-in staff only
 
 
 @pytest.fixture

@@ -143,6 +143,15 @@ async def opinions(request: Request, uow: Uow, user: StaffUser = require_staff("
     )
 
 
+@router.get("/staff/opinions-sections")
+async def section_options(request: Request, uow: Uow, user: StaffUser = require_staff("viewer")) -> Response:
+    """The options of the sections select for the draft chosen (htmx swaps them in on its change)."""
+    raw = request.query_params.get("document_id", "").strip()
+    document_id = int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_ID else None
+    choices = await _form_choices(uow, document_id, {})
+    return render(request, "opinion_sections.html", {"sections": choices["sections"]}, user=user)
+
+
 async def _opinion_page(
     request: Request, uow: Uow, user: StaffUser, receipt: str, *, error: str | None = None, status: int = 200
 ) -> Response:

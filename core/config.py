@@ -151,6 +151,7 @@ class Settings(BaseSettings):
     retention_update_days: int = Field(default=7, ge=2)  # Telegram re-sends an update for up to a day
     retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
     retention_max_rows: int = Field(default=100_000, ge=1)
+    retention_export_days: int = Field(default=7, ge=1)
     # the staff console at /staff (docs/staff-console.md)
     staff_lockout_attempts: int = Field(default=5, ge=1)  # failed sign-ins ...
     staff_lockout_window_minutes: int = Field(default=15, ge=1)  # ... within this window lock ...

@@ -120,6 +120,9 @@ class ReminderScheduler:
                 "dialog_states": result.dialog_states,
                 "processed_updates": result.processed_updates,
                 "zalo_events": result.zalo_events,
+                "staff_sessions": result.staff_sessions,
+                "export_jobs": result.export_jobs,
+                "uploads": result.uploads,
                 "complete": result.complete,
             },
         )

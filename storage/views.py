@@ -9,6 +9,7 @@ never repeats or skips an entry that existed when the listing began, whatever is
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -204,6 +205,16 @@ class SqlViewRepository:
         )
         row = result.mappings().first()
         return dict(row) if row else None
+
+    async def zalo_inbox_status(self) -> tuple[datetime | None, int]:
+        """The Zalo webhook's last event (when it was received) and the inbox events not yet handled."""
+        from storage.models_zalo import ZaloInboxRow
+        from storage.zalo import last_event_at
+
+        waiting = await self.session.scalar(
+            select(func.count(ZaloInboxRow.id)).where(ZaloInboxRow.processed_at.is_(None))
+        )
+        return await last_event_at(self.session), int(waiting or 0)
 
     async def outbox_backlog(self) -> int:
         """Messages of the outbox still to send."""

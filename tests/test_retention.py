@@ -140,7 +140,7 @@ async def test_daily_purge_removes_what_expired_and_keeps_the_rest(
     # one connection, one transaction; DELETEs of at most 2 rows: drafts 2+0, dialogs 1, updates 2+2+1,
     # Zalo events 1
     assert (counter.checkouts, counter.begins, counter.commits) == (1, 1, 1)
-    assert counter.deletes == 2 + 1 + 3 + 1
+    assert counter.deletes == 2 + 1 + 3 + 1 + 1  # + staff sessions (none expired)
 
     async with sessions() as session:
         keys = set(await session.scalars(select(DialogStateRow.key)))
@@ -189,3 +189,86 @@ async def test_states_stored_by_the_versioned_conversation_are_purged_alike(
     assert result is not None and result.drafts == 2
     async with sessions() as session:
         assert set(await session.scalars(select(DialogStateRow.key))) == {"tg:v2-receipt"}
+
+
+async def test_purge_removes_expired_staff_sessions_old_exports_and_stale_uploads(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    import os
+
+    from storage.models_staff import ExportJobRow, StaffAccountRow, StaffSessionRow
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    old_file, recent_file = exports / "old.csv", exports / "recent.csv"
+    old_file.write_text("a\n")
+    recent_file.write_text("b\n")
+    async with sessions() as session:
+        account = StaffAccountRow(
+            email="a@example.org", role="admin", password_hash="x", failed_count=0, created_at=NOW
+        )
+        session.add(account)
+        await session.flush()
+        for token, expires, pending in (("gone", -1, False), ("code-gone", -0.01, True), ("live", 1, False)):
+            session.add(
+                StaffSessionRow(
+                    token_hash=token,
+                    account_id=account.id,
+                    csrf_token="c",
+                    created_at=NOW - timedelta(days=2),
+                    last_seen_at=NOW - timedelta(days=2),
+                    expires_at=NOW + timedelta(days=expires),
+                    pending=pending,
+                )
+            )
+
+        def job(status: str, days_ago: float | None, file: Path | None) -> ExportJobRow:
+            done = None if days_ago is None else NOW - timedelta(days=days_ago)
+            return ExportJobRow(
+                format="csv",
+                labels="codes",
+                language="vi",
+                pii=False,
+                filters={},
+                status=status,
+                rows_done=0,
+                file_path=None if file is None else str(file),
+                created_by="staff:1",
+                created_at=NOW - timedelta(days=30),
+                finished_at=done,
+            )
+
+        session.add_all(
+            [
+                job("done", 8, old_file),  # purged with its file
+                job("failed", 9, None),  # purged
+                job("done", 6, recent_file),  # kept: finished 6 days ago
+                job("running", None, None),  # kept: not finished
+                job("queued", None, None),
+            ]
+        )
+        await session.commit()
+    uploads = tmp_path / "staff-uploads"
+    uploads.mkdir()
+    stale, fresh = uploads / "a.docx", uploads / "b.docx"
+    for path, hours_ago in ((stale, 25), (fresh, 23)):
+        path.write_bytes(b"PK")
+        at = (NOW - timedelta(hours=hours_ago)).timestamp()
+        os.utime(path, (at, at))
+
+    policy = RetentionPolicy(batch_size=1, export_days=7, uploads_dir=uploads)
+    async with sessions() as session:
+        result = await purge_expired(session, policy=policy, now=NOW)
+    assert result is not None and result.complete
+    assert (result.staff_sessions, result.export_jobs, result.uploads) == (2, 2, 1)
+    async with sessions() as session:
+        assert set(await session.scalars(select(StaffSessionRow.token_hash))) == {"live"}
+        assert sorted(await session.scalars(select(ExportJobRow.status))) == ["done", "queued", "running"]
+    assert not old_file.exists() and recent_file.exists()
+    assert not stale.exists() and fresh.exists()
+
+
+def test_policy_from_settings_sweeps_the_uploads_under_home(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, home=tmp_path, retention_export_days=3)  # type: ignore[call-arg]
+    policy = RetentionPolicy.from_settings(settings)
+    assert policy.export_days == 3 and policy.uploads_dir == tmp_path / "staff-uploads"

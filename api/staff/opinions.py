@@ -80,8 +80,12 @@ def parse_filters(request: Request) -> tuple[FeedbackFilters, dict[str, str]]:
     return FeedbackFilters(**{k: v for k, v in values.items() if k in known}), given
 
 
-async def _form_choices(uow: Uow, document_id: int | None) -> dict[str, Any]:
+async def _form_choices(uow: Uow, document_id: int | None, given: dict[str, str]) -> dict[str, Any]:
     documents = await list_documents(uow=uow)
+    references = await uc.reference_filter_choices(uow=uow)
+    for name, choices in references.items():  # a code no longer listed still shows as chosen
+        if given.get(name) and all(code != given[name] for code, _ in choices):
+            choices.append((given[name], given[name]))
     sections: list[Any] = []
     if document_id is not None and any(d["id"] == document_id for d in documents):
         sections = (await get_document(uow=uow, document_id=document_id))["sections"]
@@ -94,6 +98,7 @@ async def _form_choices(uow: Uow, document_id: int | None) -> dict[str, Any]:
         "channels": [c.value for c in Channel],
         "sources": [s.value for s in Source],
         "hidden_modes": [h.value for h in HiddenFilter],
+        "references": references,
     }
 
 
@@ -131,11 +136,20 @@ async def opinions(request: Request, uow: Uow, user: StaffUser = require_staff("
             "first_url": ("/staff/opinions?" + urlencode(given)) if cursor else None,
             "pii": user.can("analyst"),
             "moderator": user.can(MODERATOR),
-            **(await _form_choices(uow, document_id)),
+            **(await _form_choices(uow, document_id, given)),
         },
         user=user,
         status_code=422 if error else 200,
     )
+
+
+@router.get("/staff/opinions-sections")
+async def section_options(request: Request, uow: Uow, user: StaffUser = require_staff("viewer")) -> Response:
+    """The options of the sections select for the draft chosen (htmx swaps them in on its change)."""
+    raw = request.query_params.get("document_id", "").strip()
+    document_id = int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_ID else None
+    choices = await _form_choices(uow, document_id, {})
+    return render(request, "opinion_sections.html", {"sections": choices["sections"]}, user=user)
 
 
 async def _opinion_page(

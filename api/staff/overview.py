@@ -30,7 +30,9 @@ def heartbeat(request: Request) -> dict[str, object]:
 @router.get("/staff")
 async def overview(request: Request, uow: Uow, user: StaffUser = require_staff("viewer")) -> Response:
     svc = request.app.state.services
-    data = await console_overview(uow=uow, now=svc.clock.now(), tz=svc.settings.tz)
+    data = await console_overview(
+        uow=uow, now=svc.clock.now(), tz=svc.settings.tz, zalo=svc.settings.zalo_configured
+    )
     return render(
         request,
         "overview.html",

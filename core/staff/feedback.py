@@ -208,3 +208,16 @@ def count_rows(
         stance_text = wording.label("stance", stance) if wording is not None else stance
         out.append((document_code or "", section, stance_text or "", int(count)))
     return out
+
+
+#: the filters chosen from a reference list: filter name -> list name (data/lists.yaml, localities.csv)
+REFERENCE_FILTERS = {"category": "categories", "organisation": "organisations", "locality": "localities"}
+
+
+async def reference_filter_choices(*, uow: StaffUnitOfWork) -> dict[str, list[tuple[str, str]]]:
+    """The (code, Vietnamese name) choices of each reference-list filter, by name then code."""
+    labels = await uow.views.reference_labels()
+    return {
+        name: sorted(labels.get(list_name, {}).items(), key=lambda item: (item[1].casefold(), item[0]))
+        for name, list_name in REFERENCE_FILTERS.items()
+    }

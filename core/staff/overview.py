@@ -31,16 +31,29 @@ class PeriodCounts:
 
 
 @dataclass(frozen=True)
+class ZaloInbox:
+    last_event_at: datetime | None  # when the webhook last delivered an event
+    waiting: int  # inbox events not handled yet
+
+
+@dataclass(frozen=True)
 class Overview:
     consultations: list[ConsultationCounts]
     periods: list[PeriodCounts]
     outbox_backlog: int
+    zalo: ZaloInbox | None = None  # only when the Zalo channel is configured
 
 
 async def console_overview(
-    *, uow: StaffUnitOfWork, now: datetime, tz: ZoneInfo, due_within: timedelta = timedelta(days=30)
+    *,
+    uow: StaffUnitOfWork,
+    now: datetime,
+    tz: ZoneInfo,
+    due_within: timedelta = timedelta(days=30),
+    zalo: bool = False,
 ) -> Overview:
-    """What the overview page shows, at ``now``; "today" and "this week" (from Monday) in ``tz``."""
+    """What the overview page shows, at ``now``; "today" and "this week" (from Monday) in ``tz``; with
+    ``zalo`` (the channel is configured), the Zalo webhook's last event and inbox backlog."""
     local = now.astimezone(tz)
     today = datetime.combine(local.date(), time(0), tzinfo=tz)
     week = today - timedelta(days=local.weekday())
@@ -74,6 +87,10 @@ async def console_overview(
         for row in rows:
             tally[row.status.value] += 1
         periods.append(PeriodCounts(period=period, counts=tally))
+    inbox = ZaloInbox(*(await uow.views.zalo_inbox_status())) if zalo else None
     return Overview(
-        consultations=consultations, periods=periods, outbox_backlog=await uow.views.outbox_backlog()
+        consultations=consultations,
+        periods=periods,
+        outbox_backlog=await uow.views.outbox_backlog(),
+        zalo=inbox,
     )

@@ -3,8 +3,10 @@ reminders within Zalo's messaging window (the real outbox sender against the fak
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -13,12 +15,14 @@ from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.app import create_app
 from bot.zalo.client import TokenKeeper, ZaloClient
 from bot.zalo.reminders import ZaloReminders
 from core.clock import FixedClock
 from core.config import Settings
 from core.reporting import NewOutboxMessage, invite_contact, reminder_policy
 from scheduler.sender import OutboxSender
+from scheduler.service import start_scheduler
 from storage import zalo as store
 from storage.db import create_engine, session_factory
 from storage.models_reporting import ContactRow, OutboxRow
@@ -28,10 +32,20 @@ from storage.uow import SqlUnitOfWork
 from tests.conftest import NOW
 from tests.fake_zalo import FakeZaloServer
 from tests.reporting_helpers import bound_contact, load_with_units
-from tests.zalo_support import connect_oa, zalo_app
+from tests.webchat_client import free_port, serve
+from tests.zalo_support import connect_oa, zalo_app, zalo_settings
 
 STAFF = 900
 ZALO_ID = "8123456789012345678901"
+
+
+async def until(condition: Callable[[], Awaitable[bool]], checks: int = 750) -> None:
+    """Wait on a condition read from the database (never a fixed sleep): re-read until it holds."""
+    for _ in range(checks):
+        if await condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the condition never held")
 
 
 @pytest.fixture
@@ -226,3 +240,42 @@ async def test_past_7_days_the_contact_is_flagged_and_staff_are_told(world: Worl
     assert outbox["r1"] == ("unreachable", "zalo") and await world.error("r1") == "zalo_window"
     assert outbox[f"unreach:{contact}:{STAFF}"] == ("pending", "telegram")
     assert not await world.reachable(contact)
+
+
+async def test_a_zalo_only_deployment_runs_the_scheduler_and_reminds_zalo_contacts(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    """No Telegram token: the app still starts the scheduler beside the Zalo OA; the Zalo contact gets
+    its reminder, and a message for a Telegram chat stays pending (not lost, no crash)."""
+    contact, chat = await world.contact(ZALO_ID, last_seen=timedelta(hours=30))
+    await world.remind("r1", contact, chat)
+    async with SqlUnitOfWork(world.sessions) as uow:
+        await uow.reporting.add_outbox(
+            NewOutboxMessage(key="staff1", kind="notice", chat_id=STAFF, text="Báo cáo.", not_before=NOW)
+        )
+        await uow.commit()
+    settings = zalo_settings(
+        database_url,
+        world.zalo,
+        home=tmp_path,
+        port=free_port(),
+        staff_chat_ids=[STAFF],
+        quiet_hours="",
+    )
+    assert settings.bot_token is None and settings.zalo_configured
+    app = create_app(settings, clock=world.clock, background=start_scheduler)
+    async with serve(app, settings.port):
+        await world.zalo.wait_for(lambda: bool(world.zalo.messages(ZALO_ID)))
+        [sent] = world.zalo.messages(ZALO_ID)
+        assert sent.text.startswith("Nhắc hạn")
+        assert [b["payload"] for b in sent.buttons] == ["gopy:c:0:rp:r:1", "gopy:c:0:rp:o:1"]
+
+        async def recorded() -> bool:
+            return (await world.outbox())["r1"] == ("sent", "zalo")
+
+        await until(recorded)
+    outbox = await world.outbox()
+    assert outbox["staff1"] == ("pending", "telegram")  # waits for a bot, untouched
+    async with world.sessions() as session:
+        row = await session.scalar(select(OutboxRow).where(OutboxRow.key == "staff1"))
+        assert row is not None and row.attempts == 0 and row.claim_epoch is None

@@ -25,7 +25,7 @@ from scheduler.sender import OutboxSender
 from scheduler.service import start_scheduler
 from storage import zalo as store
 from storage.db import create_engine, session_factory
-from storage.models_reporting import ContactRow, OutboxRow
+from storage.models_reporting import ContactRow, OutboxRow, UnitReportRow, UnitRow
 from storage.models_zalo import ZaloUserRow
 from storage.repositories_reporting import acquire_lease
 from storage.uow import SqlUnitOfWork
@@ -279,3 +279,42 @@ async def test_a_zalo_only_deployment_runs_the_scheduler_and_reminds_zalo_contac
     async with world.sessions() as session:
         row = await session.scalar(select(OutboxRow).where(OutboxRow.key == "staff1"))
         assert row is not None and row.attempts == 0 and row.claim_epoch is None
+
+
+async def test_the_reminder_button_reported_another_way_records_an_off_channel_claim(
+    sqlite_database: str, zalo: FakeZaloServer
+) -> None:
+    """«Đã gửi qua kênh khác» over Zalo: the tap (its payload back as text) asks to confirm; the
+    confirm tap records the off-channel claim for staff to confirm."""
+    engine = create_engine(sqlite_database)
+    sessions = session_factory(engine)
+    try:
+        await load_with_units(sessions, NOW)
+        async with SqlUnitOfWork(sessions) as uow:
+            invite = await invite_contact(
+                uow=uow, unit_code="doan-tn", name="Lan", now=datetime.now(UTC), ttl=timedelta(days=3)
+            )
+            periods = await uow.plan.list_periods()
+        async with sessions() as session:
+            unit = await session.get(UnitRow, invite.contact.unit_id)
+            assert unit is not None
+        period = next(p for p in periods if unit.kind in p.unit_kinds)
+        await connect_oa(sqlite_database, zalo)
+        async with zalo_app(sqlite_database, zalo, user_id=ZALO_ID) as (_webhook, user, _inbox):
+            await user.follow()
+            await user.say(invite.payload)
+            await user.tap(next(b for b in user.buttons() if b not in ("Hủy", "Huỷ")))
+            assert "Đồng chí đã là đầu mối của Thành đoàn" in user.texts()
+            # the reminder's button, as the sender renders it (see the 48-hour test): a tap comes
+            # back as a user_send_text of its payload
+            await user.say(f"gopy:c:0:rp:o:{period.id}")
+            assert period.title_vi in user.texts(), user.texts()
+            await user.tap("Xác nhận")
+            assert "Đã ghi nhận: đơn vị gửi báo cáo qua kênh khác" in user.texts()
+        async with sessions() as session:
+            reports = list(await session.scalars(select(UnitReportRow)))
+        assert [(r.kind, r.period_id, r.contact_id, r.confirmed_at) for r in reports] == [
+            ("offchannel", period.id, invite.contact.id, None)
+        ]
+    finally:
+        await engine.dispose()

@@ -93,6 +93,10 @@ def contacts_invite(
         typer.echo(
             f"Zalo: {t('zalo.invite_code', 'vi', code=invite.payload)} / {t('zalo.invite_code', 'en', code=invite.payload)}"
         )
+        if settings.zalo_oa_follow_url:
+            typer.echo(
+                f"{t('zalo.invite_follow', 'vi')} / {t('zalo.invite_follow', 'en')}: {settings.zalo_oa_follow_url}"
+            )
     typer.echo(f"Hết hạn / expires: {expires} (dùng một lần / single use)")
 
 

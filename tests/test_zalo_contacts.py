@@ -4,6 +4,7 @@ reminders within Zalo's messaging window (the real outbox sender against the fak
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from storage.uow import SqlUnitOfWork
 from tests.conftest import NOW
 from tests.fake_zalo import FakeZaloServer
 from tests.reporting_helpers import bound_contact, load_with_units
+from tests.staff_console import console_app
 from tests.webchat_client import free_port, serve
 from tests.zalo_support import connect_oa, zalo_app, zalo_settings
 
@@ -318,3 +320,29 @@ async def test_the_reminder_button_reported_another_way_records_an_off_channel_c
         ]
     finally:
         await engine.dispose()
+
+
+async def test_the_console_invite_gives_the_zalo_code_and_the_oa_follow_link(
+    database_url: str, sessions: async_sessionmaker[AsyncSession], zalo: FakeZaloServer
+) -> None:
+    await load_with_units(sessions, NOW)
+    follow = f"https://zalo.me/{zalo.oa_id}"
+    async with console_app(
+        database_url,
+        FixedClock(NOW),
+        bot_username="gopy_test_bot",
+        zalo_app_id=zalo.app_id,
+        zalo_app_secret=zalo.app_secret,
+        zalo_oa_secret_key=zalo.oa_secret_key,
+        zalo_api_base=zalo.base_url,
+        zalo_oauth_base=zalo.base_url,
+        zalo_oa_follow_url=follow,
+    ) as console:
+        admin = await console.client("admin")
+        made = await admin.post("/staff/contacts/invite", data={"unit_code": "hoi-pn", "name": "Mai"})
+        assert made.status_code == 200, made.text
+        assert 'id="invite-link">https://t.me/gopy_test_bot?start=u-' in made.text  # Telegram as before
+        code = re.search(r'id="invite-zalo-code">(u-[A-Za-z0-9_-]{20,})<', made.text)
+        assert code is not None and f"start={code.group(1)}<" in made.text  # the same single-use code
+        assert f'id="invite-zalo-follow">{follow}<' in made.text
+        assert "quan tâm Official Account của cơ quan" in made.text

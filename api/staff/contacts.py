@@ -16,7 +16,7 @@ from api.errors import translate
 from api.staff.rendering import redirect, render
 from api.staff.security import StaffRoute, StaffUser, require_staff
 from api.unit_of_work import Uow
-from api.v1.contacts import bot_username
+from api.v1.contacts import bot_username, zalo_invite
 from core import errors
 from core.i18n import t
 from core.reporting import Invite
@@ -84,6 +84,7 @@ def _invite_page(
             # a data: URI (the CSP allows data: images): the token never appears in a URL or a log
             "qr_src": "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
             "qr_alt": t("staff.contact.qr_title", user.lang, unit=unit_name),
+            **zalo_invite(settings, invite),  # beside it, the code to type to the Zalo OA and its link
         },
         user=user,
     )

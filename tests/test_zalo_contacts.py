@@ -21,7 +21,7 @@ from bot.zalo.client import TokenKeeper, ZaloClient
 from bot.zalo.reminders import ZaloReminders
 from core.clock import FixedClock
 from core.config import Settings
-from core.reporting import NewOutboxMessage, invite_contact, reminder_policy
+from core.reporting import NewOutboxMessage, invite_contact, materialise_reminders, reminder_policy
 from scheduler.sender import OutboxSender
 from scheduler.service import start_scheduler
 from storage import zalo as store
@@ -242,6 +242,20 @@ async def test_past_7_days_the_contact_is_flagged_and_staff_are_told(world: Worl
     assert outbox["r1"] == ("unreachable", "zalo") and await world.error("r1") == "zalo_window"
     assert outbox[f"unreach:{contact}:{STAFF}"] == ("pending", "telegram")
     assert not await world.reachable(contact)
+    # the next staff digest (08:30 in Hanoi) has its own line for it, worded by the reason
+    world.clock.set(datetime(2025, 11, 21, 1, 30, tzinfo=UTC))
+    settings = Settings(_env_file=None, staff_chat_ids=[STAFF], quiet_hours="")  # type: ignore[call-arg]
+    async with SqlUnitOfWork(world.sessions) as uow:
+        await materialise_reminders(
+            uow=uow, policy=reminder_policy(settings), staff_chat_ids=[STAFF], now=world.clock.now()
+        )
+    async with world.sessions() as session:
+        digest = await session.scalar(
+            select(OutboxRow.text).where(OutboxRow.key == f"digest:2025-11-21:{STAFF}")
+        )
+    assert digest is not None
+    assert "Cần kênh khác: đầu mối Lan (Thành đoàn" in digest
+    assert "quá 7 ngày không nhắn tin cho OA trên Zalo" in digest, digest
 
 
 async def test_a_zalo_only_deployment_runs_the_scheduler_and_reminds_zalo_contacts(

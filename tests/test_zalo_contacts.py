@@ -360,3 +360,20 @@ async def test_the_console_invite_gives_the_zalo_code_and_the_oa_follow_link(
         assert code is not None and f"start={code.group(1)}<" in made.text  # the same single-use code
         assert f'id="invite-zalo-follow">{follow}<' in made.text
         assert "quan tâm Official Account của cơ quan" in made.text
+
+
+async def test_the_console_contacts_list_shows_why_a_contact_needs_another_channel(
+    world: World, database_url: str
+) -> None:
+    contact, chat = await world.contact(ZALO_ID, last_seen=timedelta(days=8))
+    await world.remind("r1", contact, chat)
+    await world.drain(budget=100)
+    assert not await world.reachable(contact)
+    async with console_app(database_url, world.clock) as console:
+        admin = await console.client("admin")
+        page = await admin.get("/staff/contacts")
+        assert page.status_code == 200
+        row = next(r for r in page.text.split("<tr>") if "Thành đoàn" in r and "Lan" in r)
+        assert "Cần kênh khác: quá 7 ngày chưa nhắn tin cho OA trên Zalo" in row, row
+        english = await admin.get("/staff/contacts", params={"lang": "en"})
+        assert "Needs another channel: more than 7 days since writing to the Zalo OA" in english.text

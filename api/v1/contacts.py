@@ -34,6 +34,10 @@ class ContactRead(BaseModel):
     bound: bool
     language: str
     invite_expires_at: Any
+    unreachable_reason: str | None = Field(
+        default=None,
+        description="why an unreachable contact needs another channel (forbidden, zalo_window...)",
+    )
 
 
 class InviteCreate(BaseModel):

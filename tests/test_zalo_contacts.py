@@ -377,3 +377,25 @@ async def test_the_console_contacts_list_shows_why_a_contact_needs_another_chann
         assert "Cần kênh khác: quá 7 ngày chưa nhắn tin cho OA trên Zalo" in row, row
         english = await admin.get("/staff/contacts", params={"lang": "en"})
         assert "Needs another channel: more than 7 days since writing to the Zalo OA" in english.text
+
+
+async def test_a_zalo_only_console_invites_with_the_code_alone(
+    database_url: str, sessions: async_sessionmaker[AsyncSession], zalo: FakeZaloServer
+) -> None:
+    """No Telegram bot: the console's invite still works, with the code to type to the OA (no t.me link)."""
+    await load_with_units(sessions, NOW)
+    async with console_app(
+        database_url,
+        FixedClock(NOW),
+        zalo_app_id=zalo.app_id,
+        zalo_app_secret=zalo.app_secret,
+        zalo_oa_secret_key=zalo.oa_secret_key,
+        zalo_api_base=zalo.base_url,
+        zalo_oauth_base=zalo.base_url,
+    ) as console:
+        admin = await console.client("admin")
+        made = await admin.post("/staff/contacts/invite", data={"unit_code": "hoi-pn", "name": "Mai"})
+        assert made.status_code == 200, made.text
+        assert "t.me/" not in made.text and 'id="invite-link"' not in made.text
+        assert re.search(r'id="invite-zalo-code">u-[A-Za-z0-9_-]{20,}<', made.text)
+        assert 'id="invite-zalo-follow"' not in made.text  # no follow link configured

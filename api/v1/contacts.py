@@ -70,6 +70,16 @@ def bot_username(request: Request) -> str:
     raise errors.BotUsernameUnknown()
 
 
+def invite_username(request: Request) -> str | None:
+    """The bot's username for an invite's Telegram link; None when only Zalo can bind the contact."""
+    try:
+        return bot_username(request)
+    except errors.BotUsernameUnknown:
+        if services(request).settings.zalo_configured:
+            return None  # the contact types the code to the Zalo OA
+        raise
+
+
 def _invite(request: Request, invite: Invite, username: str) -> dict[str, Any]:
     settings = services(request).settings
     link = invite.link(username)

@@ -54,7 +54,9 @@ class BackgroundService(Protocol):
 
 
 # what `gopy run` adds beside the bot (the reminder scheduler): wired by the CLI, never imported here
-BackgroundFactory = Callable[[Settings, async_sessionmaker[AsyncSession], Bot, Clock], BackgroundService]
+BackgroundFactory = Callable[
+    [Settings, async_sessionmaker[AsyncSession], Bot | None, Clock], BackgroundService
+]
 
 
 def services(request: Request) -> AppServices:
@@ -69,7 +71,8 @@ def create_app(
     background: BackgroundFactory | None = None,
 ) -> FastAPI:
     """Build the app. ``poll=True`` (``gopy run``) also polls Telegram when no webhook URL is set;
-    ``background`` starts beside the bot (``gopy run`` passes the reminder scheduler)."""
+    ``background`` starts when a channel can send: the Telegram bot or the Zalo OA (``gopy run``
+    passes the reminder scheduler)."""
     settings = settings or get_settings()
     settings.require_hash_key()
     clock = clock or settings.clock()
@@ -94,8 +97,9 @@ def create_app(
                     )
                 )
                 log.info("telegram polling started")
-            if background is not None:
-                svc.scheduler = background(settings, svc.sessions, svc.bot.bot, clock)
+        # beside any channel that can send: a Zalo-only deployment (no Telegram token) reminds too
+        if background is not None and (svc.bot is not None or settings.zalo_configured):
+            svc.scheduler = background(settings, svc.sessions, svc.bot.bot if svc.bot else None, clock)
         try:
             yield
         finally:

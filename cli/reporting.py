@@ -93,6 +93,10 @@ def contacts_invite(
         typer.echo(
             f"Zalo: {t('zalo.invite_code', 'vi', code=invite.payload)} / {t('zalo.invite_code', 'en', code=invite.payload)}"
         )
+        if settings.zalo_oa_follow_url:
+            typer.echo(
+                f"{t('zalo.invite_follow', 'vi')} / {t('zalo.invite_follow', 'en')}: {settings.zalo_oa_follow_url}"
+            )
     typer.echo(f"Hết hạn / expires: {expires} (dùng một lần / single use)")
 
 
@@ -259,7 +263,10 @@ def periods_confirm(
 def scheduler() -> None:
     """The reminder scheduler alone (one of many may run: only the lease holder sends)."""
     from cli.startup import run_until_signalled, service_settings
-    from scheduler.service import run_forever
+    from scheduler.service import can_send, run_forever
 
-    settings = service_settings(needs_bot=True)
+    settings = service_settings()
+    if not can_send(settings):  # neither a Telegram bot nor the Zalo OA: how to connect one, exit 2
+        typer.echo(f"{t('bot.connect_hint', 'vi')}\n{t('bot.connect_hint', 'en')}", err=True)
+        raise typer.Exit(2)
     run_until_signalled(lambda: run_forever(settings))

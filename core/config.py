@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     )
     zalo_refresh_ahead_seconds: int = Field(default=3600, ge=60)  # refresh the access token this early
     zalo_monthly_budget: int = Field(default=0, ge=0)  # paid reminders (48 h to 7 days) per month
+    # the OA's follow link (https://zalo.me/<OA id>), given with every invite beside the code to type
+    zalo_oa_follow_url: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=300)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     hash_key: SecretStr = SecretStr(DEV_HASH_KEY)

@@ -84,7 +84,7 @@ class OutboxSender:
     def __init__(
         self,
         *,
-        bot: Bot,
+        bot: Bot | None,
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         policy: ReminderPolicy,
@@ -115,12 +115,26 @@ class OutboxSender:
         self.monotonic = monotonic
         self._next_send = 0.0  # monotonic time of the next send allowed overall
         self._next_by_chat: dict[int, float] = {}  # chats not yet allowed: monotonic time they are
+        # Telegram chats passed over in this drain because no bot is configured (a Zalo-only
+        # deployment): their messages stay pending, untouched, until a bot is configured
+        self._no_channel: set[int] = set()
 
     async def drain(
         self, *, lease: Lease, limit: int = 1000, keep_going: Callable[[], bool] = lambda: True
     ) -> int:
         """Send what is due now while ``lease`` is held; return how many messages were delivered."""
         await self._requeue_stale(lease)
+        self._no_channel = set()
+        try:
+            return await self._drain(lease=lease, limit=limit, keep_going=keep_going)
+        finally:
+            if self._no_channel:
+                log.info(
+                    "telegram messages wait: no Telegram bot is configured",
+                    extra={"chats": len(self._no_channel), "reason": "telegram_not_configured"},
+                )
+
+    async def _drain(self, *, lease: Lease, limit: int, keep_going: Callable[[], bool]) -> int:
         delivered = 0
         while keep_going():
             now = self.clock.now()
@@ -130,7 +144,7 @@ class OutboxSender:
             waiting: Sequence[OutboxMessage] = ()
             async with SqlUnitOfWork(self.sessions) as uow:  # read only; each message then has its own
                 batch = await uow.reporting.pending_outbox(
-                    now=now, limit=min(limit, 100), skip_chats=held.keys()
+                    now=now, limit=min(limit, 100), skip_chats=held.keys() | self._no_channel
                 )
                 if not batch and held:  # is anything owed to the chats not yet allowed?
                     waiting = await uow.reporting.pending_outbox(now=now, limit=100)
@@ -145,6 +159,10 @@ class OutboxSender:
             for message in batch:
                 if not keep_going() or self.policy.in_quiet_hours(self.clock.now()):
                     return delivered
+                if self.bot is None and not is_zalo_chat(message.chat_id):
+                    self._no_channel.add(message.chat_id)  # left pending: the next batch skips it
+                    progressed = True
+                    continue
                 if message.chat_id in skipped or not self._chat_allowed(message.chat_id):
                     skipped.add(message.chat_id)  # come back to it; the other chats go on meanwhile
                     continue
@@ -246,6 +264,9 @@ class OutboxSender:
                 )
                 if is_zalo_chat(message.chat_id):
                     return await self._deliver_zalo(message, lease, attempts)
+                if self.bot is None:  # not reached from drain(), which leaves these pending
+                    await self._release(message, lease)
+                    return "deferred"
                 try:
                     await self.bot.send_message(message.chat_id, message.text, reply_markup=markup)
                 finally:  # from the answer: Telegram saw the request no later than that

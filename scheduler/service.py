@@ -45,7 +45,7 @@ class ReminderScheduler:
         *,
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
-        bot: Bot,
+        bot: Bot | None,
         clock: Clock | None = None,
         holder: str | None = None,
         zalo: ZaloReminders | None = None,
@@ -204,7 +204,7 @@ class ReminderScheduler:
 
 
 def _with_zalo(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Bot, clock: Clock | None
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Bot | None, clock: Clock | None
 ) -> ReminderScheduler:
     """A scheduler that also sends reminders to Zalo contacts when the Zalo channel is configured."""
     if not settings.zalo_configured:
@@ -215,10 +215,18 @@ def _with_zalo(
     return service
 
 
+def can_send(settings: Settings) -> bool:
+    """A channel that can deliver reminders is configured: Telegram (a bot token) or the Zalo OA."""
+    return bool(settings.bot_token) or settings.zalo_configured
+
+
 def start_scheduler(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Bot, clock: Clock
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Bot | None, clock: Clock
 ) -> ReminderScheduler:
-    """``gopy run`` also runs the reminder scheduler (only the lease holder of all processes sends)."""
+    """``gopy run`` also runs the reminder scheduler (only the lease holder of all processes sends).
+
+    Without a Telegram bot (a Zalo-only deployment) Zalo contacts get their reminders and messages
+    for Telegram chats stay pending in the outbox until a bot is configured."""
     service = _with_zalo(settings, sessions, bot, clock)
     service.start()
     return service
@@ -230,12 +238,13 @@ async def run_forever(settings: Settings) -> None:
     from storage.db import create_engine, session_factory
 
     engine = create_engine(settings.database_url)
-    bot = build_bot(settings)
+    bot = build_bot(settings) if settings.bot_token else None  # Zalo-only: Telegram messages wait
     service = _with_zalo(settings, session_factory(engine), bot, None)
     service.start()
     try:
         await asyncio.Event().wait()
     finally:
         await service.stop()
-        await bot.session.close()
+        if bot is not None:
+            await bot.session.close()
         await engine.dispose()

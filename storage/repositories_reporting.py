@@ -199,6 +199,23 @@ class SqlReportingRepository:
             update(ContactRow).where(ContactRow.id == contact_id).values(reachable=False)
         )
 
+    async def unreachable_reasons(self) -> dict[int, str]:
+        rows = await self.session.execute(
+            select(OutboxRow.contact_id, OutboxRow.error)
+            .join(ContactRow, ContactRow.id == OutboxRow.contact_id)
+            .where(
+                ContactRow.status == ContactStatus.ACTIVE.value,
+                ContactRow.reachable.is_(False),
+                OutboxRow.status == "unreachable",
+            )
+            .order_by(OutboxRow.id)
+        )
+        reasons: dict[int, str] = {}
+        for contact_id, error in rows:  # the latest one wins
+            if contact_id is not None:
+                reasons[contact_id] = error or "forbidden"
+        return reasons
+
     async def set_contact_state(self, contact_id: int, *, status: str, reachable: bool) -> None:
         await self.session.execute(
             update(ContactRow).where(ContactRow.id == contact_id).values(status=status, reachable=reachable)

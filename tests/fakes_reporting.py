@@ -82,6 +82,13 @@ class FakeReporting:
     async def set_unreachable(self, contact_id: int) -> None:
         self.d.contacts[contact_id] = replace(self.d.contacts[contact_id], reachable=False)
 
+    async def unreachable_reasons(self) -> dict[int, str]:
+        return {
+            c.id: "forbidden"
+            for c in self.d.contacts.values()
+            if c.status is ContactStatus.ACTIVE and not c.reachable
+        }
+
     async def set_contact_state(self, contact_id: int, *, status: str, reachable: bool) -> None:
         self.d.contacts[contact_id] = replace(
             self.d.contacts[contact_id], status=ContactStatus(status), reachable=reachable

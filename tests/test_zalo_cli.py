@@ -17,9 +17,11 @@ from tests.fake_zalo import FakeZaloServer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def gopy(*args: str, db: str, home: Path, zalo: FakeZaloServer) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOPY_", "ZALO_"))}
-    env.update(
+async def gopy(
+    *args: str, db: str, home: Path, zalo: FakeZaloServer, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("GOPY_", "ZALO_"))}
+    child.update(
         {
             "GOPY_DATABASE_URL": db,
             "GOPY_HOME": str(home),
@@ -29,6 +31,7 @@ async def gopy(*args: str, db: str, home: Path, zalo: FakeZaloServer) -> tuple[i
             "ZALO_OA_SECRET_KEY": zalo.oa_secret_key,
             "ZALO_API_BASE": zalo.base_url,
             "ZALO_OAUTH_BASE": zalo.base_url,
+            **(env or {}),
         }
     )
     proc = await asyncio.create_subprocess_exec(
@@ -37,7 +40,7 @@ async def gopy(*args: str, db: str, home: Path, zalo: FakeZaloServer) -> tuple[i
         "cli.main",
         *args,
         cwd=home,
-        env=env,
+        env=child,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -118,3 +121,18 @@ async def test_an_invite_gives_the_code_to_type_to_the_oa_without_telegram(
     assert rc == 0, err
     assert "t.me/" not in out
     assert re.search(r"Zalo: gõ mã u-[A-Za-z0-9_-]{20,} vào OA", out), out
+    assert "zalo.me" not in out  # no follow link configured: none given
+    async with FakeZaloServer() as zalo:
+        follow = f"https://zalo.me/{zalo.oa_id}"
+        rc, out, err = await gopy(
+            "contacts",
+            "invite",
+            "--unit",
+            "hoi-pn",
+            db=sqlite_database,
+            home=tmp_path,
+            zalo=zalo,
+            env={"GOPY_ZALO_OA_FOLLOW_URL": follow},
+        )
+    assert rc == 0, err
+    assert f"Quan tâm OA trên Zalo / Follow the OA on Zalo: {follow}" in out, out

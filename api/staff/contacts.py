@@ -16,7 +16,7 @@ from api.errors import translate
 from api.staff.rendering import redirect, render
 from api.staff.security import StaffRoute, StaffUser, require_staff
 from api.unit_of_work import Uow
-from api.v1.contacts import bot_username
+from api.v1.contacts import invite_username, zalo_invite
 from core import errors
 from core.i18n import t
 from core.reporting import Invite
@@ -60,15 +60,15 @@ def _refusal(exc: errors.GopyError, lang: str) -> str:
 
 
 def _invite_page(
-    request: Request, user: StaffUser, invite: Invite, username: str, *, again: bool
+    request: Request, user: StaffUser, invite: Invite, username: str | None, *, again: bool
 ) -> Response:
     settings = request.app.state.services.settings
-    link = invite.link(username)
+    link = invite.link(username) if username else ""  # none: Zalo only (the code to type to the OA)
     expires = invite.contact.invite_expires_at
     local = expires.astimezone(settings.tz).strftime("%H:%M %d/%m/%Y") if expires else ""
     unit_name = invite.unit.name(user.lang)
     svg = qr_svg(
-        link,
+        link or invite.payload,
         title=t("staff.contact.qr_title", user.lang, unit=unit_name),
         description=t("staff.contact.qr_desc", user.lang, expires=local),
     )
@@ -84,6 +84,7 @@ def _invite_page(
             # a data: URI (the CSP allows data: images): the token never appears in a URL or a log
             "qr_src": "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
             "qr_alt": t("staff.contact.qr_title", user.lang, unit=unit_name),
+            **zalo_invite(settings, invite),  # beside it, the code to type to the Zalo OA and its link
         },
         user=user,
     )
@@ -103,7 +104,7 @@ async def invite(
 ) -> Response:
     """A new contact of a unit: its single-use link and QR code, shown once (audited)."""
     try:
-        username = bot_username(request)  # refuse before creating an invite nobody could open
+        username = invite_username(request)  # refuse before creating an invite nobody could open
         made = await uc.invite_unit_contact(
             uow=uow,
             actor=user.actor,
@@ -124,7 +125,7 @@ async def reinvite(
 ) -> Response:
     """A new single-use link for the same contact (the old one stops working; audited)."""
     try:
-        username = bot_username(request)
+        username = invite_username(request)
         made = await uc.reinvite_contact(
             uow=uow,
             actor=user.actor,

@@ -14,6 +14,7 @@ from api.v1.deps import MAX_ID, Uow, now, services
 from api.v1.schemas import ERRORS, InputLine
 from core import errors
 from core.api_keys import Principal, Scope
+from core.config import Settings
 from core.i18n import t
 from core.reporting import Invite
 from core.staff import contacts as uc
@@ -33,6 +34,10 @@ class ContactRead(BaseModel):
     bound: bool
     language: str
     invite_expires_at: Any
+    unreachable_reason: str | None = Field(
+        default=None,
+        description="why an unreachable contact needs another channel (forbidden, zalo_window...)",
+    )
 
 
 class InviteCreate(BaseModel):
@@ -45,6 +50,10 @@ class InviteRead(BaseModel):
     link: str = Field(description="the single-use deep link: shown once, only its hash is stored")
     expires_at: Any
     qr_svg: str = Field(description="the link as a QR code (SVG, self-contained), to print or show")
+    zalo_code: str | None = Field(
+        default=None, description="on Zalo (when the channel is on): the code the contact types to the OA"
+    )
+    zalo_follow_url: str | None = Field(default=None, description="the OA's follow link (a setting)")
 
 
 def bot_username(request: Request) -> str:
@@ -59,6 +68,16 @@ def bot_username(request: Request) -> str:
         if cached:
             return cached
     raise errors.BotUsernameUnknown()
+
+
+def invite_username(request: Request) -> str | None:
+    """The bot's username for an invite's Telegram link; None when only Zalo can bind the contact."""
+    try:
+        return bot_username(request)
+    except errors.BotUsernameUnknown:
+        if services(request).settings.zalo_configured:
+            return None  # the contact types the code to the Zalo OA
+        raise
 
 
 def _invite(request: Request, invite: Invite, username: str) -> dict[str, Any]:
@@ -76,7 +95,15 @@ def _invite(request: Request, invite: Invite, username: str) -> dict[str, Any]:
             title=t("staff.contact.qr_title", "vi", unit=invite.unit.name_vi),
             description=t("staff.contact.qr_desc", "vi", expires=local),
         ),
+        **zalo_invite(settings, invite),
     }
+
+
+def zalo_invite(settings: Settings, invite: Invite) -> dict[str, str | None]:
+    """On Zalo a contact binds by typing the invite's code to the OA, followed by its link."""
+    if not settings.zalo_configured:
+        return {"zalo_code": None, "zalo_follow_url": None}
+    return {"zalo_code": invite.payload, "zalo_follow_url": settings.zalo_oa_follow_url}
 
 
 def _ttl(request: Request) -> timedelta:

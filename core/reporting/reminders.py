@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from core import errors
 from core.config import Settings
 from core.domain import ReportingPeriod
-from core.i18n import t
+from core.i18n import say, t
 from core.reporting.compliance import period_compliance
 from core.reporting.contacts import unit_period
 from core.reporting.model import (
@@ -233,6 +233,22 @@ async def units_without_contact(
     return gaps
 
 
+async def _unreachable_lines(uow: ReportingUnitOfWork) -> list[str]:
+    """A line per contact that needs another channel, worded by the reason its channel adapter gave
+    (``reporting.digest.unreachable.<reason>``, else the general line): data, no channel rule here."""
+    lines = []
+    for contact_id, reason in sorted((await uow.reporting.unreachable_reasons()).items()):
+        contact = await uow.reporting.get_contact(contact_id)
+        unit = await uow.reporting.get_unit_by_id(contact.unit_id) if contact else None
+        if contact is None or unit is None:
+            continue
+        params = {"contact": contact.name or f"#{contact.id}", "unit": unit.name_vi, "reason": reason}
+        lines.append(
+            say([f"reporting.digest.unreachable.{reason}"], "vi", params, "reporting.digest.unreachable")
+        )
+    return lines
+
+
 async def _digests(
     *, uow: ReportingUnitOfWork, policy: ReminderPolicy, staff_chat_ids: Sequence[int], now: datetime
 ) -> list[PlannedMessage]:
@@ -261,6 +277,7 @@ async def _digests(
                 missing=counts[ComplianceStatus.MISSING],
             )
         )
+    lines += await _unreachable_lines(uow)
     if not lines:
         return []
     text = t("reporting.digest.title", "vi", date=local.strftime("%d/%m/%Y")) + "\n" + "\n".join(lines)

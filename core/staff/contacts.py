@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core import errors
+from core.i18n import DEFAULT_LANGUAGE, catalog
 from core.reporting import Contact, ContactStatus, Invite, Unit, hash_invite, invite_contact
 from core.staff.audit import record_audit
 from core.staff.ports import StaffUnitOfWork
@@ -41,6 +42,16 @@ class ContactListing:
     contact: Contact
     unit: Unit
     state: ContactState
+    # why an unreachable contact needs another channel: the error its channel adapter recorded
+    reason: str | None = None
+
+    @property
+    def reason_key(self) -> str | None:
+        """The catalog key of the reason (``staff.contact.reason.<reason>``, else the general one)."""
+        if self.reason is None:
+            return None
+        key = f"staff.contact.reason.{self.reason}"
+        return key if key in catalog(DEFAULT_LANGUAGE) else "staff.contact.reason"
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -52,6 +63,7 @@ class ContactListing:
             "bound": self.contact.chat_id is not None,
             "language": self.contact.language,
             "invite_expires_at": self.contact.invite_expires_at,
+            "unreachable_reason": self.reason,
         }
 
 
@@ -65,8 +77,14 @@ async def list_contacts(
         units = [u for u in units if u.code == unit_code]
         if not units:
             raise errors.UnitNotFound(unit=unit_code)
+    reasons = await uow.reporting.unreachable_reasons()
     listing = [
-        ContactListing(contact, unit, contact_state(contact, now=now))
+        ContactListing(
+            contact,
+            unit,
+            state := contact_state(contact, now=now),
+            reasons.get(contact.id) if state is ContactState.UNREACHABLE else None,
+        )
         for unit in units
         for contact in await uow.reporting.contacts_of_unit(unit.id)
     ]

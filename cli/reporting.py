@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from aiogram.exceptions import TelegramAPIError
 
 from core.config import Settings, get_settings
 from core.i18n import t
@@ -49,6 +48,8 @@ async def _bot_username(settings: Settings) -> str | None:
         return settings.bot_username.lstrip("@")
     if not settings.bot_token:
         return None
+    from aiogram.exceptions import TelegramAPIError
+
     from bot.runtime import build_bot, remember_username, remembered_username
 
     bot = build_bot(settings)

@@ -3,43 +3,25 @@ switch to English, open the administration; no CSP violation. Screenshots under 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from core.clock import FixedClock
 from core.config import PROJECT_ROOT
 from tests.conftest import load_bundled
 from tests.staff_console import browser_sign_in, served_console
+from tests.test_webchat_browser import browser  # noqa: F401  (the Chromium fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SHOTS = PROJECT_ROOT / "artifacts" / "staff"
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is required: run .ci/browser"
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        await browser.close()
-
-
-async def test_sign_in_and_overview(browser: Browser, sqlite_database: str, clock: FixedClock) -> None:
+async def test_sign_in_and_overview(
+    browser: Browser,  # noqa: F811  (the fixture)
+    sqlite_database: str,
+    clock: FixedClock,
+) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with served_console(sqlite_database, clock) as (base, console):
         await load_bundled(console.sessions)

@@ -6,46 +6,29 @@ Screenshots under artifacts/staff/."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import openpyxl
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from core.clock import FixedClock
 from core.config import PROJECT_ROOT
 from tests.conftest import load_bundled
 from tests.staff_console import browser_sign_in, served_console
 from tests.test_staff_pages_b import BOT, PERIOD, prepare
+from tests.test_webchat_browser import browser  # noqa: F401  (the Chromium fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SHOTS = PROJECT_ROOT / "artifacts" / "staff"
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is required: run .ci/browser"
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        await browser.close()
-
-
 async def test_mood_units_and_contacts_pages(
-    browser: Browser, sqlite_database: str, clock: FixedClock, tmp_path: Path
+    browser: Browser,  # noqa: F811  (the fixture)
+    sqlite_database: str,
+    clock: FixedClock,
+    tmp_path: Path,
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     files = tmp_path / "files"

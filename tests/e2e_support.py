@@ -68,7 +68,35 @@ async def running_bot(
             await engine.dispose()
 
 
-class BotProcess:
+class ChildProcess:
+    """A ``gopy`` command run as a child process by a test, its output in ``log``: killed as a crash
+    would (SIGKILL) or stopped as a service manager would (SIGTERM, then SIGKILL)."""
+
+    proc: subprocess.Popen[bytes] | None
+    log: Path
+
+    def kill(self) -> None:
+        """Stop the process abruptly (SIGKILL), as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class BotProcess(ChildProcess):
     """``gopy bot`` as a child process talking to the fake server over HTTP."""
 
     def __init__(self, settings: Settings, workdir: Path, command: str = "bot") -> None:
@@ -105,26 +133,6 @@ class BotProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-
-    def kill(self) -> None:
-        """Stop the process abruptly (SIGKILL), as a crash would."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc = None
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
 class PoolWatch:

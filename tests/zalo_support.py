@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ from core.config import Settings
 from storage import zalo as store
 from storage.db import create_engine, session_factory
 from storage.models_zalo import ZaloInboxRow
+from tests.e2e_support import ChildProcess
 from tests.fake_zalo import FakeZaloServer, FakeZaloUser
 from tests.webchat_client import free_port, serve
 
@@ -95,7 +95,7 @@ async def zalo_app(
         await inbox.close()
 
 
-class ApiProcess:
+class ApiProcess(ChildProcess):
     """``gopy api`` as a child process with the Zalo channel on, so a test can kill it (SIGKILL)."""
 
     def __init__(self, settings: Settings, workdir: Path) -> None:
@@ -149,22 +149,3 @@ class ApiProcess:
                     pass
                 await asyncio.sleep(0.05)
         raise TimeoutError(self.output())
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc = None
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""

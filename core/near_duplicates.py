@@ -19,13 +19,17 @@ groups two opinions that are not similar enough (it may, rarely, miss a pair).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
+from functools import lru_cache
 
+import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, Levenshtein
 
@@ -33,8 +37,10 @@ from core.text import fold_for_matching, has_diacritics, normalize_input, strip_
 
 __all__ = [
     "MIN_TOKENS",
+    "NearDuplicateGrouper",
     "OpinionGroup",
     "OpinionText",
+    "Tokenization",
     "count_by",
     "group_near_duplicates",
 ]
@@ -55,6 +61,9 @@ _CHAR_LSH_THRESHOLD = 0.6
 # Representative choice: the mean similarity of a candidate is measured against at most this many
 # distinct texts of the group (evenly spaced), to keep very large groups linear.
 _MAX_REFERENCES = 64
+# Pairs found not similar are remembered (so that a pair in several LSH buckets is checked once) up
+# to this many at a time.
+_MAX_REJECTED = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -251,14 +260,15 @@ def _different_proposal(a: _Plain, b: _Plain) -> bool:
 class _Linker:
     """Merges candidate texts that are near-duplicates (see :func:`group_near_duplicates`).
 
-    Indexes are distinct matching keys; ``shingles[k]`` is empty for texts too short to have
-    near-duplicates.
+    Indexes are distinct matching keys; ``shingles(k)`` is empty for texts too short to have
+    near-duplicates, ``plains(k)`` their comparison form.
     """
 
     def __init__(
         self,
-        shingles: Sequence[frozenset[str]],
-        plains: Sequence[_Plain],
+        shingles: Callable[[int], frozenset[str]],
+        plains: Callable[[int], _Plain],
+        count: int,
         threshold: float,
         char_threshold: float,
     ) -> None:
@@ -266,18 +276,18 @@ class _Linker:
         self.plains = plains
         self.threshold = threshold
         self.char_threshold = char_threshold
-        self.sets = _UnionFind(len(shingles))
+        self.sets = _UnionFind(count)
         self._rejected: set[tuple[int, int]] = set()
 
     def _words_similar(self, x: int, y: int) -> bool:
-        a, b = self.shingles[x], self.shingles[y]
+        a, b = self.shingles(x), self.shingles(y)
         small, large = sorted((len(a), len(b)))
         if small / large < self.threshold:  # Jaccard <= small / large: no need to intersect
             return False
         return _jaccard(a, b) >= self.threshold
 
     def _letters_similar(self, x: int, y: int) -> bool:
-        a, b = self.plains[x].text, self.plains[y].text
+        a, b = self.plains(x).text, self.plains(y).text
         # Indel similarity <= 2 * min / (len a + len b): no need to align
         if 2 * min(len(a), len(b)) < self.char_threshold * (len(a) + len(b)):
             return False
@@ -288,9 +298,11 @@ class _Linker:
         if pair in self._rejected:
             return False
         if (self._words_similar(x, y) or self._letters_similar(x, y)) and not _different_proposal(
-            self.plains[x], self.plains[y]
+            self.plains(x), self.plains(y)
         ):
             return True
+        if len(self._rejected) >= _MAX_REJECTED:  # only saves checking a pair again: bounded
+            self._rejected.clear()
         self._rejected.add(pair)
         return False
 
@@ -321,12 +333,6 @@ class _Linker:
             clusters.append(merged)
 
 
-def _char_shingles(text: str, n: int = _CHAR_NGRAM) -> frozenset[str]:
-    """Character n-grams of a diacritic-free text, with a space at both ends (short words count)."""
-    padded = f" {text} "
-    return frozenset(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
-
-
 def _lsh_bands(threshold: float, num_perm: int, recall: float = _LSH_RECALL) -> tuple[int, int]:
     """Bands ``b`` and rows per band ``r`` for MinHash LSH.
 
@@ -347,38 +353,133 @@ def _lsh_bands(threshold: float, num_perm: int, recall: float = _LSH_RECALL) -> 
     return best
 
 
-def _lsh_buckets(
-    indexes: Sequence[int],
-    shingles: Sequence[frozenset[str]],
-    threshold: float,
-    num_perm: int,
-    seed: int,
-) -> Iterator[list[int]]:
-    """Yield the LSH buckets (sorted lists of ``indexes``) that hold more than one text.
+# --------------------------------------------------------------------------------------------------
+# MinHash LSH with numpy: signatures of many texts at once, only the band hashes kept
+# --------------------------------------------------------------------------------------------------
 
-    ``shingles[k]`` is the set of text ``k`` (``k`` in ``indexes``).
+# Elements x permutations hashed at once (a block of 4M 64-bit values: 32 MB).
+_BLOCK = 1 << 22
+# Distinct texts whose signatures are computed together (their shingles are then dropped).
+_BATCH = 4096
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_FNV = np.uint64(0x100000001B3)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser: a bijection of 64-bit integers that spreads every input bit."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+class _MinHashLSH:
+    """MinHash signatures (``num_perm`` hash functions ``(a x + b) mod 2^64 >> 32`` on mixed 64-bit
+    shingle codes) of batches of texts, reduced at once to their LSH band hashes.
+
+    Only the band hashes (``bands`` 64-bit integers per text) are kept, so memory grows by a few
+    hundred bytes per distinct text. Two texts share a bucket when all ``rows`` minima of one band
+    are equal (up to a 64-bit hash collision, which the exact check afterwards makes harmless).
     """
-    from datasketch import MinHash, MinHashLSH  # imported here: numpy/scipy are slow to import
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=_lsh_bands(threshold, num_perm))
-    minhashes = MinHash.bulk(
-        ([shingle.encode("utf-8") for shingle in shingles[k]] for k in indexes), num_perm=num_perm, seed=seed
-    )
-    with lsh.insertion_session() as session:
-        for k, minhash in zip(indexes, minhashes, strict=True):
-            session.insert(k, minhash, check_duplication=False)
-    for table in lsh.hashtables:
-        for bucket in table.keys():
-            members = table.get(bucket)
-            if len(members) > 1:
-                yield sorted(members)
+    def __init__(self, threshold: float, num_perm: int, seed: int) -> None:
+        rng = np.random.Generator(np.random.PCG64(seed))
+        self.a = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False) | np.uint64(1)
+        self.b = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False)
+        self.bands, self.rows = _lsh_bands(threshold, num_perm)
+        self._indexes: list[np.ndarray] = []
+        self._hashes: list[np.ndarray] = []
+
+    def add(self, indexes: Sequence[int], elements: np.ndarray, starts: np.ndarray) -> None:
+        """Texts ``indexes``; the shingle codes of text ``i`` are ``elements[starts[i]:starts[i + 1]]``
+        (every text has at least one)."""
+        if not len(indexes):
+            return
+        count = len(starts)
+        ends = np.append(starts[1:], len(elements))
+        per_block = max(1, _BLOCK // len(self.a))
+        out = np.empty((count, self.bands), dtype=np.uint64)
+        i = 0
+        while i < count:
+            j = max(i + 1, int(np.searchsorted(ends, starts[i] + per_block, side="right")))
+            block = elements[starts[i] : ends[j - 1]]
+            hashed = (block[:, None] * self.a[None, :] + self.b[None, :]) >> np.uint64(32)
+            signature = np.minimum.reduceat(hashed, starts[i:j] - starts[i], axis=0)
+            out[i:j] = self._band_hashes(signature)
+            i = j
+        self._indexes.append(np.asarray(indexes, dtype=np.int64))
+        self._hashes.append(out)
+
+    def _band_hashes(self, signature: np.ndarray) -> np.ndarray:
+        grid = signature[:, : self.bands * self.rows].reshape(len(signature), self.bands, self.rows)
+        h = np.zeros((len(signature), self.bands), dtype=np.uint64)
+        for row in range(self.rows):
+            h = _mix(h * _GOLDEN + grid[:, :, row])
+        return h
+
+    def buckets(self) -> Iterator[list[int]]:
+        """The buckets (ascending lists of indexes) that hold more than one text, band by band."""
+        if not self._indexes:
+            return
+        indexes = np.concatenate(self._indexes)
+        hashes = np.concatenate(self._hashes)
+        self._indexes, self._hashes = [], []
+        for band in range(self.bands):
+            column = hashes[:, band]
+            order = np.argsort(column, kind="stable")  # equal hashes keep the (ascending) text order
+            ordered = column[order]
+            cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+            starts = np.concatenate(([0], cuts))
+            ends = np.concatenate((cuts, [len(ordered)]))
+            for start, end in zip(
+                starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist(), strict=True
+            ):
+                yield indexes[order[start:end]].tolist()
+
+
+def _word_elements(token_ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle codes (single tokens and pairs of consecutive tokens) of texts given as token ids,
+    grouped by text, and the start of each text's codes."""
+    lengths = np.fromiter((len(ids) for ids in token_ids), dtype=np.int64, count=len(token_ids))
+    flat = np.fromiter((i for ids in token_ids for i in ids), dtype=np.uint64, count=int(lengths.sum()))
+    owner = np.repeat(np.arange(len(token_ids), dtype=np.int64), lengths)
+    pairs = owner[1:] == owner[:-1]
+    singles = (flat << np.uint64(1)) | np.uint64(1)
+    doubles = ((flat[:-1] << np.uint64(32)) | flat[1:])[pairs] << np.uint64(1)
+    codes = np.concatenate((singles, doubles))
+    owners = np.concatenate((owner, owner[:-1][pairs]))
+    order = np.argsort(owners, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(2 * lengths - 1)[:-1]))
+    return _mix(codes[order]), starts
+
+
+def _char_elements(texts: Sequence[str], n: int = _CHAR_NGRAM) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the character n-grams of diacritic-free texts, each padded with a space at both ends
+    (short words count), grouped by text, and the start of each text's codes (texts of n - 2
+    characters or more)."""
+    padded = [f" {text} " for text in texts]
+    points = np.frombuffer("".join(padded).encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    lengths = np.fromiter((len(p) for p in padded), dtype=np.int64, count=len(padded))
+    owner = np.repeat(np.arange(len(padded), dtype=np.int64), lengths)
+    windows = len(points) - n + 1
+    code = points[:windows].copy()
+    for shift in range(1, n):
+        code = code * _FNV + points[shift : shift + windows]
+    valid = owner[:windows] == owner[n - 1 :]
+    starts = np.concatenate(([0], np.cumsum(lengths - n + 1)[:-1]))
+    return _mix(code[valid]), starts
+
+
+def _plain_digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def _mean_similarity(
     candidate: int,
     references: Sequence[int],
-    shingles: Sequence[frozenset[str]],
-    weights: Mapping[int, int],
+    shingles: Callable[[int], frozenset[str]],
+    weights: Sequence[int],
 ) -> float:
     """Mean Jaccard similarity of one distinct text to the other distinct texts of its group, each
     weighted by the number of members sending it. (Copies of the candidate itself are left out: all
@@ -387,35 +488,224 @@ def _mean_similarity(
     weight = 0
     for other in references:
         if other != candidate:
-            total += weights[other] * _jaccard(shingles[candidate], shingles[other])
+            total += weights[other] * _jaccard(shingles(candidate), shingles(other))
             weight += weights[other]
     return round(total / weight, 9) if weight else 1.0
 
 
+class Tokenization(StrEnum):
+    """What the word signal compares: the syllables of the matching key (Vietnamese writes each
+    syllable as a separate word), or underthesea's words (compound words joined, 2 ms per text)."""
+
+    SYLLABLES = "syllables"
+    WORDS = "words"
+
+
+class NearDuplicateGrouper:
+    """:func:`group_near_duplicates` fed in pages (:meth:`add`), e.g. straight from a database query,
+    so that no list of every opinion is built first. :meth:`groups` returns the result.
+
+    Per opinion only its key and (shared between copies) its normalised text are kept; per distinct
+    matching key the key itself and its LSH band hashes. Shingles are computed again when a pair is
+    checked.
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.7,
+        char_threshold: float = CHAR_THRESHOLD,
+        num_perm: int = 128,
+        seed: int = 1,
+        workers: int | None = None,
+        tokenization: Tokenization | str = Tokenization.SYLLABLES,
+    ) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError("threshold must be in (0, 1]")
+        if not 0.0 < char_threshold <= 1.0:
+            raise ValueError("char_threshold must be in (0, 1]")
+        if num_perm < 2:
+            raise ValueError("num_perm must be at least 2")
+        self.threshold = threshold
+        # The character signal is never looser than the word one: threshold=1.0 still means "same words".
+        self.char_threshold = max(char_threshold, threshold)
+        self.workers = workers
+        self.tokenization = Tokenization(tokenization)
+        self._keys: list[str] = []  # the item keys, in input order
+        self._item_text = array("l")  # per item: the index of its normalised text
+        self._text_ids: dict[str, int] = {}  # normalised text -> index
+        self._text_key = array("l")  # per normalised text: the index of its matching key
+        self._key_ids: dict[str, int] = {}  # matching key -> index (distinct keys, in order of appearance)
+        self._pending: list[str] = []  # new distinct keys whose signatures are not computed yet
+        self._plain_digests = array("Q")  # per distinct key: digest of its diacritic-free form
+        self._undiacritic: list[int] = []  # distinct keys typed without any diacritics
+        self._long = bytearray()  # per distinct key: 1 when it has MIN_TOKENS tokens or more
+        self._vocabulary: dict[str, int] = {}
+        self._words: dict[int, tuple[str, ...]] = {}  # underthesea words (Tokenization.WORDS only)
+        self._word_lsh = _MinHashLSH(threshold, num_perm, seed)
+        self._char_lsh = _MinHashLSH(_CHAR_LSH_THRESHOLD, num_perm, seed)
+
+    def add(self, items: Iterable[OpinionText]) -> None:
+        """Add opinions, in the order they were received."""
+        text_ids, key_ids, text_key, keys, item_text = (
+            self._text_ids,
+            self._key_ids,
+            self._text_key,
+            self._keys,
+            self._item_text,
+        )
+        for item in items:
+            text = normalize_input(item.text)
+            t = text_ids.get(text)
+            if t is None:
+                t = text_ids[text] = len(text_ids)
+                key = fold_for_matching(text)
+                k = key_ids.get(key)
+                if k is None:
+                    k = key_ids[key] = len(key_ids)
+                    self._pending.append(key)
+                    if len(self._pending) >= _BATCH:
+                        self._flush()
+                text_key.append(k)
+            keys.append(item.key)
+            item_text.append(t)
+
+    def _tokens(self, keys: Sequence[str]) -> list[Sequence[str]]:
+        if self.tokenization is Tokenization.SYLLABLES:
+            return [key.split() for key in keys]
+        segmented = tokens_many([key for key in keys if key], workers=self.workers, folded=True)
+        words = iter(segmented)
+        return [next(words) if key else [] for key in keys]
+
+    def _flush(self) -> None:
+        """Signatures of the pending distinct keys."""
+        pending, self._pending = self._pending, []
+        first = len(self._long)
+        vocabulary = self._vocabulary
+        long_indexes: list[int] = []
+        token_ids: list[list[int]] = []
+        plains: list[str] = []
+        for offset, (key, words) in enumerate(zip(pending, self._tokens(pending), strict=True)):
+            k = first + offset
+            plain = strip_diacritics(key)
+            if plain == key:
+                self._undiacritic.append(k)
+            self._plain_digests.append(_plain_digest(plain))
+            long = len(words) >= MIN_TOKENS
+            self._long.append(long)
+            if long:
+                long_indexes.append(k)
+                token_ids.append([vocabulary.setdefault(word, len(vocabulary)) for word in words])
+                plains.append(plain)
+                if self.tokenization is Tokenization.WORDS:
+                    self._words[k] = tuple(words)
+        if long_indexes:
+            self._word_lsh.add(long_indexes, *_word_elements(token_ids))
+            self._char_lsh.add(long_indexes, *_char_elements(plains))
+
+    def groups(self) -> list[OpinionGroup]:
+        """The groups of every opinion added (see :func:`group_near_duplicates`)."""
+        self._flush()
+        if not self._keys:
+            return []
+        distinct = list(self._key_ids)
+        text_key = self._text_key
+        weights = [0] * len(distinct)
+        for t in self._item_text:
+            weights[text_key[t]] += 1
+
+        @lru_cache(maxsize=1 << 16)
+        def shingles(k: int) -> frozenset[str]:
+            if not self._long[k]:
+                return frozenset()
+            words = self._words[k] if self.tokenization is Tokenization.WORDS else distinct[k].split()
+            return _shingles(words)
+
+        @lru_cache(maxsize=1 << 16)
+        def plain(k: int) -> _Plain:
+            return _plain(distinct[k])
+
+        linker = _Linker(shingles, plain, len(distinct), self.threshold, self.char_threshold)
+        self._link_typed_without_diacritics(distinct, weights, linker.sets)
+        for lsh in (self._word_lsh, self._char_lsh):
+            for bucket in lsh.buckets():
+                linker.link_bucket(bucket)
+
+        # Group id of every distinct key: the first distinct key (by appearance) of its set.
+        first_of_root: dict[int, int] = {}
+        group_of = [first_of_root.setdefault(linker.sets.find(k), k) for k in range(len(distinct))]
+        texts = list(self._text_ids)
+        members: dict[int, list[int]] = {}
+        for index, t in enumerate(self._item_text):
+            members.setdefault(group_of[text_key[t]], []).append(index)
+
+        keys = self._keys
+        groups: list[tuple[int, int, OpinionGroup]] = []
+        for indexes in members.values():
+            representative = _representative(indexes, self._item_text, text_key, texts, shingles, weights)
+            group = OpinionGroup(
+                representative=texts[self._item_text[representative]],
+                count=len(indexes),
+                keys=tuple(keys[i] for i in indexes),
+            )
+            groups.append((-len(indexes), indexes[0], group))
+        groups.sort(key=lambda entry: (entry[0], entry[1]))
+        return [group for _, _, group in groups]
+
+    def _link_typed_without_diacritics(
+        self, distinct: Sequence[str], weights: Sequence[int], sets: _UnionFind
+    ) -> None:
+        """Join every text typed entirely without diacritics to the text it spells, whatever its length.
+
+        "de nghi tang luong" joins "Đề nghị tăng lương". When several texts spell the same way ("hóa",
+        "hoa"), it joins the most frequent of them (the first on a tie); those texts themselves stay
+        apart: two texts that both have diacritics are never identical because of this rule.
+        """
+        if not self._undiacritic:
+            return
+        bare = {distinct[k]: k for k in self._undiacritic}
+        wanted = {self._plain_digests[k] for k in self._undiacritic}
+        spelled: dict[str, int] = {}
+        for k, digest in enumerate(self._plain_digests):
+            if digest in wanted and distinct[k] not in bare:
+                plain = strip_diacritics(distinct[k])
+                if plain in bare:
+                    best = spelled.get(plain)
+                    if best is None or weights[k] > weights[best]:
+                        spelled[plain] = k
+        for plain, target in spelled.items():
+            sets.union(bare[plain], target)
+
+
 def group_near_duplicates(
-    items: Sequence[OpinionText],
+    items: Iterable[OpinionText],
     *,
     threshold: float = 0.7,
     char_threshold: float = CHAR_THRESHOLD,
     num_perm: int = 128,
     seed: int = 1,
     workers: int | None = None,
+    tokenization: Tokenization | str = Tokenization.SYLLABLES,
 ) -> list[OpinionGroup]:
     """Group identical and near-identical opinions.
 
     Args:
-        items: the opinions, in the order they were received.
-        threshold: minimum Jaccard similarity of the word shingles (unigrams and bigrams of
-            :func:`core.text.tokens`) for two opinions to be grouped, in ``(0, 1]``.
+        items: the opinions, in the order they were received (any iterable: it is read once; to feed
+            pages from a database, use :class:`NearDuplicateGrouper`).
+        threshold: minimum Jaccard similarity of the word shingles (single tokens and pairs of
+            consecutive tokens, see ``tokenization``) for two opinions to be grouped, in ``(0, 1]``.
         char_threshold: minimum character similarity of the diacritic-free forms (rapidfuzz
             ``fuzz.ratio`` / 100), the second way two opinions are grouped, in ``(0, 1]``; a
             ``threshold`` above it is used instead (the second signal is never the looser one).
         num_perm: number of MinHash permutations (more: fewer missed pairs, slower).
         seed: MinHash seed; with the same input, seed and ``num_perm`` the output is always the same.
-        workers: processes used for word segmentation, the expensive step (about 2 ms per distinct
-            text): see :func:`core.text.tokens_many`. ``None`` (default) uses 2 forked processes for
-            large inputs in a single-threaded process (CLI, batch job) and none in a threaded server;
-            ``1`` keeps everything in the calling process.
+        workers: processes used for word segmentation with ``tokenization="words"`` (about 2 ms per
+            distinct text): see :func:`core.text.tokens_many`. ``None`` (default) uses 2 forked
+            processes for large inputs in a single-threaded process (CLI, batch job) and none in a
+            threaded server; ``1`` keeps everything in the calling process.
+        tokenization: the tokens of the word signal: ``"syllables"`` (default), the space-separated
+            syllables of the matching key, or ``"words"``, underthesea's word segmentation
+            (:func:`core.text.tokens`), about 2 ms per distinct text.
 
     Returns:
         Every item in exactly one group. Groups are sorted by ``count`` (largest first), then by
@@ -424,85 +714,16 @@ def group_near_duplicates(
         whose matching key is the most frequent in the group; ties go to the member most similar to
         the others (highest mean Jaccard similarity), then to the shortest text, then to the first.
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError("threshold must be in (0, 1]")
-    if not 0.0 < char_threshold <= 1.0:
-        raise ValueError("char_threshold must be in (0, 1]")
-    if num_perm < 2:
-        raise ValueError("num_perm must be at least 2")
-    if not items:
-        return []
-
-    texts = [normalize_input(item.text) for item in items]
-    # Distinct matching keys, numbered in order of first appearance; identical keys always group.
-    key_ids: dict[str, int] = {}
-    item_key = [key_ids.setdefault(fold_for_matching(text), len(key_ids)) for text in texts]
-    distinct = list(key_ids)
-    weights = Counter(item_key)
-    plains = [_plain(key) for key in distinct]
-
-    # Only texts of MIN_TOKENS words or more can have near-duplicates.
-    candidates = [k for k, key in enumerate(distinct) if key]
-    segmented = tokens_many([distinct[k] for k in candidates], workers=workers, folded=True)
-    shingles: list[frozenset[str]] = [frozenset()] * len(distinct)
-    long_texts: list[int] = []
-    for k, words in zip(candidates, segmented, strict=True):
-        if len(words) >= MIN_TOKENS:
-            shingles[k] = _shingles(words)
-            long_texts.append(k)
-
-    # The character signal is never looser than the word one: threshold=1.0 still means "same words".
-    linker = _Linker(shingles, plains, threshold, max(char_threshold, threshold))
-    _link_typed_without_diacritics(distinct, plains, weights, linker.sets)
-    if len(long_texts) > 1:
-        for bucket in _lsh_buckets(long_texts, shingles, threshold, num_perm, seed):
-            linker.link_bucket(bucket)
-        letters: list[frozenset[str]] = [frozenset()] * len(distinct)
-        for k in long_texts:
-            letters[k] = _char_shingles(plains[k].text)
-        for bucket in _lsh_buckets(long_texts, letters, _CHAR_LSH_THRESHOLD, num_perm, seed):
-            linker.link_bucket(bucket)
-
-    # Group id of every distinct key: the first distinct key (by appearance) of its set.
-    first_of_root: dict[int, int] = {}
-    group_of = [first_of_root.setdefault(linker.sets.find(k), k) for k in range(len(distinct))]
-
-    members: dict[int, list[int]] = {}
-    for index, k in enumerate(item_key):
-        members.setdefault(group_of[k], []).append(index)
-
-    groups: list[tuple[int, int, OpinionGroup]] = []
-    for indexes in members.values():
-        representative = _representative(indexes, item_key, texts, shingles, weights)
-        group = OpinionGroup(
-            representative=texts[representative],
-            count=len(indexes),
-            keys=tuple(items[i].key for i in indexes),
-        )
-        groups.append((-len(indexes), indexes[0], group))
-    groups.sort(key=lambda entry: (entry[0], entry[1]))
-    return [group for _, _, group in groups]
-
-
-def _link_typed_without_diacritics(
-    distinct: Sequence[str], plains: Sequence[_Plain], weights: Mapping[int, int], sets: _UnionFind
-) -> None:
-    """Join every text typed entirely without diacritics to the text it spells, whatever its length.
-
-    "de nghi tang luong" joins "Đề nghị tăng lương". When several texts spell the same way ("hóa",
-    "hoa"), it joins the most frequent of them (the first on a tie); those texts themselves stay
-    apart: two texts that both have diacritics are never identical because of this rule.
-    """
-    spelled: dict[str, int] = {}
-    for k, key in enumerate(distinct):
-        plain = plains[k].text
-        if plain != key:  # has diacritics
-            best = spelled.get(plain)
-            if best is None or weights[k] > weights[best]:
-                spelled[plain] = k
-    for k, key in enumerate(distinct):
-        if plains[k].text == key and (target := spelled.get(key)) is not None:
-            sets.union(k, target)
+    grouper = NearDuplicateGrouper(
+        threshold=threshold,
+        char_threshold=char_threshold,
+        num_perm=num_perm,
+        seed=seed,
+        workers=workers,
+        tokenization=tokenization,
+    )
+    grouper.add(items)
+    return grouper.groups()
 
 
 _REPEATED_PUNCTUATION = re.compile(r"([!?.,;:])\1|[!?]{2,}|\s[,.!?;:]|  |[,.!?;:](?=\w)")
@@ -537,12 +758,17 @@ def clarity_faults(text: str) -> tuple[int, int, int, int]:
 
 def _representative(
     indexes: Sequence[int],
-    item_key: Sequence[int],
-    texts: Sequence[str],
-    shingles: Sequence[frozenset[str]],
-    weights: Mapping[int, int],
+    item_text: Sequence[int],
+    text_key: Sequence[int],
+    all_texts: Sequence[str],
+    shingles: Callable[[int], frozenset[str]],
+    weights: Sequence[int],
 ) -> int:
     """Index of the item that stands for the group (see :func:`group_near_duplicates`)."""
+    if len(indexes) == 1:
+        return indexes[0]
+    texts = {i: all_texts[item_text[i]] for i in indexes}
+    item_key = {i: text_key[item_text[i]] for i in indexes}
     faults: dict[str, tuple[int, int, int, int]] = {}
     for i in indexes:
         if texts[i] not in faults:

@@ -294,6 +294,34 @@ class SqlViewRepository:
         )
         return [dict(row) for row in result.mappings()]
 
+    async def opinion_text_pages(
+        self, document_id: int, *, page_size: int = 5000
+    ) -> AsyncIterator[list[tuple[str, str]]]:
+        """(receipt code, text) of the active draft opinions of one document that have a text, in id order,
+        ``page_size`` at a time (keyset pagination on the id: each page is one short query, so a large
+        consultation is never loaded into one list)."""
+        after = 0
+        while True:
+            rows = (
+                await self.session.execute(
+                    select(F.id, F.receipt_code, F.text)
+                    .where(
+                        F.document_id == document_id,
+                        F.kind == "draft_opinion",
+                        F.status == "active",
+                        F.hidden_at.is_(None),
+                        F.id > after,
+                        F.text != "",
+                    )
+                    .order_by(F.id)
+                    .limit(page_size)
+                )
+            ).all()
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [(code, text) for _, code, text in rows]
+
     async def count_hidden_opinions(self, document_id: int) -> int:
         """The active draft opinions of one document hidden by moderation (counted apart)."""
         stmt = select(func.count(F.id)).where(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.document_consolidation import Consolidation, consolidate
+from core.near_duplicates import NearDuplicateGrouper, OpinionGroup, OpinionText
 from core.staff.audit import record_audit
 from core.staff.documents import get_document
 from core.staff.ports import StaffUnitOfWork
@@ -62,3 +63,16 @@ async def export_consolidation(
     )
     await uow.commit()
     return ConsolidationExport(result, content)
+
+
+async def group_document_opinions(
+    *, uow: StaffUnitOfWork, document_id: int, threshold: float = 0.7, page_size: int = 5000
+) -> list[OpinionGroup]:
+    """The groups of near-identical texts among all of a document's active opinions (every section
+    together), keyed by receipt code: the opinions are read from the database page by page and fed to
+    the grouping (in a worker thread) as they come, so memory holds the grouping's compact state, not
+    a list of every opinion row. Used for consultations too large for :func:`export_consolidation`."""
+    grouper = NearDuplicateGrouper(threshold=threshold, workers=1)
+    async for page in uow.views.opinion_text_pages(document_id, page_size=page_size):
+        await asyncio.to_thread(grouper.add, [OpinionText(code, text) for code, text in page])
+    return await asyncio.to_thread(grouper.groups)

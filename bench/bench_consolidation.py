@@ -455,6 +455,8 @@ def main(argv: list[str]) -> None:
             from_db = True
         elif arg == "--words":
             words = True
+        elif arg.startswith("--runs="):
+            runs = int(arg.split("=", 1)[1])
         elif arg.startswith("--reference-up-to="):
             reference_up_to = int(arg.split("=", 1)[1])
         else:

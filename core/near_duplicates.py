@@ -20,6 +20,7 @@ groups two opinions that are not similar enough (it may, rarely, miss a pair).
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from array import array
@@ -64,6 +65,18 @@ _MAX_REFERENCES = 64
 # Pairs found not similar are remembered (so that a pair in several LSH buckets is checked once) up
 # to this many at a time.
 _MAX_REJECTED = 1 << 20
+# A pair of an LSH bucket is checked only when the MinHash estimate of its similarity is at least
+# the threshold minus this margin (word signal; about 4 standard deviations of the estimate with 128
+# permutations at 0.7), or at least this floor (character n-grams, whose LSH aims at 0.6).
+_ESTIMATE_MARGIN = 0.1
+# Both LSH indexes find pairs 0.1 above their aim with probability _LSH_RECALL (pairs at the aim
+# itself with about 0.85): many texts that share a long phrase (J 0.3-0.5) would otherwise make
+# the candidate pairs grow with the square of the number of texts.
+_LSH_SLACK = 0.1
+# Buckets of up to this many texts are turned into pairs, whose estimates are computed together.
+_SMALL_BUCKET = 48
+_PAIR_BLOCK = 1 << 16
+_CHAR_ESTIMATE_FLOOR = 0.6
 
 
 @dataclass(frozen=True)
@@ -306,6 +319,52 @@ class _Linker:
         self._rejected.add(pair)
         return False
 
+    def link_estimated(self, members: np.ndarray, signatures: np.ndarray, floor: float) -> None:
+        """Merge the similar pairs of one LSH bucket, checking only the pairs whose MinHash estimate
+        of the similarity (the share of equal signature values, ``signatures`` one row per member)
+        is at least ``floor`` and that are not connected already.
+
+        The estimates are computed with numpy for the whole bucket, so a large bucket of texts that
+        only share a phrase costs array operations, not a Python comparison per pair.
+        """
+        find, union = self.sets.find, self.sets.union
+        count, width = signatures.shape
+        roots = np.fromiter((find(x) for x in members.tolist()), dtype=np.int64, count=count)
+        needed = math.ceil(floor * width)
+        step = max(1, _BLOCK // max(1, count * width))
+        for start in range(0, count - 1, step):
+            stop = min(count, start + step)
+            equal = np.count_nonzero(signatures[start:stop, None, :] == signatures[None, :, :], axis=2)
+            rows = np.arange(start, stop)[:, None]
+            columns = np.arange(count)[None, :]
+            mask = (equal >= needed) & (columns > rows) & (roots[start:stop, None] != roots[None, :])
+            for i, j in zip(*np.nonzero(mask), strict=True):
+                x, y = int(members[start + i]), int(members[j])
+                # (the later text first, as link_bucket does: the proposal test is not symmetric)
+                if find(x) != find(y) and self.similar(y, x):
+                    union(x, y)
+
+    def link_pairs(
+        self, pairs: np.ndarray, signatures: Callable[[np.ndarray], np.ndarray], floor: float
+    ) -> None:
+        """Merge the similar ones of candidate ``pairs`` (rows ``(x, y)``, ``x < y``) whose MinHash
+        estimate of the similarity is at least ``floor`` (see :meth:`link_estimated`)."""
+        find, union = self.sets.find, self.sets.union
+        if not len(pairs):
+            return
+        nodes, positions = np.unique(pairs, return_inverse=True)
+        roots = np.fromiter((find(x) for x in nodes.tolist()), dtype=np.int64, count=len(nodes))
+        positions = positions.reshape(pairs.shape)
+        pairs = pairs[roots[positions[:, 0]] != roots[positions[:, 1]]]  # not connected already
+        for start in range(0, len(pairs), _PAIR_BLOCK):
+            block = pairs[start : start + _PAIR_BLOCK]
+            left, right = signatures(block[:, 0]), signatures(block[:, 1])
+            needed = math.ceil(floor * left.shape[1])
+            keep = block[np.count_nonzero(left == right, axis=1) >= needed]
+            for x, y in keep.tolist():
+                if find(x) != find(y) and self.similar(y, x):
+                    union(x, y)
+
     def link_bucket(self, members: Sequence[int]) -> None:
         """Merge all similar pairs of one LSH bucket without comparing every pair.
 
@@ -387,9 +446,12 @@ class _MinHashLSH:
         rng = np.random.Generator(np.random.PCG64(seed))
         self.a = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False) | np.uint64(1)
         self.b = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False)
-        self.bands, self.rows = _lsh_bands(threshold, num_perm)
+        self.bands, self.rows = _lsh_bands(min(1.0, threshold + _LSH_SLACK), num_perm)
         self._indexes: list[np.ndarray] = []
         self._hashes: list[np.ndarray] = []
+        self._signatures: list[np.ndarray] = []
+        self.signatures = np.zeros((0, num_perm), dtype=np.uint8)
+        self._row_of = np.zeros(0, dtype=np.int64)
 
     def add(self, indexes: Sequence[int], elements: np.ndarray, starts: np.ndarray) -> None:
         """Texts ``indexes``; the shingle codes of text ``i`` are ``elements[starts[i]:starts[i + 1]]``
@@ -400,6 +462,7 @@ class _MinHashLSH:
         ends = np.append(starts[1:], len(elements))
         per_block = max(1, _BLOCK // len(self.a))
         out = np.empty((count, self.bands), dtype=np.uint64)
+        low_bits = np.empty((count, len(self.a)), dtype=np.uint8)
         i = 0
         while i < count:
             j = max(i + 1, int(np.searchsorted(ends, starts[i] + per_block, side="right")))
@@ -407,9 +470,11 @@ class _MinHashLSH:
             hashed = (block[:, None] * self.a[None, :] + self.b[None, :]) >> np.uint64(32)
             signature = np.minimum.reduceat(hashed, starts[i:j] - starts[i], axis=0)
             out[i:j] = self._band_hashes(signature)
+            low_bits[i:j] = signature & np.uint64(0xFF)
             i = j
         self._indexes.append(np.asarray(indexes, dtype=np.int64))
         self._hashes.append(out)
+        self._signatures.append(low_bits)
 
     def _band_hashes(self, signature: np.ndarray) -> np.ndarray:
         grid = signature[:, : self.bands * self.rows].reshape(len(signature), self.bands, self.rows)
@@ -418,13 +483,23 @@ class _MinHashLSH:
             h = _mix(h * _GOLDEN + grid[:, :, row])
         return h
 
-    def buckets(self) -> Iterator[list[int]]:
-        """The buckets (ascending lists of indexes) that hold more than one text, band by band."""
+    def signatures_of(self, indexes: np.ndarray) -> np.ndarray:
+        """The low 8 bits of every signature value of texts ``indexes`` (one row each): two texts'
+        share of equal values estimates their Jaccard similarity (plus (1 - J) / 256)."""
+        return self.signatures[self._row_of[indexes]]
+
+    def buckets(self) -> Iterator[list[np.ndarray]]:
+        """The buckets (ascending arrays of indexes) that hold more than one text, a list per band;
+        identical buckets of several bands come once."""
         if not self._indexes:
             return
         indexes = np.concatenate(self._indexes)
         hashes = np.concatenate(self._hashes)
-        self._indexes, self._hashes = [], []
+        self.signatures = np.concatenate(self._signatures)
+        self._row_of = np.zeros(int(indexes.max()) + 1, dtype=np.int64)
+        self._row_of[indexes] = np.arange(len(indexes))
+        self._indexes, self._hashes, self._signatures = [], [], []
+        seen: set[bytes] = set()
         for band in range(self.bands):
             column = hashes[:, band]
             order = np.argsort(column, kind="stable")  # equal hashes keep the (ascending) text order
@@ -432,10 +507,34 @@ class _MinHashLSH:
             cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
             starts = np.concatenate(([0], cuts))
             ends = np.concatenate((cuts, [len(ordered)]))
+            found: list[np.ndarray] = []
             for start, end in zip(
                 starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist(), strict=True
             ):
-                yield indexes[order[start:end]].tolist()
+                members = indexes[order[start:end]]
+                digest = hashlib.blake2b(members.tobytes(), digest_size=16).digest()
+                if digest not in seen:
+                    seen.add(digest)
+                    found.append(members)
+            yield found
+
+
+@lru_cache(maxsize=_SMALL_BUCKET + 1)
+def _pair_positions(size: int) -> tuple[np.ndarray, np.ndarray]:
+    first, second = np.triu_indices(size, 1)
+    return first, second
+
+
+def _bucket_pairs(buckets: Sequence[np.ndarray], count: int) -> np.ndarray:
+    """Every pair ``(x, y)``, ``x < y``, of the members of small buckets, once, sorted."""
+    if not buckets:
+        return np.zeros((0, 2), dtype=np.int64)
+    codes: list[np.ndarray] = []
+    for members in buckets:
+        first, second = _pair_positions(len(members))
+        codes.append(members[first] * count + members[second])
+    unique = np.unique(np.concatenate(codes))
+    return np.stack((unique // count, unique % count), axis=1)
 
 
 def _word_elements(token_ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -614,22 +713,27 @@ class NearDuplicateGrouper:
         for t in self._item_text:
             weights[text_key[t]] += 1
 
-        @lru_cache(maxsize=1 << 16)
+        @lru_cache(maxsize=1 << 15)
         def shingles(k: int) -> frozenset[str]:
             if not self._long[k]:
                 return frozenset()
             words = self._words[k] if self.tokenization is Tokenization.WORDS else distinct[k].split()
             return _shingles(words)
 
-        @lru_cache(maxsize=1 << 16)
+        @lru_cache(maxsize=1 << 15)
         def plain(k: int) -> _Plain:
             return _plain(distinct[k])
 
         linker = _Linker(shingles, plain, len(distinct), self.threshold, self.char_threshold)
         self._link_typed_without_diacritics(distinct, weights, linker.sets)
-        for lsh in (self._word_lsh, self._char_lsh):
-            for bucket in lsh.buckets():
-                linker.link_bucket(bucket)
+        floors = ((self._word_lsh, self.threshold - _ESTIMATE_MARGIN), (self._char_lsh, _CHAR_ESTIMATE_FLOOR))
+        for lsh, floor in floors:
+            for band in lsh.buckets():
+                small = [bucket for bucket in band if len(bucket) <= _SMALL_BUCKET]
+                for bucket in band:
+                    if len(bucket) > _SMALL_BUCKET:
+                        linker.link_estimated(bucket, lsh.signatures_of(bucket), floor)
+                linker.link_pairs(_bucket_pairs(small, len(distinct)), lsh.signatures_of, floor)
 
         # Group id of every distinct key: the first distinct key (by appearance) of its set.
         first_of_root: dict[int, int] = {}

@@ -8,6 +8,7 @@ import unicodedata
 import pytest
 
 from core.near_duplicates import (
+    NearDuplicateGrouper,
     OpinionText,
     _lsh_bands,
     count_by,
@@ -242,3 +243,19 @@ def test_count_by_sorts_by_count_and_names_missing_values_unknown() -> None:
     assert list(result) == ["agree", "unknown", "disagree"]  # ties: first appearance
     assert count_by(rows, "age") == {"unknown": 6, "30": 1}
     assert count_by([], "stance") == {}
+
+
+def test_grouper_fed_in_pages_gives_the_same_groups() -> None:
+    items = mixed() * 3
+    items = [OpinionText(f"{i}-{item.key}", item.text) for i, item in enumerate(items)]
+    grouper = NearDuplicateGrouper()
+    for start in range(0, len(items), 4):
+        grouper.add(items[start : start + 4])
+    assert grouper.groups() == group_near_duplicates(items)
+    assert group_near_duplicates(iter(items)) == group_near_duplicates(items)
+
+
+def test_word_tokenization_groups_the_mixed_opinions_like_syllables() -> None:
+    syllables = group_near_duplicates(mixed())
+    words = group_near_duplicates(mixed(), tokenization="words", workers=1)
+    assert [g.keys for g in words] == [g.keys for g in syllables]

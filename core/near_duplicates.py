@@ -7,14 +7,16 @@ show each such opinion once, with the number of people who sent it.
 Two opinions are in the same group when
 
 * their matching keys (:func:`core.text.fold_for_matching`) are equal, or
-* both have at least :data:`MIN_TOKENS` words and the Jaccard similarity of their word shingles
-  (single words and pairs of consecutive words of :func:`core.text.tokens`) is at least the
-  threshold,
+* both have at least :data:`MIN_TOKENS` syllables and the Jaccard similarity of their shingles
+  (single syllables and pairs of consecutive syllables of the matching key; underthesea words with
+  ``tokenization="words"``) is at least the threshold, or their diacritic-free forms are close
+  letter by letter (the second signal),
 
 and groups are closed under that relation (if A is like B and B like C, A, B and C are one group).
-Candidate pairs come from MinHash LSH (datasketch), so the work grows with the number of opinions,
-not with its square; every candidate pair is checked with the exact Jaccard similarity, so LSH never
-groups two opinions that are not similar enough (it may, rarely, miss a pair).
+Candidate pairs come from MinHash LSH (numpy, only band hashes and 8 bits per signature value kept),
+filtered by the MinHash estimate of their similarity; every remaining pair is checked with the exact
+similarity, so LSH never groups two opinions that are not similar enough (it may, rarely, miss a
+pair). Opinions may come in pages (:class:`NearDuplicateGrouper`), straight from a database query.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ __all__ = [
 ]
 
 MIN_TOKENS = 3
-"""Texts with fewer words (after segmentation) are grouped only with identical texts."""
+"""Texts with fewer tokens (syllables, or words with ``tokenization="words"``) are grouped only with
+identical texts (or their copy typed without diacritics)."""
 
 # Probability that a pair exactly at the threshold shares at least one LSH bucket.
 _LSH_RECALL = 0.98

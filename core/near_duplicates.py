@@ -14,9 +14,10 @@ Two opinions are in the same group when
 
 and groups are closed under that relation (if A is like B and B like C, A, B and C are one group).
 Candidate pairs come from MinHash LSH (numpy, only band hashes and 8 bits per signature value kept),
-filtered by the MinHash estimate of their similarity; every remaining pair is checked with the exact
-similarity, so LSH never groups two opinions that are not similar enough (it may, rarely, miss a
-pair). Opinions may come in pages (:class:`NearDuplicateGrouper`), straight from a database query.
+filtered by the MinHash estimate of their similarity; the remaining pairs are checked with the exact
+similarity, highest estimate first and at most ``_MAX_CHECKS`` per text and LSH band (so the work per
+text is bounded when thousands of texts share boilerplate), so LSH never groups two opinions that
+are not similar enough (it may, rarely, miss a pair). Opinions may come in pages (:class:`NearDuplicateGrouper`), straight from a database query.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ _LSH_SLACK = 0.1
 _SMALL_BUCKET = 48
 _PAIR_BLOCK = 1 << 16
 _CHAR_ESTIMATE_FLOOR = 0.6
+# Exact checks a text takes part in per LSH band, most similar candidates first (see
+# _Linker._check_in_order): keeps the work per text bounded when thousands of texts share a phrase.
+_MAX_CHECKS = 8
+# Distinct texts whose shingles and comparison form are kept between checks.
+_CACHE_SIZE = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -185,8 +191,10 @@ class _Plain:
     negations: tuple[str, ...]  # the negation words, normalised and sorted
 
 
-def _plain(key: str) -> _Plain:
-    text = strip_diacritics(key)
+def _plain(key: str, text: str | None = None) -> _Plain:
+    """The comparison form of matching key ``key``; ``text`` is ``strip_diacritics(key)`` if known."""
+    if text is None:
+        text = strip_diacritics(key)
     words = tuple(_PLAIN_WORD.findall(text))
     marked = tuple(_PLAIN_WORD.findall(key))
     if len(marked) != len(words):  # a stray mark that NFC leaves alone: compare without diacritics
@@ -325,48 +333,82 @@ class _Linker:
     def link_estimated(self, members: np.ndarray, signatures: np.ndarray, floor: float) -> None:
         """Merge the similar pairs of one LSH bucket, checking only the pairs whose MinHash estimate
         of the similarity (the share of equal signature values, ``signatures`` one row per member)
-        is at least ``floor`` and that are not connected already.
+        is at least ``floor`` and that are not connected already, most similar first and at most
+        :data:`_MAX_CHECKS` per member (see :meth:`_check_in_order`).
 
         The estimates are computed with numpy for the whole bucket, so a large bucket of texts that
         only share a phrase costs array operations, not a Python comparison per pair.
         """
-        find, union = self.sets.find, self.sets.union
+        find = self.sets.find
         count, width = signatures.shape
         roots = np.fromiter((find(x) for x in members.tolist()), dtype=np.int64, count=count)
         needed = math.ceil(floor * width)
         step = max(1, _BLOCK // max(1, count * width))
+        found: list[np.ndarray] = []
+        estimates: list[np.ndarray] = []
         for start in range(0, count - 1, step):
             stop = min(count, start + step)
             equal = np.count_nonzero(signatures[start:stop, None, :] == signatures[None, :, :], axis=2)
             rows = np.arange(start, stop)[:, None]
             columns = np.arange(count)[None, :]
             mask = (equal >= needed) & (columns > rows) & (roots[start:stop, None] != roots[None, :])
-            for i, j in zip(*np.nonzero(mask), strict=True):
-                x, y = int(members[start + i]), int(members[j])
-                # (the later text first, as link_bucket does: the proposal test is not symmetric)
-                if find(x) != find(y) and self.similar(y, x):
-                    union(x, y)
+            i, j = np.nonzero(mask)
+            found.append(np.stack((members[start + i], members[j]), axis=1))
+            estimates.append(equal[i, j])
+        if found:
+            self._check_in_order(np.concatenate(found), np.concatenate(estimates))
 
     def link_pairs(
         self, pairs: np.ndarray, signatures: Callable[[np.ndarray], np.ndarray], floor: float
     ) -> None:
         """Merge the similar ones of candidate ``pairs`` (rows ``(x, y)``, ``x < y``) whose MinHash
         estimate of the similarity is at least ``floor`` (see :meth:`link_estimated`)."""
-        find, union = self.sets.find, self.sets.union
+        find = self.sets.find
         if not len(pairs):
             return
         nodes, positions = np.unique(pairs, return_inverse=True)
         roots = np.fromiter((find(x) for x in nodes.tolist()), dtype=np.int64, count=len(nodes))
         positions = positions.reshape(pairs.shape)
         pairs = pairs[roots[positions[:, 0]] != roots[positions[:, 1]]]  # not connected already
+        found: list[np.ndarray] = []
+        estimates: list[np.ndarray] = []
         for start in range(0, len(pairs), _PAIR_BLOCK):
             block = pairs[start : start + _PAIR_BLOCK]
             left, right = signatures(block[:, 0]), signatures(block[:, 1])
             needed = math.ceil(floor * left.shape[1])
-            keep = block[np.count_nonzero(left == right, axis=1) >= needed]
-            for x, y in keep.tolist():
-                if find(x) != find(y) and self.similar(y, x):
-                    union(x, y)
+            equal = np.count_nonzero(left == right, axis=1)
+            keep = equal >= needed
+            found.append(block[keep])
+            estimates.append(equal[keep])
+        if found:
+            self._check_in_order(np.concatenate(found), np.concatenate(estimates))
+
+    def _check_in_order(self, pairs: np.ndarray, estimates: np.ndarray) -> None:
+        """Check candidate ``pairs`` (rows ``(x, y)``, ``x < y``) of one band, the highest MinHash
+        estimate first (then by ``x``, ``y``), skipping pairs connected already, and merge the
+        similar ones.
+
+        A text takes part in at most :data:`_MAX_CHECKS` exact checks per band (pairs found not
+        similar in an earlier band are skipped without counting): texts that share a long phrase
+        with thousands of others (boilerplate, a different proposal each) would otherwise cost a
+        number of checks that grows with the square of their number. The price, like LSH's own, is
+        a pair that may be missed when a text has more than that many closer candidates in every
+        band; the true near-duplicates of a text have the highest estimates, so they come first.
+        """
+        find, union = self.sets.find, self.sets.union
+        rejected = self._rejected
+        order = np.lexsort((pairs[:, 1], pairs[:, 0], -estimates.astype(np.int64)))
+        checks: dict[int, int] = {}
+        for x, y in pairs[order].tolist():
+            if (x, y) in rejected or find(x) == find(y):
+                continue
+            cx, cy = checks.get(x, 0), checks.get(y, 0)
+            if cx >= _MAX_CHECKS or cy >= _MAX_CHECKS:
+                continue
+            checks[x], checks[y] = cx + 1, cy + 1
+            # (the later text first, as link_bucket does: the proposal test is not symmetric)
+            if self.similar(y, x):
+                union(x, y)
 
     def link_bucket(self, members: Sequence[int]) -> None:
         """Merge all similar pairs of one LSH bucket without comparing every pair.
@@ -640,6 +682,9 @@ class NearDuplicateGrouper:
         self._key_ids: dict[str, int] = {}  # matching key -> index (distinct keys, in order of appearance)
         self._pending: list[str] = []  # new distinct keys whose signatures are not computed yet
         self._plain_digests = array("Q")  # per distinct key: digest of its diacritic-free form
+        # per distinct key: its diacritic-free form (the key itself when it has no diacritics), so
+        # that a check does not strip diacritics again
+        self._plain_texts: list[str] = []
         self._undiacritic: list[int] = []  # distinct keys typed without any diacritics
         self._long = bytearray()  # per distinct key: 1 when it has MIN_TOKENS tokens or more
         self._vocabulary: dict[str, int] = {}
@@ -693,6 +738,7 @@ class NearDuplicateGrouper:
             if plain == key:
                 self._undiacritic.append(k)
             self._plain_digests.append(_plain_digest(plain))
+            self._plain_texts.append(key if plain == key else plain)
             long = len(words) >= MIN_TOKENS
             self._long.append(long)
             if long:
@@ -716,16 +762,16 @@ class NearDuplicateGrouper:
         for t in self._item_text:
             weights[text_key[t]] += 1
 
-        @lru_cache(maxsize=1 << 15)
+        @lru_cache(maxsize=_CACHE_SIZE)
         def shingles(k: int) -> frozenset[str]:
             if not self._long[k]:
                 return frozenset()
             words = self._words[k] if self.tokenization is Tokenization.WORDS else distinct[k].split()
             return _shingles(words)
 
-        @lru_cache(maxsize=1 << 15)
+        @lru_cache(maxsize=_CACHE_SIZE)
         def plain(k: int) -> _Plain:
-            return _plain(distinct[k])
+            return _plain(distinct[k], self._plain_texts[k])
 
         linker = _Linker(shingles, plain, len(distinct), self.threshold, self.char_threshold)
         self._link_typed_without_diacritics(distinct, weights, linker.sets)

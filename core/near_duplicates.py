@@ -15,7 +15,7 @@ Two opinions are in the same group when
 and groups are closed under that relation (if A is like B and B like C, A, B and C are one group).
 Candidate pairs come from MinHash LSH (numpy, only band hashes and 8 bits per signature value kept),
 filtered by the MinHash estimate of their similarity; the remaining pairs are checked with the exact
-similarity, highest estimate first and at most ``_MAX_CHECKS`` per text and LSH band (so the work per
+similarity, highest estimate first and at most ``_MAX_CHECKS`` (32) per text in all (so the work per
 text is bounded when thousands of texts share boilerplate), so LSH never groups two opinions that
 are not similar enough (it may, rarely, miss a pair). Opinions may come in pages (:class:`NearDuplicateGrouper`), straight from a database query.
 """
@@ -81,9 +81,10 @@ _LSH_SLACK = 0.1
 _SMALL_BUCKET = 48
 _PAIR_BLOCK = 1 << 16
 _CHAR_ESTIMATE_FLOOR = 0.6
-# Exact checks a text takes part in per LSH band, most similar candidates first (see
-# _Linker._check_in_order): keeps the work per text bounded when thousands of texts share a phrase.
-_MAX_CHECKS = 8
+# Exact checks a text takes part in, over every band of both signals, most similar candidates of a
+# band first (see _Linker._check_in_order): keeps the work per text bounded when thousands of texts
+# share a phrase.
+_MAX_CHECKS = 32
 # Distinct texts whose shingles and comparison form are kept between checks.
 _CACHE_SIZE = 1 << 15
 
@@ -302,6 +303,7 @@ class _Linker:
         self.char_threshold = char_threshold
         self.sets = _UnionFind(count)
         self._rejected: set[tuple[int, int]] = set()
+        self._checks = np.zeros(count, dtype=np.int32)  # exact checks each text took part in
 
     def _words_similar(self, x: int, y: int) -> bool:
         a, b = self.shingles(x), self.shingles(y)
@@ -388,24 +390,27 @@ class _Linker:
         estimate first (then by ``x``, ``y``), skipping pairs connected already, and merge the
         similar ones.
 
-        A text takes part in at most :data:`_MAX_CHECKS` exact checks per band (pairs found not
-        similar in an earlier band are skipped without counting): texts that share a long phrase
-        with thousands of others (boilerplate, a different proposal each) would otherwise cost a
-        number of checks that grows with the square of their number. The price, like LSH's own, is
-        a pair that may be missed when a text has more than that many closer candidates in every
-        band; the true near-duplicates of a text have the highest estimates, so they come first.
+        A text takes part in at most :data:`_MAX_CHECKS` exact checks in all (over every band of
+        both signals; pairs found not similar in an earlier band are skipped without counting):
+        texts that share a long phrase with thousands of others (boilerplate, a different proposal
+        each) would otherwise cost a number of checks that grows with the square of their number.
+        The price, like LSH's own, is a pair that may be missed when a text has used its checks on
+        closer candidates that were not similar; pairs already connected cost nothing, and the
+        true near-duplicates of a text have the highest estimates, so they come first.
         """
         find, union = self.sets.find, self.sets.union
         rejected = self._rejected
+        checks = self._checks
+        open_ = (checks[pairs[:, 0]] < _MAX_CHECKS) & (checks[pairs[:, 1]] < _MAX_CHECKS)
+        pairs, estimates = pairs[open_], estimates[open_]
         order = np.lexsort((pairs[:, 1], pairs[:, 0], -estimates.astype(np.int64)))
-        checks: dict[int, int] = {}
         for x, y in pairs[order].tolist():
             if (x, y) in rejected or find(x) == find(y):
                 continue
-            cx, cy = checks.get(x, 0), checks.get(y, 0)
-            if cx >= _MAX_CHECKS or cy >= _MAX_CHECKS:
+            if checks[x] >= _MAX_CHECKS or checks[y] >= _MAX_CHECKS:
                 continue
-            checks[x], checks[y] = cx + 1, cy + 1
+            checks[x] += 1
+            checks[y] += 1
             # (the later text first, as link_bucket does: the proposal test is not symmetric)
             if self.similar(y, x):
                 union(x, y)

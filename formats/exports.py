@@ -71,14 +71,20 @@ def _cell(value: Any) -> str:
     return escape_formula(str(value))
 
 
+def csv_header(layout: ExportLayout = CODES_LAYOUT) -> bytes:
+    """The first bytes of a CSV export: the UTF-8 BOM (Excel then reads Vietnamese right) and the headers."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(layout.headers)
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
 async def csv_chunks(
     pages: AsyncIterable[Iterable[Mapping[str, Any]]], layout: ExportLayout = CODES_LAYOUT
 ) -> AsyncIterator[bytes]:
     """CSV in UTF-8 with a BOM (Excel then reads Vietnamese right), one chunk per page, formulas escaped."""
+    yield csv_header(layout)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(layout.headers)
-    yield b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
     async for page in pages:
         buffer.seek(0)
         buffer.truncate()

@@ -27,6 +27,8 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
@@ -36,8 +38,9 @@ from core.exports import LABELLED_COLUMNS, TIME_COLUMNS, ExportFormat, SqlEncodi
 
 # what formats.exports escapes (FORMULA_TRIGGERS) and what Python's csv module quotes (QUOTE_MINIMAL,
 # lineterminator "\r\n")
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_NEEDS_QUOTES = '[,"\r\n]'
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_LONG_TEXT = ("text", "hidden_reason", "section_title", "section")
+_QUOTED = ("','", "'\"'", "chr(13)", "chr(10)")  # SQL constants: comma, double quote, CR, LF
 _ISO = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
 _ISO_MICRO = 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM'
 _LOCAL = "YYYY-MM-DD HH24:MI:SS"
@@ -73,7 +76,9 @@ def _pseudonym(respondent_id: ColumnElement[Any], spec: SqlEncoding) -> ColumnEl
     return literal("R-") + func.upper(func.substr(func.encode(digest, "hex"), 1, 12))
 
 
-def _values(r: Any, spec: SqlEncoding) -> list[tuple[str, ColumnElement[Any]]]:
+def _values(
+    r: Any, spec: SqlEncoding, pseudonym: ColumnElement[Any] | None
+) -> list[tuple[str, ColumnElement[Any]]]:
     """(column, text value or NULL) of one row, as present_row (and ExportWording.word) make them."""
     out: list[tuple[str, ColumnElement[Any]]] = []
     for column in spec.columns:
@@ -81,7 +86,7 @@ def _values(r: Any, spec: SqlEncoding) -> list[tuple[str, ColumnElement[Any]]]:
             value = _time(r.c[column], spec.iso_times)
         elif column == "respondent":
             rid = r.c.respondent_id
-            value = cast(rid, Text) if spec.pii else _pseudonym(rid, spec)
+            value = cast(rid, Text) if spec.pii or pseudonym is None else pseudonym
         elif column == "section" and spec.worded:
             sections = bindparam("sections", spec.sections, type_=JSONB)
             section_key = cast(r.c.section_id, Text)
@@ -104,32 +109,66 @@ def _values(r: Any, spec: SqlEncoding) -> list[tuple[str, ColumnElement[Any]]]:
 
 
 def _csv_field(column: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
-    if column not in TIME_COLUMNS:  # a local time never starts with a formula's character
-        value = case((func.left(value, 1).in_(_TRIGGERS), literal("'") + value), else_=value)
-    quoted = case(
-        (value.op("~")(literal(_NEEDS_QUOTES)), literal('"') + func.replace(value, '"', '""') + literal('"')),
+    """The CSV field of a text value: most need nothing; the others get the formula's apostrophe and / or
+    quotes, as formats.exports and the csv module do. (``strpos`` and ``ascii``: a regular expression
+    costs ten times as much on a long text.)"""
+    if column in TIME_COLUMNS:  # a local time is never formula-looking nor quoted
+        return func.coalesce(value, "")
+    formula = func.ascii(value).in_([literal_column(str(ord(c))) for c in FORMULA_TRIGGERS])
+    if column in _LONG_TEXT:  # four strpos: a regular expression costs ten times as much on a long text
+        needs_quotes = or_(*(func.strpos(value, literal_column(sql)) > 0 for sql in _QUOTED))
+    else:  # on a short value one regular expression costs less than four strpos
+        needs_quotes = value.op("~")(literal_column("('[,\"' || chr(13) || chr(10) || ']')"))
+    escaped = case((formula, literal("'") + value), else_=value)
+    return case(
+        (value.is_(None), ""),
+        (needs_quotes, literal('"') + func.replace(escaped, literal_column("'\"'"), literal_column("'\"\"'")) + literal('"')),
+        (formula, literal("'") + value),
         else_=value,
     )
-    return func.coalesce(quoted, "")
 
 
-def line(r: Any, spec: SqlEncoding) -> ColumnElement[Any]:
+def line(r: Any, spec: SqlEncoding, pseudonym: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
     """One row's finished line: CSV ending in CRLF, or a JSON object (json.dumps layout) and LF."""
-    values = _values(r, spec)
+    values = _values(r, spec, pseudonym)
     if spec.fmt is ExportFormat.CSV:
         fields = [_csv_field(column, value) for column, value in values]
         return func.concat_ws(",", *fields, type_=Text).op("||")(literal("\r\n"))
-    parts: list[ColumnElement[Any]] = []
-    for index, (column, value) in enumerate(values):
-        prefix = ("{" if index == 0 else ", ") + f'"{column}": '
-        parts.append(literal(prefix))
-        parts.append(func.coalesce(cast(func.to_json(value), Text), "null"))
-    parts.append(literal("}\n"))
-    return func.concat(*parts, type_=Text)
+    # json_build_object writes {"key" : value, ...}: json.dumps's layout but for the space before the
+    # colon, which finish() removes
+    pairs: list[Any] = []
+    for column, value in values:
+        pairs += [literal_column(f"'{column}'"), value]
+    return cast(func.json_build_object(*pairs), Text).op("||")(literal_column("chr(10)"))
+
+
+def finish(spec: SqlEncoding, data: bytes) -> bytes:
+    """The page's bytes as formats.exports writes them: JSONL without json_build_object's space before
+    each colon. One replace finds every ``" : `` when no value holds an escaped quote followed by " : "
+    (a key never ends in a backslash); otherwise each key's own separator is replaced, which no value
+    can contain (its quotes would be escaped)."""
+    if spec.fmt is not ExportFormat.JSONL:
+        return data
+    if b'\\" : ' not in data:
+        return data.replace(b'" : ', b'": ')
+    for column in spec.columns:
+        data = data.replace(b'"%s" : ' % column.encode(), b'"%s": ' % column.encode())
+    return data
 
 
 def page_statement(rows: Select[Any], spec: SqlEncoding) -> Select[Any]:
-    """(row count, last id, the page's lines as UTF-8 bytes) of the ordered, limited ``rows``."""
-    r = rows.subquery("r")
-    joined = func.string_agg(line(r, spec), aggregate_order_by(literal(""), r.c.id))
-    return select(func.count(), func.max(r.c.id), func.convert_to(joined, "UTF8"))
+    """(row count, last id, the page's lines as UTF-8 bytes) of the ordered, limited ``rows``.
+
+    A pseudonym costs two ``sha256()`` (a few µs each): it is computed once per respondent of the page."""
+    page = rows.cte("page")
+    source: Any = page
+    pseudonym = None
+    if not spec.pii:
+        distinct = select(page.c.respondent_id).distinct().subquery("d")
+        names = select(
+            distinct.c.respondent_id, _pseudonym(distinct.c.respondent_id, spec).label("pseudonym")
+        ).cte("names")
+        source = page.outerjoin(names, names.c.respondent_id == page.c.respondent_id)
+        pseudonym = names.c.pseudonym
+    joined = func.string_agg(line(page, spec, pseudonym), aggregate_order_by(literal(""), page.c.id))
+    return select(func.count(), func.max(page.c.id), func.convert_to(joined, "UTF8")).select_from(source)

@@ -167,7 +167,7 @@ class SqlViewRepository:
         await export_sql.set_time_zone(connection, spec.tz_name)
         result = await connection.execute(export_sql.page_statement(stmt.order_by(F.id).limit(limit), spec))
         count, last, data = result.one()
-        return int(count), last, bytes(data or b"")
+        return int(count), last, export_sql.finish(spec, bytes(data or b""))
 
     async def last_feedback_id(self) -> int:
         """The highest feedback id now: an export stops there, so its rows match its audit count."""

@@ -39,6 +39,8 @@ TEXTS = [
     "Đề nghị tiếp tục đẩy mạnh cải cách hành chính",
     "",
     " khoảng trắng ",
+    'khóa "a" : b',
+    '"kind" : "mood"',
 ]
 
 

@@ -83,11 +83,13 @@ async def encoded_pages(
     spec: SqlEncoding,
     *,
     page_size: int = ENCODED_PAGE_SIZE,
+    prefetch: bool = True,
 ) -> AsyncIterator[tuple[int, bytes]]:
     """(rows, bytes) of each page of a CSV / JSONL export written by the database (storage.export_sql).
 
-    Each page is read in its own short transaction, the next one while the caller sends the current
-    one: a connection is held for a query, never while the bytes go to the client or the disk."""
+    Each page is read in its own short transaction; with ``prefetch`` the next one while the caller
+    sends the current one (one page ahead, so at most two in memory). A connection is held for a query,
+    never while the bytes go to the client or the disk."""
 
     async def fetch(after: int | None) -> tuple[int, int | None, bytes]:
         async with SqlUnitOfWork(sessions) as uow:
@@ -95,6 +97,13 @@ async def encoded_pages(
                 export.filters, spec, after=after, limit=page_size, upto=export.upto
             )
 
+    if not prefetch:
+        after: int | None = None
+        while True:
+            count, after, data = await fetch(after)
+            yield count, data
+            if count < page_size:
+                return
     task: asyncio.Task[tuple[int, int | None, bytes]] | None = asyncio.create_task(fetch(None))
     try:
         while task is not None:

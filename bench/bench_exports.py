@@ -248,6 +248,72 @@ async def compare(rows: int, repeat: int, before: Path | None) -> dict[str, obje
         await drop_scratch(url)
 
 
+def xlsx_cells(rows: int, repeat: int, before: Path | None) -> dict[str, object]:
+    """The workbook writer alone on the same presented rows from memory (codes layout, local datetimes
+    as dates): this tree's XlsxExport, the one of ``before`` (its formats/exports.py loaded beside), and
+    XlsxWriter alone (constant memory, ``write_row`` of the same values), alternated, medians."""
+    import importlib.util
+
+    from formats.exports import XlsxExport as After
+
+    writers: dict[str, object] = {"after": After}
+    if before is not None:
+        spec = importlib.util.spec_from_file_location("before_formats_exports", before / "formats/exports.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        writers["before"] = module.XlsxExport
+    stored = [
+        {
+            "id": i,
+            "receipt_code": f"GY-B{i:07d}",
+            "kind": "draft_opinion",
+            "text": TEXT * (1 + i % 3) + ("=1+1" if i % 50 == 0 else ""),
+            "respondent_id": 1 + i // 4,
+            "channel": "telegram",
+            "source": "bot",
+            "stance": ("agree", "disagree", "partial", "other")[i % 4],
+            "category": "worker",
+            "locality": "79",
+            "status": "active",
+            "created_at": NOW - timedelta(seconds=rows - i),
+            "updated_at": NOW if i % 10 == 0 else None,
+        }
+        for i in range(rows)
+    ]
+    presented = [present_row(r, pii=False, hash_key="bench", tz=TZ, iso_times=False) for r in stored]
+    folder = Path(tempfile.mkdtemp(prefix="gopy-bench-xlsx-"))
+    times: dict[str, list[float]] = {}
+
+    def reference() -> None:
+        book = xlsxwriter.Workbook(str(folder / "ref.xlsx"), {"constant_memory": True, "strings_to_formulas": False})
+        sheet = book.add_worksheet()
+        for i, row in enumerate(presented, start=1):
+            sheet.write_row(i, 0, list(row.values()))
+        book.close()
+
+    for _ in range(repeat):
+        for name, writer in writers.items():
+            started = time.perf_counter()
+            book = writer(folder / f"{name}.xlsx")  # type: ignore[operator]
+            for start in range(0, rows, PAGE_SIZE):
+                book.write_rows(presented[start : start + PAGE_SIZE])
+            book.close([])
+            times.setdefault(name, []).append(time.perf_counter() - started)
+        started = time.perf_counter()
+        reference()
+        times.setdefault("xlsxwriter_alone", []).append(time.perf_counter() - started)
+    ref = statistics.median(times["xlsxwriter_alone"])
+    return {
+        name: {
+            "seconds": round(statistics.median(t), 3),
+            "rows_per_second": round(rows / statistics.median(t)),
+            "ratio_to_xlsxwriter": ratio(ref, statistics.median(t)),
+        }
+        for name, t in times.items()
+    } | {"rows": rows, "cells_per_row": len(presented[0])}
+
+
 def _rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -453,7 +519,11 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.compare or args.http:
         size = args.rows[0]
-        if args.compare:
+        if args.compare and "xlsx" in args.formats and len(args.formats) == 1:
+            figures = xlsx_cells(size, args.repeat, args.before)
+            reference = {"xlsxwriter_alone": "XlsxWriter constant_memory, write_row of the same values"}
+            ratios = {k: v["ratio_to_xlsxwriter"] for k, v in figures.items() if isinstance(v, dict)}
+        elif args.compare:
             figures = asyncio.run(compare(size, args.repeat, args.before))
             reference = {"copy_csv": "COPY (the export's SELECT, all rows) TO STDOUT WITH CSV, asyncpg"}
             ratios = {k: v["ratio_to_copy"] for k, v in figures.items() if isinstance(v, dict)}

@@ -39,6 +39,10 @@ from core.exports import LABELLED_COLUMNS, TIME_COLUMNS, ExportFormat, SqlEncodi
 # what formats.exports escapes (FORMULA_TRIGGERS) and what Python's csv module quotes (QUOTE_MINIMAL,
 # lineterminator "\r\n")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# a formula's first character at the start of any field joined by chr(31), or a character to quote
+_ANY_SPECIAL = (
+    "('(^|' || chr(31) || ')[-=+@' || chr(9) || chr(13) || ']|[,\"' || chr(13) || chr(10) || ']')"
+)
 _LONG_TEXT = ("text", "hidden_reason", "section_title", "section")
 _QUOTED = ("','", "'\"'", "chr(13)", "chr(10)")  # SQL constants: comma, double quote, CR, LF
 _ISO = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
@@ -132,8 +136,22 @@ def line(r: Any, spec: SqlEncoding, pseudonym: ColumnElement[Any] | None = None)
     """One row's finished line: CSV ending in CRLF, or a JSON object (json.dumps layout) and LF."""
     values = _values(r, spec, pseudonym)
     if spec.fmt is ExportFormat.CSV:
-        fields = [_csv_field(column, value) for column, value in values]
-        return func.concat_ws(",", *fields, type_=Text).op("||")(literal("\r\n"))
+        # Testing every field costs more than the rest of the line: the short ones (codes, names,
+        # pseudonym) are tested together, joined by a unit separator, by one regular expression; only
+        # when one of them needs it are they escaped one by one. A long text is tested on its own.
+        short = [(c, v) for c, v in values if c not in TIME_COLUMNS and c not in _LONG_TEXT]
+        joined = func.concat_ws(literal_column("chr(31)"), *(v for _c, v in short), type_=Text)
+        careful = func.concat_ws(",", *(_csv_field(c, v) for c, v in values), type_=Text)
+        quick = func.concat_ws(
+            ",",
+            *(
+                func.coalesce(v, "") if c in TIME_COLUMNS or c not in _LONG_TEXT else _csv_field(c, v)
+                for c, v in values
+            ),
+            type_=Text,
+        )
+        chosen = case((joined.op("~")(literal_column(_ANY_SPECIAL)), careful), else_=quick)
+        return chosen.op("||")(literal("\r\n"))
     # json_build_object writes {"key" : value, ...}: json.dumps's layout but for the space before the
     # colon, which finish() removes
     pairs: list[Any] = []

@@ -26,6 +26,7 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.v1.exports import ENCODED_PAGE_SIZE, encoded_pages, sql_encoding
 from core.clock import Clock
 from core.config import Settings
 from core.exports import ExportFormat, LabelMode
@@ -37,7 +38,6 @@ from core.staff.feedback import (
     read_export_counts,
     start_feedback_export,
 )
-from api.v1.exports import ENCODED_PAGE_SIZE, encoded_pages, sql_encoding
 from formats.exports import XlsxExport, csv_chunks, csv_header, jsonl_chunks
 from storage.uow import SqlUnitOfWork
 
@@ -173,7 +173,9 @@ class ExportJobRunner:
             nonlocal done
             done += rows
             async with SqlUnitOfWork(self.sessions) as uow:
-                await jobs.record_export_progress(uow=uow, job_id=job.id, rows_done=done, now=self.clock.now())
+                await jobs.record_export_progress(
+                    uow=uow, job_id=job.id, rows_done=done, now=self.clock.now()
+                )
             if self.on_progress is not None:
                 await self.on_progress(job.id, done)
 

@@ -27,7 +27,7 @@ def _status(field: str) -> int:
     return 0
 
 
-async def main(mode: str, url: str, fmt: str, out: str) -> dict[str, object]:
+async def main(mode: str, url: str, fmt: str, out: Path) -> dict[str, object]:
     from api.v1.exports import export_chunks
     from core.exports import ExportFormat, FeedbackFilters
     from core.staff.feedback import FeedbackExport, Presenter
@@ -47,7 +47,7 @@ async def main(mode: str, url: str, fmt: str, out: str) -> dict[str, object]:
     digest = hashlib.sha256()
     size = 0
     started = time.perf_counter()
-    with open(out, "wb") as fh:
+    with out.open("wb") as fh:
         if mode == "export":
             async for chunk in export_chunks(sessions, export, ExportFormat(fmt)):
                 fh.write(chunk)
@@ -79,4 +79,4 @@ async def main(mode: str, url: str, fmt: str, out: str) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(*sys.argv[1:5]))))
+    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])))))

@@ -186,7 +186,9 @@ async def pg_fill(sessions, rows: int) -> None:  # type: ignore[no-untyped-def]
             ),
             {"n": respondents, "now": NOW},
         )
-        await session.execute(text(PG_FILL), {"rows": rows, "respondents": respondents, "text": TEXT, "now": NOW})
+        await session.execute(
+            text(PG_FILL), {"rows": rows, "respondents": respondents, "text": TEXT, "now": NOW}
+        )
         await session.commit()
         await session.execute(text("ANALYZE"))
         await session.commit()
@@ -223,7 +225,9 @@ async def compare(rows: int, repeat: int, before: Path | None) -> dict[str, obje
                     sides.append(("before", _child(before, "export", url, fmt, str(folder / f"b.{fmt}"))))
                 for side, run in sides:
                     runs.setdefault(f"{fmt}_{side}", []).append(run)
-            runs.setdefault("copy_csv", []).append(_child(_common.ROOT, "copy", url, "csv", str(folder / "c.csv")))
+            runs.setdefault("copy_csv", []).append(
+                _child(_common.ROOT, "copy", url, "csv", str(folder / "c.csv"))
+            )
         out: dict[str, object] = {"rows": rows}
         copy_seconds = statistics.median(float(r["seconds"]) for r in runs["copy_csv"])  # type: ignore[arg-type]
         for name, measured in runs.items():
@@ -286,7 +290,9 @@ def xlsx_cells(rows: int, repeat: int, before: Path | None) -> dict[str, object]
     times: dict[str, list[float]] = {}
 
     def reference() -> None:
-        book = xlsxwriter.Workbook(str(folder / "ref.xlsx"), {"constant_memory": True, "strings_to_formulas": False})
+        book = xlsxwriter.Workbook(
+            str(folder / "ref.xlsx"), {"constant_memory": True, "strings_to_formulas": False}
+        )
         sheet = book.add_worksheet()
         for i, row in enumerate(presented, start=1):
             sheet.write_row(i, 0, list(row.values()))
@@ -326,7 +332,6 @@ async def http(rows: int, repeat: int, formats: list[str]) -> dict[str, object]:
     ``GET /v1/exports/feedback`` (codes layout) and counts the lines; the server's RSS is sampled."""
     import signal
     import socket
-    import subprocess
     import sys
 
     import httpx
@@ -351,9 +356,15 @@ async def http(rows: int, repeat: int, formats: list[str]) -> dict[str, object]:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        server = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("_export_server.py")), "--port", str(port),
-             "--database-url", url, "--home", str(home)],
+        server = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(Path(__file__).with_name("_export_server.py")),
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--home",
+            str(home),
             env=dict(os.environ, PYTHONPATH=str(_common.ROOT)),
             cwd=_common.ROOT,
         )
@@ -376,7 +387,9 @@ async def http(rows: int, repeat: int, formats: list[str]) -> dict[str, object]:
                         lines = size = 0
                         started = time.perf_counter()
                         params = {"format": fmt, "labels": "codes"}
-                        async with client.stream("GET", "/v1/exports/feedback", params=params, headers=headers) as r:
+                        async with client.stream(
+                            "GET", "/v1/exports/feedback", params=params, headers=headers
+                        ) as r:
                             r.raise_for_status()
                             async for chunk in r.aiter_raw():
                                 lines += chunk.count(b"\n")
@@ -395,7 +408,12 @@ async def http(rows: int, repeat: int, formats: list[str]) -> dict[str, object]:
                     }
         finally:
             server.send_signal(signal.SIGINT)
-            server.wait(timeout=60)
+            await asyncio.wait_for(server.wait(), timeout=60)
+        copy = [_child(_common.ROOT, "copy", url, "csv", str(home / "copy.csv")) for _ in range(repeat)]
+        copy_seconds = statistics.median(float(c["seconds"]) for c in copy)  # type: ignore[arg-type]
+        out["copy_csv"] = {"seconds": round(copy_seconds, 2), "rows_per_second": round(rows / copy_seconds)}
+        for fmt in formats:
+            out[fmt]["ratio_to_copy"] = ratio(copy_seconds, out[fmt]["seconds"])  # type: ignore[index]
         return out
     finally:
         await drop_scratch(url)
@@ -534,7 +552,12 @@ if __name__ == "__main__":
             ratios = {}
         emit(
             "exports",
-            parameters={"rows": size, "repeat": args.repeat, "database": "postgresql", "before": str(args.before)},
+            parameters={
+                "rows": size,
+                "repeat": args.repeat,
+                "database": "postgresql",
+                "before": str(args.before),
+            },
             figures=figures,
             reference=reference,
             ratio=ratios,

@@ -10,7 +10,7 @@ The lines are byte for byte those of ``formats.exports.csv_chunks`` / ``jsonl_ch
 ``core.exports.present_row`` (tests/test_exports_sql.py compares both on formulas, accents, quotes,
 newlines, nulls, microseconds and time zones). What it cannot reproduce it does not take:
 :func:`core.exports.sql_encoding` returns ``None`` for XLSX and for a time zone without an IANA name,
-and :func:`supported` is false on SQLite and on a database not in UTF-8.
+and :func:`supported` is false on SQLite.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.exports import LABELLED_COLUMNS, TIME_COLUMNS, ExportFormat, SqlEncoding
 
@@ -40,9 +40,7 @@ from core.exports import LABELLED_COLUMNS, TIME_COLUMNS, ExportFormat, SqlEncodi
 # lineterminator "\r\n")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # a formula's first character at the start of any field joined by chr(31), or a character to quote
-_ANY_SPECIAL = (
-    "('(^|' || chr(31) || ')[-=+@' || chr(9) || chr(13) || ']|[,\"' || chr(13) || chr(10) || ']')"
-)
+_ANY_SPECIAL = "('(^|' || chr(31) || ')[-=+@' || chr(9) || chr(13) || ']|[,\"' || chr(13) || chr(10) || ']')"
 _LONG_TEXT = ("text", "hidden_reason", "section_title", "section")
 _QUOTED = ("','", "'\"'", "chr(13)", "chr(10)")  # SQL constants: comma, double quote, CR, LF
 _ISO = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
@@ -50,12 +48,11 @@ _ISO_MICRO = 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM'
 _LOCAL = "YYYY-MM-DD HH24:MI:SS"
 
 
-async def supported(connection: AsyncConnection) -> bool:
-    """Whether this database can write the lines: PostgreSQL storing text in UTF-8."""
-    if connection.dialect.name != "postgresql":
-        return False
-    encoding = await connection.scalar(select(func.current_setting("server_encoding")))
-    return str(encoding).upper() in ("UTF8", "UTF-8")
+def supported(bind: AsyncEngine | AsyncConnection | Any) -> bool:
+    """Whether this database can write the lines: PostgreSQL (``convert_to`` gives UTF-8 from any server
+    encoding but SQL_ASCII, which stores bytes unchecked and is not supported here). Asked of the engine,
+    so no transaction is begun for it."""
+    return bool(bind is not None and bind.dialect.name == "postgresql")
 
 
 async def set_time_zone(connection: AsyncConnection, tz_name: str) -> None:
@@ -126,7 +123,12 @@ def _csv_field(column: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
     escaped = case((formula, literal("'") + value), else_=value)
     return case(
         (value.is_(None), ""),
-        (needs_quotes, literal('"') + func.replace(escaped, literal_column("'\"'"), literal_column("'\"\"'")) + literal('"')),
+        (
+            needs_quotes,
+            literal('"')
+            + func.replace(escaped, literal_column("'\"'"), literal_column("'\"\"'"))
+            + literal('"'),
+        ),
         (formula, literal("'") + value),
         else_=value,
     )

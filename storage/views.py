@@ -145,9 +145,9 @@ class SqlViewRepository:
         result = await connection.execute(stmt.order_by(F.id).limit(limit))
         return [row._asdict() for row in result]
 
-    async def can_encode_feedback(self) -> bool:
-        """Whether :meth:`encoded_feedback_page` works here (PostgreSQL in UTF-8; not SQLite)."""
-        return await export_sql.supported(await self.session.connection())
+    def can_encode_feedback(self) -> bool:
+        """Whether :meth:`encoded_feedback_page` works here (PostgreSQL, not SQLite); no query."""
+        return export_sql.supported(self.session.bind)
 
     async def encoded_feedback_page(
         self,

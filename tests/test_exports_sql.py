@@ -24,7 +24,6 @@ from storage.models import DocumentRow, FeedbackRow, RespondentRow, SectionRow
 from storage.uow import SqlUnitOfWork
 from tests.conftest import NOW, load_bundled
 
-
 TEXTS = [
     "=1+1",
     "+84 912",
@@ -83,7 +82,7 @@ async def pg_sessions(pg_database: str) -> AsyncIterator[async_sessionmaker[Asyn
                     "updated_at": created + timedelta(hours=5) if i % 3 == 0 else None,
                     "withdrawn_at": created + timedelta(days=1) if i % 7 == 0 else None,
                     "hidden_at": created if i % 11 == 0 else None,
-                    "hidden_reason": "spam, \"quảng cáo\"\nlặp" if i % 11 == 0 else None,
+                    "hidden_reason": 'spam, "quảng cáo"\nlặp' if i % 11 == 0 else None,
                     "unit_code": None if i % 2 else "-unit",
                 }
             )
@@ -135,11 +134,15 @@ async def test_database_writes_the_same_bytes(
     sessions = pg_sessions
     present = Presenter(pii=pii, hash_key="khóa bí mật", tz=ZoneInfo(tz))
     async with SqlUnitOfWork(sessions) as uow:
-        assert await uow.views.can_encode_feedback()
+        assert uow.views.can_encode_feedback()
         worded = {lang: await export_wording(uow=uow, language=lang) for lang in ("vi", "en")}
     cases = [(ExportFormat.CSV, present), (ExportFormat.JSONL, present)]
     cases += [(ExportFormat.CSV, replace(present, wording=w)) for w in worded.values()]
-    for filters in (FeedbackFilters(), FeedbackFilters(stance=Stance.AGREE), FeedbackFilters(hidden=HiddenFilter.INCLUDE)):
+    for filters in (
+        FeedbackFilters(),
+        FeedbackFilters(stance=Stance.AGREE),
+        FeedbackFilters(hidden=HiddenFilter.INCLUDE),
+    ):
         for fmt, presenter in cases:
             export = await _export(sessions, presenter, filters)
             generic = await _generic(sessions, export, fmt)
@@ -175,6 +178,6 @@ async def test_sqlite_keeps_the_generic_path(sqlite_database: str) -> None:
     engine = create_engine(sqlite_database)
     try:
         async with SqlUnitOfWork(session_factory(engine)) as uow:
-            assert not await uow.views.can_encode_feedback()
+            assert not uow.views.can_encode_feedback()
     finally:
         await engine.dispose()

@@ -35,6 +35,7 @@ from core.staff.feedback import (
 )
 from formats.exports import XLSX_MAX_ROWS, XlsxExport, csv_chunks, csv_header, jsonl_chunks
 from storage.uow import SqlUnitOfWork
+from storage.views import SqlViewRepository
 from telemetry.metrics import EXPORTS
 
 router = APIRouter(prefix="/exports", tags=["exports"], responses=ERRORS)
@@ -124,8 +125,8 @@ async def sql_encoding(
     spec = export.present.sql_encoding(fmt)
     if spec is None:
         return None
-    async with SqlUnitOfWork(sessions) as uow:
-        return spec if await uow.views.can_encode_feedback() else None
+    async with sessions() as session:  # asks the engine: no transaction begun
+        return spec if SqlViewRepository(session).can_encode_feedback() else None
 
 
 async def export_chunks(

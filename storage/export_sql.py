@@ -179,16 +179,9 @@ def finish(spec: SqlEncoding, data: bytes) -> bytes:
 def page_statement(rows: Select[Any], spec: SqlEncoding) -> Select[Any]:
     """(row count, last id, the page's lines as UTF-8 bytes) of the ordered, limited ``rows``.
 
-    A pseudonym costs two ``sha256()`` (a few µs each): it is computed once per respondent of the page."""
-    page = rows.cte("page")
-    source: Any = page
-    pseudonym = None
-    if not spec.pii:
-        distinct = select(page.c.respondent_id).distinct().subquery("d")
-        names = select(
-            distinct.c.respondent_id, _pseudonym(distinct.c.respondent_id, spec).label("pseudonym")
-        ).cte("names")
-        source = page.outerjoin(names, names.c.respondent_id == page.c.respondent_id)
-        pseudonym = names.c.pseudonym
-    joined = func.string_agg(line(page, spec, pseudonym), aggregate_order_by(literal(""), page.c.id))
-    return select(func.count(), func.max(page.c.id), func.convert_to(joined, "UTF8")).select_from(source)
+    The pseudonym is computed on every row: once per respondent of the page (a CTE of the page, its
+    distinct respondents, a join) measured slower, the page's wide rows being materialised for it."""
+    r = rows.subquery("r")
+    pseudonym = None if spec.pii else _pseudonym(r.c.respondent_id, spec)
+    joined = func.string_agg(line(r, spec, pseudonym), aggregate_order_by(literal(""), r.c.id))
+    return select(func.count(), func.max(r.c.id), func.convert_to(joined, "UTF8"))

@@ -28,6 +28,9 @@ class FakeDocuments:
     async def get(self, document_id: int) -> Document | None:
         return self.docs.get(document_id)
 
+    async def get_current(self, document_id: int) -> Document | None:
+        return self.docs.get(document_id)
+
     async def list_visible(self) -> Sequence[Document]:
         return [d for d in self.docs.values() if d.status is not DocumentStatus.DRAFT]
 
@@ -98,6 +101,15 @@ class FakeFeedback:
         feedback.id = len(self.store.feedback) + len(self.store.pending_feedback) + 1
         self.store.pending_feedback[feedback.id] = copy.deepcopy(feedback)
         return feedback
+
+    async def add_opinion(self, feedback: Feedback, *, now: datetime) -> bool:
+        document = self.store.documents.get(feedback.document_id or 0)
+        if document is None or not document.accepts_feedback(now):
+            return False
+        if await self.receipt_exists(feedback.receipt_code):
+            return False
+        await self.add(feedback)
+        return True
 
     async def update(self, feedback: Feedback) -> None:
         assert feedback.id is not None

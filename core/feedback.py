@@ -127,8 +127,11 @@ async def submit_feedback(
     max_length: int,
     client_ref: str | None = None,
 ) -> Receipt:
-    """Store one opinion on a draft ; a repeated ``client_ref`` returns the first receipt."""
-    respondent = await require_consent(uow, respondent_id)
+    """Store one opinion on a draft ; a repeated ``client_ref`` returns the first receipt.
+
+    The consent, the document being open and the receipt code being free are checked by the insert itself
+    (``FeedbackRepository.add_opinion``: one statement, the documents may come from a per-process cache);
+    only when it inserts nothing are they read to tell which failed."""
     earlier = await previous_receipt(uow=uow, respondent_id=respondent_id, client_ref=client_ref)
     if earlier is not None:
         return earlier
@@ -155,21 +158,19 @@ async def submit_feedback(
         document_id=document_id,
         section_id=section_id,
         stance=stance,
-        profile=profile_snapshot(respondent),
         client_ref=client_ref,
     )
-    # the document above may come from a cache: the insert itself checks, in the database, that the document
-    # is open; the unique index on receipt codes decides whether a drawn code is free
     for _ in range(RECEIPT_DRAWS):
         if await uow.feedback.add_opinion(feedback, now=now):
             await uow.commit()
             return Receipt(feedback.receipt_code, now)
+        await require_consent(uow, respondent_id)
         current = await uow.documents.get_current(document_id)
         if current is None:
             raise errors.DocumentNotFound(document_id=document_id)
         if not current.accepts_feedback(now):
             raise errors.DocumentClosed(title=current.title)
-        feedback = replace(feedback, receipt_code=new_receipt_code())
+        feedback = replace(feedback, receipt_code=new_receipt_code())  # the unique index refused the code
     raise RuntimeError("could not draw a free receipt code")  # 31^6 codes: practically unreachable
 
 

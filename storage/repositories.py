@@ -123,6 +123,9 @@ def feedback_from_row(row: FeedbackRow) -> Feedback:
     )
 
 
+_PROFILE_COLUMNS = frozenset(Profile().as_dict())
+
+
 def _feedback_values(feedback: Feedback) -> dict[str, object]:
     return {
         "receipt_code": feedback.receipt_code,
@@ -390,10 +393,11 @@ class SqlFeedbackRepository:
         return feedback
 
     async def add_opinion(self, feedback: Feedback, *, now: datetime) -> bool:
-        """Insert an opinion on a draft if, in the database at this moment, its document accepts feedback
-        and its receipt code is free: one ``INSERT … SELECT … WHERE <document open> ON CONFLICT
-        (receipt_code) DO NOTHING RETURNING id``. False when nothing was inserted (the caller tells a closed
-        document from a taken code); a cached document never lets an opinion past a closed one."""
+        """Insert an opinion on a draft if, in the database at this moment, its respondent has consented,
+        its document accepts feedback and its receipt code is free: one ``INSERT … SELECT … FROM respondent
+        WHERE <consented> AND <document open> ON CONFLICT (receipt_code) DO NOTHING RETURNING id``; the
+        entry's profile columns are copied from the respondent's row. False when nothing was inserted (the
+        caller tells which condition failed); a cached document never lets an opinion past a closed one."""
         assert feedback.document_id is not None
         table = FeedbackRow.__table__
         values = _feedback_values(feedback)
@@ -403,7 +407,14 @@ class SqlFeedbackRepository:
             or_(DocumentRow.opens_at.is_(None), DocumentRow.opens_at <= now),
             or_(DocumentRow.closes_at.is_(None), DocumentRow.closes_at > now),
         )
-        rows = select(*(literal(value, table.c[name].type) for name, value in values.items())).where(is_open)
+        respondent = RespondentRow.__table__.c
+        columns = [
+            respondent[name] if name in _PROFILE_COLUMNS else literal(value, table.c[name].type)
+            for name, value in values.items()
+        ]
+        rows = select(*columns).where(
+            respondent.id == feedback.respondent_id, respondent.consent_at.is_not(None), is_open
+        )
         dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
         stmt = (
             dialect.insert(table)

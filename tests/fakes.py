@@ -14,6 +14,7 @@ from core.domain import (
     Document,
     DocumentStatus,
     Feedback,
+    Profile,
     ReferenceItem,
     ReportingPeriod,
     Respondent,
@@ -103,12 +104,17 @@ class FakeFeedback:
         return feedback
 
     async def add_opinion(self, feedback: Feedback, *, now: datetime) -> bool:
+        respondent = self.store.pending_respondents.get(
+            feedback.respondent_id or 0
+        ) or self.store.respondents.get(feedback.respondent_id or 0)
+        if respondent is None or respondent.consent_at is None:
+            return False
         document = self.store.documents.get(feedback.document_id or 0)
         if document is None or not document.accepts_feedback(now):
             return False
         if await self.receipt_exists(feedback.receipt_code):
             return False
-        await self.add(feedback)
+        await self.add(replace(feedback, profile=Profile(**respondent.profile.as_dict())))  # type: ignore[arg-type]
         return True
 
     async def update(self, feedback: Feedback) -> None:

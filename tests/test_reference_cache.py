@@ -17,9 +17,17 @@ from core.domain import Channel, DocumentStatus, Stance
 from core.staff.documents import change_document_status
 from storage import refcache
 from storage.db import create_engine
-from storage.models import DocumentRow, FeedbackRow, SectionRow
+from storage.models import DocumentRow, FeedbackRow, RespondentRow, SectionRow
 from storage.uow import SqlUnitOfWork
 from tests.conftest import NOW
+
+
+@pytest.fixture(autouse=True)
+def _frozen_cache_clock(loaded: async_sessionmaker[AsyncSession]) -> None:
+    """Entries never expire here unless a test moves the clock (the cache's clock is injected)."""
+    cache = refcache.cache_of(loaded())
+    assert cache is not None
+    cache.clock = lambda: 0.0
 
 
 def _count(sessions: async_sessionmaker[AsyncSession]) -> Counter[str]:
@@ -82,9 +90,20 @@ async def test_a_cached_read_costs_no_statement(loaded: async_sessionmaker[Async
         assert [d.id for d in await uow.documents.list_visible()] == [doc_id]
         assert (await uow.reference.list("organisations"))[0].code
         await _submit(uow, rid, doc_id, section_id)
-    # respondent (consent) + the insert that checks the document is open; no document, section, list or
-    # receipt-code read
-    assert seen == Counter({"SELECT respondent": 1, "INSERT ": 1}), seen
+    # one statement: the insert checks the consent and that the document is open and copies the profile;
+    # no respondent, document, section, list or receipt-code read
+    assert seen == Counter({"INSERT ": 1}), seen
+
+
+async def test_a_submission_without_consent_is_refused(loaded: async_sessionmaker[AsyncSession]) -> None:
+    doc_id, section_id = await _sample(loaded)
+    rid = await _respondent(loaded, "cache-4")
+    async with loaded() as session:
+        await session.execute(update(RespondentRow).where(RespondentRow.id == rid).values(consent_at=None))
+        await session.commit()
+    async with SqlUnitOfWork(loaded) as uow:
+        with pytest.raises(errors.ConsentRequired):
+            await _submit(uow, rid, doc_id, section_id)
 
 
 async def test_a_staff_edit_in_this_process_drops_the_cache(loaded: async_sessionmaker[AsyncSession]) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import event
 
 from bot.runtime import BotSession
 from core.clock import SystemClock
+from storage import refcache
 from storage.db import create_engine, session_factory
 from tests.conftest import load_bundled
 from tests.e2e_support import bot_settings, running_bot
@@ -45,6 +46,9 @@ async def test_the_dialog_state_is_read_once_per_update(database_url: str) -> No
         table = words[words.index("FROM") + 1] if words[0] == "SELECT" and "FROM" in words else ""
         statements[words[0] + " " + table] += 1
 
+    cache = refcache.cache_of(session_factory(engine)())
+    assert cache is not None
+    cache.clock = lambda: 0.0  # the entries do not expire during the test (they live 5 s)
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     try:
         async with FakeTelegramServer() as server:

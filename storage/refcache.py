@@ -15,7 +15,8 @@ Invalidation:
   is inserted with ``INSERT … SELECT … WHERE`` the document is open (``SqlFeedbackRepository.
   add_opinion``), so a document closed elsewhere refuses the submission even while it is cached as open.
 
-Cached values are frozen domain objects (and tuples of them); callers get list copies.
+A marked connection that is never checked in (detached, or lost) leaves the caches bypassed, the safe
+side. Cached values are frozen domain objects (and tuples of them); callers get list copies.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class _State:
         self.writers = 0
         self.generation = 0
         self.caches: weakref.WeakKeyDictionary[Engine, ReferenceCache] = weakref.WeakKeyDictionary()
+        self.watched: weakref.WeakSet[Engine] = weakref.WeakSet()
 
     def drop_all(self) -> None:
         self.generation += 1
@@ -100,11 +102,17 @@ def cache_of(session: AsyncSession) -> ReferenceCache | None:
     cache = _STATE.caches.get(engine)
     if cache is None:
         cache = _STATE.caches[engine] = ReferenceCache()
-        _watch(engine)
+        watch(engine)
     return cache
 
 
-def _watch(engine: Engine) -> None:
+def watch(engine: Engine) -> None:
+    """Listen to the engine's statements and pool (storage.db.create_engine does it for every engine, so
+    that a write through an engine that never reads the cache still drops the others' caches)."""
+    if engine in _STATE.watched:
+        return
+    _STATE.watched.add(engine)
+
     def before_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement[:6].upper() == "SELECT" or not _WRITES.match(statement):
             return

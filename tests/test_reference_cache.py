@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from core import errors
 from core import feedback as uc
 from core.domain import Channel, DocumentStatus, Stance
 from core.staff.documents import change_document_status
 from storage import refcache
-from storage.db import create_engine
 from storage.models import DocumentRow, FeedbackRow, RespondentRow, SectionRow
 from storage.uow import SqlUnitOfWork
 from tests.conftest import NOW
@@ -118,6 +117,24 @@ async def test_a_staff_edit_in_this_process_drops_the_cache(loaded: async_sessio
         assert [d.status for d in await uow.documents.list_visible()] == [DocumentStatus.CLOSED]
 
 
+async def test_a_write_through_another_engine_of_this_process_drops_the_cache(
+    loaded: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    from storage.db import create_engine
+
+    doc_id, _ = await _sample(loaded)
+    async with SqlUnitOfWork(loaded) as uow:
+        await uow.documents.get(doc_id)
+    other = create_engine(database_url)  # e.g. `gopy load` or a test's own engine, never reading the cache
+    try:
+        async with other.begin() as conn:
+            await conn.execute(update(DocumentRow).where(DocumentRow.id == doc_id).values(title="Tên mới"))
+    finally:
+        await other.dispose()
+    async with SqlUnitOfWork(loaded) as uow:
+        assert (await uow.documents.get(doc_id)).title == "Tên mới"  # type: ignore[union-attr]
+
+
 async def test_a_rolled_back_edit_leaves_no_trace(loaded: async_sessionmaker[AsyncSession]) -> None:
     doc_id, _ = await _sample(loaded)
     async with SqlUnitOfWork(loaded) as uow:
@@ -136,7 +153,8 @@ async def test_entries_expire(loaded: async_sessionmaker[AsyncSession], database
         assert cache is not None
         cache.clock = lambda: now[0]
         await uow.documents.get(doc_id)
-    other = create_engine(database_url)  # another process's write: this process hears nothing of it
+    # another process's write (an engine not made by storage.db.create_engine): this process hears nothing
+    other = create_async_engine(database_url)
     try:
         async with other.begin() as conn:
             await conn.execute(update(DocumentRow).where(DocumentRow.id == doc_id).values(title="Đổi tên"))
@@ -156,7 +174,7 @@ async def test_a_document_closed_elsewhere_refuses_a_submission_while_cached_ope
     async with SqlUnitOfWork(loaded) as uow:
         assert (await uow.documents.get(doc_id)).status is DocumentStatus.OPEN  # type: ignore[union-attr]
         assert (await uow.sections.get(section_id)) is not None
-    other = create_engine(database_url)  # e.g. a staff console in another worker closes it
+    other = create_async_engine(database_url)  # e.g. a staff console in another worker process closes it
     try:
         async with other.begin() as conn:
             await conn.execute(update(DocumentRow).where(DocumentRow.id == doc_id).values(status="closed"))

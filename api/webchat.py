@@ -33,6 +33,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from html import escape
 from pathlib import Path
 from string import Template
@@ -133,6 +134,15 @@ class WebChat:
     limiter: RateLimits
     hash_key: str
     identity: Identity
+
+    @cached_property
+    def ui(self) -> dict[str, dict[str, str]]:
+        """The page's texts in every language (fixed for the process: built once, not per page)."""
+        return ui_strings(self.identity)
+
+    @cached_property
+    def ui_json(self) -> str:
+        return json.dumps(self.ui, ensure_ascii=False).replace("<", "\\u003c")
 
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.new(self.hash_key.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
@@ -454,7 +464,7 @@ def setup() -> APIRouter:
         if sid is None:
             sid = chat.new_session_id()
         lang = "vi" if fresh else (await chat.view(sid))["lang"]
-        ui = ui_strings(chat.identity)
+        ui = chat.ui
         page = PAGE.substitute(
             lang=lang,
             csrf_token=chat.csrf_token(sid),
@@ -462,7 +472,7 @@ def setup() -> APIRouter:
             js=f"/chat/static/chat.js?v={STATIC['chat.js'][1]}",
             icon=_html(chat.identity.icon),
             logo=chat.identity.logo_html(),
-            ui_json=json.dumps(ui, ensure_ascii=False).replace("<", "\\u003c"),
+            ui_json=chat.ui_json,
             **{k: _html(v) for k, v in ui[lang].items()},
         )
         response = Response(page, media_type="text/html; charset=utf-8")
@@ -486,7 +496,7 @@ def setup() -> APIRouter:
         """A snippet a portal can paste: a button that opens the chat in a frame, named after the body."""
         base = str(request.base_url).rstrip("/")
         identity = _chat(request).identity
-        ui = ui_strings(identity)
+        ui = _chat(request).ui
         icon = identity.icon if identity.icon.startswith("https://") else base + identity.icon
         body = (
             EMBED_JS.replace("__GOPY_CHAT_URL__", json.dumps(base + "/chat"))

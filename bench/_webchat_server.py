@@ -8,7 +8,7 @@ its lifespan's shutdown, writes them to ``<counts-dir>/<pid>.json`` (and its cPr
 Usage (by the benchmark)::
 
     python bench/_webchat_server.py --port P --database-url URL --home DIR --workers N \
-        --counts-dir DIR [--profile-dir DIR]
+        --counts-dir DIR [--profile-dir DIR] [--loop asyncio --http h11]
 
 Everything else comes from the environment the benchmark sets (``REDIS_URL``, ``GOPY_WEBCHAT_*``).
 """
@@ -64,6 +64,7 @@ def app() -> Any:
         home=args["home"],
         hash_key="bench-hash-key",  # type: ignore[arg-type]
         db_pool_size=args["pool_size"],
+        db_max_overflow=args["max_overflow"],
     )
     gopy = create_app(settings)
 
@@ -99,8 +100,13 @@ def main() -> None:
     parser.add_argument("--home", required=True)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pool-size", type=int, default=5)
+    parser.add_argument("--max-overflow", type=int, default=10)
     parser.add_argument("--counts-dir", required=True)
     parser.add_argument("--profile-dir", default="")
+    parser.add_argument("--loop", default="auto", help="uvicorn's event loop (auto: uvloop when installed)")
+    parser.add_argument(
+        "--http", default="auto", help="uvicorn's HTTP parser (auto: httptools when installed)"
+    )
     args = parser.parse_args()
     os.environ[ARGS] = json.dumps(vars(args))
     uvicorn.run(
@@ -109,6 +115,8 @@ def main() -> None:
         host="127.0.0.1",
         port=args.port,
         workers=args.workers,
+        loop=args.loop,
+        http=args.http,
         log_level="warning",
         access_log=False,
         backlog=2048,

@@ -18,7 +18,8 @@ migrations and loaded with the bundled documents and lists.
 
 The load generator is this process (aiohttp, one cookie jar per person): ``--users`` people at the same
 time, each opens ``/chat``, consents and submits one opinion (15 events: the same clicks as the browser
-test), ``--rounds`` times in a row (a new session each time), waiting ``--think-ms`` between two events.
+test), ``--rounds`` times in a row (a new session each time), pausing before each event 0.5 to 1.5 times
+``--think-ms`` (seeded, different for every person, so that people do not click in step).
 An event's latency is the round trip of its ``POST /chat/api/events``.
 
 Reference in the same run, against the same server, through the same client and connection pool:
@@ -41,6 +42,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import signal
 import statistics
@@ -110,10 +112,10 @@ class Load:
             timeout=aiohttp.ClientTimeout(total=120),
         )
 
-    async def submission(self) -> bool:
+    async def submission(self, pauses: random.Random) -> bool:
         async with self.client() as http:
             try:
-                await self._submission(http)
+                await self._submission(http, pauses)
                 return True
             except (Failed, aiohttp.ClientError, TimeoutError) as exc:
                 self.failures[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
@@ -122,7 +124,7 @@ class Load:
                 for cookie in http.cookie_jar:
                     self.sessions.add(cookie.value)
 
-    async def _submission(self, http: aiohttp.ClientSession) -> None:
+    async def _submission(self, http: aiohttp.ClientSession, pauses: random.Random) -> None:
         async with http.get("/chat") as response:
             found = CSRF_RE.search(await response.text())
         if response.status != 200 or not found:
@@ -130,8 +132,8 @@ class Load:
         self.sessions.update(cookie.value for cookie in http.cookie_jar)  # before consent rotates it
         token, last = found.group(1), dict[str, Any]()
         for number, (kind, value) in enumerate(STEPS):
-            if number and self.think:
-                await asyncio.sleep(self.think)  # a person reading the reply: part of the load's shape
+            if self.think:  # a person reading (0.5 to 1.5 times --think-ms, seeded): the load's shape
+                await asyncio.sleep(self.think * pauses.uniform(0.5, 1.5))
             if kind == "command":
                 body: dict[str, Any] = {"kind": "command", "value": value, "args": ""}
             elif kind == "say":
@@ -195,14 +197,18 @@ def start(command: list[str], env: dict[str, str], home: Path) -> subprocess.Pop
 
 @contextlib.asynccontextmanager
 async def server_process(
-    url: str, home: Path, workers: int, env_extra: dict[str, str], source: Path
+    url: str, home: Path, workers: int, pool: tuple[int, int], env_extra: dict[str, str], source: Path
 ) -> AsyncIterator[tuple[str, int, Path]]:
     port = free_port()
     counts = home / f"counts-{port}"
     counts.mkdir(parents=True)
     command = [sys.executable, str(ROOT / "bench" / "_webchat_server.py"), "--port", str(port)]
     command += ["--database-url", url, "--home", str(home), "--workers", str(workers)]
+    command += ["--pool-size", str(pool[0]), "--max-overflow", str(pool[1])]
     command += ["--counts-dir", str(counts), "--profile-dir", PROFILE_DIR or ""]
+    lock = source / "requirements.lock"
+    if lock.exists() and "httptools==" not in lock.read_text():  # a tree from before httptools/uvloop
+        command += ["--loop", "asyncio", "--http", "h11"]  # as it runs with its own locked dependencies
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_") and k != "REDIS_URL"}
     env |= env_extra
     env["PYTHONPATH"] = f"{source}:{ROOT}" if source != ROOT else str(ROOT)  # its code first
@@ -243,18 +249,20 @@ async def run_once(
     if redis_db is not None:
         env["REDIS_URL"] = f"{REDIS}/{redis_db}"
         env["GOPY_WEBCHAT_REDIS_PREFIX"] = f"gopy-bench-{os.getpid()}:rl:"
-    async with server_process(url, home, args.workers, env, source) as (base, pid, counts):
+    pool = (args.pool_size, args.max_overflow)
+    async with server_process(url, home, args.workers, pool, env, source) as (base, pid, counts):
         connector = aiohttp.TCPConnector(limit=args.users)
         try:
             load = Load(base, connector, args.think_ms / 1000)
             cpu_before = cpu_seconds(pid)
             client_before = time.process_time()
 
-            async def person() -> int:
-                return sum([await load.submission() for _ in range(args.rounds)])
+            async def person(number: int) -> int:
+                pauses = random.Random(_common.SEED + number)  # people do not click in step
+                return sum([await load.submission(pauses) for _ in range(args.rounds)])
 
             started = time.perf_counter()
-            done = sum(await asyncio.gather(*(person() for _ in range(args.users))))
+            done = sum(await asyncio.gather(*(person(n) for n in range(args.users))))
             elapsed = time.perf_counter() - started
             cpu = cpu_seconds(pid) - cpu_before
             client_cpu = time.process_time() - client_before
@@ -379,6 +387,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100, help="people at the same time")
     parser.add_argument("--rounds", type=int, default=1, help="submissions of each person, one after another")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (>1: with Redis)")
+    parser.add_argument("--pool-size", type=int, default=5, help="GOPY_DB_POOL_SIZE of each worker")
+    parser.add_argument("--max-overflow", type=int, default=10, help="GOPY_DB_MAX_OVERFLOW of each worker")
     parser.add_argument("--think-ms", type=float, default=0, help="pause of a person between two events")
     parser.add_argument("--redis-db", type=int, default=int(os.environ.get("GOPY_BENCH_REDIS_DB", "13")))
     parser.add_argument("--runs", type=int, default=3)
@@ -418,6 +428,7 @@ def main() -> None:
             "events_per_submission": len(STEPS),
             "runs": args.runs,
             "redis": args.workers > 1,
+            "pool": [args.pool_size, args.max_overflow],
         },
         figures=figures,
         reference=reference,

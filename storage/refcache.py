@@ -127,7 +127,8 @@ def watch(engine: Engine) -> None:
             _STATE.writers -= 1
             _STATE.drop_all()
 
-    def closed(_dbapi_connection: Any, record: Any) -> None:
+    def closed(_dbapi_connection: Any, record: Any, *_exception: Any) -> None:
+        # "close" passes (dbapi connection, record); "invalidate" also the exception
         checkin(_dbapi_connection, record)
 
     event.listen(engine, "before_cursor_execute", before_execute)

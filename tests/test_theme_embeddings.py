@@ -36,6 +36,8 @@ WORD = re.compile(r"\w+")
 KET_XE = "Kẹt xe hằng ngày"
 UN_TAC = "Ùn tắc giao thông nghiêm trọng"
 
+pytestmark = pytest.mark.xdist_group("tiny-e5")  # one worker runs the module: the model is built once
+
 
 def build_model(folder: Path, *, pooled: bool = False) -> Path:
     """A tokenizer.json and a model.onnx in ``folder``: each word's vector is how often each idea

@@ -19,7 +19,9 @@ from core.near_duplicates import OpinionText, clarity_faults, group_near_duplica
 
 DATA = Path(__file__).parent / "data" / "near_duplicates_vi.json"
 
-pytestmark = pytest.mark.xdist_group("near-duplicates-vi")  # one worker runs the module: the set is grouped once
+pytestmark = pytest.mark.xdist_group(
+    "near-duplicates-vi"
+)  # one worker runs the module: the set is grouped once
 
 
 def load() -> list[dict[str, str]]:

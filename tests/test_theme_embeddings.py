@@ -36,7 +36,8 @@ WORD = re.compile(r"\w+")
 KET_XE = "Kẹt xe hằng ngày"
 UN_TAC = "Ùn tắc giao thông nghiêm trọng"
 
-pytestmark = pytest.mark.xdist_group("tiny-e5")  # one worker runs the module: the model is built once
+# one pytest-xdist worker runs the whole module: the model is built once
+pytestmark = pytest.mark.xdist_group("tiny-e5")
 
 
 def build_model(folder: Path, *, pooled: bool = False) -> Path:

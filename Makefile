@@ -4,6 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# `make test` runs the suite in this many pytest-xdist worker processes (`make test PYTEST_WORKERS=0`: serially);
+# loadgroup spreads the tests one by one, but keeps the modules marked xdist_group on one worker.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadgroup
 # The pinned, hashed dependency sets (see `make lock`): runtime only, and runtime + the dev extra.
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
@@ -46,9 +50,10 @@ run: $(STAMP)
 	$(BIN)/gopy load data/lists.yaml data/localities.csv data/plan.yaml data/plan-demo.yaml data/units.yaml data/documents/sample-draft.md
 	GOPY_ENV=$${GOPY_ENV:-development} $(BIN)/gopy run
 
-## make test: lint, type-check and run the whole suite (needs PostgreSQL on 127.0.0.1:5432).
+## make test: lint, type-check and run the whole suite in $(PYTEST_WORKERS) processes (needs PostgreSQL on
+## 127.0.0.1:5432).
 test: $(STAMP) lint
-	$(BIN)/pytest -q -rs $(PYTEST_ARGS)
+	$(BIN)/pytest -q -rs $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

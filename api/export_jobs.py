@@ -26,6 +26,7 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.v1.exports import ENCODED_PAGE_SIZE, encoded_pages, sql_encoding
 from core.clock import Clock
 from core.config import Settings
 from core.exports import ExportFormat, LabelMode
@@ -37,7 +38,7 @@ from core.staff.feedback import (
     read_export_counts,
     start_feedback_export,
 )
-from formats.exports import XlsxExport, csv_chunks, jsonl_chunks
+from formats.exports import XlsxExport, csv_chunks, csv_header, jsonl_chunks
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -59,13 +60,14 @@ class ExportJobRunner:
         settings: Settings,
         clock: Clock,
         *,
-        page_size: int = PAGE_SIZE,
+        page_size: int | None = None,
         on_progress: Progress | None = None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.clock = clock
-        self.page_size = page_size
+        self.page_size = page_size or PAGE_SIZE
+        self.encoded_page_size = page_size or ENCODED_PAGE_SIZE
         self.on_progress = on_progress
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self._recovery: asyncio.Task[None] | None = None
@@ -167,9 +169,31 @@ class ExportJobRunner:
             )
         done = 0
 
+        async def progress(rows: int) -> None:
+            nonlocal done
+            done += rows
+            async with SqlUnitOfWork(self.sessions) as uow:
+                await jobs.record_export_progress(
+                    uow=uow, job_id=job.id, rows_done=done, now=self.clock.now()
+                )
+            if self.on_progress is not None:
+                await self.on_progress(job.id, done)
+
+        spec = await sql_encoding(self.sessions, export, job.format)
+        if spec is not None:  # PostgreSQL writes the lines (storage.export_sql)
+            async with await anyio.open_file(path, "wb") as fh:
+                if job.format is ExportFormat.CSV:
+                    await fh.write(csv_header(present.layout))
+                async for count, data in encoded_pages(
+                    self.sessions, export, spec, page_size=self.encoded_page_size, prefetch=False
+                ):
+                    if count:
+                        await fh.write(data)
+                        await progress(count)
+            return done
+
         async def pages() -> AsyncIterator[list[dict[str, Any]]]:
             """One short read per page; once the page is written, its progress in a second one."""
-            nonlocal done
             after: int | None = None
             while True:
                 async with SqlUnitOfWork(self.sessions) as uow:
@@ -179,13 +203,7 @@ class ExportJobRunner:
                 if not rows:
                     return
                 yield [export.present(r) for r in rows]
-                done += len(rows)
-                async with SqlUnitOfWork(self.sessions) as uow:
-                    await jobs.record_export_progress(
-                        uow=uow, job_id=job.id, rows_done=done, now=self.clock.now()
-                    )
-                if self.on_progress is not None:
-                    await self.on_progress(job.id, done)
+                await progress(len(rows))
                 if len(rows) < self.page_size:
                     return
                 after = rows[-1]["id"]

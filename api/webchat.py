@@ -33,6 +33,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from html import escape
 from pathlib import Path
 from string import Template
@@ -49,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import error_body
 from api.webchat_identity import Identity, add_identity_routes
-from bot.fsm import bind_unit_of_work
+from bot.fsm import SqlStorage, bind_unit_of_work
 from bot.runtime import build_storage, conversation_settings
 from core.clock import Clock
 from core.conversation.citizen import CitizenConversation
@@ -134,6 +135,15 @@ class WebChat:
     hash_key: str
     identity: Identity
 
+    @cached_property
+    def ui(self) -> dict[str, dict[str, str]]:
+        """The page's texts in every language (fixed for the process: built once, not per page)."""
+        return ui_strings(self.identity)
+
+    @cached_property
+    def ui_json(self) -> str:
+        return json.dumps(self.ui, ensure_ascii=False).replace("<", "\\u003c")
+
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.new(self.hash_key.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
 
@@ -189,36 +199,52 @@ class WebChat:
 
     async def handle(self, sid: str, event: Event) -> tuple[dict[str, Any], str | None]:
         """Run one event under the session's lock, in one unit of work with its dialog state; return what to
-        show and, when the person consented now, the new session id (the old one is revoked)."""
+        show and, when the person consented now, the new session id (the old one is revoked).
+
+        With the SQL storage the state is written in the event's transaction. With Redis it is written
+        once that transaction is committed and its connection is back in the pool: no connection is held
+        across a call to Redis, and a failed commit never leaves a state that claims what was not saved.
+        """
         key = self.storage_key(sid)
-        async with self.isolation.lock(key), EntrypointUnitOfWork(self.sessions) as uow:
-            with bind_unit_of_work(uow):
-                data = await self.storage.get_data(key)
-                if data.get("revoked"):
-                    raise SessionRevoked()
-                subject = data.get("subject") or secrets.token_urlsafe(32)
-                ctx = Context(
-                    uow=uow,
-                    channel=Channel.WEB,
-                    user_hash=hash_user_id(key=self.hash_key, channel=Channel.WEB, channel_user_id=subject),
-                    now=self.clock.now(),
-                    settings=self.conv_settings,
-                )
-                outcome = await self.conversation.handle(data.get("conv"), event, ctx)
-                previous = data.get("view") or {}
-                view = (
-                    {"replies": [_reply_json(r) for r in outcome.replies], "screen": outcome.screen}
-                    if outcome.replies
-                    else previous
-                )
-                state = {"subject": subject, "conv": outcome.state, "view": view}
-                rotated = self.new_session_id() if outcome.consented else None
-                if rotated is None:
-                    await self.storage.set_data(key, state)
-                else:
-                    await self.storage.set_data(self.storage_key(rotated), state)
-                    await self.storage.set_data(key, {"revoked": True})
-            await uow.complete()
+        in_transaction = isinstance(self.storage, SqlStorage)
+        async with self.isolation.lock(key):
+            async with EntrypointUnitOfWork(self.sessions) as uow:
+                with bind_unit_of_work(uow):
+                    # Redis: read before the first statement takes a connection (sessions begin lazily)
+                    data = await self.storage.get_data(key)
+                    if data.get("revoked"):
+                        raise SessionRevoked()
+                    subject = data.get("subject") or secrets.token_urlsafe(32)
+                    ctx = Context(
+                        uow=uow,
+                        channel=Channel.WEB,
+                        user_hash=hash_user_id(
+                            key=self.hash_key, channel=Channel.WEB, channel_user_id=subject
+                        ),
+                        now=self.clock.now(),
+                        settings=self.conv_settings,
+                    )
+                    outcome = await self.conversation.handle(data.get("conv"), event, ctx)
+                    previous = data.get("view") or {}
+                    view = (
+                        {"replies": [_reply_json(r) for r in outcome.replies], "screen": outcome.screen}
+                        if outcome.replies
+                        else previous
+                    )
+                    state = {"subject": subject, "conv": outcome.state, "view": view}
+                    rotated = self.new_session_id() if outcome.consented else None
+                    writes: list[tuple[StorageKey, dict[str, Any]]] = (
+                        [(key, state)]
+                        if rotated is None
+                        else [(self.storage_key(rotated), state), (key, {"revoked": True})]
+                    )
+                    if in_transaction:
+                        for where, value in writes:
+                            await self.storage.set_data(where, value)
+                await uow.complete()
+            if not in_transaction:
+                for where, value in writes:
+                    await self.storage.set_data(where, value)
         UPDATES_HANDLED.labels(channel="web", kind=event.kind).inc()
         return _outcome_json(outcome), rotated
 
@@ -438,7 +464,7 @@ def setup() -> APIRouter:
         if sid is None:
             sid = chat.new_session_id()
         lang = "vi" if fresh else (await chat.view(sid))["lang"]
-        ui = ui_strings(chat.identity)
+        ui = chat.ui
         page = PAGE.substitute(
             lang=lang,
             csrf_token=chat.csrf_token(sid),
@@ -446,7 +472,7 @@ def setup() -> APIRouter:
             js=f"/chat/static/chat.js?v={STATIC['chat.js'][1]}",
             icon=_html(chat.identity.icon),
             logo=chat.identity.logo_html(),
-            ui_json=json.dumps(ui, ensure_ascii=False).replace("<", "\\u003c"),
+            ui_json=chat.ui_json,
             **{k: _html(v) for k, v in ui[lang].items()},
         )
         response = Response(page, media_type="text/html; charset=utf-8")
@@ -470,7 +496,7 @@ def setup() -> APIRouter:
         """A snippet a portal can paste: a button that opens the chat in a frame, named after the body."""
         base = str(request.base_url).rstrip("/")
         identity = _chat(request).identity
-        ui = ui_strings(identity)
+        ui = _chat(request).ui
         icon = identity.icon if identity.icon.startswith("https://") else base + identity.icon
         body = (
             EMBED_JS.replace("__GOPY_CHAT_URL__", json.dumps(base + "/chat"))

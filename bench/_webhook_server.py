@@ -103,6 +103,10 @@ def echo_app(args: argparse.Namespace) -> FastAPI:
     return app
 
 
+# "fast" is what `gopy run` uses (cli/main.py); "plain" is uvicorn's pure-Python asyncio + h11
+IO = {"fast": {"loop": "uvloop", "http": "httptools"}, "plain": {"loop": "asyncio", "http": "h11"}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("app", choices=("gopy", "echo"))
@@ -112,6 +116,7 @@ def main() -> None:
     parser.add_argument("--secret", required=True)
     parser.add_argument("--database-url")
     parser.add_argument("--home")
+    parser.add_argument("--io", choices=sorted(IO), default="fast")
     parser.add_argument("--profile", help="write cProfile statistics of the whole run to this file")
     args = parser.parse_args()
     _count_sql()
@@ -131,7 +136,14 @@ def main() -> None:
         profile = cProfile.Profile()
         profile.enable()
     try:  # the benchmark stops it with SIGINT, which uvicorn re-raises after its graceful shutdown
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+        uvicorn.run(
+            app,
+            host="127.0.0.1",
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+            **IO[args.io],
+        )
     except KeyboardInterrupt:
         pass
     finally:

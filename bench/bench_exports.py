@@ -156,6 +156,269 @@ async def copy_reference(sessions, out: Path) -> None:  # type: ignore[no-untype
             await raw.driver_connection.copy_from_query(sql, output=write, format="csv")  # type: ignore[union-attr]
 
 
+PG_FILL = """
+INSERT INTO feedback (receipt_code, kind, respondent_id, text, text_folded, text_search, channel, source,
+                      stance, category, locality, status, anonymous, created_at, updated_at)
+SELECT 'GY-B' || lpad(g::text, 7, '0'), 'draft_opinion', 1 + (g / 4) % :respondents,
+       repeat(:text, 1 + g % 3) || CASE WHEN g % 50 = 0 THEN '=1+1' ELSE '' END, '', '',
+       CASE WHEN g % 2 = 0 THEN 'telegram' ELSE 'web' END, 'bot',
+       (ARRAY['agree', 'disagree', 'partial', 'other'])[1 + g % 4], 'worker', '79', 'active', false,
+       CAST(:now AS timestamptz) - make_interval(secs => :rows - g) + make_interval(secs => (g % 7) * 0.123457),
+       CASE WHEN g % 10 = 0 THEN CAST(:now AS timestamptz) ELSE NULL END
+FROM generate_series(1, :rows) AS g
+"""
+
+
+async def pg_fill(sessions, rows: int) -> None:  # type: ignore[no-untyped-def]
+    """``rows`` entries written by PostgreSQL itself (seconds for a million), from 10,000 respondents
+    (four consecutive entries each, as a sitting on several sections): long accented texts with commas
+    (quoted), some formula-looking, microseconds, some updated: every presenting step works."""
+    from sqlalchemy import text
+
+    respondents = min(10_000, rows)
+    async with sessions() as session:
+        await session.execute(text("DELETE FROM feedback"))
+        await session.execute(text("DELETE FROM respondent"))
+        await session.execute(
+            text(
+                "INSERT INTO respondent (id, channel, user_hash, language, anonymous, profile_done, created_at)"
+                " SELECT g, 'telegram', 'h' || g, 'vi', false, false, :now FROM generate_series(1, :n) g"
+            ),
+            {"n": respondents, "now": NOW},
+        )
+        await session.execute(
+            text(PG_FILL), {"rows": rows, "respondents": respondents, "text": TEXT, "now": NOW}
+        )
+        await session.commit()
+        await session.execute(text("ANALYZE"))
+        await session.commit()
+
+
+def _child(tree: Path, *args: str) -> dict[str, object]:
+    """One run of bench/_export_child.py with ``tree`` on PYTHONPATH (its own code measured)."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    script = Path(__file__).with_name("_export_child.py")
+    done = subprocess.run(
+        [sys.executable, str(script), *args], env=env, cwd=tree, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+async def compare(rows: int, repeat: int, before: Path | None) -> dict[str, object]:
+    """Before (``before``: an older tree) and after (this tree), alternated on the same rows, with
+    PostgreSQL's COPY of the same SELECT in the same rounds; each in a child process of its own."""
+    url = await scratch_postgresql()
+    folder = Path(tempfile.mkdtemp(prefix="gopy-bench-"))
+    try:
+        await asyncio.to_thread(upgrade, url)
+        engine = create_engine(url)
+        await pg_fill(session_factory(engine), rows)
+        await engine.dispose()
+        runs: dict[str, list[dict[str, object]]] = {}
+        for _ in range(repeat):
+            for fmt in ("csv", "jsonl"):
+                sides = [("after", _child(_common.ROOT, "export", url, fmt, str(folder / f"a.{fmt}")))]
+                if before is not None:
+                    sides.append(("before", _child(before, "export", url, fmt, str(folder / f"b.{fmt}"))))
+                for side, run in sides:
+                    runs.setdefault(f"{fmt}_{side}", []).append(run)
+            runs.setdefault("copy_csv", []).append(
+                _child(_common.ROOT, "copy", url, "csv", str(folder / "c.csv"))
+            )
+        out: dict[str, object] = {"rows": rows}
+        copy_seconds = statistics.median(float(r["seconds"]) for r in runs["copy_csv"])  # type: ignore[arg-type]
+        for name, measured in runs.items():
+            seconds = statistics.median(float(r["seconds"]) for r in measured)  # type: ignore[arg-type]
+            out[name] = {
+                "seconds": round(seconds, 3),
+                "rows_per_second": round(rows / seconds),
+                "file_mb": round(int(measured[0]["bytes"]) / 1e6, 1),  # type: ignore[call-overload]
+                "rss_growth_mb": max(float(r["rss_growth_mb"]) for r in measured),  # type: ignore[arg-type]
+                "ratio_to_copy": ratio(copy_seconds, seconds),
+            }
+        for fmt in ("csv", "jsonl"):
+            if before is not None:
+                a, b = runs[f"{fmt}_after"], runs[f"{fmt}_before"]
+                out[f"{fmt}_identical_to_before"] = {r["sha256"] for r in a} == {r["sha256"] for r in b}
+                out[f"{fmt}_after_over_before"] = ratio(
+                    statistics.median(float(r["seconds"]) for r in b),  # type: ignore[arg-type]
+                    statistics.median(float(r["seconds"]) for r in a),  # type: ignore[arg-type]
+                )
+        return out
+    finally:
+        await drop_scratch(url)
+
+
+def xlsx_cells(rows: int, repeat: int, before: Path | None) -> dict[str, object]:
+    """The workbook writer alone on the same presented rows from memory (codes layout, local datetimes
+    as dates): this tree's XlsxExport, the one of ``before`` (its formats/exports.py loaded beside), and
+    XlsxWriter alone (constant memory, ``write_row`` of the same values), alternated, medians."""
+    import importlib.util
+
+    from formats.exports import XlsxExport as After
+
+    writers: dict[str, object] = {"after": After}
+    if before is not None:
+        spec = importlib.util.spec_from_file_location("before_formats_exports", before / "formats/exports.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        writers["before"] = module.XlsxExport
+    stored = [
+        {
+            "id": i,
+            "receipt_code": f"GY-B{i:07d}",
+            "kind": "draft_opinion",
+            "text": TEXT * (1 + i % 3) + ("=1+1" if i % 50 == 0 else ""),
+            "respondent_id": 1 + i // 4,
+            "channel": "telegram",
+            "source": "bot",
+            "stance": ("agree", "disagree", "partial", "other")[i % 4],
+            "category": "worker",
+            "locality": "79",
+            "status": "active",
+            "created_at": NOW - timedelta(seconds=rows - i),
+            "updated_at": NOW if i % 10 == 0 else None,
+        }
+        for i in range(rows)
+    ]
+    presented = [present_row(r, pii=False, hash_key="bench", tz=TZ, iso_times=False) for r in stored]
+    folder = Path(tempfile.mkdtemp(prefix="gopy-bench-xlsx-"))
+    times: dict[str, list[float]] = {}
+
+    def reference() -> None:
+        book = xlsxwriter.Workbook(
+            str(folder / "ref.xlsx"), {"constant_memory": True, "strings_to_formulas": False}
+        )
+        sheet = book.add_worksheet()
+        for i, row in enumerate(presented, start=1):
+            sheet.write_row(i, 0, list(row.values()))
+        book.close()
+
+    for _ in range(repeat):
+        for name, writer in writers.items():
+            started = time.perf_counter()
+            book = writer(folder / f"{name}.xlsx")  # type: ignore[operator]
+            for start in range(0, rows, PAGE_SIZE):
+                book.write_rows(presented[start : start + PAGE_SIZE])
+            book.close([])
+            times.setdefault(name, []).append(time.perf_counter() - started)
+        started = time.perf_counter()
+        reference()
+        times.setdefault("xlsxwriter_alone", []).append(time.perf_counter() - started)
+    ref = statistics.median(times["xlsxwriter_alone"])
+    return {
+        name: {
+            "seconds": round(statistics.median(t), 3),
+            "rows_per_second": round(rows / statistics.median(t)),
+            "ratio_to_xlsxwriter": ratio(ref, statistics.median(t)),
+        }
+        for name, t in times.items()
+    } | {"rows": rows, "cells_per_row": len(presented[0])}
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+async def http(rows: int, repeat: int, formats: list[str]) -> dict[str, object]:
+    """The real app under uvicorn in a child process on a scratch PostgreSQL database; a client streams
+    ``GET /v1/exports/feedback`` (codes layout) and counts the lines; the server's RSS is sampled."""
+    import signal
+    import socket
+    import sys
+
+    import httpx
+
+    from core.api_keys import generate_key
+    from storage.uow import SqlUnitOfWork
+
+    url = await scratch_postgresql()
+    home = Path(tempfile.mkdtemp(prefix="gopy-bench-home-"))
+    try:
+        await asyncio.to_thread(upgrade, url)
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        await pg_fill(sessions, rows)
+        key = generate_key()
+        async with SqlUnitOfWork(sessions) as uow:
+            await uow.api_keys.add(
+                name="bench", prefix=key.prefix, key_hash=key.key_hash, scopes=["feedback:read"], now=NOW
+            )
+            await uow.commit()
+        await engine.dispose()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(Path(__file__).with_name("_export_server.py")),
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--home",
+            str(home),
+            env=dict(os.environ, PYTHONPATH=str(_common.ROOT)),
+            cwd=_common.ROOT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        out: dict[str, object] = {"rows": rows}
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=600) as client:
+                for _ in range(300):  # until it answers (bounded: 30 s)
+                    try:
+                        if (await client.get("/healthz")).status_code < 500:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+                headers = {"Authorization": f"Bearer {key.secret}"}
+                for fmt in formats:
+                    measured = []
+                    for _ in range(repeat):
+                        start_rss = peak = _rss(server.pid)
+                        lines = size = 0
+                        started = time.perf_counter()
+                        params = {"format": fmt, "labels": "codes"}
+                        async with client.stream(
+                            "GET", "/v1/exports/feedback", params=params, headers=headers
+                        ) as r:
+                            r.raise_for_status()
+                            async for chunk in r.aiter_raw():
+                                lines += chunk.count(b"\n")
+                                size += len(chunk)
+                                peak = max(peak, _rss(server.pid))
+                        seconds = time.perf_counter() - started
+                        data_rows = lines - (1 if fmt == "csv" else 0)
+                        assert data_rows == rows, (data_rows, rows)
+                        measured.append((seconds, (peak - start_rss) / 1e6, size))
+                    median = statistics.median(m[0] for m in measured)
+                    out[fmt] = {
+                        "seconds": round(median, 2),
+                        "rows_per_second": round(rows / median),
+                        "file_mb": round(measured[0][2] / 1e6, 1),
+                        "server_rss_growth_mb": round(max(m[1] for m in measured), 1),
+                    }
+        finally:
+            server.send_signal(signal.SIGINT)
+            await asyncio.wait_for(server.wait(), timeout=60)
+        copy = [_child(_common.ROOT, "copy", url, "csv", str(home / "copy.csv")) for _ in range(repeat)]
+        copy_seconds = statistics.median(float(c["seconds"]) for c in copy)  # type: ignore[arg-type]
+        out["copy_csv"] = {"seconds": round(copy_seconds, 2), "rows_per_second": round(rows / copy_seconds)}
+        for fmt in formats:
+            out[fmt]["ratio_to_copy"] = ratio(copy_seconds, out[fmt]["seconds"])  # type: ignore[index]
+        return out
+    finally:
+        await drop_scratch(url)
+
+
 async def scratch_postgresql() -> str:
     import asyncpg
 
@@ -262,7 +525,44 @@ if __name__ == "__main__":
         help="postgresql: a scratch database",
     )
     parser.add_argument("--formats", nargs="+", default=[f.value for f in ExportFormat])
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="PostgreSQL: this tree against --before and COPY, CSV and JSONL, each run in a child process",
+    )
+    parser.add_argument("--before", type=Path, help="--compare: an older source tree (git archive)")
+    parser.add_argument(
+        "--http", action="store_true", help="PostgreSQL: exports through the API under uvicorn, streamed"
+    )
     args = parser.parse_args()
+    if args.compare or args.http:
+        size = args.rows[0]
+        if args.compare and "xlsx" in args.formats and len(args.formats) == 1:
+            figures = xlsx_cells(size, args.repeat, args.before)
+            reference = {"xlsxwriter_alone": "XlsxWriter constant_memory, write_row of the same values"}
+            ratios = {k: v["ratio_to_xlsxwriter"] for k, v in figures.items() if isinstance(v, dict)}
+        elif args.compare:
+            figures = asyncio.run(compare(size, args.repeat, args.before))
+            reference = {"copy_csv": "COPY (the export's SELECT, all rows) TO STDOUT WITH CSV, asyncpg"}
+            ratios = {k: v["ratio_to_copy"] for k, v in figures.items() if isinstance(v, dict)}
+        else:
+            formats = [f for f in args.formats if f != "xlsx"] or ["csv"]
+            figures = asyncio.run(http(size, args.repeat, formats))
+            reference = {"rows": "every row arrived (lines counted by the client)"}
+            ratios = {}
+        emit(
+            "exports",
+            parameters={
+                "rows": size,
+                "repeat": args.repeat,
+                "database": "postgresql",
+                "before": str(args.before),
+            },
+            figures=figures,
+            reference=reference,
+            ratio=ratios,
+        )
+        raise SystemExit(0)
     sizes, repeat = ([200], 1) if args.tiny else (args.rows, args.repeat)
     FORMATS[:] = [ExportFormat(f) for f in args.formats]
     results = asyncio.run(main(sizes, repeat, args.database))

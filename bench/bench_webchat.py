@@ -1,123 +1,438 @@
-"""Benchmark of the web chat: whole submissions through the real app over real HTTP (uvicorn, one process).
+"""Benchmark of the web chat: whole submissions through the real API app over real HTTP.
 
 Usage::
 
-    .venv/bin/python bench/bench_webchat.py              # 20 people, 4 at a time, SQLite
-    .venv/bin/python bench/bench_webchat.py 100 10       # 100 people, 10 at a time
+    .venv/bin/python bench/bench_webchat.py                                   # 100 users at once, PostgreSQL, 1 worker
+    .venv/bin/python bench/bench_webchat.py --database sqlite --users 20
+    .venv/bin/python bench/bench_webchat.py --workers 2                       # 2 uvicorn workers + Redis
+    .venv/bin/python bench/bench_webchat.py --think-ms 1000                   # people who read before they click
+    GOPY_BENCH_BASELINE_ROOT=/tmp/gopy-main .venv/bin/python bench/bench_webchat.py   # also another tree
     .venv/bin/python bench/bench_webchat.py --tiny
 
-Each "person" opens /chat, consents, and submits one opinion (15 events: the same clicks as the browser
-test). Prints one JSON object: events, event_ms_median, event_ms_p95, events_per_second,
-submissions_per_second (medians over 3 runs). Reference in the same run: GET /healthz on the same
-server through the same client, as many requests at a time (the HTTP path without any chat work).
+The server is the real app (``api.app.create_app``) under uvicorn in a child process
+(bench/_webchat_server.py; ``--workers N`` runs uvicorn's supervisor with N worker processes on one
+socket, and then the dialog state, the per-session lock and the rate limits are in Redis: ``REDIS_URL``
+with a database of its own and a key prefix of this run). The database is a scratch one (PostgreSQL: a
+database with a unique name, dropped afterwards; SQLite: a file), migrated with the real Alembic
+migrations and loaded with the bundled documents and lists.
+
+The load generator is this process (aiohttp, one cookie jar per person): ``--users`` people at the same
+time, each opens ``/chat``, consents and submits one opinion (15 events: the same clicks as the browser
+test), ``--rounds`` times in a row (a new session each time), pausing before each event 0.5 to 1.5 times
+``--think-ms`` (seeded, different for every person, so that people do not click in step).
+An event's latency is the round trip of its ``POST /chat/api/events``.
+
+Reference in the same run, against the same server, through the same client and connection pool:
+``GET /healthz`` by the same number of people at once, as many requests as there were events (the HTTP
+path of the app without any chat work). With ``GOPY_BENCH_BASELINE_ROOT`` the same runs are made with
+another source tree of Gopy (e.g. ``git archive main``), alternately, as ``baseline``.
+
+Prints one JSON object: events/s, submissions/s, p50/p95/p99 per event, server CPU ms per event (every
+process of the server, from /proc), SQL statements and transactions per event (SQLAlchemy engine events
+in each worker; the page opens are included), failures; medians over ``--runs``. ``GOPY_BENCH_PROFILE_DIR``
+writes each worker's cProfile statistics there.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
 import os
+import random
+import re
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import _common
-import httpx
+import aiohttp
 from _common import emit, ratio
 
-from storage.db import create_engine, session_factory
-from storage.migrate import upgrade
-from tests.conftest import load_bundled
-from tests.webchat_client import ChatClient, served
+from tests.webchat_client import free_port
 
-assert _common.ROOT
-STEPS = (
-    "Tôi đồng ý",
-    "Góp ý dự thảo văn kiện",
-    "[MẪU] Dự thảo Báo cáo chính trị",
-    "Phần thứ nhất",
-    "Về phát triển kinh tế",
-    "Không tán thành",
+ROOT = _common.ROOT
+HASH_KEY = "bench-hash-key"  # the server's (bench/_webchat_server.py)
+PROFILE_DIR = os.environ.get("GOPY_BENCH_PROFILE_DIR")
+BASELINE_ROOT = os.environ.get("GOPY_BENCH_BASELINE_ROOT")
+STATEMENTS = os.environ.get("GOPY_BENCH_STATEMENTS")  # print the server's statements by shape on stderr
+REDIS = os.environ.get("GOPY_BENCH_REDIS_URL", "redis://127.0.0.1:6379")
+START = ("command", "start")
+STEPS: tuple[tuple[str, str], ...] = (
+    START,
+    ("press", "Tôi đồng ý"),
+    ("press", "Góp ý dự thảo văn kiện"),
+    ("press", "[MẪU] Dự thảo Báo cáo chính trị"),
+    ("press", "Phần thứ nhất"),
+    ("press", "Về phát triển kinh tế"),
+    ("press", "Không tán thành"),
+    ("say", "Đề nghị bổ sung giải pháp tạo việc làm cho thanh niên."),
+    ("press", "Xong"),
+    ("press", "Nông dân"),
+    ("press", "Hội Nông dân"),
+    ("press", "Phường Hồng Bàng"),
+    ("press", "Bỏ qua"),
+    ("press", "Bỏ qua"),
+    ("press", "Gửi ý kiến"),
 )
-PROFILE = ("Xong", "Nông dân", "Hội Nông dân", "Phường Hồng Bàng", "Bỏ qua", "Bỏ qua", "Gửi ý kiến")
+CSRF_RE = re.compile(r'name="csrf-token" content="([0-9a-f]+)"')
 
 
-async def person(base: str, timings: list[float]) -> None:
-    async with ChatClient(base) as chat:
-        await chat.open()
+class Failed(Exception):
+    """A person's submission did not go as the browser test's does."""
 
-        async def timed(step):  # type: ignore[no-untyped-def]
+
+class Load:
+    """The shared client of a run: one aiohttp connector; every person has its own cookie jar."""
+
+    def __init__(self, base: str, connector: aiohttp.TCPConnector, think: float) -> None:
+        self.base = base
+        self.connector = connector
+        self.think = think
+        self.latencies: list[float] = []
+        self.failures: Counter[str] = Counter()
+        self.sessions: set[str] = set()  # every session id issued, to delete their Redis keys after
+
+    def client(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            self.base,
+            connector=self.connector,
+            connector_owner=False,
+            cookie_jar=aiohttp.CookieJar(unsafe=True),  # cookies for 127.0.0.1
+            timeout=aiohttp.ClientTimeout(total=120),
+        )
+
+    async def submission(self, pauses: random.Random) -> bool:
+        async with self.client() as http:
+            try:
+                await self._submission(http, pauses)
+                return True
+            except (Failed, aiohttp.ClientError, TimeoutError) as exc:
+                self.failures[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
+                return False
+            finally:
+                for cookie in http.cookie_jar:
+                    self.sessions.add(cookie.value)
+
+    async def _submission(self, http: aiohttp.ClientSession, pauses: random.Random) -> None:
+        async with http.get("/chat") as response:
+            found = CSRF_RE.search(await response.text())
+        if response.status != 200 or not found:
+            raise Failed(f"GET /chat {response.status}")
+        self.sessions.update(cookie.value for cookie in http.cookie_jar)  # before consent rotates it
+        token, last = found.group(1), dict[str, Any]()
+        for number, (kind, value) in enumerate(STEPS):
+            if self.think:  # a person reading (0.5 to 1.5 times --think-ms, seeded): the load's shape
+                await asyncio.sleep(self.think * pauses.uniform(0.5, 1.5))
+            if kind == "command":
+                body: dict[str, Any] = {"kind": "command", "value": value, "args": ""}
+            elif kind == "say":
+                body = {"kind": "text", "value": value}
+            else:
+                options = [c for r in last.get("replies", []) for row in r["choices"] for c in row]
+                found_data = [c["data"] for c in options if value in c["label"]]
+                if not found_data:
+                    raise Failed(f"no button {value!r}")
+                body = {"kind": "choice", "value": found_data[0], "screen": last["screen"]}
             started = time.perf_counter()
-            await step
-            timings.append(time.perf_counter() - started)
+            async with http.post("/chat/api/events", json=body, headers={"X-CSRF-Token": token}) as response:
+                payload = await response.read()
+            self.latencies.append(time.perf_counter() - started)
+            if response.status != 200:
+                raise Failed(f"event {number}: {response.status} {payload[:80]!r}")
+            last = json.loads(payload)
+            token = last.get("csrf") or token  # consent rotated the session, as the page's script does
+        if not any("GY-" in r["text"] for r in last.get("replies", [])):
+            raise Failed("no receipt")
 
-        await timed(chat.start())
-        for label in STEPS:
-            await timed(chat.press(label))
-        await timed(chat.say("Đề nghị bổ sung giải pháp tạo việc làm cho thanh niên."))
-        for label in PROFILE:
-            await timed(chat.press(label))
-        assert "GY-" in chat.texts()
+    async def healthz(self, requests: int, users: int) -> list[float]:
+        latencies: list[float] = []
+        share = -(-requests // users)
+
+        async def probe() -> None:
+            async with self.client() as http:
+                for _ in range(share):
+                    started = time.perf_counter()
+                    async with http.get("/healthz") as response:
+                        await response.read()
+                        response.raise_for_status()
+                    latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(probe() for _ in range(users)))
+        return latencies
 
 
-async def run_once(people: int, concurrency: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as folder:
+def _tree(pid: int) -> list[int]:
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                pids += _tree(int(child))
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of the server: the process and every process under it."""
+    total = 0
+    for each in _tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def start(command: list[str], env: dict[str, str], home: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=env, cwd=home)
+
+
+@contextlib.asynccontextmanager
+async def server_process(
+    url: str, home: Path, workers: int, pool: tuple[int, int], env_extra: dict[str, str], source: Path
+) -> AsyncIterator[tuple[str, int, Path]]:
+    port = free_port()
+    counts = home / f"counts-{port}"
+    counts.mkdir(parents=True)
+    command = [sys.executable, str(ROOT / "bench" / "_webchat_server.py"), "--port", str(port)]
+    command += ["--database-url", url, "--home", str(home), "--workers", str(workers)]
+    command += ["--pool-size", str(pool[0]), "--max-overflow", str(pool[1])]
+    command += ["--counts-dir", str(counts), "--profile-dir", PROFILE_DIR or ""]
+    lock = source / "requirements.lock"
+    if lock.exists() and "httptools==" not in lock.read_text():  # a tree from before httptools/uvloop
+        command += ["--loop", "asyncio", "--http", "h11"]  # as it runs with its own locked dependencies
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_") and k != "REDIS_URL"}
+    env |= env_extra
+    env["PYTHONPATH"] = f"{source}:{ROOT}" if source != ROOT else str(ROOT)  # its code first
+    proc = start(command, env, home)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 90
+            ready = 0
+            while ready < 3 * workers:  # every worker has started (a few answers in a row)
+                try:
+                    async with http.get(base + "/healthz") as response:
+                        ready = ready + 1 if response.status == 200 else 0
+                except aiohttp.ClientError:
+                    ready = 0
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the web chat server did not start")
+                await asyncio.sleep(0.1)  # waiting for a child process to listen, not a timing
+        yield base, proc.pid, counts
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] * 1000 if ordered else 0.0
+
+
+async def run_once(
+    url: str, home: Path, args: argparse.Namespace, source: Path, redis_db: int | None
+) -> dict[str, Any]:
+    env = {"GOPY_WEBCHAT_IP_LIMIT": str(args.users * args.rounds * 100)}  # everyone is 127.0.0.1 here
+    if redis_db is not None:
+        env["REDIS_URL"] = f"{REDIS}/{redis_db}"
+        env["GOPY_WEBCHAT_REDIS_PREFIX"] = f"gopy-bench-{os.getpid()}:rl:"
+    pool = (args.pool_size, args.max_overflow)
+    async with server_process(url, home, args.workers, pool, env, source) as (base, pid, counts):
+        connector = aiohttp.TCPConnector(limit=args.users)
+        try:
+            load = Load(base, connector, args.think_ms / 1000)
+            cpu_before = cpu_seconds(pid)
+            client_before = time.process_time()
+
+            async def person(number: int) -> int:
+                pauses = random.Random(_common.SEED + number)  # people do not click in step
+                return sum([await load.submission(pauses) for _ in range(args.rounds)])
+
+            started = time.perf_counter()
+            done = sum(await asyncio.gather(*(person(n) for n in range(args.users))))
+            elapsed = time.perf_counter() - started
+            cpu = cpu_seconds(pid) - cpu_before
+            client_cpu = time.process_time() - client_before
+            events = max(len(load.latencies), 1)
+            started = time.perf_counter()
+            reference = await load.healthz(events, args.users)
+            reference_elapsed = time.perf_counter() - started
+        finally:
+            await connector.close()
+    if redis_db is not None:
+        await forget_redis(redis_db, load.sessions)
+    sql: Counter[str] = Counter()
+    shapes: Counter[str] = Counter()
+    serving = 0
+    for file in counts.glob("*.json"):
+        written = json.loads(file.read_text())
+        serving += written["counts"].get("statements", 0) > 0
+        sql.update(written["counts"])
+        shapes.update(written["shapes"])
+    if STATEMENTS:
+        print(json.dumps(dict(shapes.most_common()), indent=1, ensure_ascii=False), file=sys.stderr)
+    return {
+        "events": len(load.latencies),
+        "submissions_complete": done,
+        "events_per_second": len(load.latencies) / elapsed,
+        "submissions_per_second": done / elapsed,
+        "event_ms_p50": percentile(load.latencies, 0.5),
+        "event_ms_p95": percentile(load.latencies, 0.95),
+        "event_ms_p99": percentile(load.latencies, 0.99),
+        "server_cpu_ms_per_event": cpu * 1000 / events,
+        "client_cpu_ms_per_event": client_cpu * 1000 / events,
+        "sql_statements_per_event": round(sql["statements"] / events, 2),
+        "sql_commits_per_event": round(sql["transactions_commit"] / events, 2),
+        "db_connections_opened": sql["connections_opened"],
+        "workers_serving": serving,
+        "failures": dict(load.failures),
+        "reference_healthz_per_second": len(reference) / reference_elapsed,
+        "reference_healthz_ms_p95": percentile(reference, 0.95),
+    }
+
+
+async def forget_redis(db: int, sessions: set[str]) -> None:
+    """Delete this run's keys: the rate-limit windows (our prefix) and the dialog states of our sessions."""
+    from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(f"{REDIS}/{db}")
+    keys = DefaultKeyBuilder(prefix="gopy", with_bot_id=True, with_destiny=True)
+    try:
+        doomed = [key async for key in redis.scan_iter(match=f"gopy-bench-{os.getpid()}:rl:*", count=1000)]
+        for sid in sessions:
+            mac = hmac.new(HASH_KEY.encode(), f"webchat-key:{sid}".encode(), hashlib.sha256).hexdigest()
+            chat = -(1 << 60) - int(mac[:14], 16)  # api.webchat.WebChat.storage_key
+            key = StorageKey(bot_id=0, chat_id=chat, user_id=chat)
+            doomed += [keys.build(key, part) for part in ("data", "state", "lock")]
+        for i in range(0, len(doomed), 500):
+            await redis.delete(*doomed[i : i + 500])
+    finally:
+        await redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, folder: Path) -> AsyncIterator[str]:
+    """A migrated database with the bundled documents and lists: a SQLite file, or a scratch
+    PostgreSQL database with a unique name (dropped afterwards) on GOPY_TEST_POSTGRES_DSN's server."""
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade
+    from tests.conftest import PG_ADMIN_DSN, load_bundled, pg_url
+
+    folder.mkdir(parents=True, exist_ok=True)
+    name = None
+    if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{folder}/bench.db"
+    else:
+        import asyncpg
+
+        name = f"gopy_bench_webchat_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+        url = pg_url(name)
+    try:
         await asyncio.to_thread(upgrade, url)
         engine = create_engine(url)
         await load_bundled(session_factory(engine))
         await engine.dispose()
-        timings: list[float] = []
-        gate = asyncio.Semaphore(concurrency)
+        yield url
+    finally:
+        if name is not None:
+            import asyncpg
 
-        async def one() -> None:
-            async with gate:
-                await person(base, timings)
+            admin = await asyncpg.connect(PG_ADMIN_DSN)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
 
-        async with served(url) as base:
-            started = time.perf_counter()
-            await asyncio.gather(*(one() for _ in range(people)))
-            elapsed = time.perf_counter() - started
-            requests = max(len(timings), 1)
-            async with httpx.AsyncClient(base_url=base, timeout=10) as http:
 
-                async def probe(count: int) -> None:
-                    for _ in range(count):
-                        (await http.get("/healthz")).raise_for_status()
+def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in results[0].items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = round(statistics.median(r[key] for r in results), 2)
+        else:
+            out[key] = results[len(results) // 2][key]
+    return out
 
-                started = time.perf_counter()
-                share = -(-requests // concurrency)
-                await asyncio.gather(*(probe(share) for _ in range(concurrency)))
-                reference = share * concurrency / (time.perf_counter() - started)
-    timings.sort()
-    return {
-        "events": len(timings),
-        "event_ms_median": statistics.median(timings) * 1000,
-        "event_ms_p95": timings[int(len(timings) * 0.95) - 1] * 1000,
-        "events_per_second": len(timings) / elapsed,
-        "submissions_per_second": people / elapsed,
-        "reference_healthz_per_second": reference,
-    }
+
+async def measure(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    redis_db = args.redis_db if args.workers > 1 else None
+    sources = {"gopy": ROOT} | ({"baseline": Path(BASELINE_ROOT)} if BASELINE_ROOT else {})
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
+    for _ in range(args.runs):  # the trees alternate, so both see the same load from other work
+        for name, source in sources.items():
+            with tempfile.TemporaryDirectory() as folder:
+                async with database(args.database, Path(folder) / "db") as url:
+                    out[name].append(await run_once(url, Path(folder), args, source, redis_db))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="web chat over real HTTP")
-    parser.add_argument("people", type=int, nargs="?", default=20)
-    parser.add_argument("concurrency", type=int, nargs="?", default=4)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--users", type=int, default=100, help="people at the same time")
+    parser.add_argument("--rounds", type=int, default=1, help="submissions of each person, one after another")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (>1: with Redis)")
+    parser.add_argument("--pool-size", type=int, default=5, help="GOPY_DB_POOL_SIZE of each worker")
+    parser.add_argument("--max-overflow", type=int, default=10, help="GOPY_DB_MAX_OVERFLOW of each worker")
+    parser.add_argument("--think-ms", type=float, default=0, help="pause of a person between two events")
+    parser.add_argument("--redis-db", type=int, default=int(os.environ.get("GOPY_BENCH_REDIS_DB", "13")))
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--tiny", action="store_true", help="2 people, one at a time, one run")
+    parser.add_argument("--tiny", action="store_true", help="2 people at once, SQLite, one run")
     args = parser.parse_args()
-    people, concurrency, runs = (2, 1, 1) if args.tiny else (args.people, args.concurrency, args.runs)
-    os.environ["GOPY_WEBCHAT_IP_LIMIT"] = str(people * 100)  # every person comes from 127.0.0.1 here
-    results = [asyncio.run(run_once(people, concurrency)) for _ in range(runs)]
-    figures = {key: round(statistics.median(r[key] for r in results), 2) for key in results[0]}
-    reference = figures.pop("reference_healthz_per_second")
+    if args.tiny:
+        args.database, args.users, args.rounds, args.runs = "sqlite", 2, 1, 1
+    results = asyncio.run(measure(args))
+    runs = {name: median_of(each) for name, each in results.items()}
+    figures = dict(runs["gopy"])
+    reference = {
+        "what": "GET /healthz, same server, client and number of people at once, as many requests as events",
+        "per_second": figures.pop("reference_healthz_per_second"),
+        "ms_p95": figures.pop("reference_healthz_ms_p95"),
+    }
+    ratios: dict[str, float | None] = {
+        "events_per_healthz": ratio(figures["events_per_second"], reference["per_second"])
+    }
+    if "baseline" in runs:
+        base = runs["baseline"]
+        figures["baseline"] = base | {"source": BASELINE_ROOT}
+        ratios["baseline_events_per_healthz"] = ratio(
+            base["events_per_second"], base["reference_healthz_per_second"]
+        )
+        ratios["events_per_second_vs_baseline"] = ratio(
+            figures["events_per_second"], base["events_per_second"]
+        )
+        ratios["p95_vs_baseline"] = ratio(figures["event_ms_p95"], base["event_ms_p95"])
     emit(
         "webchat",
-        parameters={"people": people, "concurrency": concurrency, "runs": runs, "database": "sqlite"},
+        parameters={
+            "database": args.database,
+            "users": args.users,
+            "rounds": args.rounds,
+            "workers": args.workers,
+            "think_ms": args.think_ms,
+            "events_per_submission": len(STEPS),
+            "runs": args.runs,
+            "redis": args.workers > 1,
+            "pool": [args.pool_size, args.max_overflow],
+        },
         figures=figures,
-        reference={"what": "GET /healthz, same server and client, same concurrency", "per_second": reference},
-        ratio=ratio(figures["events_per_second"], reference),
+        reference=reference,
+        ratio=ratios,
     )
 
 

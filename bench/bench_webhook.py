@@ -139,11 +139,17 @@ def start(command: list[str], env: dict[str, str], home: Path) -> subprocess.Pop
 
 @contextlib.asynccontextmanager
 async def server_process(
-    app: str, api_base: str, secret: str, database_url: str | None, home: Path, source: Path = ROOT
+    app: str,
+    api_base: str,
+    secret: str,
+    database_url: str | None,
+    home: Path,
+    source: Path = ROOT,
+    io: str = "fast",
 ) -> AsyncIterator[tuple[str, int]]:
     port = free_port()
     command = [sys.executable, str(ROOT / "bench" / "_webhook_server.py"), app, "--port", str(port)]
-    command += ["--api-base", api_base, "--token", TOKEN, "--secret", secret]
+    command += ["--api-base", api_base, "--token", TOKEN, "--secret", secret, "--io", io]
     if database_url:
         command += ["--database-url", database_url, "--home", str(home)]
     if PROFILE_DIR:
@@ -186,11 +192,18 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def run_once(
-    app: str, citizens: int, concurrency: int, database_url: str | None, home: Path, source: Path = ROOT
+    app: str,
+    citizens: int,
+    concurrency: int,
+    database_url: str | None,
+    home: Path,
+    source: Path = ROOT,
+    io: str = "fast",
 ) -> dict[str, Any]:
     secret = secrets.token_hex(16)
     async with FakeTelegramServer(token=TOKEN, strict_chats=False) as fake:
-        async with server_process(app, fake.base_url, secret, database_url, home, source) as (base, pid):
+        server = server_process(app, fake.base_url, secret, database_url, home, source, io)
+        async with server as (base, pid):
             connector = aiohttp.TCPConnector(limit=concurrency)
             async with aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=300)
@@ -292,17 +305,21 @@ async def database(kind: str, folder: Path) -> AsyncIterator[str]:
             await admin.close()
 
 
-async def measure(kind: str, citizens: int, concurrency: int, runs: int) -> dict[str, Any]:
+async def measure(
+    kind: str, citizens: int, concurrency: int, runs: int, io: str, baseline_io: str
+) -> dict[str, Any]:
     gopy, echo, baseline = [], [], []
     for _ in range(runs):  # Gopy and the echo alternate, so both see the same load from other work
         with tempfile.TemporaryDirectory() as folder:
             async with database(kind, Path(folder)) as url:
-                gopy.append(await run_once("gopy", citizens, concurrency, url, Path(folder)))
+                gopy.append(await run_once("gopy", citizens, concurrency, url, Path(folder), io=io))
             if BASELINE_ROOT:
                 async with database(kind, Path(folder) / "baseline") as url:
                     source = Path(BASELINE_ROOT)
-                    baseline.append(await run_once("gopy", citizens, concurrency, url, Path(folder), source))
-            echo.append(await run_once("echo", citizens, concurrency, None, Path(folder)))
+                    baseline.append(
+                        await run_once("gopy", citizens, concurrency, url, Path(folder), source, baseline_io)
+                    )
+            echo.append(await run_once("echo", citizens, concurrency, None, Path(folder), io=io))
     out = {"gopy": median_of(gopy), "echo": median_of(echo)}
     if baseline:
         out["baseline"] = median_of(baseline)
@@ -326,9 +343,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--tiny", action="store_true", help="3 citizens, 3 at a time, one run each")
+    parser.add_argument(
+        "--io",
+        choices=("fast", "plain"),
+        default="fast",
+        help="uvloop + httptools (as `gopy run`) or asyncio + h11",
+    )
+    parser.add_argument(
+        "--baseline-io", choices=("fast", "plain"), default="plain", help="for GOPY_BENCH_BASELINE_ROOT"
+    )
     args = parser.parse_args()
     citizens, concurrency, runs = (3, 3, 1) if args.tiny else (args.citizens, args.concurrency, args.runs)
-    by_database = {kind: asyncio.run(measure(kind, citizens, concurrency, runs)) for kind in args.databases}
+    by_database = {
+        kind: asyncio.run(measure(kind, citizens, concurrency, runs, args.io, args.baseline_io))
+        for kind in args.databases
+    }
     figures = {kind: r["gopy"] for kind, r in by_database.items()}
     for kind, r in by_database.items():
         if "baseline" in r:

@@ -7,8 +7,8 @@ Their order (see ``bot.runtime.build_dispatcher``), outermost first:
    cannot be read because PostgreSQL or Redis is down), the person is told the message was not saved
    and is asked to send it again, and the update is acknowledged rather than silently dropped.
 2. aiogram's FSM middleware: the per-chat lock and the dialog state, read through that unit of work.
-3. :class:`TransactionMiddleware` skips a re-delivered update, runs the handlers, records the update
-   as handled, commits everything at once and gives the connection back to the pool, and only then
+3. :class:`TransactionMiddleware` runs the handlers, records the update as handled (a re-delivered
+   update is found there, by the insert, and rolled back), commits everything at once and gives the connection back to the pool, and only then
    sends the replies the handlers queued in :class:`Replies` (still inside the per-chat lock, in order).
 
 So an update holds at most one database connection, and none while it talks to Telegram.
@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm import bind_unit_of_work
@@ -68,8 +69,11 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                     return await handler(event, data)
         except Exception as exc:
             # the session is closed by now: the connection (if any) is back in the pool
-            UPDATE_ERRORS.labels(channel="telegram").inc()
             update_id = event.update_id if isinstance(event, Update) else None
+            if update_id is not None and not uow.completed and await self._handled_before(data, update_id):
+                _duplicate(event)  # a re-delivered copy failed where the first succeeded: nothing to tell
+                return None
+            UPDATE_ERRORS.labels(channel="telegram").inc()
             log.exception(
                 "update failed",
                 extra={"update_id": update_id, "error": type(exc).__name__, "saved": uow.completed},
@@ -77,6 +81,12 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             # before the commit nothing of this update is saved: ask for it again; after it, only a reply failed
             await _tell(data["bot"], event, "error.internal" if uow.completed else "error.not_saved")
             return None
+
+    async def _handled_before(self, data: dict[str, Any], update_id: int) -> bool:
+        try:
+            return await was_handled(self.sessions, data["bot"].id, update_id)
+        except Exception:
+            return False  # the database is down: the person is told the update was not saved
 
 
 class TransactionMiddleware(BaseMiddleware):
@@ -92,24 +102,40 @@ class TransactionMiddleware(BaseMiddleware):
         bot: Bot = data["bot"]
         session = uow.session
         assert session is not None
-        seen = await session.scalar(
-            select(ProcessedUpdateRow.update_id).where(
-                ProcessedUpdateRow.bot_id == bot.id, ProcessedUpdateRow.update_id == event.update_id
-            )
-        )
-        if seen is not None:
-            _duplicate(event)
-            return None
         result = await handler(event, data)
-        session.add(ProcessedUpdateRow(bot_id=bot.id, update_id=event.update_id, handled_at=self.clock.now()))
-        try:
-            await session.flush()
-        except IntegrityError:
-            _duplicate(event)  # handled meanwhile by another worker: this copy's work is rolled back
+        # the handled-update check is its insert: one statement at the end, so SQLite's write lock is taken
+        # only for the update's own writes, not for its whole handling; a re-delivered update runs the
+        # handlers again (rare) and is rolled back here
+        if not await mark_handled(session, bot.id, event.update_id, self.clock.now()):
+            _duplicate(event)  # handled before, or meanwhile by another worker: this copy's work is undone
             return None
         await uow.complete()
         await replies.send()
         return result
+
+
+async def mark_handled(session: AsyncSession, bot_id: int, update_id: int, now: datetime) -> bool:
+    """Record the update as handled; False when it already was (``INSERT … ON CONFLICT DO NOTHING
+    RETURNING``, PostgreSQL and SQLite ≥ 3.35)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(ProcessedUpdateRow)
+        .values(bot_id=bot_id, update_id=update_id, handled_at=now)
+        .on_conflict_do_nothing(index_elements=[ProcessedUpdateRow.bot_id, ProcessedUpdateRow.update_id])
+        .returning(ProcessedUpdateRow.update_id)
+    )
+    return (await session.execute(stmt)).scalar() is not None
+
+
+async def was_handled(sessions: async_sessionmaker[AsyncSession], bot_id: int, update_id: int) -> bool:
+    """Whether an update is recorded as handled (asked only when handling a copy of it failed)."""
+    async with sessions() as session:
+        found = await session.scalar(
+            select(ProcessedUpdateRow.update_id).where(
+                ProcessedUpdateRow.bot_id == bot_id, ProcessedUpdateRow.update_id == update_id
+            )
+        )
+    return found is not None
 
 
 def _duplicate(event: Update) -> None:

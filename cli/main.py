@@ -91,6 +91,8 @@ def _serve(poll: bool) -> None:
         port=settings.port,
         log_config=None,
         access_log=False,  # access lines carry client addresses: personal data stays out of the logs
+        loop="uvloop",  # both are dependencies (issue 11: the event loop and HTTP parser in C)
+        http="httptools",
     )
 
 

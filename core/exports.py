@@ -340,6 +340,72 @@ def present_row(
     return out
 
 
+@dataclass(frozen=True)
+class SqlEncoding:
+    """What a database needs to write an export's CSV or JSON Lines rows itself, byte for byte as
+    ``formats.exports`` writes the presented rows (storage's fast path on PostgreSQL).
+
+    ``columns`` in order; ``iso_times``: ISO 8601 local times with their offset (the machine layout), else
+    ``YYYY-MM-DD HH:MM:SS`` local (a file for people); ``tz_name`` the IANA zone; ``pii``: the respondent
+    id, else its pseudonym from ``hmac_inner`` / ``hmac_outer`` (the HMAC-SHA256 key pads, so the
+    database computes :func:`pseudonym` without holding the key as text); ``labels`` / ``sections`` /
+    ``whole_document``: the names of a worded file (:class:`ExportWording`), empty for codes.
+    """
+
+    fmt: ExportFormat
+    columns: tuple[str, ...]
+    iso_times: bool
+    tz_name: str
+    pii: bool
+    hmac_inner: bytes
+    hmac_outer: bytes
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    sections: Mapping[str, str] = field(default_factory=dict)
+    whole_document: str | None = None
+    worded: bool = False
+
+
+def hmac_pads(key: str) -> tuple[bytes, bytes]:
+    """The inner and outer pads of HMAC-SHA256 for ``key``: HMAC(k, m) = H(outer || H(inner || m))."""
+    raw = key.encode()
+    if len(raw) > 64:  # SHA-256's block size
+        raw = hashlib.sha256(raw).digest()
+    raw = raw.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in raw), bytes(b ^ 0x5C for b in raw)
+
+
+def sql_encoding(
+    fmt: ExportFormat,
+    *,
+    pii: bool,
+    hash_key: str,
+    tz: tzinfo,
+    wording: ExportWording | None,
+) -> SqlEncoding | None:
+    """The :class:`SqlEncoding` of a CSV or JSONL export, or ``None`` when only Python can write it
+    (XLSX, or a time zone that is not a named IANA zone)."""
+    if fmt is ExportFormat.XLSX or not isinstance(tz, ZoneInfo) or not tz.key:
+        return None
+    if fmt is ExportFormat.JSONL and wording is not None:  # JSON Lines is the machine layout only
+        return None
+    inner, outer = hmac_pads(hash_key)
+    if wording is None or fmt is ExportFormat.JSONL:
+        return SqlEncoding(fmt, EXPORT_COLUMNS, True, tz.key, pii, inner, outer)
+    return SqlEncoding(
+        fmt,
+        WORDED_COLUMNS,
+        False,
+        tz.key,
+        pii,
+        inner,
+        outer,
+        labels={c: dict(wording.values.get(c, {})) for c in LABELLED_COLUMNS},
+        sections={str(k): v for k, v in wording.sections.items()},
+        whole_document=wording.whole_document,
+        worded=True,
+    )
+
+
 def parse_cursor(cursor: str | None) -> int | None:
     """Decode the opaque pagination cursor (the last id seen); a malformed one is an InvalidQuery."""
     if cursor is None or cursor == "":

@@ -23,6 +23,7 @@ from core.domain import (
 from core.ports import UnitOfWork
 from core.text import fold_for_matching, normalize_input, text_length
 
+RECEIPT_DRAWS = 20  # receipt codes drawn before giving up (31^6 codes: a second draw is already rare)
 SOURCE_OF_CHANNEL = {Channel.TELEGRAM: Source.BOT, Channel.ZALO: Source.BOT, Channel.WEB: Source.WEB}
 
 
@@ -126,8 +127,11 @@ async def submit_feedback(
     max_length: int,
     client_ref: str | None = None,
 ) -> Receipt:
-    """Store one opinion on a draft ; a repeated ``client_ref`` returns the first receipt."""
-    respondent = await require_consent(uow, respondent_id)
+    """Store one opinion on a draft ; a repeated ``client_ref`` returns the first receipt.
+
+    The consent, the document being open and the receipt code being free are checked by the insert itself
+    (``FeedbackRepository.add_opinion``: one statement, the documents may come from a per-process cache);
+    only when it inserts nothing are they read to tell which failed."""
     earlier = await previous_receipt(uow=uow, respondent_id=respondent_id, client_ref=client_ref)
     if earlier is not None:
         return earlier
@@ -143,7 +147,7 @@ async def submit_feedback(
     cleaned = clean_text(text=text, max_length=max_length, required=stance.text_required)
     feedback = Feedback(
         id=None,
-        receipt_code=await unique_receipt_code(uow),
+        receipt_code=new_receipt_code(),
         kind=FeedbackKind.DRAFT_OPINION,
         respondent_id=respondent_id,
         text=cleaned,
@@ -154,12 +158,20 @@ async def submit_feedback(
         document_id=document_id,
         section_id=section_id,
         stance=stance,
-        profile=profile_snapshot(respondent),
         client_ref=client_ref,
     )
-    await uow.feedback.add(feedback)
-    await uow.commit()
-    return Receipt(feedback.receipt_code, now)
+    for _ in range(RECEIPT_DRAWS):
+        if await uow.feedback.add_opinion(feedback, now=now):
+            await uow.commit()
+            return Receipt(feedback.receipt_code, now)
+        await require_consent(uow, respondent_id)
+        current = await uow.documents.get_current(document_id)
+        if current is None:
+            raise errors.DocumentNotFound(document_id=document_id)
+        if not current.accepts_feedback(now):
+            raise errors.DocumentClosed(title=current.title)
+        feedback = replace(feedback, receipt_code=new_receipt_code())  # the unique index refused the code
+    raise RuntimeError("could not draw a free receipt code")  # 31^6 codes: practically unreachable
 
 
 async def list_my_feedback(*, uow: UnitOfWork, respondent_id: int, limit: int = 20) -> list[Feedback]:
@@ -175,13 +187,15 @@ async def get_my_feedback(*, uow: UnitOfWork, respondent_id: int, receipt_code: 
     return feedback
 
 
-async def can_change(*, uow: UnitOfWork, feedback: Feedback, now: datetime) -> bool:
-    """An entry can be edited or withdrawn while it is active and its document is open."""
+async def can_change(*, uow: UnitOfWork, feedback: Feedback, now: datetime, current: bool = False) -> bool:
+    """An entry can be edited or withdrawn while it is active and its document is open (``current``: as the
+    database has the document now, not the per-process cache)."""
     if feedback.status is not FeedbackStatus.ACTIVE:
         return False
     if feedback.document_id is None:
         return True
-    document = await uow.documents.get(feedback.document_id)
+    documents = uow.documents
+    document = await (documents.get_current if current else documents.get)(feedback.document_id)
     return document is not None and document.accepts_feedback(now)
 
 
@@ -228,7 +242,7 @@ async def erase_respondent(*, uow: UnitOfWork, respondent_id: int) -> int:
 async def _ensure_changeable(uow: UnitOfWork, feedback: Feedback, now: datetime) -> None:
     if feedback.status is not FeedbackStatus.ACTIVE:
         raise errors.FeedbackNotFound(receipt_code=feedback.receipt_code)
-    if not await can_change(uow=uow, feedback=feedback, now=now):
+    if not await can_change(uow=uow, feedback=feedback, now=now, current=True):
         raise errors.DocumentClosed(title="")
 
 

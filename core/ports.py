@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol, Self
 
 from core.domain import (
@@ -18,7 +19,12 @@ from core.domain import (
 
 
 class DocumentRepository(Protocol):
-    async def get(self, document_id: int) -> Document | None: ...
+    async def get(self, document_id: int) -> Document | None:
+        """The document (possibly from a per-process cache a few seconds old)."""
+
+    async def get_current(self, document_id: int) -> Document | None:
+        """The document as the database has it now."""
+
     async def list_visible(self) -> Sequence[Document]: ...
 
 
@@ -42,6 +48,10 @@ class RespondentRepository(Protocol):
 
 class FeedbackRepository(Protocol):
     async def add(self, feedback: Feedback) -> Feedback: ...
+    async def add_opinion(self, feedback: Feedback, *, now: datetime) -> bool:
+        """Insert an opinion on a draft if its document accepts feedback at ``now`` (checked by the
+        database, not a cache) and its receipt code is free; False when nothing was inserted."""
+
     async def update(self, feedback: Feedback) -> None: ...
     async def get_by_receipt(self, receipt_code: str) -> Feedback | None: ...
     async def get_by_client_ref(self, respondent_id: int, client_ref: str) -> Feedback | None: ...

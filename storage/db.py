@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from core.config import Settings
+from storage import refcache
 
 logging.getLogger("aiosqlite").setLevel(logging.INFO)  # its DEBUG lines hold the bound parameters
 
@@ -78,6 +81,7 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "handle_error", redact_statement_error)
+        refcache.watch(engine.sync_engine)  # writes to documents, sections, lists drop the process's cache
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -89,10 +93,44 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    ping_idle = "pool_pre_ping" not in kwargs  # a caller's explicit choice stands
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "handle_error", redact_statement_error)
+    refcache.watch(engine.sync_engine)
+    if ping_idle:
+        _ping_idle_connections(engine)
     return engine
+
+
+#: a pooled connection unused for longer than this is tested before it is handed out
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Pessimistic disconnect handling for the connections that may have gone stale only.
+
+    SQLAlchemy's ``pool_pre_ping`` tests every checkout: with asyncpg three round trips (BEGIN, an empty
+    query, ROLLBACK) before each request's or update's first statement. A connection given back moments
+    ago (the steady state under load) cannot have been dropped by a server restart or an idle timeout any
+    more than during the request that just used it, so only a connection idle for ``IDLE_PING_SECONDS``
+    is pinged; a failed ping discards it and the pool hands out another (a fresh one when the server
+    restarted), so the request itself never sees the dead connection.
+    """
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < IDLE_PING_SECONDS:
+            return  # new, or back in the pool just now
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("stale pooled connection") from exc
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:

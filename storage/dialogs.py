@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,19 +13,40 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock, SystemClock
 from storage.models import DialogStateRow
 
+_TABLE = DialogStateRow.__table__
+#: one statement object per shape, built once: a statement's SQL (and its compiled form, cached by
+#: SQLAlchemy under the statement's cache key, which is memoised on the object) is then not rebuilt per
+#: event; the values are bound parameters
+_GET = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
+_UPSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+def _upsert(dialect: str, fields: tuple[str, ...]) -> Any:
+    statement = _UPSERTS.get((dialect, fields))
+    if statement is None:
+        insert: Callable[..., Any] = pg_insert if dialect == "postgresql" else sqlite_insert
+        columns = ("key", "state", "data", "updated_at")
+        values = insert(_TABLE).values({c: bindparam(c, type_=_TABLE.c[c].type) for c in columns})
+        changed = {f: values.excluded[f] for f in (*fields, "updated_at")}
+        statement = _UPSERTS[(dialect, fields)] = values.on_conflict_do_update(
+            index_elements=["key"], set_=changed
+        )
+    return statement
+
 
 class SqlDialogStore:
     """Get and set ``(state, data)`` by key in the caller's session (an upsert; never commits).
 
     The caller is the entrypoint's unit of work (a bot update), so the dialog state is read and
-    written in the update's one transaction and through its one connection.
+    written in the update's one transaction and through its one connection. Both are plain column
+    statements built once (no ORM object per read, nothing in the session's identity map).
     """
 
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
 
     async def get(self, session: AsyncSession, key: str) -> tuple[str | None, dict[str, Any]]:
-        row = await session.scalar(select(DialogStateRow).where(DialogStateRow.key == key))
+        row = (await session.execute(_GET, {"key": key})).first()
         if row is None:
             return None, {}
         return row.state, dict(row.data or {})
@@ -39,17 +60,9 @@ class SqlDialogStore:
         data: dict[str, Any] | None = None,
         fields: tuple[str, ...] = ("state", "data"),
     ) -> None:
-        values: dict[str, Any] = {
-            "key": key,
-            "updated_at": self._clock.now(),
-            "state": state,
-            "data": data or {},
-        }
         dialect = session.bind.dialect.name if session.bind else "sqlite"
-        insert: Callable[..., Any] = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(DialogStateRow).values(**values)
-        update_cols = {f: stmt.excluded[f] for f in fields} | {"updated_at": stmt.excluded.updated_at}
-        await session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=update_cols))
+        values = {"key": key, "updated_at": self._clock.now(), "state": state, "data": data or {}}
+        await session.execute(_upsert(dialect, fields), values)
 
     async def delete(self, session: AsyncSession, key: str) -> None:
         await session.execute(delete(DialogStateRow).where(DialogStateRow.key == key))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, inspect, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.util import identity_key
 
 from core.domain import (
     Channel,
@@ -36,6 +39,9 @@ from storage.models import (
     RespondentRow,
     SectionRow,
 )
+from storage.refcache import ReferenceCache
+
+T = TypeVar("T")
 
 
 def document_from_row(row: DocumentRow) -> Document:
@@ -117,6 +123,9 @@ def feedback_from_row(row: FeedbackRow) -> Feedback:
     )
 
 
+_PROFILE_COLUMNS = frozenset(Profile().as_dict())
+
+
 def _feedback_values(feedback: Feedback) -> dict[str, object]:
     return {
         "receipt_code": feedback.receipt_code,
@@ -148,21 +157,40 @@ def _feedback_values(feedback: Feedback) -> dict[str, object]:
     }
 
 
+async def _cached(
+    cache: ReferenceCache | None, key: tuple[object, ...], load: Callable[[], Awaitable[T]]
+) -> T:
+    return await load() if cache is None else await cache.get(key, load)
+
+
 class SqlDocumentRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """Documents; ``get`` and ``list_visible`` answer from the process's reference cache
+    (storage/refcache.py), ``get_current`` and the staff methods from the database."""
+
+    def __init__(self, session: AsyncSession, cache: ReferenceCache | None = None) -> None:
         self.session = session
+        self.cache = cache
 
     async def get(self, document_id: int) -> Document | None:
-        row = await self.session.get(DocumentRow, document_id)
+        return await _cached(self.cache, ("document", document_id), lambda: self.get_current(document_id))
+
+    async def get_current(self, document_id: int) -> Document | None:
+        """The document as the database has it now (never cached)."""
+        row = await self.session.scalar(
+            select(DocumentRow).where(DocumentRow.id == document_id).execution_options(populate_existing=True)
+        )
         return document_from_row(row) if row else None
 
     async def list_visible(self) -> Sequence[Document]:
-        rows = await self.session.scalars(
-            select(DocumentRow)
-            .where(DocumentRow.status != DocumentStatus.DRAFT.value)
-            .order_by(DocumentRow.id)
-        )
-        return [document_from_row(r) for r in rows]
+        async def load() -> tuple[Document, ...]:
+            rows = await self.session.scalars(
+                select(DocumentRow)
+                .where(DocumentRow.status != DocumentStatus.DRAFT.value)
+                .order_by(DocumentRow.id)
+            )
+            return tuple(document_from_row(r) for r in rows)
+
+        return list(await _cached(self.cache, ("documents_visible",), load))
 
     async def code_taken(self, code: str) -> bool:
         return await self.session.scalar(select(DocumentRow.id).where(DocumentRow.code == code)) is not None
@@ -199,10 +227,16 @@ class SqlDocumentRepository:
 
 
 class SqlSectionRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """Sections, from the process's reference cache (storage/refcache.py)."""
+
+    def __init__(self, session: AsyncSession, cache: ReferenceCache | None = None) -> None:
         self.session = session
+        self.cache = cache
 
     async def get(self, section_id: int) -> Section | None:
+        return await _cached(self.cache, ("section", section_id), lambda: self._get(section_id))
+
+    async def _get(self, section_id: int) -> Section | None:
         row = await self.session.get(SectionRow, section_id)
         if row is None:
             return None
@@ -212,6 +246,15 @@ class SqlSectionRepository:
     async def list_children(
         self, document_id: int, parent_id: int | None, *, offset: int, limit: int
     ) -> tuple[Sequence[Section], int]:
+        key = ("section_children", document_id, parent_id, offset, limit)
+        sections, total = await _cached(
+            self.cache, key, lambda: self._list_children(document_id, parent_id, offset=offset, limit=limit)
+        )
+        return list(sections), total
+
+    async def _list_children(
+        self, document_id: int, parent_id: int | None, *, offset: int, limit: int
+    ) -> tuple[tuple[Section, ...], int]:
         parent_filter = (
             SectionRow.parent_id.is_(None) if parent_id is None else SectionRow.parent_id == parent_id
         )
@@ -231,9 +274,14 @@ class SqlSectionRepository:
             .offset(offset)
             .limit(limit)
         )
-        return [section_from_row(row, count) for row, count in result.all()], total
+        return tuple(section_from_row(row, count) for row, count in result.all()), total
 
     async def list_document(self, document_id: int) -> Sequence[Section]:
+        return list(
+            await _cached(self.cache, ("sections", document_id), lambda: self._list_document(document_id))
+        )
+
+    async def _list_document(self, document_id: int) -> tuple[Section, ...]:
         rows = list(
             await self.session.scalars(
                 select(SectionRow).where(SectionRow.document_id == document_id).order_by(SectionRow.ordinal)
@@ -243,24 +291,54 @@ class SqlSectionRepository:
         for row in rows:
             if row.parent_id is not None:
                 children[row.parent_id] = children.get(row.parent_id, 0) + 1
-        return [section_from_row(row, children.get(row.id, 0)) for row in rows]
+        return tuple(section_from_row(row, children.get(row.id, 0)) for row in rows)
 
 
 class SqlRespondentRepository:
+    """Respondents; within one unit of work a respondent is read once: the repository keeps the row (the
+    session's identity map holds rows only weakly) and writes go through it."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._by_channel: dict[tuple[str, str], int] = {}
+        self._rows: dict[int, RespondentRow] = {}
+
+    def _kept(self, respondent_id: int) -> RespondentRow | None:
+        row = self._rows.get(respondent_id)
+        if row is None:
+            return None
+        state = inspect(row)
+        if state.expired_attributes or not state.persistent:  # after a rollback, or deleted: read again
+            return None
+        return row
+
+    async def _row(self, respondent_id: int) -> RespondentRow | None:
+        row = self._kept(respondent_id) or await self.session.get(RespondentRow, respondent_id)
+        if row is not None:
+            self._keep(row)
+        return row
+
+    def _keep(self, row: RespondentRow) -> None:
+        self._rows[row.id] = row
+        self._by_channel[(row.channel, row.user_hash)] = row.id
 
     async def get(self, respondent_id: int) -> Respondent | None:
-        row = await self.session.get(RespondentRow, respondent_id)
+        row = await self._row(respondent_id)
         return respondent_from_row(row) if row else None
 
     async def get_by_channel(self, channel: Channel, user_hash: str) -> Respondent | None:
+        known = self._by_channel.get((channel.value, user_hash))
+        if known is not None and (row := self._kept(known)) is not None:
+            return respondent_from_row(row)
         row = await self.session.scalar(
             select(RespondentRow).where(
                 RespondentRow.channel == channel.value, RespondentRow.user_hash == user_hash
             )
         )
-        return respondent_from_row(row) if row else None
+        if row is None:
+            return None
+        self._keep(row)
+        return respondent_from_row(row)
 
     async def add(self, respondent: Respondent) -> Respondent:
         row = RespondentRow(channel=respondent.channel.value, user_hash=respondent.user_hash)
@@ -268,16 +346,22 @@ class SqlRespondentRepository:
         self.session.add(row)
         await self.session.flush()
         respondent.id = row.id
+        self._keep(row)
         return respondent
 
     async def update(self, respondent: Respondent) -> None:
-        row = await self.session.get(RespondentRow, respondent.id)
+        row = await self._row(respondent.id) if respondent.id is not None else None
         if row is None:
             raise LookupError(respondent.id)
         self._apply(row, respondent)
         await self.session.flush()
 
     async def delete(self, respondent_id: int) -> None:
+        self._by_channel = {k: v for k, v in self._by_channel.items() if v != respondent_id}
+        self._rows.pop(respondent_id, None)
+        row = self.session.identity_map.get(identity_key(RespondentRow, respondent_id))
+        if row is not None:
+            self.session.expunge(row)
         await self.session.execute(delete(FeedbackRow).where(FeedbackRow.respondent_id == respondent_id))
         await self.session.execute(delete(RespondentRow).where(RespondentRow.id == respondent_id))
 
@@ -307,6 +391,42 @@ class SqlFeedbackRepository:
         await self.session.flush()
         feedback.id = row.id
         return feedback
+
+    async def add_opinion(self, feedback: Feedback, *, now: datetime) -> bool:
+        """Insert an opinion on a draft if, in the database at this moment, its respondent has consented,
+        its document accepts feedback and its receipt code is free: one ``INSERT … SELECT … FROM respondent
+        WHERE <consented> AND <document open> ON CONFLICT (receipt_code) DO NOTHING RETURNING id``; the
+        entry's profile columns are copied from the respondent's row. False when nothing was inserted (the
+        caller tells which condition failed); a cached document never lets an opinion past a closed one."""
+        assert feedback.document_id is not None
+        table = FeedbackRow.__table__
+        values = _feedback_values(feedback)
+        is_open = exists().where(
+            DocumentRow.id == feedback.document_id,
+            DocumentRow.status == DocumentStatus.OPEN.value,
+            or_(DocumentRow.opens_at.is_(None), DocumentRow.opens_at <= now),
+            or_(DocumentRow.closes_at.is_(None), DocumentRow.closes_at > now),
+        )
+        respondent = RespondentRow.__table__.c
+        columns = [
+            respondent[name] if name in _PROFILE_COLUMNS else literal(value, table.c[name].type)
+            for name, value in values.items()
+        ]
+        rows = select(*columns).where(
+            respondent.id == feedback.respondent_id, respondent.consent_at.is_not(None), is_open
+        )
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        stmt = (
+            dialect.insert(table)
+            .from_select(list(values), rows)
+            .on_conflict_do_nothing(index_elements=[table.c.receipt_code])
+            .returning(table.c.id)
+        )
+        new_id = (await self.session.execute(stmt)).scalar()
+        if new_id is None:
+            return False
+        feedback.id = new_id
+        return True
 
     async def update(self, feedback: Feedback) -> None:
         row = await self.session.get(FeedbackRow, feedback.id)
@@ -406,18 +526,27 @@ class SqlFeedbackRepository:
 
 
 class SqlReferenceRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """Reference lists, from the process's reference cache (storage/refcache.py)."""
+
+    def __init__(self, session: AsyncSession, cache: ReferenceCache | None = None) -> None:
         self.session = session
+        self.cache = cache
 
     async def list(self, list_name: str) -> Sequence[ReferenceItem]:
-        rows = await self.session.scalars(
-            select(ReferenceItemRow)
-            .where(ReferenceItemRow.list_name == list_name, ReferenceItemRow.active.is_(True))
-            .order_by(ReferenceItemRow.ordinal, ReferenceItemRow.id)
-        )
-        return [self._item(r) for r in rows]
+        async def load() -> tuple[ReferenceItem, ...]:
+            rows = await self.session.scalars(
+                select(ReferenceItemRow)
+                .where(ReferenceItemRow.list_name == list_name, ReferenceItemRow.active.is_(True))
+                .order_by(ReferenceItemRow.ordinal, ReferenceItemRow.id)
+            )
+            return tuple(self._item(r) for r in rows)
+
+        return list(await _cached(self.cache, ("reference_list", list_name), load))
 
     async def get(self, list_name: str, code: str) -> ReferenceItem | None:
+        return await _cached(self.cache, ("reference", list_name, code), lambda: self._get(list_name, code))
+
+    async def _get(self, list_name: str, code: str) -> ReferenceItem | None:
         row = await self.session.scalar(
             select(ReferenceItemRow).where(
                 ReferenceItemRow.list_name == list_name, ReferenceItemRow.code == code

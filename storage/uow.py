@@ -10,6 +10,7 @@ from storage.api_keys import SqlApiKeyRepository
 from storage.audit import SqlAuditRepository
 from storage.data_files import SqlDataFileRepository
 from storage.export_jobs import SqlExportJobRepository
+from storage.refcache import cache_of
 from storage.repositories import (
     SqlDocumentRepository,
     SqlFeedbackRepository,
@@ -32,11 +33,12 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         session = self._sessions()
         self.session = session
-        self.documents = SqlDocumentRepository(session)
-        self.sections = SqlSectionRepository(session)
+        cache = cache_of(session)  # the process's reference cache (storage/refcache.py)
+        self.documents = SqlDocumentRepository(session, cache)
+        self.sections = SqlSectionRepository(session, cache)
         self.respondents = SqlRespondentRepository(session)
         self.feedback = SqlFeedbackRepository(session)
-        self.reference = SqlReferenceRepository(session)
+        self.reference = SqlReferenceRepository(session, cache)
         self.plan = SqlPlanRepository(session)
         self.reporting = SqlReportingRepository(session)
         self.api_keys = SqlApiKeyRepository(session)

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.exports import FeedbackFilters, HiddenFilter, search_words
+from core.exports import FeedbackFilters, HiddenFilter, SqlEncoding, search_words
 from core.text import fold_for_matching
+from storage import export_sql
 from storage.models import (
     CongressRow,
     DocumentRow,
@@ -143,6 +144,30 @@ class SqlViewRepository:
         connection = await self.session.connection()
         result = await connection.execute(stmt.order_by(F.id).limit(limit))
         return [row._asdict() for row in result]
+
+    def can_encode_feedback(self) -> bool:
+        """Whether :meth:`encoded_feedback_page` works here (PostgreSQL, not SQLite); no query."""
+        return export_sql.supported(self.session.bind)
+
+    async def encoded_feedback_page(
+        self,
+        filters: FeedbackFilters,
+        spec: SqlEncoding,
+        *,
+        after: int | None,
+        limit: int,
+        upto: int | None = None,
+    ) -> tuple[int, int | None, bytes]:
+        """(rows, last id, their CSV or JSONL bytes) of the page :meth:`feedback_page` would return,
+        written by the database (storage.export_sql); only where :meth:`can_encode_feedback`."""
+        stmt = _feedback_select().where(*_where(filters, upto))
+        if after is not None:
+            stmt = stmt.where(F.id > after)
+        connection = await self.session.connection()
+        await export_sql.set_time_zone(connection, spec.tz_name)
+        result = await connection.execute(export_sql.page_statement(stmt.order_by(F.id).limit(limit), spec))
+        count, last, data = result.one()
+        return int(count), last, export_sql.finish(spec, bytes(data or b""))
 
     async def last_feedback_id(self) -> int:
         """The highest feedback id now: an export stops there, so its rows match its audit count."""

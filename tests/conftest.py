@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -104,12 +105,22 @@ async def pg_database(pg_template: str) -> AsyncIterator[str]:
         await conn.close()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file for the whole test session (the SQLite counterpart of ``pg_template``)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "gopy.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    leftovers = sorted(p.name for p in path.parent.iterdir() if p != path)
+    assert not leftovers, f"the migrated template is not a single closed file: {leftovers}"
+    return path
+
+
 @pytest.fixture
-async def sqlite_database(tmp_path: Path) -> str:
-    """A fresh, migrated SQLite file database; returns its URL."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'gopy.db'}"
-    await asyncio.to_thread(upgrade, url)
-    return url
+def sqlite_database(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh, migrated SQLite file database (a copy of the template); returns its URL."""
+    target = tmp_path / "gopy.db"
+    shutil.copyfile(sqlite_template, target)
+    return f"sqlite+aiosqlite:///{target}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -14,6 +14,7 @@ from core.domain import (
     Document,
     DocumentStatus,
     Feedback,
+    Profile,
     ReferenceItem,
     ReportingPeriod,
     Respondent,
@@ -26,6 +27,9 @@ class FakeDocuments:
         self.docs = docs
 
     async def get(self, document_id: int) -> Document | None:
+        return self.docs.get(document_id)
+
+    async def get_current(self, document_id: int) -> Document | None:
         return self.docs.get(document_id)
 
     async def list_visible(self) -> Sequence[Document]:
@@ -98,6 +102,20 @@ class FakeFeedback:
         feedback.id = len(self.store.feedback) + len(self.store.pending_feedback) + 1
         self.store.pending_feedback[feedback.id] = copy.deepcopy(feedback)
         return feedback
+
+    async def add_opinion(self, feedback: Feedback, *, now: datetime) -> bool:
+        respondent = self.store.pending_respondents.get(
+            feedback.respondent_id or 0
+        ) or self.store.respondents.get(feedback.respondent_id or 0)
+        if respondent is None or respondent.consent_at is None:
+            return False
+        document = self.store.documents.get(feedback.document_id or 0)
+        if document is None or not document.accepts_feedback(now):
+            return False
+        if await self.receipt_exists(feedback.receipt_code):
+            return False
+        await self.add(replace(feedback, profile=Profile(**respondent.profile.as_dict())))  # type: ignore[arg-type]
+        return True
 
     async def update(self, feedback: Feedback) -> None:
         assert feedback.id is not None

@@ -77,12 +77,18 @@ def render_pdf(content: bytes, name: str) -> RenderedPdf:
         if pages and not pages[-1].strip():
             pages.pop()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob(f"{name}-*.png"):
+        for old in _page_images(name):
             old.unlink()
         subprocess.run([_tool("pdftoppm"), "-r", "70", "-png", str(pdf), str(ARTIFACTS / name)], check=True)
         shutil.copy(pdf, ARTIFACTS / f"{name}.pdf")
-    images = sorted(ARTIFACTS.glob(f"{name}-*.png"))
-    return RenderedPdf(pages=pages, fonts=fonts, images=images)
+    return RenderedPdf(pages=pages, fonts=fonts, images=_page_images(name))
+
+
+def _page_images(name: str) -> list[Path]:
+    """``<name>-N.png`` exactly: "synthesis" must not take "synthesis-empty-1.png", which another test (maybe
+    running at the same time in another worker) writes."""
+    page = re.compile(re.escape(name) + r"-\d+\.png")
+    return sorted(p for p in ARTIFACTS.glob(f"{name}-*.png") if page.fullmatch(p.name))
 
 
 def assert_well_formed(pdf: RenderedPdf, *, part_headings: list[str]) -> None:

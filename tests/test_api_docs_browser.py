@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Route, expect
 
-from tests.test_webchat_browser import SHOTS, browser  # noqa: F401  (the Chromium fixture)
+from core.config import PROJECT_ROOT
+from tests.test_webchat_browser import browser  # noqa: F401  (the Chromium fixture)
 from tests.webchat_client import served
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -33,7 +34,9 @@ async def test_api_docs_render_with_every_outside_request_blocked(
         await expect(page.locator(".swagger-ui .info .title")).to_contain_text("Gopy API", timeout=20_000)
         await expect(page.locator(".opblock").first).to_be_visible()
         assert await page.locator(".opblock-summary-path", has_text="/v1/feedback").count() >= 1
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(SHOTS / "api-docs.png"))
+        # not in artifacts/webchat/, whose screenshots the web chat's browser test clears first
+        shots = PROJECT_ROOT / "artifacts" / "api"
+        shots.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(shots / "docs.png"))
         assert outside == []
         await page.close()

@@ -23,6 +23,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import DocumentRow, SectionRow
 from storage.uow import SqlUnitOfWork
+from tests.cli_support import gopy_in_process
 from tests.conftest import NOW, load_bundled
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,10 +38,14 @@ def alembic_heads() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
-def gopy(*args: str, db: Path | str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def gopy(*args: str, db: Path | str, cwd: Path, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """The command's answer; with ``process``, from a real ``gopy`` process (the live backup, and the restore
+    refused while another process holds the database, need one), else run in this process."""
     url = db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_")}
     env.update({"GOPY_DATABASE_URL": url, "PYTHONPATH": str(ROOT)})
+    if not process:
+        return gopy_in_process(*args, cwd=cwd, env=env)
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
         cwd=cwd,
@@ -190,7 +195,7 @@ def test_backup_of_a_live_database_restores_every_committed_opinion(tmp_path: Pa
         # 1. The writer commits freely while the backup runs (another process, the real CLI).
         writer.wait_for(30)
         before_free = set(writer.committed)
-        free = gopy("backup", str(tmp_path / "free.db"), db=live, cwd=tmp_path)
+        free = gopy("backup", str(tmp_path / "free.db"), db=live, cwd=tmp_path, process=True)
         assert free.returncode == 0, free.stderr
         assert "Đã sao lưu cơ sở dữ liệu" in free.stdout and "Database backed up" in free.stdout
         after_free = len(writer.committed)
@@ -200,7 +205,7 @@ def test_backup_of_a_live_database_restores_every_committed_opinion(tmp_path: Pa
         writer.hold.set()
         wait_until(writer.holding.is_set, "a write transaction held open")
         before_held = set(writer.committed)
-        held = gopy("backup", str(tmp_path / "held.db"), db=live, cwd=tmp_path)
+        held = gopy("backup", str(tmp_path / "held.db"), db=live, cwd=tmp_path, process=True)
         assert held.returncode == 0, held.stderr
         writer.release.set()
         writer.wait_for(len(before_held) + 20)
@@ -211,7 +216,7 @@ def test_backup_of_a_live_database_restores_every_committed_opinion(tmp_path: Pa
     assert set(writer.committed) == set(everything)
     for name, before in (("free", before_free), ("held", before_held)):
         target = tmp_path / f"restored-{name}" / "gopy.db"
-        result = gopy("restore", str(tmp_path / f"{name}.db"), db=target, cwd=tmp_path)
+        result = gopy("restore", str(tmp_path / f"{name}.db"), db=target, cwd=tmp_path, process=True)
         assert result.returncode == 0, result.stderr
         assert "Đã khôi phục" in result.stdout and "Restored" in result.stdout
         assert "gopy db upgrade" not in result.stdout  # the backup is at the current revision
@@ -280,7 +285,7 @@ def test_restore_refuses_while_the_database_is_open_elsewhere(tmp_path: Path) ->
     try:
         service.execute("PRAGMA journal_mode=WAL")
         service.execute("SELECT count(*) FROM feedback").fetchone()
-        result = gopy("restore", str(tmp_path / "a.bak"), "--force", db=target, cwd=tmp_path)
+        result = gopy("restore", str(tmp_path / "a.bak"), "--force", db=target, cwd=tmp_path, process=True)
         assert result.returncode == 2 and "đang được sử dụng" in result.stderr and "in use" in result.stderr
     finally:
         service.close()

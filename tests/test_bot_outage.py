@@ -30,7 +30,8 @@ from tests.fake_telegram import FakeTelegramServer, FakeUser
 from tests.private_servers import PrivatePostgres, PrivateRedis
 from tests.webchat_client import free_port, serve
 
-pytestmark = pytest.mark.e2e
+# one pytest-xdist worker runs the whole module: its private cluster is started once
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("private-postgres")]
 
 NOT_SAVED = t("error.not_saved", "vi") + "\n\n" + t("error.not_saved", "en")
 TIMEOUT = 60.0  # generous: a failing connection may be retried before it gives up

@@ -10,14 +10,18 @@ from pathlib import Path
 import pytest
 
 from core.domain import Stance
+from tests.cli_support import gopy_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def gopy(*args: str, cwd: Path, db: str) -> subprocess.CompletedProcess[str]:
+def gopy(*args: str, cwd: Path, db: str, process: bool = True) -> subprocess.CompletedProcess[str]:
+    """A real ``gopy`` process; ``process=False``: the same command run in this process (tests/cli_support.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_")}
     env.update({"GOPY_DATABASE_URL": db, "PYTHONPATH": str(ROOT)})
     env.pop("TELEGRAM_BOT_TOKEN", None)
+    if not process:
+        return gopy_in_process(*args, cwd=cwd, env=env)
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
         cwd=cwd,
@@ -59,18 +63,18 @@ def test_upgrade_load_and_import(tmp_path: Path, db: str) -> None:
 
 
 def test_malformed_document_is_refused_with_a_clear_error(tmp_path: Path, db: str) -> None:
-    assert gopy("db", "upgrade", cwd=tmp_path, db=db).returncode == 0
+    assert gopy("db", "upgrade", cwd=tmp_path, db=db, process=False).returncode == 0
     bad = tmp_path / "bad.docx"
     bad.write_bytes(b"this is not a word file")
-    result = gopy("documents", "import", str(bad), cwd=tmp_path, db=db)
+    result = gopy("documents", "import", str(bad), cwd=tmp_path, db=db, process=False)
     assert result.returncode == 2
     assert "Lỗi: Không nhập được tệp dự thảo" in result.stderr and "Error: Could not import" in result.stderr
-    missing = gopy("documents", "import", str(tmp_path / "nope.md"), cwd=tmp_path, db=db)
+    missing = gopy("documents", "import", str(tmp_path / "nope.md"), cwd=tmp_path, db=db, process=False)
     assert missing.returncode == 2 and "File not found" in missing.stderr
 
 
 def test_bad_plan_file_loads_nothing(tmp_path: Path, db: str) -> None:
-    assert gopy("db", "upgrade", cwd=tmp_path, db=db).returncode == 0
+    assert gopy("db", "upgrade", cwd=tmp_path, db=db, process=False).returncode == 0
     plan = tmp_path / "plan.yaml"
     plan.write_text(
         "kind: plan\nunit_kinds: [{code: a, vi: A}]\ncongresses:\n"
@@ -78,7 +82,7 @@ def test_bad_plan_file_loads_nothing(tmp_path: Path, db: str) -> None:
         "  - {code: c2, name_vi: C2, periods: [{code: p2, phase: sometime, month: '2025-10'}]}\n",
         encoding="utf-8",
     )
-    result = gopy("load", str(plan), cwd=tmp_path, db=db)
+    result = gopy("load", str(plan), cwd=tmp_path, db=db, process=False)
     assert (
         result.returncode == 2
         and "Không đọc được tệp dữ liệu: một mục thiếu thông tin bắt buộc." in result.stderr
@@ -86,7 +90,7 @@ def test_bad_plan_file_loads_nothing(tmp_path: Path, db: str) -> None:
     assert (
         "bad_item" not in result.stderr.splitlines()[0]
     )  # the sentence; the raw parameters follow in English
-    check = gopy("load", str(ROOT / "data" / "lists.yaml"), cwd=tmp_path, db=db)
+    check = gopy("load", str(ROOT / "data" / "lists.yaml"), cwd=tmp_path, db=db, process=False)
     assert check.returncode == 0
     import sqlite3
 
@@ -145,8 +149,8 @@ def test_make_run_loads_the_bundled_data_again_after_real_use(tmp_path: Path, db
     files = [
         str(data / n) for n in ("lists.yaml", "localities.csv", "plan.yaml", "documents/sample-draft.md")
     ]
-    assert gopy("db", "upgrade", cwd=tmp_path, db=db).returncode == 0
-    assert gopy("load", *files, cwd=tmp_path, db=db).returncode == 0
+    assert gopy("db", "upgrade", cwd=tmp_path, db=db, process=False).returncode == 0
+    assert gopy("load", *files, cwd=tmp_path, db=db, process=False).returncode == 0
 
     async def use_it() -> None:
         engine = create_engine(db)
@@ -168,7 +172,7 @@ def test_make_run_loads_the_bundled_data_again_after_real_use(tmp_path: Path, db
         return str(value)
 
     asyncio.run(use_it())
-    again = gopy("load", *files, cwd=tmp_path, db=db)
+    again = gopy("load", *files, cwd=tmp_path, db=db, process=False)
     assert again.returncode == 0, again.stderr
     assert "documents unchanged: 1" in again.stdout
     assert asyncio.run(status()) == "closed"

@@ -17,6 +17,7 @@ from api.app import create_app
 from cli.main import app
 from core.config import DEV_HASH_KEY, Settings, get_settings
 from core.errors import InsecureHashKey
+from tests.cli_support import gopy_in_process
 from tests.webchat_client import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,14 +51,9 @@ def _spawn(args: tuple[str, ...], cwd: Path, env: dict[str, str]) -> subprocess.
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path / 'gopy.db'}"
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "db", "upgrade"],
-        cwd=tmp_path,
-        env=_env(url),  # no hash key, not development: a command that hashes nothing still runs
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # no hash key, not development: a command that hashes nothing still runs (in this process: the
+    # commands under test below are the real processes)
+    done = gopy_in_process("db", "upgrade", cwd=tmp_path, env=_env(url))
     assert done.returncode == 0, done.stderr
     return url
 

@@ -19,6 +19,9 @@ from core.near_duplicates import OpinionText, clarity_faults, group_near_duplica
 
 DATA = Path(__file__).parent / "data" / "near_duplicates_vi.json"
 
+# one pytest-xdist worker runs the whole module: the set is grouped once
+pytestmark = pytest.mark.xdist_group("near-duplicates-vi")
+
 
 def load() -> list[dict[str, str]]:
     return json.loads(DATA.read_text(encoding="utf-8"))

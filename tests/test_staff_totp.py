@@ -252,7 +252,8 @@ async def test_admins_must_enrol_when_required(database_url: str, loaded: object
         assert (await viewer.get("/staff")).status_code == 200
 
 
-@pytest.mark.parametrize("secret", [pyotp.random_base32() for _ in range(3)])
+# stable ids: every pytest-xdist worker collects the same test names (each draws its own secrets)
+@pytest.mark.parametrize("secret", [pytest.param(pyotp.random_base32(), id=f"random-{i}") for i in range(3)])
 def test_secrets_are_sealed_with_the_hash_key(secret: str) -> None:
     sealer = PyotpSecondFactor("one hash key")
     sealed = sealer.seal_secret(secret)

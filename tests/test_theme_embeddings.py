@@ -36,6 +36,9 @@ WORD = re.compile(r"\w+")
 KET_XE = "Kẹt xe hằng ngày"
 UN_TAC = "Ùn tắc giao thông nghiêm trọng"
 
+# one pytest-xdist worker runs the whole module: the model is built once
+pytestmark = pytest.mark.xdist_group("tiny-e5")
+
 
 def build_model(folder: Path, *, pooled: bool = False) -> Path:
     """A tokenizer.json and a model.onnx in ``folder``: each word's vector is how often each idea

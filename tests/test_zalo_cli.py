@@ -12,14 +12,22 @@ from urllib.parse import parse_qs, urlsplit
 from bot.zalo.client import code_challenge
 from storage import zalo as store
 from storage.db import create_engine, session_factory
+from tests.cli_support import gopy_in_process
 from tests.fake_zalo import FakeZaloServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 async def gopy(
-    *args: str, db: str, home: Path, zalo: FakeZaloServer, env: dict[str, str] | None = None
+    *args: str,
+    db: str,
+    home: Path,
+    zalo: FakeZaloServer,
+    env: dict[str, str] | None = None,
+    process: bool = True,
 ) -> tuple[int, str, str]:
+    """A real ``gopy`` process; ``process=False``: the same command in this process (tests/cli_support.py),
+    in a thread, so that the fake OA keeps answering in this event loop."""
     child = {k: v for k, v in os.environ.items() if not k.startswith(("GOPY_", "ZALO_"))}
     child.update(
         {
@@ -34,6 +42,9 @@ async def gopy(
             **(env or {}),
         }
     )
+    if not process:
+        done = await asyncio.to_thread(gopy_in_process, *args, cwd=home, env=child)
+        return done.returncode, done.stdout, done.stderr
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -53,7 +64,9 @@ async def test_connect_with_pkce_then_status(sqlite_database: str, tmp_path: Pat
         rc, out, err = await gopy("zalo", "status", db=sqlite_database, home=tmp_path, zalo=zalo)
         assert rc == 0, err
         assert "token: none" in out and "last webhook event: none yet" in out
-        rc, out, err = await gopy("zalo", "connect", db=sqlite_database, home=tmp_path, zalo=zalo)
+        rc, out, err = await gopy(
+            "zalo", "connect", db=sqlite_database, home=tmp_path, zalo=zalo, process=False
+        )
         assert rc == 2 and "--redirect-uri" in err
         rc, out, err = await gopy(
             "zalo",
@@ -63,6 +76,7 @@ async def test_connect_with_pkce_then_status(sqlite_database: str, tmp_path: Pat
             db=sqlite_database,
             home=tmp_path,
             zalo=zalo,
+            process=False,
         )
         assert rc == 0, err
         assert "Mở địa chỉ sau" in err
@@ -80,7 +94,7 @@ async def test_connect_with_pkce_then_status(sqlite_database: str, tmp_path: Pat
         # the OA admin consents; Zalo redirects with a code bound to the challenge
         code = zalo.issue_code(challenge)
         rc, out, err = await gopy(
-            "zalo", "connect", "--code", code, db=sqlite_database, home=tmp_path, zalo=zalo
+            "zalo", "connect", "--code", code, db=sqlite_database, home=tmp_path, zalo=zalo, process=False
         )
         assert rc == 0, err
         assert "Đã kết nối OA" in err and not pending.exists()
@@ -95,10 +109,12 @@ async def test_connect_with_pkce_then_status(sqlite_database: str, tmp_path: Pat
         assert pair.refresh_token in zalo.refresh_tokens
         # the verifier was used up with the code: the code cannot be used again
         rc, out, err = await gopy(
-            "zalo", "connect", "--code", code, db=sqlite_database, home=tmp_path, zalo=zalo
+            "zalo", "connect", "--code", code, db=sqlite_database, home=tmp_path, zalo=zalo, process=False
         )
         assert rc == 2 and "Chưa có yêu cầu cấp quyền" in err
-        rc, out, err = await gopy("zalo", "status", db=sqlite_database, home=tmp_path, zalo=zalo)
+        rc, out, err = await gopy(
+            "zalo", "status", db=sqlite_database, home=tmp_path, zalo=zalo, process=False
+        )
         assert rc == 0, err
         assert "configured: yes" in out and "token: refreshed" in out and "(in 1d 0h " in out
 

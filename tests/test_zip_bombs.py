@@ -249,10 +249,10 @@ async def test_api_document_import_answers_4xx(api: Api) -> None:  # noqa: F811
 
 def test_cli_document_import_refuses_a_bomb_in_both_languages(tmp_path: Path) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path / 'gopy.db'}"
-    assert gopy("db", "upgrade", cwd=tmp_path, db=db).returncode == 0
+    assert gopy("db", "upgrade", cwd=tmp_path, db=db, process=False).returncode == 0
     bomb = tmp_path / "bomb.docx"
     bomb.write_bytes(zipbombs.docx_bomb(1024))
-    result = gopy("documents", "import", str(bomb), cwd=tmp_path, db=db)
+    result = gopy("documents", "import", str(bomb), cwd=tmp_path, db=db, process=False)
     assert result.returncode == 2
     assert "Lỗi: Tệp khi giải nén quá lớn (tối đa 64 MB)" in result.stderr
     assert "Error: The file unpacks to too much data (at most 64 MB)" in result.stderr
@@ -306,8 +306,10 @@ def test_the_api_process_stays_small(tmp_path: Path) -> None:
     from tests.webchat_client import free_port
 
     db = f"sqlite+aiosqlite:///{tmp_path / 'gopy.db'}"
-    assert gopy("db", "upgrade", cwd=tmp_path, db=db).returncode == 0
-    created = gopy("apikey", "create", "--name", "bombs", "--scopes", "admin", cwd=tmp_path, db=db)
+    assert gopy("db", "upgrade", cwd=tmp_path, db=db, process=False).returncode == 0
+    created = gopy(
+        "apikey", "create", "--name", "bombs", "--scopes", "admin", cwd=tmp_path, db=db, process=False
+    )
     assert created.returncode == 0, created.stderr
     auth = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
     port = free_port()

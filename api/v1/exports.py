@@ -6,9 +6,11 @@ first byte (who, when, filters, row count) states exactly the number of rows the
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
@@ -22,7 +24,7 @@ from api.auth import require_scopes
 from api.v1.deps import Filters, Uow, now, presenter, services
 from api.v1.schemas import ERRORS, ExportEstimateRead, ExportJobRead
 from core.api_keys import Principal, Scope
-from core.exports import ExportFormat, LabelMode
+from core.exports import ExportFormat, LabelMode, SqlEncoding
 from core.staff import export_jobs as jobs
 from core.staff.feedback import (
     FeedbackExport,
@@ -31,8 +33,9 @@ from core.staff.feedback import (
     read_export_pages,
     start_feedback_export,
 )
-from formats.exports import XLSX_MAX_ROWS, XlsxExport, csv_chunks, jsonl_chunks
+from formats.exports import XLSX_MAX_ROWS, XlsxExport, csv_chunks, csv_header, jsonl_chunks
 from storage.uow import SqlUnitOfWork
+from storage.views import SqlViewRepository
 from telemetry.metrics import EXPORTS
 
 router = APIRouter(prefix="/exports", tags=["exports"], responses=ERRORS)
@@ -71,6 +74,61 @@ async def _xlsx(
         path.unlink(missing_ok=True)
 
 
+ENCODED_PAGE_SIZE = 5000
+"""Rows per page the database writes itself (one value of a few MB per page)."""
+
+
+async def encoded_pages(
+    sessions: async_sessionmaker[AsyncSession],
+    export: FeedbackExport,
+    spec: SqlEncoding,
+    *,
+    page_size: int = ENCODED_PAGE_SIZE,
+    prefetch: bool = True,
+) -> AsyncIterator[tuple[int, bytes]]:
+    """(rows, bytes) of each page of a CSV / JSONL export written by the database (storage.export_sql).
+
+    Each page is read in its own short transaction; with ``prefetch`` the next one while the caller
+    sends the current one (one page ahead, so at most two in memory). A connection is held for a query,
+    never while the bytes go to the client or the disk."""
+
+    async def fetch(after: int | None) -> tuple[int, int | None, bytes]:
+        async with SqlUnitOfWork(sessions) as uow:
+            return await uow.views.encoded_feedback_page(
+                export.filters, spec, after=after, limit=page_size, upto=export.upto
+            )
+
+    if not prefetch:
+        after: int | None = None
+        while True:
+            count, after, data = await fetch(after)
+            yield count, data
+            if count < page_size:
+                return
+    task: asyncio.Task[tuple[int, int | None, bytes]] | None = asyncio.create_task(fetch(None))
+    try:
+        while task is not None:
+            count, last, data = await task
+            task = asyncio.create_task(fetch(last)) if count >= page_size else None
+            yield count, data
+    finally:
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+
+async def sql_encoding(
+    sessions: async_sessionmaker[AsyncSession], export: FeedbackExport, fmt: ExportFormat
+) -> SqlEncoding | None:
+    """The export's :class:`SqlEncoding` when the database can write it (PostgreSQL), else None."""
+    spec = export.present.sql_encoding(fmt)
+    if spec is None:
+        return None
+    async with sessions() as session:  # asks the engine: no transaction begun
+        return spec if SqlViewRepository(session).can_encode_feedback() else None
+
+
 async def export_chunks(
     sessions: async_sessionmaker[AsyncSession],
     export: FeedbackExport,
@@ -81,6 +139,16 @@ async def export_chunks(
 ) -> AsyncIterator[bytes]:
     """The bytes of an export started by :func:`start_feedback_export` (the API streams them, the CLI
     writes them to a file)."""
+    spec = await sql_encoding(sessions, export, fmt)
+    if spec is not None:  # PostgreSQL writes the lines; one short transaction per page
+        if fmt is ExportFormat.CSV:
+            yield csv_header(export.present.layout)
+        async for count, data in encoded_pages(sessions, export, spec):
+            if on_page is not None:
+                on_page(count)
+            if data:
+                yield data
+        return
     # a second, read-only transaction: the export's audit row is committed before its first byte
     async with SqlUnitOfWork(sessions) as uow:
         if fmt is ExportFormat.XLSX:

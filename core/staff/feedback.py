@@ -18,10 +18,12 @@ from core.exports import (
     ExportLayout,
     ExportWording,
     FeedbackFilters,
+    SqlEncoding,
     make_cursor,
     parse_cursor,
     present_row,
     section_paths,
+    sql_encoding,
 )
 from core.i18n import t
 from core.staff.audit import record_audit
@@ -49,6 +51,10 @@ class Presenter:
     @property
     def layout(self) -> ExportLayout:
         return CODES_LAYOUT if self.wording is None else self.wording.layout
+
+    def sql_encoding(self, fmt: ExportFormat) -> SqlEncoding | None:
+        """What the database needs to write this export's lines itself (None: only Python can)."""
+        return sql_encoding(fmt, pii=self.pii, hash_key=self.hash_key, tz=self.tz, wording=self.wording)
 
 
 # Reference lists naming the codes of each worded column.

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from core.api_keys import ApiKeyRecord
-from core.exports import FeedbackFilters
+from core.exports import FeedbackFilters, SqlEncoding
 from core.parsed_document import DraftFile
 from core.ports import DocumentRepository, FeedbackRepository, ReferenceRepository
 from core.reporting import ReportingUnitOfWork
@@ -82,6 +82,16 @@ class ViewRepository(Protocol):
     async def feedback_page(
         self, filters: FeedbackFilters, *, after: int | None, limit: int, upto: int | None = None
     ) -> list[Row]: ...
+    def can_encode_feedback(self) -> bool: ...
+    async def encoded_feedback_page(
+        self,
+        filters: FeedbackFilters,
+        spec: SqlEncoding,
+        *,
+        after: int | None,
+        limit: int,
+        upto: int | None = None,
+    ) -> tuple[int, int | None, bytes]: ...
     async def last_feedback_id(self) -> int: ...
     async def count_feedback(self, filters: FeedbackFilters, *, upto: int | None = None) -> int: ...
     def iter_feedback_pages(

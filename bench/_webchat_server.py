@@ -1,0 +1,127 @@
+"""The server side of bench/bench_webchat.py, run as a child process: Gopy's whole API app under uvicorn,
+in one process or ``--workers N`` (uvicorn's own supervisor: N processes on one listening socket).
+
+Each worker counts the SQL statements and transactions of its engines (SQLAlchemy engine events) and, at
+its lifespan's shutdown, writes them to ``<counts-dir>/<pid>.json`` (and its cProfile statistics to
+``<profile-dir>/<pid>.prof`` when asked): the benchmark sums the files once the server has stopped.
+
+Usage (by the benchmark)::
+
+    python bench/_webchat_server.py --port P --database-url URL --home DIR --workers N \
+        --counts-dir DIR [--profile-dir DIR] [--loop asyncio --http h11]
+
+Everything else comes from the environment the benchmark sets (``REDIS_URL``, ``GOPY_WEBCHAT_*``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import _common
+import uvicorn
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
+
+assert _common.ROOT
+COUNTS: Counter[str] = Counter()
+SHAPES: Counter[str] = Counter()  # statements by their first 100 characters
+ARGS = "GOPY_BENCH_SERVER_ARGS"  # the parsed arguments, for the workers uvicorn spawns
+
+
+def _count_sql() -> None:
+    def statement(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        COUNTS["statements"] += 1
+        SHAPES[" ".join(statement.split())[:100]] += 1
+        COUNTS["statements_" + statement.lstrip().split(None, 1)[0].lower()] += 1
+
+    event.listen(Engine, "before_cursor_execute", statement)
+    event.listen(Pool, "connect", lambda *_a: COUNTS.update({"connections_opened": 1}))
+    for name in ("begin", "commit", "rollback"):
+        event.listen(Engine, name, lambda conn, _n=name: COUNTS.update({"transactions_" + _n: 1}))
+
+
+def app() -> Any:
+    """The ASGI app of one worker (uvicorn's factory): Gopy's app, wrapped to write its counts at exit."""
+    from api.app import create_app
+    from core.config import Settings
+
+    args = json.loads(os.environ[ARGS])
+    _count_sql()
+    profile = None
+    if args["profile_dir"]:
+        import cProfile
+
+        profile = cProfile.Profile()
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=args["database_url"],
+        home=args["home"],
+        hash_key="bench-hash-key",  # type: ignore[arg-type]
+        db_pool_size=args["pool_size"],
+        db_max_overflow=args["max_overflow"],
+    )
+    gopy = create_app(settings)
+
+    def dump() -> None:
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(str(Path(args["profile_dir"]) / f"{os.getpid()}.prof"))
+        (Path(args["counts_dir"]) / f"{os.getpid()}.json").write_text(
+            json.dumps({"counts": COUNTS, "shapes": SHAPES})
+        )
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await gopy(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "lifespan.startup.complete" and profile is not None:
+                profile.enable()
+            if message["type"] == "lifespan.shutdown.complete":
+                dump()
+            await send(message)
+
+        await gopy(scope, receive, sending)
+
+    return wrapped
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--pool-size", type=int, default=5)
+    parser.add_argument("--max-overflow", type=int, default=10)
+    parser.add_argument("--counts-dir", required=True)
+    parser.add_argument("--profile-dir", default="")
+    parser.add_argument("--loop", default="auto", help="uvicorn's event loop (auto: uvloop when installed)")
+    parser.add_argument(
+        "--http", default="auto", help="uvicorn's HTTP parser (auto: httptools when installed)"
+    )
+    args = parser.parse_args()
+    os.environ[ARGS] = json.dumps(vars(args))
+    uvicorn.run(
+        "_webchat_server:app",
+        factory=True,
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        loop=args.loop,
+        http=args.http,
+        log_level="warning",
+        access_log=False,
+        backlog=2048,
+    )
+
+
+if __name__ == "__main__":
+    main()

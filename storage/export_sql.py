@@ -1,0 +1,187 @@
+"""PostgreSQL writes an export's CSV or JSON Lines itself: one aggregated value per keyset page.
+
+The generic path reads every row into Python, presents it (pseudonym, local times, names) and encodes
+it (``formats.exports``): about 40 µs of Python per row. Here the page's SELECT computes each row's
+finished line — the pseudonym as HMAC-SHA256 with ``sha256()`` over the key's pads, local times with
+``to_char`` under the transaction's ``TimeZone``, formula escaping, CSV quoting or JSON string escaping —
+and ``string_agg`` joins a page into one ``bytea``: Python handles one value per page, no row.
+
+The lines are byte for byte those of ``formats.exports.csv_chunks`` / ``jsonl_chunks`` over
+``core.exports.present_row`` (tests/test_exports_sql.py compares both on formulas, accents, quotes,
+newlines, nulls, microseconds and time zones). What it cannot reproduce it does not take:
+:func:`core.exports.sql_encoding` returns ``None`` for XLSX and for a time zone without an IANA name,
+and :func:`supported` is false on SQLite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    LargeBinary,
+    Select,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from core.exports import LABELLED_COLUMNS, TIME_COLUMNS, ExportFormat, SqlEncoding
+
+# what formats.exports escapes (FORMULA_TRIGGERS) and what Python's csv module quotes (QUOTE_MINIMAL,
+# lineterminator "\r\n")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# a formula's first character at the start of any field joined by chr(31), or a character to quote
+_ANY_SPECIAL = "('(^|' || chr(31) || ')[-=+@' || chr(9) || chr(13) || ']|[,\"' || chr(13) || chr(10) || ']')"
+_LONG_TEXT = ("text", "hidden_reason", "section_title", "section")
+_QUOTED = ("','", "'\"'", "chr(13)", "chr(10)")  # SQL constants: comma, double quote, CR, LF
+_ISO = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
+_ISO_MICRO = 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM'
+_LOCAL = "YYYY-MM-DD HH24:MI:SS"
+
+
+def supported(bind: AsyncEngine | AsyncConnection | Any) -> bool:
+    """Whether this database can write the lines: PostgreSQL (``convert_to`` gives UTF-8 from any server
+    encoding but SQL_ASCII, which stores bytes unchecked and is not supported here). Asked of the engine,
+    so no transaction is begun for it."""
+    return bool(bind is not None and bind.dialect.name == "postgresql")
+
+
+async def set_time_zone(connection: AsyncConnection, tz_name: str) -> None:
+    """The transaction's ``TimeZone`` (``SET LOCAL``): ``to_char`` then writes local times and offsets."""
+    await connection.execute(select(func.set_config("TimeZone", tz_name, True)))
+
+
+def _time(column: ColumnElement[Any], iso: bool) -> ColumnElement[Any]:
+    if not iso:
+        return func.to_char(column, _LOCAL)
+    # datetime.isoformat(): microseconds only when there are some
+    fmt = case((func.date_trunc("second", column) == column, _ISO), else_=_ISO_MICRO)
+    return func.to_char(column, fmt)
+
+
+def _pseudonym(respondent_id: ColumnElement[Any], spec: SqlEncoding) -> ColumnElement[Any]:
+    """core.exports.pseudonym in SQL: "R-" + the first 12 hex digits of HMAC-SHA256, upper case."""
+    inner = bindparam("hmac_inner", spec.hmac_inner, type_=LargeBinary)
+    outer = bindparam("hmac_outer", spec.hmac_outer, type_=LargeBinary)
+    message = func.convert_to(literal("respondent:") + cast(respondent_id, Text), "UTF8")
+    digest = func.sha256(outer.op("||")(func.sha256(inner.op("||")(message))))
+    return literal("R-") + func.upper(func.substr(func.encode(digest, "hex"), 1, 12))
+
+
+def _values(
+    r: Any, spec: SqlEncoding, pseudonym: ColumnElement[Any] | None
+) -> list[tuple[str, ColumnElement[Any]]]:
+    """(column, text value or NULL) of one row, as present_row (and ExportWording.word) make them."""
+    out: list[tuple[str, ColumnElement[Any]]] = []
+    for column in spec.columns:
+        if column in TIME_COLUMNS:
+            value = _time(r.c[column], spec.iso_times)
+        elif column == "respondent":
+            rid = r.c.respondent_id
+            value = cast(rid, Text) if spec.pii or pseudonym is None else pseudonym
+        elif column == "section" and spec.worded:
+            sections = bindparam("sections", spec.sections, type_=JSONB)
+            section_key = cast(r.c.section_id, Text)
+            value = case(
+                (
+                    r.c.section_id.is_not(None),
+                    func.coalesce(sections.op("->>", return_type=Text)(section_key), section_key),
+                ),
+                (r.c.document_code != "", literal(spec.whole_document, Text)),
+                else_=None,
+            )
+        elif spec.worded and column in LABELLED_COLUMNS:
+            names = bindparam(f"labels_{column}", dict(spec.labels.get(column, {})), type_=JSONB)
+            code = cast(r.c[column], Text)
+            value = func.coalesce(names.op("->>", return_type=Text)(code), code)
+        else:
+            value = cast(r.c[column], Text)
+        out.append((column, value))
+    return out
+
+
+def _csv_field(column: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The CSV field of a text value: most need nothing; the others get the formula's apostrophe and / or
+    quotes, as formats.exports and the csv module do. (``strpos`` and ``ascii``: a regular expression
+    costs ten times as much on a long text.)"""
+    if column in TIME_COLUMNS:  # a local time is never formula-looking nor quoted
+        return func.coalesce(value, "")
+    formula = func.ascii(value).in_([literal_column(str(ord(c))) for c in FORMULA_TRIGGERS])
+    if column in _LONG_TEXT:  # four strpos: a regular expression costs ten times as much on a long text
+        needs_quotes = or_(*(func.strpos(value, literal_column(sql)) > 0 for sql in _QUOTED))
+    else:  # on a short value one regular expression costs less than four strpos
+        needs_quotes = value.op("~")(literal_column("('[,\"' || chr(13) || chr(10) || ']')"))
+    escaped = case((formula, literal("'") + value), else_=value)
+    return case(
+        (value.is_(None), ""),
+        (
+            needs_quotes,
+            literal('"')
+            + func.replace(escaped, literal_column("'\"'"), literal_column("'\"\"'"))
+            + literal('"'),
+        ),
+        (formula, literal("'") + value),
+        else_=value,
+    )
+
+
+def line(r: Any, spec: SqlEncoding, pseudonym: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
+    """One row's finished line: CSV ending in CRLF, or a JSON object (json.dumps layout) and LF."""
+    values = _values(r, spec, pseudonym)
+    if spec.fmt is ExportFormat.CSV:
+        # Testing every field costs more than the rest of the line: the short ones (codes, names,
+        # pseudonym) are tested together, joined by a unit separator, by one regular expression; only
+        # when one of them needs it are they escaped one by one. A long text is tested on its own.
+        short = [(c, v) for c, v in values if c not in TIME_COLUMNS and c not in _LONG_TEXT]
+        joined = func.concat_ws(literal_column("chr(31)"), *(v for _c, v in short), type_=Text)
+        careful = func.concat_ws(",", *(_csv_field(c, v) for c, v in values), type_=Text)
+        quick = func.concat_ws(
+            ",",
+            *(
+                func.coalesce(v, "") if c in TIME_COLUMNS or c not in _LONG_TEXT else _csv_field(c, v)
+                for c, v in values
+            ),
+            type_=Text,
+        )
+        chosen = case((joined.op("~")(literal_column(_ANY_SPECIAL)), careful), else_=quick)
+        return chosen.op("||")(literal("\r\n"))
+    # json_build_object writes {"key" : value, ...}: json.dumps's layout but for the space before the
+    # colon, which finish() removes
+    pairs: list[Any] = []
+    for column, value in values:
+        pairs += [literal_column(f"'{column}'"), value]
+    return cast(func.json_build_object(*pairs), Text).op("||")(literal_column("chr(10)"))
+
+
+def finish(spec: SqlEncoding, data: bytes) -> bytes:
+    """The page's bytes as formats.exports writes them: JSONL without json_build_object's space before
+    each colon. One replace finds every ``" : `` when no value holds an escaped quote followed by " : "
+    (a key never ends in a backslash); otherwise each key's own separator is replaced, which no value
+    can contain (its quotes would be escaped)."""
+    if spec.fmt is not ExportFormat.JSONL:
+        return data
+    if b'\\" : ' not in data:
+        return data.replace(b'" : ', b'": ')
+    for column in spec.columns:
+        data = data.replace(b'"%s" : ' % column.encode(), b'"%s": ' % column.encode())
+    return data
+
+
+def page_statement(rows: Select[Any], spec: SqlEncoding) -> Select[Any]:
+    """(row count, last id, the page's lines as UTF-8 bytes) of the ordered, limited ``rows``.
+
+    The pseudonym is computed on every row: once per respondent of the page (a CTE of the page, its
+    distinct respondents, a join) measured slower, the page's wide rows being materialised for it."""
+    r = rows.subquery("r")
+    pseudonym = None if spec.pii else _pseudonym(r.c.respondent_id, spec)
+    joined = func.string_agg(line(r, spec, pseudonym), aggregate_order_by(literal(""), r.c.id))
+    return select(func.count(), func.max(r.c.id), func.convert_to(joined, "UTF8"))

@@ -1,0 +1,183 @@
+"""The database writes CSV / JSONL exports itself on PostgreSQL (storage.export_sql): byte for byte what
+the generic path (present_row + formats.exports) writes, on values made to differ — formulas, accents,
+quotes, commas, newlines, backslashes, control characters, nulls, microseconds, offsets and DST."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.v1.exports import encoded_pages, export_chunks
+from core.domain import Stance
+from core.exports import ExportFormat, FeedbackFilters, HiddenFilter, hmac_pads
+from core.staff.feedback import FeedbackExport, Presenter, export_wording
+from formats.exports import csv_chunks, csv_header, jsonl_chunks
+from storage.db import create_engine, session_factory
+from storage.models import DocumentRow, FeedbackRow, RespondentRow, SectionRow
+from storage.uow import SqlUnitOfWork
+from tests.conftest import NOW, load_bundled
+
+TEXTS = [
+    "=1+1",
+    "+84 912",
+    "-giảm",
+    "@all",
+    "\tTAB",
+    "\rCR first",
+    'Ý kiến "trích dẫn", có dấu phẩy',
+    "hai dòng\nthứ hai\r\nthứ ba",
+    "gạch chéo \\ và \\n chữ",
+    "điều khiển \x01\x1f\x7f",
+    "Đề nghị tiếp tục đẩy mạnh cải cách hành chính",
+    "",
+    " khoảng trắng ",
+    'khóa "a" : b',
+    '"kind" : "mood"',
+]
+
+
+@pytest.fixture
+async def pg_sessions(pg_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(pg_database)
+    sessions = session_factory(engine)
+    await load_bundled(sessions)
+    async with sessions() as session:
+        doc = (await session.execute(select(DocumentRow.id, DocumentRow.code))).first()
+        assert doc is not None
+        section_ids = list((await session.scalars(select(SectionRow.id).limit(3))).all())
+        respondents = []
+        for i in range(3):
+            result = await session.execute(
+                insert(RespondentRow)
+                .values(channel="telegram", user_hash=f"h{i}", created_at=NOW)
+                .returning(RespondentRow.id)
+            )
+            respondents.append(result.scalar_one())
+        rows: list[dict[str, Any]] = []
+        for i, text in enumerate(TEXTS * 3):
+            created = NOW + timedelta(days=i * 13, microseconds=0 if i % 2 else 123_456 * i % 1_000_000)
+            rows.append(
+                {
+                    "receipt_code": f"GY-T{i:05d}",
+                    "kind": "draft_opinion" if i % 5 else "mood",
+                    "text": text,
+                    "text_folded": "",
+                    "channel": "telegram" if i % 2 else "web",
+                    "source": "bot",
+                    "stance": (None, "agree", "disagree", "partial", "other")[i % 5],
+                    "category": (None, "worker", "=bad code")[i % 3],
+                    "locality": (None, "79", "01")[i % 3],
+                    "respondent_id": (None, *respondents)[i % 4],
+                    "document_id": None if i % 5 == 0 else doc.id,
+                    "section_id": (None, *section_ids)[i % 4] if i % 5 else None,
+                    "status": "active" if i % 7 else "withdrawn",
+                    "created_at": created,
+                    "updated_at": created + timedelta(hours=5) if i % 3 == 0 else None,
+                    "withdrawn_at": created + timedelta(days=1) if i % 7 == 0 else None,
+                    "hidden_at": created if i % 11 == 0 else None,
+                    "hidden_reason": 'spam, "quảng cáo"\nlặp' if i % 11 == 0 else None,
+                    "unit_code": None if i % 2 else "-unit",
+                }
+            )
+        await session.execute(insert(FeedbackRow), rows)
+        await session.commit()
+    yield sessions
+    await engine.dispose()
+
+
+async def _generic(
+    sessions: async_sessionmaker[AsyncSession], export: FeedbackExport, fmt: ExportFormat
+) -> bytes:
+    async def pages() -> AsyncIterator[list[dict[str, Any]]]:
+        async with SqlUnitOfWork(sessions) as uow:
+            async for page in uow.views.iter_feedback_pages(export.filters, upto=export.upto, page_size=4):
+                yield [export.present(row) for row in page]
+
+    body = csv_chunks(pages(), export.present.layout) if fmt is ExportFormat.CSV else jsonl_chunks(pages())
+    return b"".join([chunk async for chunk in body])
+
+
+async def _encoded(
+    sessions: async_sessionmaker[AsyncSession], export: FeedbackExport, fmt: ExportFormat
+) -> bytes:
+    spec = export.present.sql_encoding(fmt)
+    assert spec is not None
+    out = [csv_header(export.present.layout)] if fmt is ExportFormat.CSV else []
+    out += [data async for _count, data in encoded_pages(sessions, export, spec, page_size=4)]
+    return b"".join(out)
+
+
+async def _export(
+    sessions: async_sessionmaker[AsyncSession], present: Presenter, filters: FeedbackFilters
+) -> FeedbackExport:
+    async with SqlUnitOfWork(sessions) as uow:
+        upto = await uow.views.last_feedback_id()
+        rows = await uow.views.count_feedback(filters, upto=upto)
+    return FeedbackExport(filters, upto, rows, present)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("tz", "pii"),
+    [("Asia/Ho_Chi_Minh", False), ("America/New_York", True), ("Asia/Kolkata", False), ("UTC", True)],
+)
+async def test_database_writes_the_same_bytes(
+    pg_sessions: async_sessionmaker[AsyncSession], tz: str, pii: bool
+) -> None:
+    sessions = pg_sessions
+    present = Presenter(pii=pii, hash_key="khóa bí mật", tz=ZoneInfo(tz))
+    async with SqlUnitOfWork(sessions) as uow:
+        assert uow.views.can_encode_feedback()
+        worded = {lang: await export_wording(uow=uow, language=lang) for lang in ("vi", "en")}
+    cases = [(ExportFormat.CSV, present), (ExportFormat.JSONL, present)]
+    cases += [(ExportFormat.CSV, replace(present, wording=w)) for w in worded.values()]
+    for filters in (
+        FeedbackFilters(),
+        FeedbackFilters(stance=Stance.AGREE),
+        FeedbackFilters(hidden=HiddenFilter.INCLUDE),
+    ):
+        for fmt, presenter in cases:
+            export = await _export(sessions, presenter, filters)
+            generic = await _generic(sessions, export, fmt)
+            assert generic.count(b"\n") > 3
+            assert await _encoded(sessions, export, fmt) == generic, (fmt, presenter.wording is not None)
+            # and the export the API streams takes the database's path with the same bytes
+            streamed = b"".join([c async for c in export_chunks(sessions, export, fmt)])
+            assert streamed == generic
+
+
+@pytest.mark.postgres
+async def test_long_keys_and_row_limits(pg_sessions: async_sessionmaker[AsyncSession]) -> None:
+    """A key longer than SHA-256's block is hashed first (as hmac does); ``upto`` bounds the rows."""
+    sessions = pg_sessions
+    present = Presenter(pii=False, hash_key="k" * 100, tz=ZoneInfo("Asia/Ho_Chi_Minh"))
+    export = await _export(sessions, present, FeedbackFilters(hidden=HiddenFilter.INCLUDE))
+    export = replace(export, upto=export.upto - 5)
+    generic = await _generic(sessions, export, ExportFormat.JSONL)
+    assert generic.count(b"\n") == len(TEXTS) * 3 - 5
+    assert await _encoded(sessions, export, ExportFormat.JSONL) == generic
+    inner, outer = hmac_pads("k" * 100)
+    assert len(inner) == len(outer) == 64
+
+
+def test_no_sql_encoding_for_xlsx_or_unnamed_zones() -> None:
+    present = Presenter(pii=False, hash_key="k", tz=ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert present.sql_encoding(ExportFormat.XLSX) is None
+    assert replace(present, tz=UTC).sql_encoding(ExportFormat.CSV) is None  # type: ignore[arg-type]
+    assert present.sql_encoding(ExportFormat.CSV) is not None
+
+
+async def test_sqlite_keeps_the_generic_path(sqlite_database: str) -> None:
+    engine = create_engine(sqlite_database)
+    try:
+        async with SqlUnitOfWork(session_factory(engine)) as uow:
+            assert not uow.views.can_encode_feedback()
+    finally:
+        await engine.dispose()

@@ -8,13 +8,16 @@ and that its JSON is well-formed — never its timings). Its object holds ``benc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +97,62 @@ def datasketch_grouping(texts: list[str], *, threshold: float = 0.6, num_perm: i
             parent[find(i)] = find(int(other))
         lsh.insert(str(i), signature)
     return len({find(i) for i in range(len(texts))})
+
+
+#: what :func:`count_sql` counts in a server process: statements, statements by kind, transactions begun /
+#: committed / rolled back, connections opened; and statements by their first 100 characters
+COUNTS: Counter[str] = Counter()
+SHAPES: Counter[str] = Counter()
+
+
+def count_sql() -> None:
+    """Count, with SQLAlchemy events on every engine and pool of the process, into COUNTS and SHAPES."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import Pool
+
+    def statement(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        COUNTS["statements"] += 1
+        SHAPES[" ".join(statement.split())[:100]] += 1
+        COUNTS["statements_" + statement.lstrip().split(None, 1)[0].lower()] += 1
+
+    event.listen(Engine, "before_cursor_execute", statement)
+    event.listen(Pool, "connect", lambda *_a: COUNTS.update({"connections_opened": 1}))
+    for name in ("begin", "commit", "rollback"):
+        event.listen(Engine, name, lambda conn, _n=name: COUNTS.update({"transactions_" + _n: 1}))
+
+
+@contextlib.asynccontextmanager
+async def bundled_database(kind: str, folder: Path, prefix: str) -> AsyncIterator[str]:
+    """A migrated database with the bundled documents and lists: a SQLite file in ``folder``, or a
+    scratch PostgreSQL database with a unique name starting with ``prefix`` (dropped afterwards) on
+    GOPY_TEST_POSTGRES_DSN's server."""
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade
+    from tests.conftest import PG_ADMIN_DSN, load_bundled, pg_url
+
+    folder.mkdir(parents=True, exist_ok=True)
+    name = None
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{folder}/bench.db"
+    else:
+        import asyncpg
+
+        name = f"{prefix}_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+        url = pg_url(name)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        engine = create_engine(url)
+        await load_bundled(session_factory(engine))
+        await engine.dispose()
+        yield url
+    finally:
+        if name is not None:
+            import asyncpg
+
+            admin = await asyncpg.connect(PG_ADMIN_DSN)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()

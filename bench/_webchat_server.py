@@ -18,32 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import _common
 import uvicorn
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import Pool
 
 assert _common.ROOT
-COUNTS: Counter[str] = Counter()
-SHAPES: Counter[str] = Counter()  # statements by their first 100 characters
+COUNTS, SHAPES = _common.COUNTS, _common.SHAPES
 ARGS = "GOPY_BENCH_SERVER_ARGS"  # the parsed arguments, for the workers uvicorn spawns
-
-
-def _count_sql() -> None:
-    def statement(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
-        COUNTS["statements"] += 1
-        SHAPES[" ".join(statement.split())[:100]] += 1
-        COUNTS["statements_" + statement.lstrip().split(None, 1)[0].lower()] += 1
-
-    event.listen(Engine, "before_cursor_execute", statement)
-    event.listen(Pool, "connect", lambda *_a: COUNTS.update({"connections_opened": 1}))
-    for name in ("begin", "commit", "rollback"):
-        event.listen(Engine, name, lambda conn, _n=name: COUNTS.update({"transactions_" + _n: 1}))
 
 
 def app() -> Any:
@@ -52,7 +35,7 @@ def app() -> Any:
     from core.config import Settings
 
     args = json.loads(os.environ[ARGS])
-    _count_sql()
+    _common.count_sql()
     profile = None
     if args["profile_dir"]:
         import cProfile

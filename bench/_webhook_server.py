@@ -12,34 +12,16 @@ from __future__ import annotations
 
 import argparse
 import hmac
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import _common
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 assert _common.ROOT
-COUNTS: Counter[str] = Counter()
-SHAPES: Counter[str] = Counter()  # statements by their first 100 characters (GET /bench/statements)
-
-
-def _count_sql() -> None:
-    """Every engine of the process: statements executed, transactions begun / committed / rolled back."""
-
-    def statement(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
-        COUNTS["statements"] += 1
-        SHAPES[" ".join(statement.split())[:100]] += 1
-        COUNTS["statements_" + statement.lstrip().split(None, 1)[0].lower()] += 1
-
-    event.listen(Engine, "before_cursor_execute", statement)
-    for name in ("begin", "commit", "rollback"):
-        event.listen(Engine, name, lambda conn, _n=name: COUNTS.update({"transactions_" + _n: 1}))
+COUNTS, SHAPES = _common.COUNTS, _common.SHAPES
 
 
 def gopy_app(args: argparse.Namespace) -> FastAPI:
@@ -119,7 +101,7 @@ def main() -> None:
     parser.add_argument("--io", choices=sorted(IO), default="fast")
     parser.add_argument("--profile", help="write cProfile statistics of the whole run to this file")
     args = parser.parse_args()
-    _count_sql()
+    _common.count_sql()
     app = gopy_app(args) if args.app == "gopy" else echo_app(args)
 
     @app.get("/bench/counts", include_in_schema=False)

@@ -23,14 +23,12 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import _common
-from _common import emit, ratio
+from _common import bundled_database, emit, ratio
 from sqlalchemy import event, insert, select
 
 from core.domain import Channel, Stance
@@ -42,14 +40,6 @@ from storage.uow import SqlUnitOfWork
 assert _common.ROOT
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)  # while the bundled sample draft is open
 TEXT = "Đề nghị bổ sung giải pháp tạo việc làm cho thanh niên nông thôn, gắn với chuyển đổi số. "
-
-
-@asynccontextmanager
-async def database(kind: str, folder: Path) -> AsyncIterator[str]:
-    from bench_webhook import database as webhook_database  # the same scratch databases
-
-    async with webhook_database(kind, folder) as url:
-        yield url
 
 
 async def prepare(sessions: Any, writers: int) -> tuple[list[int], int, int]:
@@ -120,7 +110,7 @@ async def raw_insert(sessions: Any, respondent: int, document: int, section: int
 
 async def run_once(kind: str, writers: int, each: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
-        async with database(kind, Path(folder)) as url:
+        async with bundled_database(kind, Path(folder), "gopy_bench_ingest") as url:
             engine = create_engine(url, pool_size=writers, max_overflow=0)  # a connection per writer
             sessions = session_factory(engine)
             counts: Counter[str] = Counter()

@@ -57,7 +57,7 @@ from typing import Any
 
 import _common
 import aiohttp
-from _common import emit, ratio
+from _common import bundled_database, emit, ratio
 
 from tests.webchat_client import free_port
 
@@ -324,41 +324,6 @@ async def forget_redis(db: int, sessions: set[str]) -> None:
         await redis.aclose()
 
 
-@contextlib.asynccontextmanager
-async def database(kind: str, folder: Path) -> AsyncIterator[str]:
-    """A migrated database with the bundled documents and lists: a SQLite file, or a scratch
-    PostgreSQL database with a unique name (dropped afterwards) on GOPY_TEST_POSTGRES_DSN's server."""
-    from storage.db import create_engine, session_factory
-    from storage.migrate import upgrade
-    from tests.conftest import PG_ADMIN_DSN, load_bundled, pg_url
-
-    folder.mkdir(parents=True, exist_ok=True)
-    name = None
-    if kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{folder}/bench.db"
-    else:
-        import asyncpg
-
-        name = f"gopy_bench_webchat_{os.getpid()}_{time.monotonic_ns() % 10**9}"
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        url = pg_url(name)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        engine = create_engine(url)
-        await load_bundled(session_factory(engine))
-        await engine.dispose()
-        yield url
-    finally:
-        if name is not None:
-            import asyncpg
-
-            admin = await asyncpg.connect(PG_ADMIN_DSN)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
-
-
 def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in results[0].items():
@@ -376,7 +341,7 @@ async def measure(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     for _ in range(args.runs):  # the trees alternate, so both see the same load from other work
         for name, source in sources.items():
             with tempfile.TemporaryDirectory() as folder:
-                async with database(args.database, Path(folder) / "db") as url:
+                async with bundled_database(args.database, Path(folder) / "db", "gopy_bench_webchat") as url:
                     out[name].append(await run_once(url, Path(folder), args, source, redis_db))
     return out
 

@@ -44,7 +44,7 @@ from typing import Any
 
 import _common
 import aiohttp
-from _common import emit, ratio
+from _common import bundled_database, emit, ratio
 
 from tests.fake_telegram import FakeTelegramServer, FakeUser
 from tests.webchat_client import free_port
@@ -269,52 +269,16 @@ async def run_once(
     }
 
 
-@contextlib.asynccontextmanager
-async def database(kind: str, folder: Path) -> AsyncIterator[str]:
-    """A migrated database with the bundled documents and lists: a SQLite file, or a scratch
-    PostgreSQL database (dropped afterwards) on GOPY_TEST_POSTGRES_DSN's server."""
-    from storage.db import create_engine, session_factory
-    from storage.migrate import upgrade
-    from tests.conftest import PG_ADMIN_DSN, load_bundled, pg_url
-
-    if kind == "sqlite":
-        folder.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite+aiosqlite:///{folder}/bench.db"
-        name = None
-    else:
-        import asyncpg
-
-        name = f"gopy_bench_webhook_{os.getpid()}"
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        url = pg_url(name)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        engine = create_engine(url)
-        await load_bundled(session_factory(engine))
-        await engine.dispose()
-        yield url
-    finally:
-        if name is not None:
-            import asyncpg
-
-            admin = await asyncpg.connect(PG_ADMIN_DSN)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
-
-
 async def measure(
     kind: str, citizens: int, concurrency: int, runs: int, io: str, baseline_io: str
 ) -> dict[str, Any]:
     gopy, echo, baseline = [], [], []
     for _ in range(runs):  # Gopy and the echo alternate, so both see the same load from other work
         with tempfile.TemporaryDirectory() as folder:
-            async with database(kind, Path(folder)) as url:
+            async with bundled_database(kind, Path(folder), "gopy_bench_webhook") as url:
                 gopy.append(await run_once("gopy", citizens, concurrency, url, Path(folder), io=io))
             if BASELINE_ROOT:
-                async with database(kind, Path(folder) / "baseline") as url:
+                async with bundled_database(kind, Path(folder) / "baseline", "gopy_bench_webhook") as url:
                     source = Path(BASELINE_ROOT)
                     baseline.append(
                         await run_once("gopy", citizens, concurrency, url, Path(folder), source, baseline_io)

@@ -99,6 +99,17 @@ def datasketch_grouping(texts: list[str], *, threshold: float = 0.6, num_perm: i
     return len({find(i) for i in range(len(texts))})
 
 
+def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each number over the runs; any other value from the middle run."""
+    out: dict[str, Any] = {}
+    for key, value in results[0].items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = round(statistics.median(r[key] for r in results), 2)
+        else:
+            out[key] = results[len(results) // 2][key]
+    return out
+
+
 #: what :func:`count_sql` counts in a server process: statements, statements by kind, transactions begun /
 #: committed / rolled back, connections opened; and statements by their first 100 characters
 COUNTS: Counter[str] = Counter()

@@ -45,7 +45,6 @@ import os
 import random
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,7 +56,7 @@ from typing import Any
 
 import _common
 import aiohttp
-from _common import bundled_database, emit, ratio
+from _common import bundled_database, emit, median_of, ratio
 
 from tests.webchat_client import free_port
 
@@ -322,16 +321,6 @@ async def forget_redis(db: int, sessions: set[str]) -> None:
             await redis.delete(*doomed[i : i + 500])
     finally:
         await redis.aclose()
-
-
-def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in results[0].items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[key] = round(statistics.median(r[key] for r in results), 2)
-        else:
-            out[key] = results[len(results) // 2][key]
-    return out
 
 
 async def measure(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:

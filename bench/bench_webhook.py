@@ -44,7 +44,7 @@ from typing import Any
 
 import _common
 import aiohttp
-from _common import bundled_database, emit, ratio
+from _common import bundled_database, emit, median_of, ratio
 
 from tests.fake_telegram import FakeTelegramServer, FakeUser
 from tests.webchat_client import free_port
@@ -287,16 +287,6 @@ async def measure(
     out = {"gopy": median_of(gopy), "echo": median_of(echo)}
     if baseline:
         out["baseline"] = median_of(baseline)
-    return out
-
-
-def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in results[0].items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[key] = round(statistics.median(r[key] for r in results), 2)
-        else:
-            out[key] = results[len(results) // 2][key]
     return out
 
 

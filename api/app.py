@@ -47,6 +47,8 @@ class AppServices:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     scheduler: BackgroundService | None = None
     export_jobs: ExportJobRunner | None = None  # background exports (api/export_jobs.py)
+    # Telegram webhook updates handled at once; the others wait here, before taking a pool connection
+    webhook_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
 
 
 class BackgroundService(Protocol):
@@ -80,7 +82,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = engine_from_settings(settings)
-        svc = AppServices(settings, clock, engine, session_factory(engine), ApiLimits.from_settings(settings))
+        svc = AppServices(
+            settings,
+            clock,
+            engine,
+            session_factory(engine),
+            ApiLimits.from_settings(settings),
+            webhook_gate=asyncio.Semaphore(settings.webhook_admission),
+        )
         app.state.services = svc
         svc.export_jobs = ExportJobRunner(svc.sessions, settings, clock)
         svc.export_jobs.launch()
@@ -88,7 +97,13 @@ def create_app(
             svc.bot = build_runtime(settings, svc.sessions, clock=clock)
             if settings.webhook_url:
                 secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-                await set_webhook(svc.bot, settings.webhook_url, secret, settings.bot_identity_file)
+                await set_webhook(
+                    svc.bot,
+                    settings.webhook_url,
+                    secret,
+                    settings.bot_identity_file,
+                    max_connections=settings.webhook_admission,
+                )
                 log.info("telegram webhook set")
             elif poll:
                 svc.tasks.append(
@@ -174,7 +189,8 @@ def create_app(
             return JSONResponse({"ok": False, "error": "bad_json"}, status_code=400)
         if not isinstance(payload, dict) or "update_id" not in payload:
             return JSONResponse({"ok": False, "error": "not_an_update"}, status_code=400)
-        await svc.bot.dispatcher.feed_webhook_update(svc.bot.bot, payload)
+        async with svc.webhook_gate:  # beyond the admission limit an update waits, never a pool timeout
+            await svc.bot.dispatcher.feed_webhook_update(svc.bot.bot, payload)
         return JSONResponse({"ok": True})
 
     app.include_router(webchat.setup())

@@ -225,11 +225,30 @@ async def start_polling(
     await runtime.finish_updates()
 
 
+# Telegram opens 1 to 100 concurrent connections to a webhook (``max_connections``, 40 by default)
+TELEGRAM_MAX_CONNECTIONS = (1, 100)
+
+
 async def set_webhook(
-    runtime: BotRuntime, url: str, secret: str | None, username_cache: Path | None = None
+    runtime: BotRuntime,
+    url: str,
+    secret: str | None,
+    username_cache: Path | None = None,
+    *,
+    max_connections: int | None = None,
 ) -> None:
+    """Point Telegram at ``url``; ``max_connections`` (clamped to Telegram's 1..100) keeps it from
+    sending more updates at once than the process admits."""
     await announce(runtime, username_cache)
-    await runtime.bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"])
+    if max_connections is not None:
+        low, high = TELEGRAM_MAX_CONNECTIONS
+        max_connections = min(max(max_connections, low), high)
+    await runtime.bot.set_webhook(
+        url,
+        secret_token=secret,
+        allowed_updates=["message", "callback_query"],
+        max_connections=max_connections,
+    )
 
 
 async def poll_until_signalled(settings: Settings) -> None:

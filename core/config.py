@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     zalo_oa_follow_url: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=300)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Telegram webhook updates handled at once in this process (the rest wait their turn); unset: the
+    # database pool's size + overflow, so a waiting update never times out on a pool checkout
+    webhook_concurrency: int | None = Field(default=None, ge=1)
     hash_key: SecretStr = SecretStr(DEV_HASH_KEY)
     env: Literal["production", "development"] = "production"
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -297,6 +300,12 @@ class Settings(BaseSettings):
     @property
     def bot_token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def webhook_admission(self) -> int:
+        """How many Telegram webhook updates this process handles at once (``GOPY_WEBHOOK_CONCURRENCY``,
+        else every connection the pool can lend: size + overflow)."""
+        return self.webhook_concurrency or self.db_pool_size + self.db_max_overflow
 
 
 def _version() -> str:

@@ -183,6 +183,7 @@ async def test_100_citizens_at_a_time_through_the_webhook_on_a_pool_of_5(
                 lambda: server.webhook_url or api.proc.poll() is not None, "the webhook to be set", 60
             )
             assert api.proc.poll() is None, api.output()
+            assert server.webhook_max_connections == 5  # Telegram is told the process admits 5 at once
             users = [server.user(3000 + i, first_name=f"N{i}") for i in range(CITIZENS)]
             started = time.monotonic()
             receipts = await asyncio.gather(*(_citizen_to_receipt(u) for u in users))

@@ -389,6 +389,11 @@ class FakeTelegramServer:
         """The current webhook URL, or None in polling mode."""
         return self._webhook["url"] if self._webhook else None
 
+    @property
+    def webhook_max_connections(self) -> int | None:
+        """The ``max_connections`` given with the current webhook (None: not given or no webhook)."""
+        return self._webhook["max_connections"] if self._webhook else None
+
     # ------------------------------------------------------------------------------ fault injection
 
     def set_rate_limits(
@@ -904,17 +909,28 @@ class FakeTelegramServer:
         if secret not in (None, "") and not (isinstance(secret, str) and _SECRET_TOKEN.match(secret)):
             raise bad_request("secret token contains unallowed characters")
         allowed = params.get("allowed_updates")
+        max_connections = params.get("max_connections")
+        if max_connections is not None and not (
+            isinstance(max_connections, int) and 1 <= max_connections <= 100
+        ):
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
         if params.get("drop_pending_updates"):
             self._pending.clear()
         self._webhook = {
             "url": url,
             "secret_token": secret or None,
             "allowed_updates": list(allowed) if isinstance(allowed, list) and allowed else None,
+            "max_connections": max_connections,
         }
         if isinstance(allowed, list):
             self._allowed_updates = list(allowed) or None
         self._notify()
         return True
+
+    def _webhook_limit(self) -> int:
+        """Updates delivered at once: ``webhook_connections``, at most the webhook's ``max_connections``."""
+        given = self._webhook.get("max_connections") if self._webhook else None
+        return min(self.webhook_connections, given) if given else self.webhook_connections
 
     def _m_deleteWebhook(self, call: Call) -> bool:
         self._webhook = None
@@ -1033,7 +1049,7 @@ class FakeTelegramServer:
                 wakeup = self._wakeup
                 blocked: set[int] = set()
                 for update in list(self._pending) if self._webhook else []:
-                    if len(in_flight) >= self.webhook_connections:
+                    if len(in_flight) >= self._webhook_limit():
                         break
                     if update["update_id"] in in_flight or not self._update_allowed(update):
                         continue

@@ -13,7 +13,9 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -167,3 +169,67 @@ async def bundled_database(kind: str, folder: Path, prefix: str) -> AsyncIterato
             admin = await asyncpg.connect(PG_ADMIN_DSN)
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
+
+
+def server_env(source: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a benchmark's server process: no GOPY_* or REDIS_URL of the caller's, ``extra``
+    added, and ``source``'s code first on the path (a baseline tree, or this one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_") and k != "REDIS_URL"}
+    env |= extra or {}
+    env["PYTHONPATH"] = f"{source}:{ROOT}" if source != ROOT else str(ROOT)
+    return env
+
+
+def _start(command: list[str], env: dict[str, str], home: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=env, cwd=home)
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    command: list[str], env: dict[str, str], home: Path, base: str, *, answers: int = 1, timeout: float = 60
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """Run a server child process until the block ends (SIGINT, then SIGKILL after 30 s), once its
+    ``GET /healthz`` has answered 200 ``answers`` times in a row (with several workers: each has started)."""
+    import aiohttp
+
+    proc = _start(command, env, home)
+    try:
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + timeout
+            ready = 0
+            while ready < answers:
+                try:
+                    async with http.get(base + "/healthz") as response:
+                        ready = ready + 1 if response.status == 200 else 0
+                except aiohttp.ClientError:
+                    ready = 0
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the server {Path(command[1]).name} did not start")
+                await asyncio.sleep(0.1)  # waiting for a child process to listen, not a timing
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                pids += _process_tree(int(child))
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a server: the process and every process under it (its workers)."""
+    total = 0
+    for each in _process_tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")

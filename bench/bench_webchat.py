@@ -44,8 +44,6 @@ import json
 import os
 import random
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,7 +54,7 @@ from typing import Any
 
 import _common
 import aiohttp
-from _common import bundled_database, emit, median_of, ratio
+from _common import bundled_database, cpu_seconds, emit, median_of, ratio, server_env, serving
 
 from tests.webchat_client import free_port
 
@@ -171,29 +169,6 @@ class Load:
         return latencies
 
 
-def _tree(pid: int) -> list[int]:
-    pids = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            for child in (task / "children").read_text().split():
-                pids += _tree(int(child))
-    return pids
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of the server: the process and every process under it."""
-    total = 0
-    for each in _tree(pid):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def start(command: list[str], env: dict[str, str], home: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, env=env, cwd=home)
-
-
 @contextlib.asynccontextmanager
 async def server_process(
     url: str, home: Path, workers: int, pool: tuple[int, int], env_extra: dict[str, str], source: Path
@@ -208,32 +183,10 @@ async def server_process(
     lock = source / "requirements.lock"
     if lock.exists() and "httptools==" not in lock.read_text():  # a tree from before httptools/uvloop
         command += ["--loop", "asyncio", "--http", "h11"]  # as it runs with its own locked dependencies
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_") and k != "REDIS_URL"}
-    env |= env_extra
-    env["PYTHONPATH"] = f"{source}:{ROOT}" if source != ROOT else str(ROOT)  # its code first
-    proc = start(command, env, home)
     base = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            deadline = time.monotonic() + 90
-            ready = 0
-            while ready < 3 * workers:  # every worker has started (a few answers in a row)
-                try:
-                    async with http.get(base + "/healthz") as response:
-                        ready = ready + 1 if response.status == 200 else 0
-                except aiohttp.ClientError:
-                    ready = 0
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the web chat server did not start")
-                await asyncio.sleep(0.1)  # waiting for a child process to listen, not a timing
+    env = server_env(source, env_extra)
+    async with serving(command, env, home, base, answers=3 * workers, timeout=90) as proc:
         yield base, proc.pid, counts
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -31,9 +31,7 @@ import itertools
 import json
 import os
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +42,7 @@ from typing import Any
 
 import _common
 import aiohttp
-from _common import bundled_database, emit, median_of, ratio
+from _common import bundled_database, cpu_seconds, emit, median_of, ratio, server_env, serving
 
 from tests.fake_telegram import FakeTelegramServer, FakeUser
 from tests.webchat_client import free_port
@@ -133,10 +131,6 @@ async def echo_session(citizen: Citizen) -> bool:
     return True
 
 
-def start(command: list[str], env: dict[str, str], home: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, env=env, cwd=home)
-
-
 @contextlib.asynccontextmanager
 async def server_process(
     app: str,
@@ -154,34 +148,9 @@ async def server_process(
         command += ["--database-url", database_url, "--home", str(home)]
     if PROFILE_DIR:
         command += ["--profile", str(Path(PROFILE_DIR) / f"{app}-{port}.prof")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GOPY_") and k != "REDIS_URL"}
-    env["PYTHONPATH"] = f"{source}:{ROOT}" if source != ROOT else str(ROOT)  # its code first
-    proc = start(command, env, home)
     base = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(base + "/healthz") as response:
-                        if response.status == 200:
-                            break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the {app} server did not start")
-                await asyncio.sleep(0.1)  # waiting for a child process to listen, not a timing
+    async with serving(command, server_env(source), home, base) as proc:
         yield base, proc.pid
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -30,6 +30,20 @@ from tests.staff_console import first_admin_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: the shortest path from /start to a receipt, as the buttons' labels: consent, a section, a stance,
+#: anonymous, submit
+SUBMISSION_BUTTONS = (
+    "Tôi đồng ý",
+    "Góp ý dự thảo văn kiện",
+    "[MẪU] Dự thảo Báo cáo chính trị",
+    "Phần thứ nhất",
+    "1. Về phát triển kinh tế",
+    "Tán thành",
+    "Xong",
+    "Ẩn danh",
+    "Gửi ý kiến",
+)
+
 
 def bot_settings(database_url: str, server: FakeTelegramServer, **overrides: Any) -> Settings:
     values: dict[str, Any] = {

@@ -24,25 +24,13 @@ from core.i18n import t
 from storage.db import create_engine, session_factory
 from storage.models import FeedbackRow
 from tests.conftest import load_bundled
-from tests.e2e_support import ROOT, PoolWatch, bot_settings, running_bot
+from tests.e2e_support import ROOT, SUBMISSION_BUTTONS, PoolWatch, bot_settings, running_bot
 from tests.fake_telegram import ChatMessage, FakeTelegramServer, FakeUser
 from tests.staff_console import first_admin_env
 from tests.webchat_client import free_port
 
 pytestmark = pytest.mark.e2e
 
-# the shortest path to a receipt: consent, a section, a stance, anonymous, submit
-PATH = (
-    "Tôi đồng ý",
-    "Góp ý dự thảo văn kiện",
-    "[MẪU] Dự thảo Báo cáo chính trị",
-    "Phần thứ nhất",
-    "1. Về phát triển kinh tế",
-    "Tán thành",
-    "Xong",
-    "Ẩn danh",
-    "Gửi ý kiến",
-)
 RECEIPT = "Mã biên nhận: "
 CITIZENS = 100
 
@@ -81,10 +69,10 @@ def _snapshot(message: ChatMessage | None) -> tuple[Any, ...] | None:
 
 
 async def _citizen_to_receipt(user: FakeUser) -> str:
-    """/start, then press each button of PATH once the bot shows it; return the receipt code."""
+    """/start, then press each button of SUBMISSION_BUTTONS once the bot shows it; return the receipt code."""
     await user.command("start")
     before: tuple[Any, ...] | None = None
-    for label in PATH:
+    for label in SUBMISSION_BUTTONS:
         await _until(
             lambda label=label, before=before: _shows(user, label, before), f"{label!r} for {user.id}"
         )
@@ -108,10 +96,10 @@ async def test_an_update_never_holds_two_connections_nor_one_across_a_bot_api_ca
             async with running_bot(bot_settings(database_url, server), engine=engine):
                 user = server.user(2001, first_name="Lan")
                 await user.command_and_wait("start")
-                for label in PATH[:6]:
+                for label in SUBMISSION_BUTTONS[:6]:
                     await user.tap(label)
                 await user.say("Đề nghị bổ sung số liệu cụ thể.")  # a typed text, too
-                for label in PATH[6:]:
+                for label in SUBMISSION_BUTTONS[6:]:
                     await user.tap(label)
                 assert RECEIPT in user.transcript()
             calls = [c for c in server.calls if c.method != "getUpdates"]

@@ -19,21 +19,12 @@ from core.clock import SystemClock
 from storage import refcache
 from storage.db import create_engine, session_factory
 from tests.conftest import load_bundled
-from tests.e2e_support import bot_settings, running_bot
+from tests.e2e_support import SUBMISSION_BUTTONS, bot_settings, running_bot
 from tests.fake_telegram import FakeTelegramServer
 
 pytestmark = pytest.mark.e2e
 
-PATH = (
-    "Tôi đồng ý",
-    "Góp ý dự thảo văn kiện",
-    "[MẪU] Dự thảo Báo cáo chính trị",
-    "Phần thứ nhất",
-    "1. Về phát triển kinh tế",
-    "Tán thành",
-    "Xong",
-    "Ẩn danh",
-)
+PATH = SUBMISSION_BUTTONS[:-1]  # the last, "Gửi ý kiến", is pressed apart: it answers with the receipt
 
 
 async def test_the_dialog_state_is_read_once_per_update(database_url: str) -> None:
@@ -82,7 +73,7 @@ async def _submission(server: FakeTelegramServer, user_id: int) -> int:
     await user.command_and_wait("start")
     for label in PATH:
         await user.tap(label)
-    msg = await user.tap("Gửi ý kiến")
+    msg = await user.tap(SUBMISSION_BUTTONS[-1])
     assert "Mã biên nhận: " in (msg.text or "")
     return len(server.updates)
 

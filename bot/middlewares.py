@@ -24,12 +24,12 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm import bind_unit_of_work
 from core.clock import Clock
 from core.i18n import t
+from storage.db import dialect_insert
 from storage.models import ProcessedUpdateRow
 from storage.uow import EntrypointUnitOfWork
 from telemetry.metrics import UPDATE_ERRORS, UPDATES_DUPLICATE
@@ -117,9 +117,8 @@ class TransactionMiddleware(BaseMiddleware):
 async def mark_handled(session: AsyncSession, bot_id: int, update_id: int, now: datetime) -> bool:
     """Record the update as handled; False when it already was (``INSERT … ON CONFLICT DO NOTHING
     RETURNING``, PostgreSQL and SQLite ≥ 3.35)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = (
-        dialect.insert(ProcessedUpdateRow)
+        dialect_insert(session)(ProcessedUpdateRow)
         .values(bot_id=bot_id, update_id=update_id, handled_at=now)
         .on_conflict_do_nothing(index_elements=[ProcessedUpdateRow.bot_id, ProcessedUpdateRow.update_id])
         .returning(ProcessedUpdateRow.update_id)

@@ -12,14 +12,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from core.config import Settings
 from storage import refcache
@@ -131,6 +133,17 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
             dialect.do_ping(dbapi_connection)
         except Exception as exc:
             raise DisconnectionError("stale pooled connection") from exc
+
+
+def insert_of(dialect: str) -> Callable[..., Any]:
+    """The ``insert`` construct of a dialect by name: PostgreSQL's or SQLite's, both with
+    ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+def dialect_insert(session: AsyncSession) -> Callable[..., Any]:
+    """The ``insert`` construct of the database the session is bound to (see :func:`insert_of`)."""
+    return insert_of(session.bind.dialect.name if session.bind else "sqlite")
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock, SystemClock
+from storage.db import insert_of
 from storage.models import DialogStateRow
 
 _TABLE = DialogStateRow.__table__
@@ -24,7 +22,7 @@ _UPSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
 def _upsert(dialect: str, fields: tuple[str, ...]) -> Any:
     statement = _UPSERTS.get((dialect, fields))
     if statement is None:
-        insert: Callable[..., Any] = pg_insert if dialect == "postgresql" else sqlite_insert
+        insert = insert_of(dialect)
         columns = ("key", "state", "data", "updated_at")
         values = insert(_TABLE).values({c: bindparam(c, type_=_TABLE.c[c].type) for c in columns})
         changed = {f: values.excluded[f] for f in (*fields, "updated_at")}

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import delete, exists, func, inspect, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
@@ -30,6 +29,7 @@ from core.domain import (
 )
 from core.staff.meeting_rows import MeetingEntry
 from core.text import fold_for_matching, fold_for_search
+from storage.db import dialect_insert
 from storage.models import (
     CongressRow,
     DocumentRow,
@@ -401,7 +401,7 @@ class SqlFeedbackRepository:
         assert feedback.document_id is not None
         table = FeedbackRow.__table__
         values = _feedback_values(feedback)
-        is_open = exists().where(
+        is_open = exists().where(  # Document.accepts_feedback(now), in SQL
             DocumentRow.id == feedback.document_id,
             DocumentRow.status == DocumentStatus.OPEN.value,
             or_(DocumentRow.opens_at.is_(None), DocumentRow.opens_at <= now),
@@ -415,9 +415,8 @@ class SqlFeedbackRepository:
         rows = select(*columns).where(
             respondent.id == feedback.respondent_id, respondent.consent_at.is_not(None), is_open
         )
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
         stmt = (
-            dialect.insert(table)
+            dialect_insert(self.session)(table)
             .from_select(list(values), rows)
             .on_conflict_do_nothing(index_elements=[table.c.receipt_code])
             .returning(table.c.id)

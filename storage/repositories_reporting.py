@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import case, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.reporting import (
@@ -24,13 +22,9 @@ from core.reporting import (
     Unit,
     UnitReport,
 )
+from storage.db import dialect_insert
 from storage.models_reporting import ContactRow, OutboxRow, SchedulerLeaseRow, UnitReportRow, UnitRow
 from storage.zalo import channel_of_chat
-
-
-def _insert(session: AsyncSession) -> Callable[..., Any]:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 @dataclass(frozen=True)
@@ -315,7 +309,9 @@ class SqlReportingRepository:
             "attempts": 0,
         }
         stmt = (
-            _insert(self.session)(OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
+            dialect_insert(self.session)(OutboxRow)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["key"])
         )
         result = await self.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -510,7 +506,7 @@ async def acquire_lease(
     epoch = result.scalar()
     if epoch is None:
         stmt = (
-            _insert(session)(SchedulerLeaseRow)
+            dialect_insert(session)(SchedulerLeaseRow)
             .values(name=name, holder=holder, acquired_at=now, expires_at=now + ttl, epoch=1)
             .on_conflict_do_nothing(index_elements=["name"])
             .returning(SchedulerLeaseRow.epoch)

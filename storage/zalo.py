@@ -6,16 +6,14 @@ their short transactions (the refresh protocol needs each step committed before 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import dialect_insert
 from storage.models_zalo import ZaloBudgetRow, ZaloInboxRow, ZaloTokenRow, ZaloUserRow
 
 TOKEN_ROW = 1
@@ -30,11 +28,6 @@ def is_zalo_chat(chat_id: int) -> bool:
 
 def channel_of_chat(chat_id: int) -> str:
     return "zalo" if is_zalo_chat(chat_id) else "telegram"
-
-
-def _insert(session: AsyncSession) -> Callable[..., Any]:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def _is_postgres(session: AsyncSession) -> bool:
@@ -82,7 +75,7 @@ async def store_first_pair(
             "refreshing_until": None,
             "refreshing_by": None,
         }
-        stmt = _insert(session)(ZaloTokenRow).values(**values)
+        stmt = dialect_insert(session)(ZaloTokenRow).values(**values)
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["id"], set_={k: stmt.excluded[k] for k in values if k != "id"}
@@ -156,7 +149,7 @@ async def touch_user(
         values["followed"] = followed
     if interacted:
         values["last_interaction_at"] = now
-    stmt = _insert(session)(ZaloUserRow).values(**values)
+    stmt = dialect_insert(session)(ZaloUserRow).values(**values)
     changes: dict[str, Any] = {}
     if interacted:
         changes["last_interaction_at"] = stmt.excluded.last_interaction_at
@@ -192,7 +185,7 @@ async def record_event(
 ) -> bool:
     """Store a webhook event unless its ``msg_id`` is already in; True when it is new."""
     stmt = (
-        _insert(session)(ZaloInboxRow)
+        dialect_insert(session)(ZaloInboxRow)
         .values(
             msg_id=msg_id,
             zalo_user_id=zalo_user_id,
@@ -308,7 +301,7 @@ async def spend_budget(session: AsyncSession, *, month: str, budget: int) -> boo
     if budget <= 0:
         return False
     await session.execute(
-        _insert(session)(ZaloBudgetRow)
+        dialect_insert(session)(ZaloBudgetRow)
         .values(month=month, used=0)
         .on_conflict_do_nothing(index_elements=["month"])
     )

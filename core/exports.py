@@ -191,6 +191,10 @@ WORDED_COLUMNS: tuple[str, ...] = tuple(
     for column in EXPORT_COLUMNS
     if column != "section_title"
 )
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is a formula to a spreadsheet: exports escape it with a leading '
+(formats.exports in Python, storage.export_sql in PostgreSQL)."""
+
 TIME_COLUMNS: tuple[str, ...] = ("created_at", "updated_at", "withdrawn_at", "hidden_at")
 # The columns whose codes a worded export replaces by names (lists, units and catalog names).
 LABELLED_COLUMNS: tuple[str, ...] = (

@@ -18,12 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.exports import CODES_LAYOUT, EXPORT_COLUMNS, ExportLayout
+from core.exports import CODES_LAYOUT, EXPORT_COLUMNS, FORMULA_TRIGGERS, ExportLayout
 
 XLSX_MAX_ROWS = 1_048_576
 """Rows of one worksheet in Excel (the header row included)."""
-
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def escape_formula(value: str) -> str:

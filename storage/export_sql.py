@@ -34,11 +34,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.exports import LABELLED_COLUMNS, TIME_COLUMNS, ExportFormat, SqlEncoding
+from core.exports import FORMULA_TRIGGERS, LABELLED_COLUMNS, TIME_COLUMNS, ExportFormat, SqlEncoding
 
-# what formats.exports escapes (FORMULA_TRIGGERS) and what Python's csv module quotes (QUOTE_MINIMAL,
-# lineterminator "\r\n")
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# what core.exports.FORMULA_TRIGGERS escapes and what Python's csv module quotes (QUOTE_MINIMAL,
+# lineterminator "\r\n"), as SQL
 # a formula's first character at the start of any field joined by chr(31), or a character to quote
 _ANY_SPECIAL = "('(^|' || chr(31) || ')[-=+@' || chr(9) || chr(13) || ']|[,\"' || chr(13) || chr(10) || ']')"
 _LONG_TEXT = ("text", "hidden_reason", "section_title", "section")

@@ -411,35 +411,9 @@ class _Linker:
                 continue
             checks[x] += 1
             checks[y] += 1
-            # (the later text first, as link_bucket does: the proposal test is not symmetric)
+            # (the later text first: the proposal test is not symmetric)
             if self.similar(y, x):
                 union(x, y)
-
-    def link_bucket(self, members: Sequence[int]) -> None:
-        """Merge all similar pairs of one LSH bucket without comparing every pair.
-
-        Members are kept in clusters already known to be connected. A new member is compared with
-        the members of each cluster only until one is similar enough (one link suffices), and not at
-        all with clusters it is already connected to. The resulting sets are exactly those of
-        checking every pair; a bucket of n copies of one opinion costs O(n) comparisons, not O(n²).
-        """
-        find = self.sets.find
-        clusters: list[list[int]] = []
-        for x in members:
-            joined: list[int] = []
-            for index, cluster in enumerate(clusters):
-                if find(cluster[0]) == find(x) or any(self.similar(x, y) for y in cluster):
-                    self.sets.union(x, cluster[0])
-                    joined.append(index)
-            if not joined:
-                clusters.append([x])
-                continue
-            merged = [x]
-            for index in joined:
-                merged.extend(clusters[index])
-            keep = set(joined)
-            clusters = [c for i, c in enumerate(clusters) if i not in keep]
-            clusters.append(merged)
 
 
 def _lsh_bands(threshold: float, num_perm: int, recall: float = _LSH_RECALL) -> tuple[int, int]:

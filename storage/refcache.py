@@ -50,8 +50,6 @@ class ReferenceCache:
         self.clock = clock
         self.ttl = ttl
         self._values: dict[tuple[Any, ...], tuple[float, Any]] = {}
-        self.hits = 0
-        self.misses = 0
 
     def clear(self) -> None:
         self._values.clear()
@@ -61,9 +59,7 @@ class ReferenceCache:
         if _STATE.writers == 0:
             found = self._values.get(key)
             if found is not None and found[0] > self.clock():
-                self.hits += 1
                 return found[1]  # type: ignore[no-any-return]
-        self.misses += 1
         generation = _STATE.generation
         value = await load()
         if _STATE.writers == 0 and _STATE.generation == generation:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, exists, func, inspect, literal, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
@@ -29,7 +29,7 @@ from core.domain import (
 )
 from core.staff.meeting_rows import MeetingEntry
 from core.text import fold_for_matching, fold_for_search
-from storage.db import dialect_insert
+from storage.db import insert_of
 from storage.models import (
     CongressRow,
     DocumentRow,
@@ -155,6 +155,49 @@ def _feedback_values(feedback: Feedback) -> dict[str, object]:
         "updated_at": feedback.updated_at,
         "withdrawn_at": feedback.withdrawn_at,
     }
+
+
+_OPINION_PARAM = "opinion_"  # bound parameter names apart from the column names (the insert's own)
+#: the columns an opinion's insert writes (``_feedback_values``' keys, in its order)
+_OPINION_COLUMNS = (
+    "receipt_code", "kind", "respondent_id", "document_id", "section_id", "stance", "congress_id",
+    "period_id", "topic", "unit_id", "text", "text_folded", "text_search", "channel", "source", "status",
+    "category", "organisation", "locality", "age_band", "gender", "anonymous", "client_ref", "created_at",
+    "updated_at", "withdrawn_at",
+)  # fmt: skip
+#: the ones bound as values; the profile columns are copied from the respondent's row
+_OPINION_VALUES = tuple(name for name in _OPINION_COLUMNS if name not in _PROFILE_COLUMNS)
+_OPINION_INSERTS: dict[str, Any] = {}
+
+
+def _opinion_insert(dialect: str) -> Any:
+    """``SqlFeedbackRepository.add_opinion``'s statement for a dialect, built once: its SQL (and its
+    compiled form, cached by SQLAlchemy under the statement's cache key, memoised on the object) is not
+    rebuilt per opinion; every value is a bound parameter (``opinion_<column>``, ``opinion_now``)."""
+    statement = _OPINION_INSERTS.get(dialect)
+    if statement is not None:
+        return statement
+    table = FeedbackRow.__table__
+    respondent = RespondentRow.__table__.c
+    bound = {name: bindparam(_OPINION_PARAM + name, type_=table.c[name].type) for name in _OPINION_VALUES}
+    now = bindparam("opinion_now", type_=DocumentRow.__table__.c.opens_at.type)
+    is_open = exists().where(  # Document.accepts_feedback(now), in SQL
+        DocumentRow.id == bound["document_id"],
+        DocumentRow.status == DocumentStatus.OPEN.value,
+        or_(DocumentRow.opens_at.is_(None), DocumentRow.opens_at <= now),
+        or_(DocumentRow.closes_at.is_(None), DocumentRow.closes_at > now),
+    )
+    columns = (respondent[name] if name in _PROFILE_COLUMNS else bound[name] for name in _OPINION_COLUMNS)
+    rows = select(*columns).where(
+        respondent.id == bound["respondent_id"], respondent.consent_at.is_not(None), is_open
+    )
+    statement = _OPINION_INSERTS[dialect] = (
+        insert_of(dialect)(table)
+        .from_select(list(_OPINION_COLUMNS), rows)
+        .on_conflict_do_nothing(index_elements=[table.c.receipt_code])
+        .returning(table.c.id)
+    )
+    return statement
 
 
 async def _cached(
@@ -397,31 +440,14 @@ class SqlFeedbackRepository:
         its document accepts feedback and its receipt code is free: one ``INSERT … SELECT … FROM respondent
         WHERE <consented> AND <document open> ON CONFLICT (receipt_code) DO NOTHING RETURNING id``; the
         entry's profile columns are copied from the respondent's row. False when nothing was inserted (the
-        caller tells which condition failed); a cached document never lets an opinion past a closed one."""
+        caller tells which condition failed); a cached document never lets an opinion past a closed one.
+        The statement is built once per dialect (:func:`_opinion_insert`); the values are bound."""
         assert feedback.document_id is not None
-        table = FeedbackRow.__table__
         values = _feedback_values(feedback)
-        is_open = exists().where(  # Document.accepts_feedback(now), in SQL
-            DocumentRow.id == feedback.document_id,
-            DocumentRow.status == DocumentStatus.OPEN.value,
-            or_(DocumentRow.opens_at.is_(None), DocumentRow.opens_at <= now),
-            or_(DocumentRow.closes_at.is_(None), DocumentRow.closes_at > now),
-        )
-        respondent = RespondentRow.__table__.c
-        columns = [
-            respondent[name] if name in _PROFILE_COLUMNS else literal(value, table.c[name].type)
-            for name, value in values.items()
-        ]
-        rows = select(*columns).where(
-            respondent.id == feedback.respondent_id, respondent.consent_at.is_not(None), is_open
-        )
-        stmt = (
-            dialect_insert(self.session)(table)
-            .from_select(list(values), rows)
-            .on_conflict_do_nothing(index_elements=[table.c.receipt_code])
-            .returning(table.c.id)
-        )
-        new_id = (await self.session.execute(stmt)).scalar()
+        params = {_OPINION_PARAM + name: values[name] for name in _OPINION_VALUES}
+        params["opinion_now"] = now
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        new_id = (await self.session.execute(_opinion_insert(dialect), params)).scalar()
         if new_id is None:
             return False
         feedback.id = new_id

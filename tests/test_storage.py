@@ -101,6 +101,61 @@ async def test_submit_is_durable_and_receipt_is_unique(loaded) -> None:  # type:
     assert rows[0].text_folded == "ý kiến số 0"
 
 
+async def test_an_opinion_row_holds_every_value_of_the_entry(loaded) -> None:  # type: ignore[no-untyped-def]
+    """add_opinion's statement (built once per dialect, every value bound) writes each column of the entry,
+    and the profile copied from the respondent."""
+    from core.text import fold_for_search
+    from storage.repositories import _OPINION_COLUMNS, _feedback_values, feedback_from_row
+
+    rid = await _respondent(loaded)
+    doc_id, section_id = await _doc_and_section(loaded)
+    async with SqlUnitOfWork(loaded) as uow:
+        receipt = await _submit(
+            uow,
+            rid,
+            doc_id,
+            section_id,
+            stance=Stance.DISAGREE,
+            text="  Ý kiến,  có dấu!\r\n",
+            client_ref="r1",
+        )
+    async with loaded() as session:
+        row = await session.scalar(
+            select(FeedbackRow).where(FeedbackRow.receipt_code == receipt.receipt_code)
+        )
+    stored = _feedback_values(feedback_from_row(row))
+    assert tuple(stored) == _OPINION_COLUMNS
+    assert row.text_search == fold_for_search("Ý kiến,  có dấu!") == "y kien co dau"
+    assert stored | {"text_search": None} == {
+        "receipt_code": receipt.receipt_code,
+        "kind": "draft_opinion",
+        "respondent_id": rid,
+        "document_id": doc_id,
+        "section_id": section_id,
+        "stance": "disagree",
+        "congress_id": None,
+        "period_id": None,
+        "topic": None,
+        "unit_id": None,
+        "text": "Ý kiến,  có dấu!",
+        "text_folded": "ý kiến có dấu",
+        "text_search": None,
+        "channel": "telegram",
+        "source": "bot",
+        "status": "active",
+        "category": None,
+        "organisation": "dtn",
+        "locality": None,
+        "age_band": None,
+        "gender": None,
+        "anonymous": False,
+        "client_ref": "r1",
+        "created_at": NOW,
+        "updated_at": None,
+        "withdrawn_at": None,
+    }
+
+
 async def test_unit_of_work_rolls_back_without_commit(loaded) -> None:  # type: ignore[no-untyped-def]
     rid = await _respondent(loaded)
     async with SqlUnitOfWork(loaded) as uow:

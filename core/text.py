@@ -132,6 +132,12 @@ _SYLLABLE = re.compile(
     rf"(?<!{_LETTER})(?:[A-Za-z\u0110\u0111][\u0300-\u036f]*)*"
     rf"[OoUu][\u0300-\u036f]*[AaEeYy][\u0300-\u036f]*(?!{_LETTER})"
 )
+# An o/u followed by a/e/y with a tone mark on either of the two: a syllable is only ever changed when
+# the last two letters of its match are such a pair (and a text without one is left as it is, in NFC).
+_TONE = "[\u0300\u0301\u0303\u0309\u0323]"
+_TONED_PAIR = re.compile(
+    rf"[OoUu][\u0300-\u036f]*?{_TONE}[\u0300-\u036f]*[AaEeYy]|[OoUu][\u0300-\u036f]*[AaEeYy][\u0300-\u036f]*?{_TONE}"
+)
 
 
 def _move_tone_in_syllable(match: re.Match[str]) -> str:
@@ -185,6 +191,8 @@ def normalize_tone_placement(text: str) -> str:
     Returns NFC text.
     """
     decomposed = unicodedata.normalize("NFD", text)
+    if _TONED_PAIR.search(decomposed) is None:
+        return unicodedata.normalize("NFC", decomposed)  # no mark that could move: most texts
     return unicodedata.normalize("NFC", _SYLLABLE.sub(_move_tone_in_syllable, decomposed))
 
 
@@ -362,6 +370,10 @@ def tokens_many(texts: Sequence[str], *, workers: int | None = 1, folded: bool =
 
 
 _NOT_WORD_OR_DOT = re.compile(r"[^\w\s.]|_")
+# the combining characters of U+0300-U+036F (all but U+034F, the grapheme joiner, which is not one)
+_BASIC_MARKS = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c in range(0x300, 0x370) if unicodedata.combining(chr(c))) + "]"
+)
 _LONE_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 
 
@@ -373,7 +385,9 @@ def fold_for_search(text: str) -> str:
     "2.1.3" is still a number. Never stored, never shown.
     """
     decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    bare = _BASIC_MARKS.sub("", decomposed)  # Vietnamese marks: what is left is ASCII
+    if not bare.isascii():
+        bare = "".join(c for c in bare if not unicodedata.combining(c))
     bare = _NOT_WORD_OR_DOT.sub(" ", bare)
     bare = _LONE_DOT.sub(" ", bare)
     return _WHITESPACE.sub(" ", bare).strip()

@@ -171,6 +171,37 @@ def test_normalize_tone_placement_keeps_case_and_other_characters() -> None:
     assert normalize_tone_placement(nfd("hoà")) == "hòa"
 
 
+_SYLLABLE_PARTS = st.sampled_from(
+    [*"oOuUaAeEyYqQhgk ", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323", "\u0302", "\u031b", "\u034f"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_SYLLABLE_PARTS, max_size=12).map("".join))
+def test_tone_placement_shortcut_matches_the_full_rewrite(text: str) -> None:
+    """A text without a tone mark on an o/u + a/e/y pair skips the syllable rewrite: same result."""
+    full = unicodedata.normalize("NFC", core_text._SYLLABLE.sub(core_text._move_tone_in_syllable, nfd(text)))
+    assert normalize_tone_placement(text) == full
+    assert normalize_tone_placement("o\u034fa\u0300") == unicodedata.normalize("NFC", "o\u034fa\u0300")
+    assert normalize_tone_placement(nfd("chuyển đổi số")) == "chuyển đổi số"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40) | st.lists(_SYLLABLE_PARTS).map("".join))
+def test_search_key_drops_every_combining_character(text: str) -> None:
+    decomposed = unicodedata.normalize(NFD, text.casefold().replace("đ", "d"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    expected = core_text._WHITESPACE.sub(
+        " ", core_text._LONE_DOT.sub(" ", core_text._NOT_WORD_OR_DOT.sub(" ", bare))
+    ).strip()
+    assert core_text.fold_for_search(text) == expected
+
+
+def test_search_key_examples() -> None:
+    assert core_text.fold_for_search("ĐƯỜNG 2.1.3, Chống ngập") == "duong 2.1.3 chong ngap"
+    assert core_text.fold_for_search("x\u20d0y \u0627\u064c Ωμέγα hoà\u034f") == "xy ا ωμεγα hoa"
+
+
 @pytest.mark.parametrize(
     "word",
     ["quý", "quỳ", "quỷ", "quỹ", "quỵ", "QUÝ", "hoàng", "khuyết", "khuya", "thuở", "hoài", "giày", "của"],

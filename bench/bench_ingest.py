@@ -12,6 +12,8 @@ feedback row and a commit per row (what the database and driver can do without t
 the document and section from the per-process cache, then one ``INSERT … SELECT`` that checks the consent
 and the open document and copies the profile; before issue 11, four reads before a plain insert). Prints one JSON object:
 opinions/s, statements and transactions per opinion (SQLAlchemy engine events), and the reference rows/s.
+A second reference, ``driver_only_rows_per_second``: the same row and commit through the driver alone
+(asyncpg: BEGIN, INSERT, COMMIT; aiosqlite: INSERT, COMMIT), what is left without SQLAlchemy's session.
 """
 
 from __future__ import annotations
@@ -108,6 +110,34 @@ async def raw_insert(sessions: Any, respondent: int, document: int, section: int
             await session.commit()
 
 
+_DRIVER_INSERT = (
+    "INSERT INTO feedback (receipt_code, kind, respondent_id, document_id, section_id, stance, text,"
+    " text_folded, channel, source, status, anonymous, created_at) VALUES ({}, 'draft_opinion', {}, {}, {},"
+    " 'disagree', {}, '', 'telegram', 'bot', 'active', {}, {})"
+)
+
+
+async def driver_insert(engine: Any, respondent: int, document: int, section: int, each: int) -> None:
+    """The same row and commit through the driver alone (asyncpg: BEGIN, INSERT, COMMIT, as SQLAlchemy
+    does; aiosqlite: INSERT, COMMIT): what the database and driver cost without SQLAlchemy's session."""
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        for i in range(each):
+            code = f"D{respondent:06d}{i:05d}"
+            if engine.dialect.name == "postgresql":
+                async with driver.transaction():
+                    await driver.execute(
+                        _DRIVER_INSERT.format("$1", "$2", "$3", "$4", "$5", "false", "$6"),
+                        code, respondent, document, section, f"{TEXT}({i})", NOW,
+                    )  # fmt: skip
+            else:
+                await driver.execute(
+                    _DRIVER_INSERT.format("?", "?", "?", "?", "?", "0", "?"),
+                    (code, respondent, document, section, f"{TEXT}({i})", NOW.isoformat(" ")),
+                )
+                await driver.commit()
+
+
 async def run_once(kind: str, writers: int, each: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         async with bundled_database(kind, Path(folder), "gopy_bench_ingest") as url:
@@ -120,10 +150,14 @@ async def run_once(kind: str, writers: int, each: int) -> dict[str, Any]:
             event.listen(engine.sync_engine, "begin", lambda *_a: counts.update(["transactions"]))
             ids, document, section = await prepare(sessions, writers)
             figures: dict[str, Any] = {}
-            for name, writer in (("submit_feedback", ingest), ("raw_insert", raw_insert)):
+            for name, writer, target in (
+                ("submit_feedback", ingest, sessions),
+                ("raw_insert", raw_insert, sessions),
+                ("driver_only", driver_insert, engine),
+            ):
                 counts.clear()
                 started = time.perf_counter()
-                await asyncio.gather(*(writer(sessions, rid, document, section, each) for rid in ids))
+                await asyncio.gather(*(writer(target, rid, document, section, each) for rid in ids))
                 elapsed = time.perf_counter() - started
                 total = writers * each
                 figures[name] = {
@@ -148,12 +182,16 @@ def main() -> None:
     args = parser.parse_args()
     writers, each, runs = (4, 5, 1) if args.tiny else (args.writers, args.each, args.runs)
     figures: dict[str, Any] = {}
-    reference: dict[str, Any] = {"what": "raw INSERT of the same row + commit, same driver, pool and writers"}
+    reference: dict[str, Any] = {
+        "what": "raw INSERT of the same row + commit, same driver, pool and writers",
+        "driver_only": "the same row + commit through the driver alone (no SQLAlchemy session)",
+    }
     ratios: dict[str, float | None] = {}
     for kind in args.databases:
         results = [asyncio.run(run_once(kind, writers, each)) for _ in range(runs)]
         gopy = statistics.median(r["submit_feedback"]["per_second"] for r in results)
         raw = statistics.median(r["raw_insert"]["per_second"] for r in results)
+        driver = statistics.median(r["driver_only"]["per_second"] for r in results)
         last = results[-1]
         figures[kind] = {
             "opinions_per_second": round(gopy, 1),
@@ -164,6 +202,7 @@ def main() -> None:
         reference[kind] = {
             "rows_per_second": round(raw, 1),
             "statements_per_row": round(last["raw_insert"]["statements_per_row"], 2),
+            "driver_only_rows_per_second": round(driver, 1),
         }
         ratios[kind] = ratio(gopy, raw)
     emit(

@@ -13,11 +13,13 @@ Two opinions are in the same group when
   letter by letter (the second signal),
 
 and groups are closed under that relation (if A is like B and B like C, A, B and C are one group).
-Candidate pairs come from MinHash LSH (numpy, only band hashes and 8 bits per signature value kept),
-filtered by the MinHash estimate of their similarity; the remaining pairs are checked with the exact
-similarity, highest estimate first and at most ``_MAX_CHECKS`` (32) per text in all (so the work per
-text is bounded when thousands of texts share boilerplate), so LSH never groups two opinions that
-are not similar enough (it may, rarely, miss a pair). Opinions may come in pages (:class:`NearDuplicateGrouper`), straight from a database query.
+Candidate pairs come from MinHash LSH (numpy, only band hashes and 8 bits per signature value kept):
+all the pairs of a small bucket, the pairs of close neighbours in a large one (so that the work per
+text stays bounded when thousands of texts share boilerplate). They are filtered by the MinHash
+estimate of their similarity; the remaining pairs are checked with the exact similarity, highest
+estimate first and at most ``_MAX_CHECKS`` (32) per text in all, so LSH never groups two opinions
+that are not similar enough (it may, rarely, miss a pair). Opinions may come in pages
+(:class:`NearDuplicateGrouper`), straight from a database query.
 """
 
 from __future__ import annotations
@@ -85,8 +87,16 @@ _CHAR_ESTIMATE_FLOOR = 0.6
 # band first (see _Linker._check_in_order): keeps the work per text bounded when thousands of texts
 # share a phrase.
 _MAX_CHECKS = 32
+# Texts as received whose normalised text is remembered (see NearDuplicateGrouper.add).
+_RAW_CACHE_SIZE = 1 << 16
 # Distinct texts whose shingles and comparison form are kept between checks.
 _CACHE_SIZE = 1 << 15
+# A bucket of more than _SMALL_BUCKET texts (thousands of texts that share a phrase) is not turned
+# into all its pairs: each member is compared with its _WINDOW neighbours in two orders of the
+# bucket, the order of appearance and the order of a few signature values outside every band
+# (near-duplicates mostly agree on those, so they sit close together).
+_WINDOW = 16
+_SORT_COLUMNS = (127, 126, 125)
 
 
 @dataclass(frozen=True)
@@ -293,12 +303,14 @@ class _Linker:
         self,
         shingles: Callable[[int], frozenset[str]],
         plains: Callable[[int], _Plain],
+        plain_texts: Sequence[str],
         count: int,
         threshold: float,
         char_threshold: float,
     ) -> None:
         self.shingles = shingles
         self.plains = plains
+        self.plain_texts = plain_texts
         self.threshold = threshold
         self.char_threshold = char_threshold
         self.sets = _UnionFind(count)
@@ -313,7 +325,7 @@ class _Linker:
         return _jaccard(a, b) >= self.threshold
 
     def _letters_similar(self, x: int, y: int) -> bool:
-        a, b = self.plains(x).text, self.plains(y).text
+        a, b = self.plain_texts[x], self.plain_texts[y]
         # Indel similarity <= 2 * min / (len a + len b): no need to align
         if 2 * min(len(a), len(b)) < self.char_threshold * (len(a) + len(b)):
             return False
@@ -333,32 +345,36 @@ class _Linker:
         return False
 
     def link_estimated(self, members: np.ndarray, signatures: np.ndarray, floor: float) -> None:
-        """Merge the similar pairs of one LSH bucket, checking only the pairs whose MinHash estimate
-        of the similarity (the share of equal signature values, ``signatures`` one row per member)
-        is at least ``floor`` and that are not connected already, most similar first and at most
-        :data:`_MAX_CHECKS` per member (see :meth:`_check_in_order`).
+        """Merge the similar pairs of one large LSH bucket (see :data:`_WINDOW`): the pairs of
+        neighbours (up to :data:`_WINDOW` apart, in the order of appearance and in the order of
+        :data:`_SORT_COLUMNS`) whose MinHash estimate of the similarity (the share of equal
+        signature values, ``signatures`` one row per member) is at least ``floor`` and that are not
+        connected already, checked most similar first and at most :data:`_MAX_CHECKS` per member
+        (see :meth:`_check_in_order`).
 
-        The estimates are computed with numpy for the whole bucket, so a large bucket of texts that
-        only share a phrase costs array operations, not a Python comparison per pair.
+        The work is ``_WINDOW`` numpy comparisons of the bucket's signatures per order, linear in
+        the size of the bucket, where all its pairs would grow with its square.
         """
         find = self.sets.find
         count, width = signatures.shape
         roots = np.fromiter((find(x) for x in members.tolist()), dtype=np.int64, count=count)
         needed = math.ceil(floor * width)
-        step = max(1, _BLOCK // max(1, count * width))
         found: list[np.ndarray] = []
         estimates: list[np.ndarray] = []
-        for start in range(0, count - 1, step):
-            stop = min(count, start + step)
-            equal = np.count_nonzero(signatures[start:stop, None, :] == signatures[None, :, :], axis=2)
-            rows = np.arange(start, stop)[:, None]
-            columns = np.arange(count)[None, :]
-            mask = (equal >= needed) & (columns > rows) & (roots[start:stop, None] != roots[None, :])
-            i, j = np.nonzero(mask)
-            found.append(np.stack((members[start + i], members[j]), axis=1))
-            estimates.append(equal[i, j])
-        if found:
-            self._check_in_order(np.concatenate(found), np.concatenate(estimates))
+        by_values = np.lexsort(signatures[:, list(_SORT_COLUMNS)].T[::-1])
+        for order in (np.arange(count), by_values):
+            rows, ids, sets = signatures[order], members[order], roots[order]
+            for offset in range(1, min(_WINDOW, count - 1) + 1):
+                equal = np.count_nonzero(rows[offset:] == rows[:-offset], axis=1)
+                i = np.flatnonzero((equal >= needed) & (sets[offset:] != sets[:-offset]))
+                x, y = ids[i], ids[i + offset]
+                found.append(np.stack((np.minimum(x, y), np.maximum(x, y)), axis=1))
+                estimates.append(equal[i])
+        pairs = np.concatenate(found)
+        if len(pairs):
+            # a pair that is close in both orders once
+            _, first = np.unique(pairs[:, 0] * (int(pairs.max()) + 1) + pairs[:, 1], return_index=True)
+            self._check_in_order(pairs[first], np.concatenate(estimates)[first])
 
     def link_pairs(
         self, pairs: np.ndarray, signatures: Callable[[np.ndarray], np.ndarray], floor: float
@@ -404,7 +420,10 @@ class _Linker:
         open_ = (checks[pairs[:, 0]] < _MAX_CHECKS) & (checks[pairs[:, 1]] < _MAX_CHECKS)
         pairs, estimates = pairs[open_], estimates[open_]
         order = np.lexsort((pairs[:, 1], pairs[:, 0], -estimates.astype(np.int64)))
-        for x, y in pairs[order].tolist():
+        pairs = pairs[order]
+        if len(pairs) > _MAX_CHECKS:
+            pairs = pairs[_within_budget(pairs, _MAX_CHECKS - checks[pairs] + _MAX_CHECKS)]
+        for x, y in pairs.tolist():
             if (x, y) in rejected or find(x) == find(y):
                 continue
             if checks[x] >= _MAX_CHECKS or checks[y] >= _MAX_CHECKS:
@@ -414,6 +433,20 @@ class _Linker:
             # (the later text first: the proposal test is not symmetric)
             if self.similar(y, x):
                 union(x, y)
+
+
+def _within_budget(pairs: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Which of ``pairs`` (rows ``(x, y)``, in the order they are to be checked) come before the
+    ``allowed[i, 0]``-th pair of their ``x`` and the ``allowed[i, 1]``-th pair of their ``y``: one
+    sort instead of a Python step for each pair of a text whose checks are used up."""
+    flat = pairs.ravel()
+    by_node = np.argsort(flat, kind="stable")  # each node's pairs, in check order
+    nodes = flat[by_node]
+    starts = np.flatnonzero(np.concatenate(([True], nodes[1:] != nodes[:-1])))
+    lengths = np.diff(np.append(starts, len(nodes)))
+    rank = np.empty(len(flat), dtype=np.int64)
+    rank[by_node] = np.arange(len(flat)) - np.repeat(starts, lengths)
+    return np.all(rank.reshape(pairs.shape) < allowed, axis=1)
 
 
 def _lsh_bands(threshold: float, num_perm: int, recall: float = _LSH_RECALL) -> tuple[int, int]:
@@ -487,12 +520,17 @@ class _MinHashLSH:
         per_block = max(1, _BLOCK // len(self.a))
         out = np.empty((count, self.bands), dtype=np.uint64)
         low_bits = np.empty((count, len(self.a)), dtype=np.uint8)
+        a, b, shift = self.a[:, None], self.b[:, None], np.uint64(32)
         i = 0
         while i < count:
             j = max(i + 1, int(np.searchsorted(ends, starts[i] + per_block, side="right")))
             block = elements[starts[i] : ends[j - 1]]
-            hashed = (block[:, None] * self.a[None, :] + self.b[None, :]) >> np.uint64(32)
-            signature = np.minimum.reduceat(hashed, starts[i:j] - starts[i], axis=0)
+            # One row per permutation (in place, no temporaries): the minima of each text are then
+            # reductions of contiguous runs, several times faster than down the columns.
+            hashed = np.multiply(a, block[None, :])
+            hashed += b
+            hashed >>= shift
+            signature = np.minimum.reduceat(hashed, starts[i:j] - starts[i], axis=1).T
             out[i:j] = self._band_hashes(signature)
             low_bits[i:j] = signature & np.uint64(0xFF)
             i = j
@@ -659,6 +697,9 @@ class NearDuplicateGrouper:
         self._text_ids: dict[str, int] = {}  # normalised text -> index
         self._text_key = array("l")  # per normalised text: the index of its matching key
         self._key_ids: dict[str, int] = {}  # matching key -> index (distinct keys, in order of appearance)
+        # texts as received -> index of their normalised text, for the most recent ones (copies of a
+        # campaign arrive again and again); cleared when full
+        self._raw_ids: dict[str, int] = {}
         self._pending: list[str] = []  # new distinct keys whose signatures are not computed yet
         self._plain_digests = array("Q")  # per distinct key: digest of its diacritic-free form
         # per distinct key: its diacritic-free form (the key itself when it has no diacritics), so
@@ -680,9 +721,17 @@ class NearDuplicateGrouper:
             self._keys,
             self._item_text,
         )
+        raw_ids = self._raw_ids
         for item in items:
+            t = raw_ids.get(item.text)
+            if t is not None:  # a copy of a recent text as received: no normalisation again
+                keys.append(item.key)
+                item_text.append(t)
+                continue
             text = normalize_input(item.text)
             t = text_ids.get(text)
+            if len(raw_ids) >= _RAW_CACHE_SIZE:
+                raw_ids.clear()
             if t is None:
                 t = text_ids[text] = len(text_ids)
                 key = fold_for_matching(text)
@@ -693,6 +742,7 @@ class NearDuplicateGrouper:
                     if len(self._pending) >= _BATCH:
                         self._flush()
                 text_key.append(k)
+            raw_ids[item.text] = t
             keys.append(item.key)
             item_text.append(t)
 
@@ -752,7 +802,9 @@ class NearDuplicateGrouper:
         def plain(k: int) -> _Plain:
             return _plain(distinct[k], self._plain_texts[k])
 
-        linker = _Linker(shingles, plain, len(distinct), self.threshold, self.char_threshold)
+        linker = _Linker(
+            shingles, plain, self._plain_texts, len(distinct), self.threshold, self.char_threshold
+        )
         self._link_typed_without_diacritics(distinct, weights, linker.sets)
         floors = ((self._word_lsh, self.threshold - _ESTIMATE_MARGIN), (self._char_lsh, _CHAR_ESTIMATE_FLOOR))
         for lsh, floor in floors:

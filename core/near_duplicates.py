@@ -307,10 +307,12 @@ class _Linker:
         count: int,
         threshold: float,
         char_threshold: float,
+        codes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.shingles = shingles
         self.plains = plains
         self.plain_texts = plain_texts
+        self.codes = codes  # (flat shingle codes, start and count of each text's): see _shingle_codes
         self.threshold = threshold
         self.char_threshold = char_threshold
         self.sets = _UnionFind(count)
@@ -331,13 +333,34 @@ class _Linker:
             return False
         return bool(fuzz.ratio(a, b, score_cutoff=100 * self.char_threshold) > 0)
 
-    def similar(self, x: int, y: int) -> bool:
+    def words_similar_many(self, pairs: np.ndarray) -> list[bool] | None:
+        """:meth:`_words_similar` of every pair (rows ``(x, y)``) at once, from the shingle codes
+        (``None`` without them): the keys ``(pair, code)`` of each side are sorted, so one binary
+        search per shingle counts the shingles two texts share."""
+        if self.codes is None:
+            return None
+        flat, starts, lengths = self.codes
+        out: list[bool] = []
+        for start in range(0, len(pairs), _PAIR_BLOCK):
+            block = pairs[start : start + _PAIR_BLOCK]
+            left, left_lengths = _pair_keys(block[:, 0], flat, starts, lengths)
+            right, right_lengths = _pair_keys(block[:, 1], flat, starts, lengths)
+            at = np.searchsorted(right, left)
+            at[at == len(right)] = 0
+            hit = right[at] == left
+            common = np.bincount((left[hit] >> _PAIR_SHIFT).astype(np.int64), minlength=len(block))
+            union = left_lengths + right_lengths - common
+            out.extend((common / union >= self.threshold).tolist())
+        return out
+
+    def similar(self, x: int, y: int, words: bool | None = None) -> bool:
+        """Whether ``x`` and ``y`` are near-duplicates; ``words``: :meth:`_words_similar` if known."""
         pair = (x, y) if x < y else (y, x)
         if pair in self._rejected:
             return False
-        if (self._words_similar(x, y) or self._letters_similar(x, y)) and not _different_proposal(
-            self.plains(x), self.plains(y)
-        ):
+        if words is None:
+            words = self._words_similar(x, y)
+        if (words or self._letters_similar(x, y)) and not _different_proposal(self.plains(x), self.plains(y)):
             return True
         if len(self._rejected) >= _MAX_REJECTED:  # only saves checking a pair again: bounded
             self._rejected.clear()
@@ -423,7 +446,8 @@ class _Linker:
         pairs = pairs[order]
         if len(pairs) > _MAX_CHECKS:
             pairs = pairs[_within_budget(pairs, _MAX_CHECKS - checks[pairs] + _MAX_CHECKS)]
-        for x, y in pairs.tolist():
+        words: Sequence[bool | None] = self.words_similar_many(pairs) or [None] * len(pairs)
+        for (x, y), words_similar in zip(pairs.tolist(), words, strict=True):
             if (x, y) in rejected or find(x) == find(y):
                 continue
             if checks[x] >= _MAX_CHECKS or checks[y] >= _MAX_CHECKS:
@@ -431,8 +455,44 @@ class _Linker:
             checks[x] += 1
             checks[y] += 1
             # (the later text first: the proposal test is not symmetric)
-            if self.similar(y, x):
+            if self.similar(y, x, words_similar):
                 union(x, y)
+
+
+# Shingle codes (see _shingle_codes) take up to 41 bits; the pair's position in a block the bits above.
+_PAIR_SHIFT = np.uint64(41)
+_TOKEN_LIMIT = 1 << 20  # token ids below this make codes of 41 bits
+
+
+def _shingle_codes(token_ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct shingles of each text as sorted integers (single tokens ``2 id + 1``, pairs of
+    consecutive tokens ``2 (a 2^20 + b)``: one code per shingle string when every token id is below
+    2^20 and no token holds a space), concatenated, and how many each text has."""
+    lengths = np.fromiter((len(ids) for ids in token_ids), dtype=np.int64, count=len(token_ids))
+    flat = np.fromiter((i for ids in token_ids for i in ids), dtype=np.uint64, count=int(lengths.sum()))
+    owner = np.repeat(np.arange(len(token_ids), dtype=np.int64), lengths)
+    follows = owner[1:] == owner[:-1]
+    singles = (flat << np.uint64(1)) | np.uint64(1)
+    doubles = ((flat[:-1] << np.uint64(20)) | flat[1:])[follows] << np.uint64(1)
+    codes = np.concatenate((singles, doubles))
+    owners = np.concatenate((owner, owner[:-1][follows]))
+    order = np.lexsort((codes, owners))
+    codes, owners = codes[order], owners[order]
+    distinct = np.ones(len(codes), dtype=bool)
+    distinct[1:] = (codes[1:] != codes[:-1]) | (owners[1:] != owners[:-1])
+    return codes[distinct], np.bincount(owners[distinct], minlength=len(token_ids))
+
+
+def _pair_keys(
+    nodes: np.ndarray, flat: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(position << 41) | code`` for every shingle code of every text of ``nodes`` (ascending,
+    since each text's codes are), and each text's number of codes."""
+    counts = lengths[nodes]
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(len(nodes), dtype=np.uint64), counts)
+    shift = np.repeat(starts[nodes] - (np.cumsum(counts) - counts), counts)
+    return (owner << _PAIR_SHIFT) | flat[shift + np.arange(total)], counts
 
 
 def _within_budget(pairs: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -473,8 +533,8 @@ def _lsh_bands(threshold: float, num_perm: int, recall: float = _LSH_RECALL) -> 
 # MinHash LSH with numpy: signatures of many texts at once, only the band hashes kept
 # --------------------------------------------------------------------------------------------------
 
-# Elements x permutations hashed at once (a block of 4M 64-bit values: 32 MB).
-_BLOCK = 1 << 22
+# Elements x permutations hashed at once (a block of 1M 64-bit values: 8 MB, faster than 32 MB).
+_BLOCK = 1 << 20
 # Distinct texts whose signatures are computed together (their shingles are then dropped).
 _BATCH = 4096
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -708,6 +768,10 @@ class NearDuplicateGrouper:
         self._undiacritic: list[int] = []  # distinct keys typed without any diacritics
         self._long = bytearray()  # per distinct key: 1 when it has MIN_TOKENS tokens or more
         self._vocabulary: dict[str, int] = {}
+        # the sorted distinct shingle codes of every long distinct key (syllables only), per batch,
+        # and per distinct key their number (0 for a short one): the word test of many pairs at once
+        self._codes: list[np.ndarray] | None = [] if self.tokenization is Tokenization.SYLLABLES else None
+        self._code_lengths: list[np.ndarray] = []
         self._words: dict[int, tuple[str, ...]] = {}  # underthesea words (Tokenization.WORDS only)
         self._word_lsh = _MinHashLSH(threshold, num_perm, seed)
         self._char_lsh = _MinHashLSH(_CHAR_LSH_THRESHOLD, num_perm, seed)
@@ -776,6 +840,16 @@ class NearDuplicateGrouper:
                 plains.append(plain)
                 if self.tokenization is Tokenization.WORDS:
                     self._words[k] = tuple(words)
+        if self._codes is not None:
+            lengths = np.zeros(len(pending), dtype=np.int64)
+            if long_indexes and len(vocabulary) <= _TOKEN_LIMIT:
+                codes, lengths[np.asarray(long_indexes) - first] = _shingle_codes(token_ids)
+                self._codes.append(codes)
+                self._code_lengths.append(lengths)
+            elif long_indexes:
+                self._codes = None  # more distinct tokens than the codes hold: sets instead
+            else:
+                self._code_lengths.append(lengths)
         if long_indexes:
             self._word_lsh.add(long_indexes, *_word_elements(token_ids))
             self._char_lsh.add(long_indexes, *_char_elements(plains))
@@ -802,8 +876,13 @@ class NearDuplicateGrouper:
         def plain(k: int) -> _Plain:
             return _plain(distinct[k], self._plain_texts[k])
 
+        codes = None
+        if self._codes is not None:
+            lengths = np.concatenate([*self._code_lengths, np.zeros(0, dtype=np.int64)])
+            starts = np.cumsum(lengths) - lengths
+            codes = (np.concatenate([*self._codes, np.zeros(0, dtype=np.uint64)]), starts, lengths)
         linker = _Linker(
-            shingles, plain, self._plain_texts, len(distinct), self.threshold, self.char_threshold
+            shingles, plain, self._plain_texts, len(distinct), self.threshold, self.char_threshold, codes
         )
         self._link_typed_without_diacritics(distinct, weights, linker.sets)
         floors = ((self._word_lsh, self.threshold - _ESTIMATE_MARGIN), (self._char_lsh, _CHAR_ESTIMATE_FLOOR))

@@ -335,8 +335,8 @@ class _Linker:
 
     def words_similar_many(self, pairs: np.ndarray) -> list[bool] | None:
         """:meth:`_words_similar` of every pair (rows ``(x, y)``) at once, from the shingle codes
-        (``None`` without them): the keys ``(pair, code)`` of each side are sorted, so one binary
-        search per shingle counts the shingles two texts share."""
+        (``None`` without them): the keys ``(pair, code)`` of each side are sorted and distinct, so one
+        merge of the two sides counts the shingles each pair shares."""
         if self.codes is None:
             return None
         flat, starts, lengths = self.codes
@@ -345,10 +345,9 @@ class _Linker:
             block = pairs[start : start + _PAIR_BLOCK]
             left, left_lengths = _pair_keys(block[:, 0], flat, starts, lengths)
             right, right_lengths = _pair_keys(block[:, 1], flat, starts, lengths)
-            at = np.searchsorted(right, left)
-            at[at == len(right)] = 0
-            hit = right[at] == left
-            common = np.bincount((left[hit] >> _PAIR_SHIFT).astype(np.int64), minlength=len(block))
+            merged = np.sort(np.concatenate((left, right)), kind="stable")  # a merge of two sorted runs
+            shared = merged[1:][merged[1:] == merged[:-1]]
+            common = np.bincount((shared >> _PAIR_SHIFT).astype(np.int64), minlength=len(block))
             union = left_lengths + right_lengths - common
             out.extend((common / union >= self.threshold).tolist())
         return out
@@ -382,7 +381,8 @@ class _Linker:
         count, width = signatures.shape
         roots = np.fromiter((find(x) for x in members.tolist()), dtype=np.int64, count=count)
         needed = math.ceil(floor * width)
-        found: list[np.ndarray] = []
+        firsts: list[np.ndarray] = []
+        seconds: list[np.ndarray] = []
         estimates: list[np.ndarray] = []
         by_values = np.lexsort(signatures[:, list(_SORT_COLUMNS)].T[::-1])
         for order in (np.arange(count), by_values):
@@ -390,10 +390,11 @@ class _Linker:
             for offset in range(1, min(_WINDOW, count - 1) + 1):
                 equal = np.count_nonzero(rows[offset:] == rows[:-offset], axis=1)
                 i = np.flatnonzero((equal >= needed) & (sets[offset:] != sets[:-offset]))
-                x, y = ids[i], ids[i + offset]
-                found.append(np.stack((np.minimum(x, y), np.maximum(x, y)), axis=1))
+                firsts.append(ids[i])
+                seconds.append(ids[i + offset])
                 estimates.append(equal[i])
-        pairs = np.concatenate(found)
+        x, y = np.concatenate(firsts), np.concatenate(seconds)
+        pairs = np.stack((np.minimum(x, y), np.maximum(x, y)), axis=1)
         if len(pairs):
             # a pair that is close in both orders once
             _, first = np.unique(pairs[:, 0] * (int(pairs.max()) + 1) + pairs[:, 1], return_index=True)
@@ -647,16 +648,18 @@ def _pair_positions(size: int) -> tuple[np.ndarray, np.ndarray]:
     return first, second
 
 
-def _bucket_pairs(buckets: Sequence[np.ndarray], count: int) -> np.ndarray:
-    """Every pair ``(x, y)``, ``x < y``, of the members of small buckets, once, sorted."""
+def _bucket_pairs(buckets: Sequence[np.ndarray]) -> np.ndarray:
+    """Every pair ``(x, y)``, ``x < y``, of the members of the small buckets of one band (a text is
+    in one bucket of a band, so no pair comes twice)."""
     if not buckets:
         return np.zeros((0, 2), dtype=np.int64)
-    codes: list[np.ndarray] = []
+    firsts: list[np.ndarray] = []
+    seconds: list[np.ndarray] = []
     for members in buckets:
         first, second = _pair_positions(len(members))
-        codes.append(members[first] * count + members[second])
-    unique = np.unique(np.concatenate(codes))
-    return np.stack((unique // count, unique % count), axis=1)
+        firsts.append(members[first])
+        seconds.append(members[second])
+    return np.stack((np.concatenate(firsts), np.concatenate(seconds)), axis=1)
 
 
 def _word_elements(token_ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -892,7 +895,7 @@ class NearDuplicateGrouper:
                 for bucket in band:
                     if len(bucket) > _SMALL_BUCKET:
                         linker.link_estimated(bucket, lsh.signatures_of(bucket), floor)
-                linker.link_pairs(_bucket_pairs(small, len(distinct)), lsh.signatures_of, floor)
+                linker.link_pairs(_bucket_pairs(small), lsh.signatures_of, floor)
 
         # Group id of every distinct key: the first distinct key (by appearance) of its set.
         first_of_root: dict[int, int] = {}

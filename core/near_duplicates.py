@@ -730,8 +730,9 @@ class NearDuplicateGrouper:
     so that no list of every opinion is built first. :meth:`groups` returns the result.
 
     Per opinion only its key and (shared between copies) its normalised text are kept; per distinct
-    matching key the key itself and its LSH band hashes. Shingles are computed again when a pair is
-    checked.
+    matching key the key itself, its diacritic-free form, its LSH band hashes, 8 bits per signature
+    value and its sorted shingle codes (8 bytes per shingle). Shingle sets and comparison forms are
+    computed again (bounded caches) when a pair needs them.
     """
 
     def __init__(

@@ -13,11 +13,13 @@ Two opinions are in the same group when
   letter by letter (the second signal),
 
 and groups are closed under that relation (if A is like B and B like C, A, B and C are one group).
-Candidate pairs come from MinHash LSH (numpy, only band hashes and 8 bits per signature value kept),
-filtered by the MinHash estimate of their similarity; the remaining pairs are checked with the exact
-similarity, highest estimate first and at most ``_MAX_CHECKS`` (32) per text in all (so the work per
-text is bounded when thousands of texts share boilerplate), so LSH never groups two opinions that
-are not similar enough (it may, rarely, miss a pair). Opinions may come in pages (:class:`NearDuplicateGrouper`), straight from a database query.
+Candidate pairs come from MinHash LSH (numpy, only band hashes and 8 bits per signature value kept):
+all the pairs of a small bucket, the pairs of close neighbours in a large one (so that the work per
+text stays bounded when thousands of texts share boilerplate). They are filtered by the MinHash
+estimate of their similarity; the remaining pairs are checked with the exact similarity, highest
+estimate first and at most ``_MAX_CHECKS`` (32) per text in all, so LSH never groups two opinions
+that are not similar enough (it may, rarely, miss a pair). Opinions may come in pages
+(:class:`NearDuplicateGrouper`), straight from a database query.
 """
 
 from __future__ import annotations
@@ -85,8 +87,16 @@ _CHAR_ESTIMATE_FLOOR = 0.6
 # band first (see _Linker._check_in_order): keeps the work per text bounded when thousands of texts
 # share a phrase.
 _MAX_CHECKS = 32
+# Texts as received whose normalised text is remembered (see NearDuplicateGrouper.add).
+_RAW_CACHE_SIZE = 1 << 16
 # Distinct texts whose shingles and comparison form are kept between checks.
 _CACHE_SIZE = 1 << 15
+# A bucket of more than _SMALL_BUCKET texts (thousands of texts that share a phrase) is not turned
+# into all its pairs: each member is compared with its _WINDOW neighbours in two orders of the
+# bucket, the order of appearance and the order of a few signature values outside every band
+# (near-duplicates mostly agree on those, so they sit close together).
+_WINDOW = 16
+_SORT_COLUMNS = (127, 126, 125)
 
 
 @dataclass(frozen=True)
@@ -293,12 +303,16 @@ class _Linker:
         self,
         shingles: Callable[[int], frozenset[str]],
         plains: Callable[[int], _Plain],
+        plain_texts: Sequence[str],
         count: int,
         threshold: float,
         char_threshold: float,
+        codes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.shingles = shingles
         self.plains = plains
+        self.plain_texts = plain_texts
+        self.codes = codes  # (flat shingle codes, start and count of each text's): see _shingle_codes
         self.threshold = threshold
         self.char_threshold = char_threshold
         self.sets = _UnionFind(count)
@@ -313,19 +327,39 @@ class _Linker:
         return _jaccard(a, b) >= self.threshold
 
     def _letters_similar(self, x: int, y: int) -> bool:
-        a, b = self.plains(x).text, self.plains(y).text
+        a, b = self.plain_texts[x], self.plain_texts[y]
         # Indel similarity <= 2 * min / (len a + len b): no need to align
         if 2 * min(len(a), len(b)) < self.char_threshold * (len(a) + len(b)):
             return False
         return bool(fuzz.ratio(a, b, score_cutoff=100 * self.char_threshold) > 0)
 
-    def similar(self, x: int, y: int) -> bool:
+    def words_similar_many(self, pairs: np.ndarray) -> list[bool] | None:
+        """:meth:`_words_similar` of every pair (rows ``(x, y)``) at once, from the shingle codes
+        (``None`` without them): the keys ``(pair, code)`` of each side are sorted and distinct, so one
+        merge of the two sides counts the shingles each pair shares."""
+        if self.codes is None:
+            return None
+        flat, starts, lengths = self.codes
+        out: list[bool] = []
+        for start in range(0, len(pairs), _PAIR_BLOCK):
+            block = pairs[start : start + _PAIR_BLOCK]
+            left, left_lengths = _pair_keys(block[:, 0], flat, starts, lengths)
+            right, right_lengths = _pair_keys(block[:, 1], flat, starts, lengths)
+            merged = np.sort(np.concatenate((left, right)), kind="stable")  # a merge of two sorted runs
+            shared = merged[1:][merged[1:] == merged[:-1]]
+            common = np.bincount((shared >> _PAIR_SHIFT).astype(np.int64), minlength=len(block))
+            union = left_lengths + right_lengths - common
+            out.extend((common / union >= self.threshold).tolist())
+        return out
+
+    def similar(self, x: int, y: int, words: bool | None = None) -> bool:
+        """Whether ``x`` and ``y`` are near-duplicates; ``words``: :meth:`_words_similar` if known."""
         pair = (x, y) if x < y else (y, x)
         if pair in self._rejected:
             return False
-        if (self._words_similar(x, y) or self._letters_similar(x, y)) and not _different_proposal(
-            self.plains(x), self.plains(y)
-        ):
+        if words is None:
+            words = self._words_similar(x, y)
+        if (words or self._letters_similar(x, y)) and not _different_proposal(self.plains(x), self.plains(y)):
             return True
         if len(self._rejected) >= _MAX_REJECTED:  # only saves checking a pair again: bounded
             self._rejected.clear()
@@ -333,32 +367,38 @@ class _Linker:
         return False
 
     def link_estimated(self, members: np.ndarray, signatures: np.ndarray, floor: float) -> None:
-        """Merge the similar pairs of one LSH bucket, checking only the pairs whose MinHash estimate
-        of the similarity (the share of equal signature values, ``signatures`` one row per member)
-        is at least ``floor`` and that are not connected already, most similar first and at most
-        :data:`_MAX_CHECKS` per member (see :meth:`_check_in_order`).
+        """Merge the similar pairs of one large LSH bucket (see :data:`_WINDOW`): the pairs of
+        neighbours (up to :data:`_WINDOW` apart, in the order of appearance and in the order of
+        :data:`_SORT_COLUMNS`) whose MinHash estimate of the similarity (the share of equal
+        signature values, ``signatures`` one row per member) is at least ``floor`` and that are not
+        connected already, checked most similar first and at most :data:`_MAX_CHECKS` per member
+        (see :meth:`_check_in_order`).
 
-        The estimates are computed with numpy for the whole bucket, so a large bucket of texts that
-        only share a phrase costs array operations, not a Python comparison per pair.
+        The work is ``_WINDOW`` numpy comparisons of the bucket's signatures per order, linear in
+        the size of the bucket, where all its pairs would grow with its square.
         """
         find = self.sets.find
         count, width = signatures.shape
         roots = np.fromiter((find(x) for x in members.tolist()), dtype=np.int64, count=count)
         needed = math.ceil(floor * width)
-        step = max(1, _BLOCK // max(1, count * width))
-        found: list[np.ndarray] = []
+        firsts: list[np.ndarray] = []
+        seconds: list[np.ndarray] = []
         estimates: list[np.ndarray] = []
-        for start in range(0, count - 1, step):
-            stop = min(count, start + step)
-            equal = np.count_nonzero(signatures[start:stop, None, :] == signatures[None, :, :], axis=2)
-            rows = np.arange(start, stop)[:, None]
-            columns = np.arange(count)[None, :]
-            mask = (equal >= needed) & (columns > rows) & (roots[start:stop, None] != roots[None, :])
-            i, j = np.nonzero(mask)
-            found.append(np.stack((members[start + i], members[j]), axis=1))
-            estimates.append(equal[i, j])
-        if found:
-            self._check_in_order(np.concatenate(found), np.concatenate(estimates))
+        by_values = np.lexsort(signatures[:, list(_SORT_COLUMNS)].T[::-1])
+        for order in (np.arange(count), by_values):
+            rows, ids, sets = signatures[order], members[order], roots[order]
+            for offset in range(1, min(_WINDOW, count - 1) + 1):
+                equal = np.count_nonzero(rows[offset:] == rows[:-offset], axis=1)
+                i = np.flatnonzero((equal >= needed) & (sets[offset:] != sets[:-offset]))
+                firsts.append(ids[i])
+                seconds.append(ids[i + offset])
+                estimates.append(equal[i])
+        x, y = np.concatenate(firsts), np.concatenate(seconds)
+        pairs = np.stack((np.minimum(x, y), np.maximum(x, y)), axis=1)
+        if len(pairs):
+            # a pair that is close in both orders once
+            _, first = np.unique(pairs[:, 0] * (int(pairs.max()) + 1) + pairs[:, 1], return_index=True)
+            self._check_in_order(pairs[first], np.concatenate(estimates)[first])
 
     def link_pairs(
         self, pairs: np.ndarray, signatures: Callable[[np.ndarray], np.ndarray], floor: float
@@ -404,7 +444,11 @@ class _Linker:
         open_ = (checks[pairs[:, 0]] < _MAX_CHECKS) & (checks[pairs[:, 1]] < _MAX_CHECKS)
         pairs, estimates = pairs[open_], estimates[open_]
         order = np.lexsort((pairs[:, 1], pairs[:, 0], -estimates.astype(np.int64)))
-        for x, y in pairs[order].tolist():
+        pairs = pairs[order]
+        if len(pairs) > _MAX_CHECKS:
+            pairs = pairs[_within_budget(pairs, _MAX_CHECKS - checks[pairs] + _MAX_CHECKS)]
+        words: Sequence[bool | None] = self.words_similar_many(pairs) or [None] * len(pairs)
+        for (x, y), words_similar in zip(pairs.tolist(), words, strict=True):
             if (x, y) in rejected or find(x) == find(y):
                 continue
             if checks[x] >= _MAX_CHECKS or checks[y] >= _MAX_CHECKS:
@@ -412,8 +456,58 @@ class _Linker:
             checks[x] += 1
             checks[y] += 1
             # (the later text first: the proposal test is not symmetric)
-            if self.similar(y, x):
+            if self.similar(y, x, words_similar):
                 union(x, y)
+
+
+# Shingle codes (see _shingle_codes) take up to 41 bits; the pair's position in a block the bits above.
+_PAIR_SHIFT = np.uint64(41)
+_TOKEN_LIMIT = 1 << 20  # token ids below this make codes of 41 bits
+
+
+def _shingle_codes(token_ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct shingles of each text as sorted integers (single tokens ``2 id + 1``, pairs of
+    consecutive tokens ``2 (a 2^20 + b)``: one code per shingle string when every token id is below
+    2^20 and no token holds a space), concatenated, and how many each text has."""
+    lengths = np.fromiter((len(ids) for ids in token_ids), dtype=np.int64, count=len(token_ids))
+    flat = np.fromiter((i for ids in token_ids for i in ids), dtype=np.uint64, count=int(lengths.sum()))
+    owner = np.repeat(np.arange(len(token_ids), dtype=np.int64), lengths)
+    follows = owner[1:] == owner[:-1]
+    singles = (flat << np.uint64(1)) | np.uint64(1)
+    doubles = ((flat[:-1] << np.uint64(20)) | flat[1:])[follows] << np.uint64(1)
+    codes = np.concatenate((singles, doubles))
+    owners = np.concatenate((owner, owner[:-1][follows]))
+    order = np.lexsort((codes, owners))
+    codes, owners = codes[order], owners[order]
+    distinct = np.ones(len(codes), dtype=bool)
+    distinct[1:] = (codes[1:] != codes[:-1]) | (owners[1:] != owners[:-1])
+    return codes[distinct], np.bincount(owners[distinct], minlength=len(token_ids))
+
+
+def _pair_keys(
+    nodes: np.ndarray, flat: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(position << 41) | code`` for every shingle code of every text of ``nodes`` (ascending,
+    since each text's codes are), and each text's number of codes."""
+    counts = lengths[nodes]
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(len(nodes), dtype=np.uint64), counts)
+    shift = np.repeat(starts[nodes] - (np.cumsum(counts) - counts), counts)
+    return (owner << _PAIR_SHIFT) | flat[shift + np.arange(total)], counts
+
+
+def _within_budget(pairs: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Which of ``pairs`` (rows ``(x, y)``, in the order they are to be checked) come before the
+    ``allowed[i, 0]``-th pair of their ``x`` and the ``allowed[i, 1]``-th pair of their ``y``: one
+    sort instead of a Python step for each pair of a text whose checks are used up."""
+    flat = pairs.ravel()
+    by_node = np.argsort(flat, kind="stable")  # each node's pairs, in check order
+    nodes = flat[by_node]
+    starts = np.flatnonzero(np.concatenate(([True], nodes[1:] != nodes[:-1])))
+    lengths = np.diff(np.append(starts, len(nodes)))
+    rank = np.empty(len(flat), dtype=np.int64)
+    rank[by_node] = np.arange(len(flat)) - np.repeat(starts, lengths)
+    return np.all(rank.reshape(pairs.shape) < allowed, axis=1)
 
 
 def _lsh_bands(threshold: float, num_perm: int, recall: float = _LSH_RECALL) -> tuple[int, int]:
@@ -440,8 +534,8 @@ def _lsh_bands(threshold: float, num_perm: int, recall: float = _LSH_RECALL) -> 
 # MinHash LSH with numpy: signatures of many texts at once, only the band hashes kept
 # --------------------------------------------------------------------------------------------------
 
-# Elements x permutations hashed at once (a block of 4M 64-bit values: 32 MB).
-_BLOCK = 1 << 22
+# Elements x permutations hashed at once (a block of 1M 64-bit values: 8 MB, faster than 32 MB).
+_BLOCK = 1 << 20
 # Distinct texts whose signatures are computed together (their shingles are then dropped).
 _BATCH = 4096
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -487,12 +581,17 @@ class _MinHashLSH:
         per_block = max(1, _BLOCK // len(self.a))
         out = np.empty((count, self.bands), dtype=np.uint64)
         low_bits = np.empty((count, len(self.a)), dtype=np.uint8)
+        a, b, shift = self.a[:, None], self.b[:, None], np.uint64(32)
         i = 0
         while i < count:
             j = max(i + 1, int(np.searchsorted(ends, starts[i] + per_block, side="right")))
             block = elements[starts[i] : ends[j - 1]]
-            hashed = (block[:, None] * self.a[None, :] + self.b[None, :]) >> np.uint64(32)
-            signature = np.minimum.reduceat(hashed, starts[i:j] - starts[i], axis=0)
+            # One row per permutation (in place, no temporaries): the minima of each text are then
+            # reductions of contiguous runs, several times faster than down the columns.
+            hashed = np.multiply(a, block[None, :])
+            hashed += b
+            hashed >>= shift
+            signature = np.minimum.reduceat(hashed, starts[i:j] - starts[i], axis=1).T
             out[i:j] = self._band_hashes(signature)
             low_bits[i:j] = signature & np.uint64(0xFF)
             i = j
@@ -549,16 +648,18 @@ def _pair_positions(size: int) -> tuple[np.ndarray, np.ndarray]:
     return first, second
 
 
-def _bucket_pairs(buckets: Sequence[np.ndarray], count: int) -> np.ndarray:
-    """Every pair ``(x, y)``, ``x < y``, of the members of small buckets, once, sorted."""
+def _bucket_pairs(buckets: Sequence[np.ndarray]) -> np.ndarray:
+    """Every pair ``(x, y)``, ``x < y``, of the members of the small buckets of one band (a text is
+    in one bucket of a band, so no pair comes twice)."""
     if not buckets:
         return np.zeros((0, 2), dtype=np.int64)
-    codes: list[np.ndarray] = []
+    firsts: list[np.ndarray] = []
+    seconds: list[np.ndarray] = []
     for members in buckets:
         first, second = _pair_positions(len(members))
-        codes.append(members[first] * count + members[second])
-    unique = np.unique(np.concatenate(codes))
-    return np.stack((unique // count, unique % count), axis=1)
+        firsts.append(members[first])
+        seconds.append(members[second])
+    return np.stack((np.concatenate(firsts), np.concatenate(seconds)), axis=1)
 
 
 def _word_elements(token_ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -629,8 +730,9 @@ class NearDuplicateGrouper:
     so that no list of every opinion is built first. :meth:`groups` returns the result.
 
     Per opinion only its key and (shared between copies) its normalised text are kept; per distinct
-    matching key the key itself and its LSH band hashes. Shingles are computed again when a pair is
-    checked.
+    matching key the key itself, its diacritic-free form, its LSH band hashes, 8 bits per signature
+    value and its sorted shingle codes (8 bytes per shingle). Shingle sets and comparison forms are
+    computed again (bounded caches) when a pair needs them.
     """
 
     def __init__(
@@ -659,6 +761,9 @@ class NearDuplicateGrouper:
         self._text_ids: dict[str, int] = {}  # normalised text -> index
         self._text_key = array("l")  # per normalised text: the index of its matching key
         self._key_ids: dict[str, int] = {}  # matching key -> index (distinct keys, in order of appearance)
+        # texts as received -> index of their normalised text, for the most recent ones (copies of a
+        # campaign arrive again and again); cleared when full
+        self._raw_ids: dict[str, int] = {}
         self._pending: list[str] = []  # new distinct keys whose signatures are not computed yet
         self._plain_digests = array("Q")  # per distinct key: digest of its diacritic-free form
         # per distinct key: its diacritic-free form (the key itself when it has no diacritics), so
@@ -667,6 +772,10 @@ class NearDuplicateGrouper:
         self._undiacritic: list[int] = []  # distinct keys typed without any diacritics
         self._long = bytearray()  # per distinct key: 1 when it has MIN_TOKENS tokens or more
         self._vocabulary: dict[str, int] = {}
+        # the sorted distinct shingle codes of every long distinct key (syllables only), per batch,
+        # and per distinct key their number (0 for a short one): the word test of many pairs at once
+        self._codes: list[np.ndarray] | None = [] if self.tokenization is Tokenization.SYLLABLES else None
+        self._code_lengths: list[np.ndarray] = []
         self._words: dict[int, tuple[str, ...]] = {}  # underthesea words (Tokenization.WORDS only)
         self._word_lsh = _MinHashLSH(threshold, num_perm, seed)
         self._char_lsh = _MinHashLSH(_CHAR_LSH_THRESHOLD, num_perm, seed)
@@ -680,9 +789,17 @@ class NearDuplicateGrouper:
             self._keys,
             self._item_text,
         )
+        raw_ids = self._raw_ids
         for item in items:
+            t = raw_ids.get(item.text)
+            if t is not None:  # a copy of a recent text as received: no normalisation again
+                keys.append(item.key)
+                item_text.append(t)
+                continue
             text = normalize_input(item.text)
             t = text_ids.get(text)
+            if len(raw_ids) >= _RAW_CACHE_SIZE:
+                raw_ids.clear()
             if t is None:
                 t = text_ids[text] = len(text_ids)
                 key = fold_for_matching(text)
@@ -693,6 +810,7 @@ class NearDuplicateGrouper:
                     if len(self._pending) >= _BATCH:
                         self._flush()
                 text_key.append(k)
+            raw_ids[item.text] = t
             keys.append(item.key)
             item_text.append(t)
 
@@ -726,6 +844,16 @@ class NearDuplicateGrouper:
                 plains.append(plain)
                 if self.tokenization is Tokenization.WORDS:
                     self._words[k] = tuple(words)
+        if self._codes is not None:
+            lengths = np.zeros(len(pending), dtype=np.int64)
+            if long_indexes and len(vocabulary) <= _TOKEN_LIMIT:
+                codes, lengths[np.asarray(long_indexes) - first] = _shingle_codes(token_ids)
+                self._codes.append(codes)
+                self._code_lengths.append(lengths)
+            elif long_indexes:
+                self._codes = None  # more distinct tokens than the codes hold: sets instead
+            else:
+                self._code_lengths.append(lengths)
         if long_indexes:
             self._word_lsh.add(long_indexes, *_word_elements(token_ids))
             self._char_lsh.add(long_indexes, *_char_elements(plains))
@@ -752,7 +880,14 @@ class NearDuplicateGrouper:
         def plain(k: int) -> _Plain:
             return _plain(distinct[k], self._plain_texts[k])
 
-        linker = _Linker(shingles, plain, len(distinct), self.threshold, self.char_threshold)
+        codes = None
+        if self._codes is not None:
+            lengths = np.concatenate([*self._code_lengths, np.zeros(0, dtype=np.int64)])
+            starts = np.cumsum(lengths) - lengths
+            codes = (np.concatenate([*self._codes, np.zeros(0, dtype=np.uint64)]), starts, lengths)
+        linker = _Linker(
+            shingles, plain, self._plain_texts, len(distinct), self.threshold, self.char_threshold, codes
+        )
         self._link_typed_without_diacritics(distinct, weights, linker.sets)
         floors = ((self._word_lsh, self.threshold - _ESTIMATE_MARGIN), (self._char_lsh, _CHAR_ESTIMATE_FLOOR))
         for lsh, floor in floors:
@@ -761,7 +896,7 @@ class NearDuplicateGrouper:
                 for bucket in band:
                     if len(bucket) > _SMALL_BUCKET:
                         linker.link_estimated(bucket, lsh.signatures_of(bucket), floor)
-                linker.link_pairs(_bucket_pairs(small, len(distinct)), lsh.signatures_of, floor)
+                linker.link_pairs(_bucket_pairs(small), lsh.signatures_of, floor)
 
         # Group id of every distinct key: the first distinct key (by appearance) of its set.
         first_of_root: dict[int, int] = {}

@@ -216,8 +216,12 @@ async def server_process(
         extra["REDIS_URL"] = f"{REDIS}/{setup.redis_db}"
     base = f"http://127.0.0.1:{port}"
     answers = 3 * setup.workers
-    async with serving(command, server_env(source, extra), home, base, answers=answers, timeout=120) as proc:
-        deadline = time.monotonic() + 120
+    # a deadline for a server that hangs, not a timing: each worker imports aiogram's models (about 5 s
+    # of CPU) at the same time as the others, and a loaded 2-core machine took over 120 s for 4 of them
+    timeout = 60 + 90 * setup.workers
+    env = server_env(source, extra)
+    async with serving(command, env, home, base, answers=answers, timeout=timeout) as proc:
+        deadline = time.monotonic() + timeout
         while len(ready := sorted(counts.glob("*.ready"))) < setup.workers:  # every worker has started
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{len(ready)} of {setup.workers} workers started")

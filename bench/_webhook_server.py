@@ -1,19 +1,34 @@
 """The server side of bench/bench_webhook.py, run as a child process: Gopy's app (uvicorn + FastAPI +
-aiogram + the middlewares + the database) or a bare aiogram echo bot behind the same route, each with
-``GET /bench/counts`` (SQL statements and transactions counted with SQLAlchemy engine events).
+aiogram + the middlewares + the database) or a bare aiogram echo bot behind the same route, in one
+process or ``--workers N`` (uvicorn's own supervisor: N processes on one listening socket).
+
+Each worker counts the SQL statements and transactions of its engines (SQLAlchemy engine events). Once
+started it writes ``<counts-dir>/<pid>.ready``; on SIGUSR1 it writes what it has counted so far to
+``<counts-dir>/<pid>.json`` (``{"asked": n, "served": webhook requests, "counts": …, "shapes": …}``, n
+the how-many-th SIGUSR1),
+so that the benchmark can sum every worker's counts before and after a run. ``--profile-dir`` writes
+each worker's cProfile statistics to ``<profile-dir>/<app>-<pid>.prof`` at its shutdown.
 
 Usage (by the benchmark)::
 
     python bench/_webhook_server.py gopy|echo --port P --api-base URL --token T --secret S \
-        [--database-url URL --home DIR]
+        --counts-dir DIR [--workers N] [--database-url URL --home DIR] [--profile-dir DIR]
+
+Everything else comes from the environment the benchmark sets (``REDIS_URL``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hmac
+import json
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import _common
 import uvicorn
@@ -22,6 +37,7 @@ from fastapi.responses import JSONResponse
 
 assert _common.ROOT
 COUNTS, SHAPES = _common.COUNTS, _common.SHAPES
+ARGS = "GOPY_BENCH_SERVER_ARGS"  # the parsed arguments, for the workers uvicorn spawns
 
 
 def gopy_app(args: argparse.Namespace) -> FastAPI:
@@ -37,6 +53,8 @@ def gopy_app(args: argparse.Namespace) -> FastAPI:
         hash_key="bench-hash-key",  # type: ignore[arg-type]
         webhook_url=f"http://127.0.0.1:{args.port}/telegram/webhook",
         webhook_secret=args.secret,
+        db_pool_size=args.pool_size,
+        db_max_overflow=args.max_overflow,
     )
     return create_app(settings)
 
@@ -89,6 +107,62 @@ def echo_app(args: argparse.Namespace) -> FastAPI:
 IO = {"fast": {"loop": "uvloop", "http": "httptools"}, "plain": {"loop": "asyncio", "http": "h11"}}
 
 
+def app() -> Any:
+    """The ASGI app of one worker (uvicorn's factory): Gopy's or the echo, with ``/bench/counts`` and
+    ``/bench/statements`` (this worker's), wrapped to report its counts on SIGUSR1."""
+    args = argparse.Namespace(**json.loads(os.environ[ARGS]))
+    _common.count_sql()
+    inner = gopy_app(args) if args.app == "gopy" else echo_app(args)
+
+    @inner.get("/bench/counts", include_in_schema=False)
+    async def counts() -> dict[str, Any]:
+        return {"pid": os.getpid(), **COUNTS}
+
+    @inner.get("/bench/statements", include_in_schema=False)
+    async def statements() -> dict[str, int]:
+        return dict(SHAPES.most_common())
+
+    folder = Path(args.counts_dir)
+    asked = served = 0
+    profile = None
+    if args.profile_dir:
+        import cProfile
+
+        profile = cProfile.Profile()
+
+    def report() -> None:
+        nonlocal asked
+        asked += 1
+        written = json.dumps(
+            {"asked": asked, "served": served, "counts": COUNTS, "shapes": SHAPES}, ensure_ascii=False
+        )
+        tmp = folder / f"{os.getpid()}.tmp"
+        tmp.write_text(written, encoding="utf-8")
+        os.replace(tmp, folder / f"{os.getpid()}.json")  # never read half-written
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal served
+        if scope["type"] != "lifespan":
+            served += scope["type"] == "http" and scope["path"] == "/telegram/webhook"
+            await inner(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, report)
+                (folder / f"{os.getpid()}.ready").touch()
+                if profile is not None:
+                    profile.enable()
+            if message["type"] == "lifespan.shutdown.complete" and profile is not None:
+                profile.disable()
+                profile.dump_stats(str(Path(args.profile_dir) / f"{args.app}-{os.getpid()}.prof"))
+            await send(message)
+
+        await inner(scope, receive, sending)
+
+    return wrapped
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("app", choices=("gopy", "echo"))
@@ -96,42 +170,30 @@ def main() -> None:
     parser.add_argument("--api-base", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--secret", required=True)
+    parser.add_argument("--counts-dir", required=True)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url")
     parser.add_argument("--home")
+    parser.add_argument("--pool-size", type=int, default=5)
+    parser.add_argument("--max-overflow", type=int, default=10)
     parser.add_argument("--io", choices=sorted(IO), default="fast")
-    parser.add_argument("--profile", help="write cProfile statistics of the whole run to this file")
+    parser.add_argument("--profile-dir", default="", help="each worker's cProfile statistics go here")
     args = parser.parse_args()
-    _common.count_sql()
-    app = gopy_app(args) if args.app == "gopy" else echo_app(args)
-
-    @app.get("/bench/counts", include_in_schema=False)
-    async def counts() -> dict[str, int]:
-        return dict(COUNTS)
-
-    @app.get("/bench/statements", include_in_schema=False)
-    async def statements() -> dict[str, int]:
-        return dict(SHAPES.most_common())
-
-    if args.profile:
-        import cProfile
-
-        profile = cProfile.Profile()
-        profile.enable()
+    os.environ[ARGS] = json.dumps(vars(args))
     try:  # the benchmark stops it with SIGINT, which uvicorn re-raises after its graceful shutdown
         uvicorn.run(
-            app,
+            "_webhook_server:app",
+            factory=True,
             host="127.0.0.1",
             port=args.port,
+            workers=args.workers,
             log_level="warning",
             access_log=False,
+            backlog=4096,  # 2,000 citizens connect at once
             **IO[args.io],
         )
     except KeyboardInterrupt:
         pass
-    finally:
-        if args.profile:
-            profile.disable()
-            profile.dump_stats(args.profile)
 
 
 if __name__ == "__main__":

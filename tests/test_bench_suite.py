@@ -72,6 +72,11 @@ def test_a_tiny_run_prints_one_json_object(script: str) -> None:
                 assert run["submissions_complete"] == 3 and run["http_errors"] == 0, run
                 assert run["updates"] == 45 and run["bot_api_calls_per_update"] >= 1
         assert result["figures"]["sqlite"]["sql_per_update"]["transactions_commit"] > 0
+        # PostgreSQL runs 2 uvicorn workers + Redis: every worker reported, the counts summed over them
+        postgresql = result["figures"]["postgresql"]
+        assert postgresql["workers"] == result["reference"]["postgresql"]["workers"] == 2
+        assert sum(postgresql["updates_by_worker"]) == 45
+        assert postgresql["sql_per_update"]["transactions_commit"] > 0
     if result["bench"] == "ingest":  # every opinion stored once: the use case, raw, the driver alone
         for database in ("sqlite", "postgresql"):
             assert result["figures"][database]["stored"] == 3 * 4 * 5

@@ -14,7 +14,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.base import DEFAULT_DESTINY, BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
@@ -75,7 +75,10 @@ def build_storage(
         storage = RedisStorage.from_url(settings.redis_url, key_builder=keys, state_ttl=ttl, data_ttl=ttl)
         return storage, RedisEventIsolation(storage.redis)
     store = SqlDialogStore(clock)
-    return SqlStorage(store, hash_key=settings.hash_key.get_secret_value()), SimpleEventIsolation()
+    # one read per update: a text message also asks for the contact conversation's row (bot/contacts.py)
+    destinies = (DEFAULT_DESTINY, contacts.DESTINY)
+    storage = SqlStorage(store, hash_key=settings.hash_key.get_secret_value(), destinies=destinies)
+    return storage, SimpleEventIsolation()
 
 
 class BotSession(AiohttpSession):

@@ -24,7 +24,7 @@ from api import webchat, zalo
 from api.export_jobs import ExportJobRunner
 from api.limits import ApiLimits
 from api.logcontext import RequestContextMiddleware
-from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling
+from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling, webhook_answer
 from core.clock import Clock
 from core.config import Settings, get_settings
 from storage.db import engine_from_settings, session_factory
@@ -190,8 +190,9 @@ def create_app(
         if not isinstance(payload, dict) or "update_id" not in payload:
             return JSONResponse({"ok": False, "error": "not_an_update"}, status_code=400)
         async with svc.webhook_gate:  # beyond the admission limit an update waits, never a pool timeout
-            await svc.bot.dispatcher.feed_webhook_update(svc.bot.bot, payload)
-        return JSONResponse({"ok": True})
+            result = await svc.bot.dispatcher.feed_webhook_update(svc.bot.bot, payload)
+            answer = await webhook_answer(svc.bot.bot, result)  # a button press's answerCallbackQuery
+        return JSONResponse(answer or {"ok": True})
 
     app.include_router(webchat.setup())
     api_staff.setup(app)

@@ -6,20 +6,29 @@ state is saved in the update's one transaction, on its one connection, and never
 
 Inside one binding a key's row is read at most once: aiogram's FSM middleware reads the state, the
 handler then reads the data, and both come from that one read (writes through this storage keep the
-remembered copy current). The binding lasts one update, under its per-chat lock.
+remembered copy current). The first read of a chat also reads the rows of the chat's other destinies
+(``destinies``: the contact conversation's, which bot/contacts.py asks for on every text message) in
+the same statement. The binding lasts one update, under its per-chat lock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import Any
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
+from aiogram.fsm.storage.base import (
+    DEFAULT_DESTINY,
+    BaseStorage,
+    DefaultKeyBuilder,
+    StateType,
+    StorageKey,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialogs import SqlDialogStore
@@ -60,10 +69,13 @@ def _remembered() -> dict[str, tuple[str | None, dict[str, Any]]]:
 class SqlStorage(BaseStorage):
     """Dialog state in the database, so a restart mid-conversation resumes where the person was."""
 
-    def __init__(self, store: SqlDialogStore, *, hash_key: str) -> None:
+    def __init__(
+        self, store: SqlDialogStore, *, hash_key: str, destinies: Sequence[str] = (DEFAULT_DESTINY,)
+    ) -> None:
         self._store = store
         self._hash_key = hash_key.encode()
         self._keys = DefaultKeyBuilder(with_destiny=True, with_bot_id=True)
+        self._destinies = tuple(destinies)
 
     def _key(self, key: StorageKey) -> str:
         raw = self._keys.build(key)
@@ -78,7 +90,8 @@ class SqlStorage(BaseStorage):
     async def _read(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
         session, rows, hashed = self._session(), _remembered(), self._key(key)
         if hashed not in rows:
-            rows[hashed] = await self._store.get(session, hashed)
+            siblings = {hashed} | {self._key(replace(key, destiny=d)) for d in self._destinies}
+            rows.update(await self._store.get_many(session, sorted(siblings - rows.keys())))
         state, data = rows[hashed]
         return state, dict(data)
 

@@ -9,6 +9,7 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.middlewares import Replies
@@ -98,26 +99,27 @@ def setup(adapter: TelegramAdapter) -> Router:
     @router.callback_query()
     async def on_callback(
         query: CallbackQuery, state: FSMContext, uow: UnitOfWork, bot: Bot, replies: Replies
-    ) -> None:
+    ) -> AnswerCallbackQuery:
+        """The press is answered (its spinner stopped, a notice shown) by the answerCallbackQuery this
+        returns: in the webhook's response (api/app.py), or called by aiogram when polling; either way
+        once the update is committed and its replies sent."""
         decoded = decode_choice(query.data)
         if decoded is None or query.message is None or not isinstance(query.message, Message):
             lang = str((await state.get_data()).get("lang") or "vi")  # read only here: run() reads it anyway
-            replies.add(partial(query.answer, t("notice.stale", lang)))
-            return
+            return query.answer(t("notice.stale", lang))
         screen, data = decoded
         outcome = await adapter.run(
             user_id=query.from_user.id, event=Event.choice(data, screen), state=state, uow=uow
         )
-        replies.add(partial(_answer_choice, adapter, bot, query, query.message, outcome))
+        replies.add(partial(_answer_choice, adapter, bot, query.message, outcome))
+        return query.answer(outcome.notice or None)
 
     return router
 
 
-async def _answer_choice(
-    adapter: TelegramAdapter, bot: Bot, query: CallbackQuery, message: Message, outcome: Outcome
-) -> None:
-    """Answer a button press: edit the message in place when one screen replaces it, else send anew."""
-    await query.answer(outcome.notice or None)
+async def _answer_choice(adapter: TelegramAdapter, bot: Bot, message: Message, outcome: Outcome) -> None:
+    """Show what a button press led to: edit the message in place when one screen replaces it, else send
+    anew."""
     if not outcome.replies:
         return
     single = outcome.replies[0] if len(outcome.replies) == 1 else None

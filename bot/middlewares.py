@@ -23,13 +23,13 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm import bind_unit_of_work
 from core.clock import Clock
 from core.i18n import t
-from storage.db import dialect_insert
+from storage.db import insert_of
 from storage.models import ProcessedUpdateRow
 from storage.uow import EntrypointUnitOfWork
 from telemetry.metrics import UPDATE_ERRORS, UPDATES_DUPLICATE
@@ -114,16 +114,29 @@ class TransactionMiddleware(BaseMiddleware):
         return result
 
 
+_PROCESSED: Table = ProcessedUpdateRow.__table__  # type: ignore[assignment]
+_MARKS: dict[str, Any] = {}  # dialect -> the statement, built once (its compiled form is then cached)
+
+
+def _mark_statement(dialect: str) -> Any:
+    statement = _MARKS.get(dialect)
+    if statement is None:
+        columns = ("bot_id", "update_id", "handled_at")
+        statement = _MARKS[dialect] = (
+            insert_of(dialect)(_PROCESSED)
+            .values({c: bindparam(c, type_=_PROCESSED.c[c].type) for c in columns})
+            .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
+            .returning(_PROCESSED.c.update_id)
+        )
+    return statement
+
+
 async def mark_handled(session: AsyncSession, bot_id: int, update_id: int, now: datetime) -> bool:
     """Record the update as handled; False when it already was (``INSERT … ON CONFLICT DO NOTHING
     RETURNING``, PostgreSQL and SQLite ≥ 3.35)."""
-    stmt = (
-        dialect_insert(session)(ProcessedUpdateRow)
-        .values(bot_id=bot_id, update_id=update_id, handled_at=now)
-        .on_conflict_do_nothing(index_elements=[ProcessedUpdateRow.bot_id, ProcessedUpdateRow.update_id])
-        .returning(ProcessedUpdateRow.update_id)
-    )
-    return (await session.execute(stmt)).scalar() is not None
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    values = {"bot_id": bot_id, "update_id": update_id, "handled_at": now}
+    return (await session.execute(_mark_statement(dialect), values)).scalar() is not None
 
 
 async def was_handled(sessions: async_sessionmaker[AsyncSession], bot_id: int, update_id: int) -> bool:

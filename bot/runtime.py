@@ -14,9 +14,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.base import DEFAULT_DESTINY, BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.methods import Response, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -75,7 +75,10 @@ def build_storage(
         storage = RedisStorage.from_url(settings.redis_url, key_builder=keys, state_ttl=ttl, data_ttl=ttl)
         return storage, RedisEventIsolation(storage.redis)
     store = SqlDialogStore(clock)
-    return SqlStorage(store, hash_key=settings.hash_key.get_secret_value()), SimpleEventIsolation()
+    # one read per update: a text message also asks for the contact conversation's row (bot/contacts.py)
+    destinies = (DEFAULT_DESTINY, contacts.DESTINY)
+    storage = SqlStorage(store, hash_key=settings.hash_key.get_secret_value(), destinies=destinies)
+    return storage, SimpleEventIsolation()
 
 
 class BotSession(AiohttpSession):
@@ -96,6 +99,22 @@ class BotSession(AiohttpSession):
         if returning not in self._response_models:
             self._response_models[returning] = Response[returning]  # type: ignore[valid-type]
         return super().check_response(bot, method, status_code, content)
+
+
+async def webhook_answer(bot: Bot, result: object) -> dict[str, Any] | None:
+    """What the webhook answers an update with, given what its handlers returned.
+
+    An ``answerCallbackQuery`` goes in the response itself (``{"method": …}``: Telegram makes the call,
+    and its result is not needed), which saves the bot a request per button press; any other method
+    returned is called here, as aiogram does when polling; None when there is nothing to answer with."""
+    if isinstance(result, AnswerCallbackQuery):
+        return {"method": result.__api_method__, **result.model_dump(mode="json", exclude_none=True)}
+    if isinstance(result, TelegramMethod):
+        try:
+            await bot(result)
+        except TelegramAPIError as exc:  # the update is handled and committed: only this call failed
+            log.warning("a returned Bot API call failed", extra={"error": type(exc).__name__})
+    return None
 
 
 def build_bot(settings: Settings) -> Bot:

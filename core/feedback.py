@@ -89,8 +89,8 @@ async def record_consent(
 
 
 async def save_profile(*, uow: UnitOfWork, respondent_id: int, profile: Profile) -> None:
-    """Remember what the respondent said about themself (checked against the lists)."""
-    respondent = await require_consent(uow, respondent_id)
+    """Remember what the respondent said about themself (checked against the lists; the consent is checked by
+    the update itself)."""
     for list_name, code in (
         ("categories", profile.category),
         ("organisations", profile.organisation),
@@ -100,9 +100,8 @@ async def save_profile(*, uow: UnitOfWork, respondent_id: int, profile: Profile)
     ):
         if code is not None and await uow.reference.get(list_name, code) is None:
             raise errors.NotFound(what=list_name, code=code)
-    respondent.profile = profile
-    respondent.profile_done = True
-    await uow.respondents.update(respondent)
+    if not await uow.respondents.update_profile(respondent_id, profile):
+        raise errors.ConsentRequired()
     await uow.commit()
 
 

@@ -11,6 +11,7 @@ from core.domain import (
     Congress,
     Document,
     Feedback,
+    Profile,
     ReferenceItem,
     ReportingPeriod,
     Respondent,
@@ -43,6 +44,10 @@ class RespondentRepository(Protocol):
     async def get_by_channel(self, channel: Channel, user_hash: str) -> Respondent | None: ...
     async def add(self, respondent: Respondent) -> Respondent: ...
     async def update(self, respondent: Respondent) -> None: ...
+    async def update_profile(self, respondent_id: int, profile: Profile) -> bool:
+        """Set a consented respondent's profile (marked given), without reading it; False when there is
+        no such consented respondent."""
+
     async def delete(self, respondent_id: int) -> None: ...
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
@@ -16,6 +17,9 @@ _TABLE = DialogStateRow.__table__
 #: SQLAlchemy under the statement's cache key, which is memoised on the object) is then not rebuilt per
 #: event; the values are bound parameters
 _GET = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
+_GET_MANY = select(_TABLE.c.key, _TABLE.c.state, _TABLE.c.data).where(
+    _TABLE.c.key.in_(bindparam("keys", expanding=True))
+)
 _UPSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
@@ -48,6 +52,15 @@ class SqlDialogStore:
         if row is None:
             return None, {}
         return row.state, dict(row.data or {})
+
+    async def get_many(
+        self, session: AsyncSession, keys: Sequence[str]
+    ) -> dict[str, tuple[str | None, dict[str, Any]]]:
+        """The rows of several keys in one statement; a key without a row gets ``(None, {})``."""
+        found: dict[str, tuple[str | None, dict[str, Any]]] = dict.fromkeys(keys, (None, {}))
+        for row in await session.execute(_GET_MANY, {"keys": list(keys)}):
+            found[row.key] = (row.state, dict(row.data or {}))
+        return found
 
     async def set(
         self,

@@ -6,9 +6,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, exists, func, inspect, or_, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from core.domain import (
@@ -337,14 +338,26 @@ class SqlSectionRepository:
         return tuple(section_from_row(row, children.get(row.id, 0)) for row in rows)
 
 
+_RESPONDENT: Table = RespondentRow.__table__  # type: ignore[assignment]
+_PROFILE_FIELDS = (*Profile().as_dict(), "profile_done")
+#: built once (its compiled form is then cached): the profile of a consented respondent, by id
+_UPDATE_PROFILE = (
+    update(_RESPONDENT)
+    .where(_RESPONDENT.c.id == bindparam("respondent_id"), _RESPONDENT.c.consent_at.is_not(None))
+    .values({name: bindparam(f"new_{name}", type_=_RESPONDENT.c[name].type) for name in _PROFILE_FIELDS})
+)
+
+
 class SqlRespondentRepository:
     """Respondents; within one unit of work a respondent is read once: the repository keeps the row (the
-    session's identity map holds rows only weakly) and writes go through it."""
+    session's identity map holds rows only weakly) and writes go through it; a channel user found absent
+    is not looked up again until a respondent is added."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._by_channel: dict[tuple[str, str], int] = {}
         self._rows: dict[int, RespondentRow] = {}
+        self._absent: set[tuple[str, str]] = set()  # looked up in this unit of work and not found
 
     def _kept(self, respondent_id: int) -> RespondentRow | None:
         row = self._rows.get(respondent_id)
@@ -373,18 +386,22 @@ class SqlRespondentRepository:
         known = self._by_channel.get((channel.value, user_hash))
         if known is not None and (row := self._kept(known)) is not None:
             return respondent_from_row(row)
+        if (channel.value, user_hash) in self._absent:
+            return None  # the person has not consented in this unit of work either (add() would say)
         row = await self.session.scalar(
             select(RespondentRow).where(
                 RespondentRow.channel == channel.value, RespondentRow.user_hash == user_hash
             )
         )
         if row is None:
+            self._absent.add((channel.value, user_hash))
             return None
         self._keep(row)
         return respondent_from_row(row)
 
     async def add(self, respondent: Respondent) -> Respondent:
         row = RespondentRow(channel=respondent.channel.value, user_hash=respondent.user_hash)
+        self._absent.discard((row.channel, row.user_hash))
         self._apply(row, respondent)
         self.session.add(row)
         await self.session.flush()
@@ -398,6 +415,18 @@ class SqlRespondentRepository:
             raise LookupError(respondent.id)
         self._apply(row, respondent)
         await self.session.flush()
+
+    async def update_profile(self, respondent_id: int, profile: Profile) -> bool:
+        """Set the profile of a consented respondent (and mark it given) in one ``UPDATE … WHERE id = … AND
+        consent_at IS NOT NULL``, without reading the row first; False when no such respondent."""
+        values = {**profile.as_dict(), "profile_done": True}
+        row = self._kept(respondent_id)
+        params = {f"new_{key}": value for key, value in values.items()}
+        result = await self.session.execute(_UPDATE_PROFILE, {"respondent_id": respondent_id, **params})
+        if row is not None:  # the kept row, if any, says what the database now says
+            for key, value in values.items():
+                set_committed_value(row, key, value)
+        return bool(getattr(result, "rowcount", 0))
 
     async def delete(self, respondent_id: int) -> None:
         self._by_channel = {k: v for k, v in self._by_channel.items() if v != respondent_id}

@@ -86,6 +86,17 @@ class FakeRespondents:
         assert respondent.id is not None
         self.store.pending_respondents[respondent.id] = copy.deepcopy(respondent)
 
+    async def update_profile(self, respondent_id: int, profile: Profile) -> bool:
+        respondent = self.store.pending_respondents.get(respondent_id) or self.store.respondents.get(
+            respondent_id
+        )
+        if respondent is None or respondent.consent_at is None or respondent_id in self.store.pending_deletes:
+            return False
+        updated = copy.deepcopy(respondent)
+        updated.profile, updated.profile_done = copy.deepcopy(profile), True
+        self.store.pending_respondents[respondent_id] = updated
+        return True
+
     async def delete(self, respondent_id: int) -> None:
         self.store.pending_deletes.add(respondent_id)
 

@@ -219,6 +219,39 @@ async def test_erase_my_data(driver: Driver) -> None:
     assert driver.store.respondents == {} and driver.store.feedback == {}
 
 
+async def test_the_state_keeps_a_copy_of_the_respondent_and_a_write_checks_the_consent(
+    driver: Driver,
+) -> None:
+    await consented(driver)
+    out = await driver.press("Góp ý dự thảo")
+    [respondent] = driver.store.respondents.values()
+    assert out.state["known"]["id"] == respondent.id  # the next events need no respondent read
+    # the respondent disappears behind the conversation's back (nothing in Gopy does this but the
+    # conversation itself): the copy still says consented, saving the profile does not
+    driver.store.respondents.clear()
+    for label in ("Dự thảo mở", "Phần một", "Kinh tế", "Tán thành", "Xong"):
+        await driver.press(label)
+    out = await driver.press("Ẩn danh")
+    assert t("error.consent_required", "vi") in driver.texts()
+    assert out.state["step"] == "consent" and "known" not in out.state
+    # nor does the insert of an opinion, once the profile is given
+    await driver.press("Tôi đồng ý")
+    await submit_one(driver)
+    driver.store.respondents.clear()
+    for label in ("Góp ý tiếp", "Phần một", "Kinh tế", "Tán thành", "Xong"):
+        await driver.press(label)
+    out = await driver.press("Gửi ý kiến")
+    assert len(driver.store.feedback) == 1  # the first one only
+    assert t("error.consent_required", "vi") in driver.texts()
+    assert out.state["step"] == "consent" and "known" not in out.state
+    # /start reads the respondent as stored, whatever the copy says
+    await driver.press("Tôi đồng ý")
+    assert "known" in driver.state
+    driver.store.respondents.clear()
+    out = await driver.command("start")
+    assert out.state["step"] == "consent" and "known" not in out.state
+
+
 async def test_repeated_submit_press_does_not_duplicate(driver: Driver) -> None:
     await consented(driver)
     await driver.press("Góp ý dự thảo")

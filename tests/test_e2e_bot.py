@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from pathlib import Path
 
 import httpx
@@ -183,9 +184,22 @@ async def test_webhook_with_right_and_wrong_secret(sqlite_database: str) -> None
                 json=server.updates[-1],
                 headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
             )
-            assert again.status_code == 200
+            assert again.status_code == 200 and again.json() == {"ok": True}  # nothing to answer
             await asyncio.sleep(0.3)
             assert len(server.calls) - len(server.calls_of("getUpdates")) == before
+            # a button press is answered in the webhook's response (Telegram runs the method)
+            press = copy.deepcopy(server.updates[-1])
+            press["update_id"] += 1000
+            press["callback_query"]["id"] = "press-again"
+            answered = await client.post(
+                "/telegram/webhook", json=press, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+            )
+            assert answered.json() == {
+                "method": "answerCallbackQuery",
+                "callback_query_id": "press-again",
+                "text": t("notice.stale", "vi"),  # the consent screen's button, pressed again
+            }
+            assert len(server.calls_of("answerCallbackQuery")) >= 1  # the consent's, from its webhook answer
     engine = create_engine(sqlite_database)
     async with session_factory(engine)() as session:
         assert len(list(await session.scalars(select(RespondentRow)))) == 1

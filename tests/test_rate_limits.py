@@ -239,3 +239,30 @@ async def test_the_moving_window_frees_slots_as_time_passes() -> None:
         assert await limits.hit("chat", "s1", 3, 20) > 0  # still within the window
         traveller.shift(wait)
         assert await limits.hit("chat", "s1", 3, 20) == 0.0  # the oldest events left the window
+
+
+async def test_the_in_process_storage_does_not_sweep_after_every_event(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """limits' memory storage sweeps expired entries after each event, one worker-thread hop per key;
+    ours sweeps at most every ``SWEEP_SECONDS`` (an hour here), and the windows stay exact."""
+    import limits.aio.storage.memory as memory
+
+    from storage import ratelimit
+
+    hops = 0
+    to_thread = asyncio.to_thread
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal hops
+        hops += 1
+        return await to_thread(*args, **kwargs)
+
+    monkeypatch.setattr(ratelimit, "SWEEP_SECONDS", 3600.0)
+    monkeypatch.setattr(memory.asyncio, "to_thread", counted)
+    limits = RateLimits(secret="test")
+    for i in range(200):
+        assert await limits.hit("user", str(i % 50), 4, 3600) == 0.0  # 4 events each, all allowed
+        await asyncio.sleep(0)  # a sweep, if one was started, runs here
+    assert await limits.hit("user", "7", 4, 3600) > 0  # the fifth in the window is refused
+    assert hops <= 1  # the first event's sweep, over the one key counted by then

@@ -51,20 +51,23 @@ async def test_the_dialog_state_is_read_once_per_update(database_url: str) -> No
         await engine.dispose()
     updates = second - first
     assert updates == len(PATH) + 2
-    # aiogram's FSM middleware reads the state and the handler the data: one SELECT serves both; a text
-    # message (here only /start) also reads the contact flow's own dialog row (bot/contacts.py)
-    assert statements["SELECT dialog_state"] == updates + 1, statements
+    # aiogram's FSM middleware reads the state and the handler the data: one SELECT serves both, and it
+    # also reads the contact flow's own dialog row, which a text message asks for (bot/contacts.py)
+    assert statements["SELECT dialog_state"] == updates, statements
     # reference data from the per-process cache (storage/refcache.py); the handled-update check is its
     # insert; receipt codes are the unique index's job
     for shape in ("SELECT document", "SELECT section", "SELECT reference_item", "SELECT processed_update"):
         assert statements[shape] == 0, statements
     assert statements["SELECT feedback"] == 1, statements  # the replay check of the submit's client_ref
-    # the respondent is read once per update (kept by the repository within it); the consent reads twice,
-    # since "not consented yet" is not kept
-    assert statements["SELECT respondent"] == updates + 1, statements
-    assert statements["INSERT "] >= updates  # the state and the handled update are still written each time
-    # the whole submission: 10 updates, 46 statements (about 88 before the cache and the folded checks)
-    assert sum(statements.values()) == 46, statements
+    # the respondent is read at /start and at the consent (none yet: the consent's own lookup is not
+    # repeated); from then on the dialog state keeps its copy, and the profile is one UPDATE, unread
+    assert statements["SELECT respondent"] == 2, statements
+    assert statements["UPDATE "] == 1, statements
+    # every update writes its state and its handled-update row; the consent and the opinion one row each
+    assert statements["INSERT "] == 2 * updates + 2, statements
+    # the whole submission: 10 updates, 36 statements (46 before the respondent's copy in the dialog
+    # state and the one-statement dialog read; about 88 before the cache and the folded checks)
+    assert sum(statements.values()) == 36, statements
 
 
 async def _submission(server: FakeTelegramServer, user_id: int) -> int:

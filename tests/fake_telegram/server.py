@@ -1069,7 +1069,8 @@ class FakeTelegramServer:
                 task.cancel()
 
     async def _deliver(self, update: dict[str, Any]) -> None:
-        """POST one update to the webhook, retrying on errors (the project's webhook answers no method)."""
+        """POST one update to the webhook, retrying on errors; a method in a 2xx answer is run, as Telegram
+        runs it (see :meth:`run_webhook_answer`)."""
         assert self._webhook is not None and self._client is not None
         webhook = self._webhook
         headers = {"Content-Type": "application/json"}
@@ -1077,7 +1078,7 @@ class FakeTelegramServer:
             headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
         body = _json_dumps(update).encode("utf-8")
         for attempt in range(1, self.webhook_max_attempts + 1):
-            status, error = 0, None
+            status, error, answer = 0, None, b""
             try:
                 async with self._client.post(
                     webhook["url"],
@@ -1088,6 +1089,8 @@ class FakeTelegramServer:
                     status = response.status
                     if not 200 <= status < 300:
                         error = f"Wrong response from the webhook: {status} {response.reason}"
+                    else:
+                        answer = await response.read()
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 error = f"Connection failed: {type(exc).__name__}: {exc}"
             self.webhook_deliveries.append(
@@ -1095,12 +1098,24 @@ class FakeTelegramServer:
             )
             if error is None:
                 self._discard_pending(update)
+                await self.run_webhook_answer(answer)
                 return
             if self._webhook is not webhook:
                 return  # webhook changed or deleted meanwhile: the update stays pending
             if attempt < self.webhook_max_attempts:
                 await asyncio.sleep(self.webhook_retry_delay)
         self._discard_pending(update)  # give up (real Telegram would keep retrying for a while)
+
+    async def run_webhook_answer(self, body: bytes) -> None:
+        """Run the Bot API method a webhook answered an update with (a JSON object with ``method``), as
+        Telegram does; anything else in the answer is ignored, as are the method's result and errors."""
+        try:
+            answer = json.loads(body) if body.strip() else None
+        except ValueError:
+            return
+        if isinstance(answer, dict) and isinstance(answer.get("method"), str):
+            params = {k: v for k, v in answer.items() if k != "method"}
+            await self._execute(answer["method"], params)
 
     def _discard_pending(self, update: dict[str, Any]) -> None:
         self._pending = [u for u in self._pending if u["update_id"] != update["update_id"]]

@@ -50,7 +50,7 @@ async def choose_consent(turn: Turn) -> None:
     data = turn.event.value
     if data == "yes":
         organisation, turn.state.pending_org = turn.state.pending_org, None
-        await uc.record_consent(
+        respondent = await uc.record_consent(
             uow=turn.ctx.uow,
             channel=turn.ctx.channel,
             user_hash=turn.ctx.user_hash,
@@ -59,7 +59,7 @@ async def choose_consent(turn: Turn) -> None:
             now=turn.ctx.now,
             organisation=organisation,
         )
-        turn.forget_respondent()
+        turn.know_respondent(respondent)
         turn.consented = True
         turn.say(turn._("consent.thanks"))
         await turn.goto(Step.MENU)

@@ -90,7 +90,12 @@ class CitizenConversation:
             await _dispatch(turn)
         except errors.GopyError as exc:
             turn.say(t(exc.code, turn.lang, **_safe_params(exc.params)))
+            if isinstance(exc, errors.ConsentRequired):
+                # the state's copy of the respondent said consented, the database did not (erased meanwhile)
+                turn.forget_respondent()
+                turn.state.step = Step.CONSENT
             await turn.render()
+        turn.keep_respondent()
         return Outcome(
             turn.state.to_dict(),
             turn.replies,
@@ -163,7 +168,8 @@ async def _start(turn: Turn) -> None:
     args = turn.event.args
     if args.startswith("org-"):
         turn.state.pending_org = args[4:][:60]
-    respondent = await turn.respondent()
+    # /start reads the respondent as stored (not the dialog state's copy): a conversation starts afresh
+    respondent = await turn.respondent(fresh=True)
     turn.greet = True
     if respondent is not None and turn.state.pending_org:
         org, turn.state.pending_org = turn.state.pending_org, None
@@ -171,6 +177,7 @@ async def _start(turn: Turn) -> None:
             respondent.profile.organisation = org
             await turn.ctx.uow.respondents.update(respondent)
             await turn.ctx.uow.commit()
+            turn.know_respondent(respondent)
     await turn.goto(Step.MENU if respondent else Step.CONSENT)
 
 

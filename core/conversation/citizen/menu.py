@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from core import feedback as uc
 from core.conversation.citizen.state import DocumentEntry, MoodEntry, Step
@@ -121,6 +122,7 @@ async def choose_lang(turn: Turn) -> None:
     respondent = await turn.respondent()
     if respondent is not None and respondent.id is not None:
         await uc.set_language(uow=turn.ctx.uow, respondent_id=respondent.id, language=language)
+        turn.know_respondent(replace(respondent, language=language))
         turn.state.lang = language
     turn.say(turn._("language.changed"))
     back, turn.state.lang_return = turn.state.lang_return, None

@@ -59,7 +59,7 @@ async def choose_erase(turn: Turn) -> None:
     respondent_id = await turn.respondent_id()
     if turn.event.value == "yes" and respondent_id is not None:
         count = await uc.erase_respondent(uow=turn.ctx.uow, respondent_id=respondent_id)
-        turn.forget_respondent()
+        turn.know_respondent(None)
         end_politely(turn)
         turn.say(turn._("erase.done", count=count))
     elif turn.event.value == "no":

@@ -160,14 +160,14 @@ def _answer(answers: Profile, question: Question, code: str | None) -> Profile:
 
 
 async def _finish(turn: Turn) -> None:
-    respondent_id = await turn.respondent_id()
-    if respondent_id is None:
+    respondent = await turn.respondent()
+    if respondent is None or respondent.id is None:
         await turn.goto(Step.CONSENT)
         return
     answers, turn.state.profile = turn.state.profile or Profile(), None
     turn.state.profile_first = False
-    await uc.save_profile(uow=turn.ctx.uow, respondent_id=respondent_id, profile=answers)
-    turn.forget_respondent()
+    await uc.save_profile(uow=turn.ctx.uow, respondent_id=respondent.id, profile=answers)
+    turn.know_respondent(dataclasses.replace(respondent, profile=answers, profile_done=True))
     turn.say(turn._("profile.saved_anonymous" if answers.anonymous else "profile.saved"))
     back, turn.state.profile_return = turn.state.profile_return, None
     await turn.goto(back or Step.MENU)

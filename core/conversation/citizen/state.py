@@ -7,18 +7,23 @@ half-way through an upgrade carries on where it was.
 
 The stored dict keeps the keys adapters and retention rely on: ``step`` and ``lang`` at the top, and
 ``draft.client_ref`` while an entry is being written (storage/retention.py purges abandoned ones).
+
+``known`` is what the conversation last read of its respondent (:class:`KnownRespondent`), so most
+events read no respondent row: every change of a respondent is made by this conversation, in the same
+transaction as the state that records it, and the writes that need a consent check it in the database.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.domain import FeedbackKind, Profile, Stance
+from core.domain import Channel, FeedbackKind, Profile, Respondent, Stance
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +131,45 @@ class MoodEntry(Entry):
 AnyEntry = Annotated[DocumentEntry | MoodEntry, Field(discriminator="flow")]
 
 
+class KnownRespondent(_Model):
+    """The consented respondent as the conversation last read or wrote it (see the module's docstring).
+
+    Only a copy: a consent of another privacy version is not taken from it (the respondent is read
+    again), storing an entry or a profile checks the consent in the database, and a respondent erased
+    elsewhere turns the next such write into ``ConsentRequired``, after which the copy is dropped."""
+
+    id: int
+    language: str = "vi"
+    consent_version: str | None = None
+    consent_at: datetime | None = None
+    profile: Profile = Profile()
+    profile_done: bool = False
+
+    @classmethod
+    def of(cls, respondent: Respondent) -> KnownRespondent:
+        assert respondent.id is not None  # a consented respondent is stored
+        return cls(
+            id=respondent.id,
+            language=respondent.language,
+            consent_version=respondent.consent_version,
+            consent_at=respondent.consent_at,
+            profile=Profile(**respondent.profile.as_dict()),  # type: ignore[arg-type]
+            profile_done=respondent.profile_done,
+        )
+
+    def respondent(self, channel: Channel, user_hash: str) -> Respondent:
+        return Respondent(
+            id=self.id,
+            channel=channel,
+            user_hash=user_hash,
+            language=self.language,
+            consent_version=self.consent_version,
+            consent_at=self.consent_at,
+            profile=Profile(**self.profile.as_dict()),  # type: ignore[arg-type]
+            profile_done=self.profile_done,
+        )
+
+
 class CitizenState(_Model):
     """One person's conversation on one channel."""
 
@@ -148,6 +192,7 @@ class CitizenState(_Model):
     profile_page: int = 0  # the page of the locality list
     profile_query: str | None = None  # what was typed to find a locality
     mine_code: str = ""  # the receipt code of the opinion shown in «my opinions»
+    known: KnownRespondent | None = None  # the respondent as last read or written (a copy, see above)
 
     @field_validator("step", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from core.conversation.citizen.state import (
     AnyEntry,
     CitizenState,
     DocumentEntry,
+    KnownRespondent,
     MoodEntry,
     Step,
 )
@@ -76,6 +77,7 @@ class Turn:
         self.greet = False  # /start: the menu opens with a greeting that names the issuing body
         self._respondent: Respondent | None = None
         self._respondent_known = False
+        self._copy_dropped = False
 
     # ------------------------------------------------------------------ texts and replies
 
@@ -136,14 +138,22 @@ class Turn:
 
     # ------------------------------------------------------------------ who is talking
 
-    async def respondent(self) -> Respondent | None:
-        """The consented respondent (None before consent, or when a new privacy notice needs one)."""
-        if self._respondent_known:
+    async def respondent(self, *, fresh: bool = False) -> Respondent | None:
+        """The consented respondent (None before consent, or when a new privacy notice needs one).
+
+        Taken from the copy the dialog state keeps (``state.known``) when it is of the current privacy
+        version; read from the database otherwise, or with ``fresh`` (before writing the row itself)."""
+        if self._respondent_known and not fresh:
             return self._respondent
-        respondent = await uc.find_respondent(
-            uow=self.ctx.uow, channel=self.ctx.channel, user_hash=self.ctx.user_hash
-        )
-        if respondent is not None and respondent.consent_version != self.ctx.settings.privacy_version:
+        version = self.ctx.settings.privacy_version
+        known = None if fresh or self._copy_dropped else self.state.known
+        if known is not None and known.consent_version == version:
+            respondent: Respondent | None = known.respondent(self.ctx.channel, self.ctx.user_hash)
+        else:
+            respondent = await uc.find_respondent(
+                uow=self.ctx.uow, channel=self.ctx.channel, user_hash=self.ctx.user_hash
+            )
+        if respondent is not None and respondent.consent_version != version:
             respondent = None
         self._respondent, self._respondent_known = respondent, True
         if respondent is not None:
@@ -154,9 +164,23 @@ class Turn:
         respondent = await self.respondent()
         return respondent.id if respondent is not None else None
 
+    def know_respondent(self, respondent: Respondent | None) -> None:
+        """The respondent as this turn has just written it (consent, profile, language), or None (erased)."""
+        version = self.ctx.settings.privacy_version
+        consented = respondent is not None and respondent.consent_version == version
+        self._respondent, self._respondent_known = (respondent if consented else None), True
+
     def forget_respondent(self) -> None:
-        """The respondent changed (consent, profile, erasure): read it again when next needed."""
-        self._respondent_known = False
+        """The copy in the dialog state proved wrong (a write found no consent): read it again when needed."""
+        self._respondent_known, self._copy_dropped = False, True
+
+    def keep_respondent(self) -> None:
+        """Before the state is stored: keep what this turn knows of the respondent for the next events."""
+        if self._respondent_known:
+            respondent = self._respondent
+            self.state.known = KnownRespondent.of(respondent) if respondent is not None else None
+        elif self._copy_dropped:
+            self.state.known = None
 
     # ------------------------------------------------------------------ the entry being written
 

@@ -453,6 +453,46 @@ def setup() -> APIRouter:
 
     router = APIRouter(tags=["web chat"], route_class=SecureRoute, lifespan=lifespan)
 
+    # first: the route of every click (routes are matched in order; no other one shares its path)
+    @router.post("/chat/api/events")
+    async def chat_event(request: Request) -> JSONResponse:
+        """One press, text or command of the person; answers with the replies to show."""
+        chat = _chat(request)
+        sid = _session(request)
+        if sid is None:
+            return _error(403, "csrf")
+        if not chat.csrf_ok(sid, request.headers.get("x-csrf-token", "")) or not _same_origin(request):
+            log.info("web chat refused", extra={"reason": "csrf"})
+            return _error(403, "csrf")
+        wait = await chat.limit(sid, _client_ip(request))
+        if wait:
+            log.info("web chat refused", extra={"reason": "rate_limited"})
+            return _error(429, "slow_down", retry_after=wait, seconds=math.ceil(wait))
+        body = await _read_body(request)
+        if body is None:
+            return _error(413, "too_large")
+        try:
+            event = EventIn.model_validate_json(body).to_event(2 * chat.conv_settings.max_text_length)
+        except ValidationError:
+            event = None
+        if event is None:
+            return _error(400, "error")
+        try:
+            result, rotated = await chat.handle(sid, event)
+        except SessionRevoked:
+            log.info("web chat refused", extra={"reason": "revoked_session"})
+            return _error(403, "csrf")
+        except Exception:
+            UPDATE_ERRORS.labels(channel="web").inc()
+            log.exception("web chat event failed", extra={"kind": event.kind})
+            return _error(500, "error")
+        if rotated is None:
+            return JSONResponse(result)
+        # consent given: from now on only the new id (and its CSRF token) work
+        response = JSONResponse({**result, "csrf": chat.csrf_token(rotated)})
+        _set_session_cookie(response, request, rotated)
+        return response
+
     @router.get("/chat", include_in_schema=False)
     async def chat_page(request: Request) -> Response:
         """The chat page; starts a session (cookie) when there is none."""
@@ -518,45 +558,6 @@ def setup() -> APIRouter:
         if sid is None or await _chat(request).revoked(sid):
             return JSONResponse({"replies": [], "screen": None, "notice": None, "lang": "vi"})
         return JSONResponse(await _chat(request).view(sid))
-
-    @router.post("/chat/api/events")
-    async def chat_event(request: Request) -> JSONResponse:
-        """One press, text or command of the person; answers with the replies to show."""
-        chat = _chat(request)
-        sid = _session(request)
-        if sid is None:
-            return _error(403, "csrf")
-        if not chat.csrf_ok(sid, request.headers.get("x-csrf-token", "")) or not _same_origin(request):
-            log.info("web chat refused", extra={"reason": "csrf"})
-            return _error(403, "csrf")
-        wait = await chat.limit(sid, _client_ip(request))
-        if wait:
-            log.info("web chat refused", extra={"reason": "rate_limited"})
-            return _error(429, "slow_down", retry_after=wait, seconds=math.ceil(wait))
-        body = await _read_body(request)
-        if body is None:
-            return _error(413, "too_large")
-        try:
-            event = EventIn.model_validate_json(body).to_event(2 * chat.conv_settings.max_text_length)
-        except ValidationError:
-            event = None
-        if event is None:
-            return _error(400, "error")
-        try:
-            result, rotated = await chat.handle(sid, event)
-        except SessionRevoked:
-            log.info("web chat refused", extra={"reason": "revoked_session"})
-            return _error(403, "csrf")
-        except Exception:
-            UPDATE_ERRORS.labels(channel="web").inc()
-            log.exception("web chat event failed", extra={"kind": event.kind})
-            return _error(500, "error")
-        if rotated is None:
-            return JSONResponse(result)
-        # consent given: from now on only the new id (and its CSRF token) work
-        response = JSONResponse({**result, "csrf": chat.csrf_token(rotated)})
-        _set_session_cookie(response, request, rotated)
-        return response
 
     return router
 

@@ -4,8 +4,8 @@ The staff API (failed authentication and requests per address, requests per key)
 person) and the web chat (events per session and per address) count their events here. Who is counted is
 never stored in clear: each key is a keyed hash of the identifier (an address, a chat id, a session id).
 With ``REDIS_URL`` every process shares the counts (limits' async Redis storage over redis-py); without
-it each process counts on its own (limits' memory storage). A storage that does not answer lets the event
-through (logged): a Redis outage must not lock staff and citizens out.
+it each process counts on its own (:class:`LocalWindows`, the same moving window in a dict). A storage that
+does not answer lets the event through (logged): a Redis outage must not lock staff and citizens out.
 """
 
 from __future__ import annotations
@@ -15,13 +15,71 @@ import hmac
 import logging
 import math
 import time
+from collections import OrderedDict, deque
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 log = logging.getLogger(__name__)
+
+#: keys counted in one process at most; past it the longest unused ones are forgotten (let through again)
+MAX_LOCAL_KEYS = 100_000
+
+
+class LocalWindows:
+    """Moving windows in this process, with the semantics of ``limits``' moving window (``time.time``):
+    an event is allowed when fewer than ``limit`` were allowed in the last ``window`` seconds, and a
+    refused one waits until the oldest of those leaves the window.
+
+    ``limits``' own memory storage costs more than the event it guards: it inserts at the head of a list,
+    and after every hit a background pass hands each key to a thread (``asyncio.to_thread``) to trim it.
+    Here each key keeps the times of its last ``limit`` allowed events (a bounded deque, newest last);
+    keys idle for a whole window are dropped once per window, and at most ``max_keys`` are kept (the
+    least recently counted go first). Nothing awaits, so a check and its count are atomic on the loop.
+    """
+
+    def __init__(self, max_keys: int = MAX_LOCAL_KEYS) -> None:
+        self.max_keys = max_keys
+        # key -> (times of its last allowed events, its window), the least recently counted first
+        self._events: OrderedDict[str, tuple[deque[float], float]] = OrderedDict()
+        self._sweep_at = 0.0
+
+    def hit(self, key: str, limit: int, window: float) -> float:
+        """Count one event; 0 when allowed, else the seconds until a slot frees (nothing counted)."""
+        now = time.time()
+        found = self._events.get(key)
+        if found is None or found[0].maxlen != limit:
+            found = (deque(found[0] if found else (), maxlen=limit), window)
+            self._events[key] = found
+        self._events.move_to_end(key)
+        times = found[0]
+        if len(times) == limit and times[0] > now - window:
+            return max(0.001, times[0] + window - now)
+        times.append(now)
+        self._bound(now)
+        return 0.0
+
+    def exceeded(self, key: str, limit: int, window: float) -> float:
+        """Without counting: the seconds to wait when ``limit`` events are in the window, else 0."""
+        now = time.time()
+        found = self._events.get(key)
+        inside = [at for at in found[0] if at > now - window] if found else []
+        if len(inside) < limit:
+            return 0.0
+        return max(0.001, inside[0] + window - now)
+
+    def _bound(self, now: float) -> None:
+        if now >= self._sweep_at:  # once per window: forget the keys with no event left in theirs
+            longest = 1.0
+            for key, (times, window) in list(self._events.items()):
+                longest = max(longest, window)
+                if not times or times[-1] <= now - window:
+                    del self._events[key]
+            self._sweep_at = now + longest
+        while len(self._events) > self.max_keys:
+            self._events.popitem(last=False)
 
 
 class RateLimits:
@@ -30,7 +88,8 @@ class RateLimits:
     def __init__(self, *, secret: str, redis_url: str | None = None, prefix: str = "gopy:rl") -> None:
         self._secret = secret.encode()
         self._pool = None
-        storage: Storage
+        self._local: LocalWindows | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
         if redis_url:
             from redis.asyncio import ConnectionPool
 
@@ -42,9 +101,9 @@ class RateLimits:
                 key_prefix=prefix.rstrip(":"),
                 connection_pool=self._pool,  # type: ignore[arg-type]
             )
+            self._limiter = MovingWindowRateLimiter(storage)
         else:
-            storage = MemoryStorage()
-        self._limiter = MovingWindowRateLimiter(storage)
+            self._local = LocalWindows()
 
     def _key(self, kind: str, who: str) -> str:
         digest = hmac.new(self._secret, f"rl:{kind}:{who}".encode(), hashlib.sha256).hexdigest()
@@ -56,6 +115,9 @@ class RateLimits:
 
     async def hit(self, kind: str, who: str, limit: int, window: float) -> float:
         """Count one event of ``who``; 0 when it is within ``limit`` per ``window`` seconds."""
+        if self._local is not None:
+            return self._local.hit(self._key(kind, who), limit, max(1, math.ceil(window)))
+        assert self._limiter is not None
         item, key = self._item(limit, window), self._key(kind, who)
         try:
             if await self._limiter.hit(item, key):
@@ -67,6 +129,9 @@ class RateLimits:
 
     async def exceeded(self, kind: str, who: str, limit: int, window: float) -> float:
         """Without counting: the seconds to wait when ``who`` has used up ``limit``, else 0."""
+        if self._local is not None:
+            return self._local.exceeded(self._key(kind, who), limit, max(1, math.ceil(window)))
+        assert self._limiter is not None
         item, key = self._item(limit, window), self._key(kind, who)
         try:
             if await self._limiter.test(item, key):
@@ -77,6 +142,7 @@ class RateLimits:
             return 0.0
 
     async def _wait(self, item: RateLimitItem, key: str) -> float:
+        assert self._limiter is not None
         stats = await self._limiter.get_window_stats(item, key)
         return max(0.001, stats.reset_time - time.time())
 

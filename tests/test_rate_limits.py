@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from core.i18n import t
 from storage.db import create_engine, session_factory
 from storage.models import DialogStateRow, ProcessedUpdateRow, RespondentRow
-from storage.ratelimit import RateLimits
+from storage.ratelimit import LocalWindows, RateLimits
 from tests.conftest import load_bundled
 from tests.e2e_support import bot_settings, running_bot
 from tests.fake_telegram import FakeTelegramServer
@@ -239,3 +239,26 @@ async def test_the_moving_window_frees_slots_as_time_passes() -> None:
         assert await limits.hit("chat", "s1", 3, 20) > 0  # still within the window
         traveller.shift(wait)
         assert await limits.hit("chat", "s1", 3, 20) == 0.0  # the oldest events left the window
+
+
+async def test_the_in_process_windows_stay_bounded() -> None:
+    """Keys idle for a whole window are forgotten at the next sweep; past ``max_keys`` the least recently
+    counted go first (and are let through again); a refused event is not counted."""
+    import time_machine
+
+    start = time.time()
+    with time_machine.travel(start, tick=False) as traveller:
+        windows = LocalWindows(max_keys=3)
+        assert [windows.hit("a", 2, 10) for _ in range(2)] == [0.0, 0.0]
+        assert windows.hit("a", 2, 10) == 10  # full: waits for the oldest event to leave the window
+        assert windows.exceeded("a", 2, 10) == 10 and windows.exceeded("b", 2, 10) == 0.0
+        for key in ("b", "c", "d"):
+            assert windows.hit(key, 2, 10) == 0.0
+        assert len(windows._events) == 3 and "a" not in windows._events  # "a" was counted least recently
+        assert windows.hit("a", 2, 10) == 0.0  # forgotten, so let through again
+        traveller.shift(5)
+        assert windows.hit("a", 2, 10) == 0.0
+        assert windows.hit("a", 2, 10) == 5  # the refused hit at 0 s was not counted
+        traveller.shift(11)  # every key idle for a whole window: the next sweep drops them
+        assert windows.hit("e", 1, 10) == 0.0
+        assert list(windows._events) == ["e"]

@@ -276,10 +276,9 @@ class WebChat:
     async def limit(self, sid: str, ip: str) -> float:
         """Seconds to wait when this session or this address is going too fast, else 0."""
         window = self.settings.window_seconds
-        wait = await self.limiter.hit("s", sid, self.settings.session_limit, window)
-        if wait:
-            return wait
-        return await self.limiter.hit("ip", ip, self.settings.ip_limit, window)
+        return await self.limiter.hit_each(
+            ("s", sid, self.settings.session_limit, window), ("ip", ip, self.settings.ip_limit, window)
+        )
 
     async def view(self, sid: str) -> dict[str, Any]:
         async with EntrypointUnitOfWork(self.sessions) as uow:

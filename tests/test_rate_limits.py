@@ -106,6 +106,7 @@ async def test_a_redis_outage_lets_events_through() -> None:
     try:
         assert await down.hit("ip", "10.0.0.1", 1, 3600) == 0.0
         assert await down.hit("ip", "10.0.0.1", 1, 3600) == 0.0
+        assert await down.hit_each(("s", "sid", 1, 3600), ("ip", "10.0.0.1", 1, 3600)) == 0.0
     finally:
         await down.close()
 
@@ -262,3 +263,22 @@ async def test_the_in_process_windows_stay_bounded() -> None:
         traveller.shift(11)  # every key idle for a whole window: the next sweep drops them
         assert windows.hit("e", 1, 10) == 0.0
         assert list(windows._events) == ["e"]
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "redis"])
+async def test_counting_in_turn_stops_at_the_first_full_window(shared: bool, redis_prefix: str) -> None:
+    """``hit_each`` counts as ``hit`` after ``hit`` would (one round trip with Redis, on the same keys):
+    the session's window refuses the third event, which the address's window then does not count."""
+    url = REDIS_URL if shared else None
+    limits, other = (RateLimits(secret="k", redis_url=url, prefix=redis_prefix) for _ in range(2))
+    session, address = ("s", "sid-1", 2, 3600), ("ip", "10.0.0.9", 3, 3600)
+    try:
+        assert [await limits.hit_each(session, address) for _ in range(2)] == [0.0, 0.0]
+        assert 3590 < await limits.hit_each(session, address) <= 3600
+        later = other if shared else limits  # another process sees the same counts, through ``hit``
+        assert 3590 < await later.hit(*session) <= 3600
+        assert await later.hit(*address) == 0.0  # the refused event was not counted for the address
+        assert 3590 < await later.hit_each(("s", "sid-2", 2, 3600), address) <= 3600
+    finally:
+        await limits.close()
+        await other.close()

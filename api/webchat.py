@@ -23,6 +23,7 @@ press or text to ``POST /chat/api/events`` and renders the channel-neutral repli
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -30,6 +31,7 @@ import logging
 import math
 import re
 import secrets
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,11 +43,13 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
+from aiogram.fsm.storage.redis import DEFAULT_REDIS_LOCK_KWARGS, RedisEventIsolation, RedisStorage
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.exceptions import LockNotOwnedError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import error_body
@@ -117,6 +121,94 @@ class WebChatSettings(BaseSettings):
     redis_prefix: str = "gopy:webchat:rl:"
 
 
+# ---------------------------------------------------------------------------------------- Redis turns
+
+# Take the session's lock (redis-py's Lock protocol: SET NX PX with a random token) and, when taken, read
+# the dialog state in the same round trip.
+ACQUIRE_AND_READ = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('get', KEYS[2])}
+end
+return {0}
+"""
+# Write the new states (SET … EX, or DEL for an empty one, as aiogram's RedisStorage does) and release the
+# lock when this token still holds it (redis-py's release check), in one round trip.
+WRITE_AND_RELEASE = """
+local ttl = tonumber(ARGV[2])
+for i = 2, #KEYS do
+  local value = ARGV[i + 1]
+  if value == '' then
+    redis.call('del', KEYS[i])
+  elseif ttl > 0 then
+    redis.call('set', KEYS[i], value, 'EX', ttl)
+  else
+    redis.call('set', KEYS[i], value)
+  end
+end
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('del', KEYS[1])
+  return 1
+end
+return 0
+"""
+
+
+class RedisTurns:
+    """One event's turn on aiogram's Redis storage in two round trips instead of four.
+
+    Same keys, values, expiry and lock as ``RedisEventIsolation.lock`` + ``RedisStorage.get_data`` /
+    ``set_data`` (so workers of either kind exclude each other on one session): the lock is redis-py's
+    (a random token set with ``NX`` for aiogram's 60 s, retried every 0.1 s while another event of the
+    session holds it, released only by its holder), but taking it also reads the state, and writing the
+    new state also releases it.
+    """
+
+    RETRY_SECONDS = 0.1  # redis-py Lock's default ``sleep``
+
+    def __init__(self, storage: RedisStorage, isolation: RedisEventIsolation) -> None:
+        self.storage = storage
+        self.isolation = isolation
+        self.lock_ms = int(
+            float(isolation.lock_kwargs.get("timeout", DEFAULT_REDIS_LOCK_KWARGS["timeout"])) * 1000
+        )
+        ttl = storage.data_ttl
+        self.ttl = 0 if ttl is None else int(ttl.total_seconds() if not isinstance(ttl, int) else ttl)
+        self._acquire = storage.redis.register_script(ACQUIRE_AND_READ)
+        self._release = storage.redis.register_script(WRITE_AND_RELEASE)
+
+    @classmethod
+    def of(cls, storage: BaseStorage, isolation: BaseEventIsolation) -> RedisTurns | None:
+        if isinstance(storage, RedisStorage) and isinstance(isolation, RedisEventIsolation):
+            return cls(storage, isolation)
+        return None
+
+    async def begin(self, key: StorageKey) -> tuple[str, dict[str, Any]]:
+        """Wait for the session's lock; its token and the session's state."""
+        lock = self.isolation.key_builder.build(key, "lock")
+        data = self.storage.key_builder.build(key, "data")
+        token = uuid.uuid4().hex  # the holder's random token
+        while True:
+            taken = await self._acquire(keys=[lock, data], args=[token, self.lock_ms])
+            if taken[0]:
+                break
+            await asyncio.sleep(self.RETRY_SECONDS)
+        value = taken[1] if len(taken) > 1 and taken[1] else None
+        if value is None:
+            return token, {}
+        text = value.decode("utf-8") if isinstance(value, bytes) else value
+        return token, dict(self.storage.json_loads(text))
+
+    async def end(self, key: StorageKey, token: str, writes: list[tuple[StorageKey, dict[str, Any]]]) -> None:
+        """Write ``writes`` and release the lock; raises, as redis-py does, when the lock was lost."""
+        keys = [self.isolation.key_builder.build(key, "lock")]
+        values = [token, str(self.ttl)]
+        for where, value in writes:
+            keys.append(self.storage.key_builder.build(where, "data"))
+            values.append(self.storage.json_dumps(value) if value else "")
+        if not await self._release(keys=keys, args=values):
+            raise LockNotOwnedError("the session's lock expired before its event was answered")
+
+
 # ---------------------------------------------------------------------------------------- the channel
 
 
@@ -134,6 +226,11 @@ class WebChat:
     limiter: RateLimits
     hash_key: str
     identity: Identity
+
+    @cached_property
+    def turns(self) -> RedisTurns | None:
+        """With aiogram's Redis storage and lock: the lock, the read and the write in two round trips."""
+        return RedisTurns.of(self.storage, self.isolation)
 
     @cached_property
     def ui(self) -> dict[str, dict[str, str]]:
@@ -179,10 +276,9 @@ class WebChat:
     async def limit(self, sid: str, ip: str) -> float:
         """Seconds to wait when this session or this address is going too fast, else 0."""
         window = self.settings.window_seconds
-        wait = await self.limiter.hit("s", sid, self.settings.session_limit, window)
-        if wait:
-            return wait
-        return await self.limiter.hit("ip", ip, self.settings.ip_limit, window)
+        return await self.limiter.hit_each(
+            ("s", sid, self.settings.session_limit, window), ("ip", ip, self.settings.ip_limit, window)
+        )
 
     async def view(self, sid: str) -> dict[str, Any]:
         async with EntrypointUnitOfWork(self.sessions) as uow:
@@ -206,47 +302,70 @@ class WebChat:
         across a call to Redis, and a failed commit never leaves a state that claims what was not saved.
         """
         key = self.storage_key(sid)
-        in_transaction = isinstance(self.storage, SqlStorage)
-        async with self.isolation.lock(key):
-            async with EntrypointUnitOfWork(self.sessions) as uow:
-                with bind_unit_of_work(uow):
-                    # Redis: read before the first statement takes a connection (sessions begin lazily)
-                    data = await self.storage.get_data(key)
-                    if data.get("revoked"):
-                        raise SessionRevoked()
-                    subject = data.get("subject") or secrets.token_urlsafe(32)
-                    ctx = Context(
-                        uow=uow,
-                        channel=Channel.WEB,
-                        user_hash=hash_user_id(
-                            key=self.hash_key, channel=Channel.WEB, channel_user_id=subject
-                        ),
-                        now=self.clock.now(),
-                        settings=self.conv_settings,
-                    )
-                    outcome = await self.conversation.handle(data.get("conv"), event, ctx)
-                    previous = data.get("view") or {}
-                    view = (
-                        {"replies": [_reply_json(r) for r in outcome.replies], "screen": outcome.screen}
-                        if outcome.replies
-                        else previous
-                    )
-                    state = {"subject": subject, "conv": outcome.state, "view": view}
-                    rotated = self.new_session_id() if outcome.consented else None
-                    writes: list[tuple[StorageKey, dict[str, Any]]] = (
-                        [(key, state)]
-                        if rotated is None
-                        else [(self.storage_key(rotated), state), (key, {"revoked": True})]
-                    )
-                    if in_transaction:
-                        for where, value in writes:
-                            await self.storage.set_data(where, value)
-                await uow.complete()
-            if not in_transaction:
-                for where, value in writes:
-                    await self.storage.set_data(where, value)
+        turns = self.turns
+        if turns is None:
+            async with self.isolation.lock(key):
+                outcome, rotated = await self._turn(key, None, event)
+        else:
+            token, data = await turns.begin(key)
+            writes: list[tuple[StorageKey, dict[str, Any]]] = []
+            try:
+                outcome, rotated = await self._turn(key, data, event, writes)
+            finally:
+                await turns.end(key, token, writes)  # the lock is released whatever happened
         UPDATES_HANDLED.labels(channel="web", kind=event.kind).inc()
         return _outcome_json(outcome), rotated
+
+    async def _turn(
+        self,
+        key: StorageKey,
+        data: dict[str, Any] | None,
+        event: Event,
+        redis_writes: list[tuple[StorageKey, dict[str, Any]]] | None = None,
+    ) -> tuple[Outcome, str | None]:
+        """The event under the session's lock: ``data`` is the state when already read (Redis turns), and
+        then the new state is put in ``redis_writes`` once the transaction is committed."""
+        in_transaction = isinstance(self.storage, SqlStorage)
+        async with EntrypointUnitOfWork(self.sessions) as uow:
+            with bind_unit_of_work(uow):
+                if data is None:
+                    # Redis: read before the first statement takes a connection (sessions begin lazily)
+                    data = await self.storage.get_data(key)
+                if data.get("revoked"):
+                    raise SessionRevoked()
+                subject = data.get("subject") or secrets.token_urlsafe(32)
+                ctx = Context(
+                    uow=uow,
+                    channel=Channel.WEB,
+                    user_hash=hash_user_id(key=self.hash_key, channel=Channel.WEB, channel_user_id=subject),
+                    now=self.clock.now(),
+                    settings=self.conv_settings,
+                )
+                outcome = await self.conversation.handle(data.get("conv"), event, ctx)
+                previous = data.get("view") or {}
+                view = (
+                    {"replies": [_reply_json(r) for r in outcome.replies], "screen": outcome.screen}
+                    if outcome.replies
+                    else previous
+                )
+                state = {"subject": subject, "conv": outcome.state, "view": view}
+                rotated = self.new_session_id() if outcome.consented else None
+                writes: list[tuple[StorageKey, dict[str, Any]]] = (
+                    [(key, state)]
+                    if rotated is None
+                    else [(self.storage_key(rotated), state), (key, {"revoked": True})]
+                )
+                if in_transaction:
+                    for where, value in writes:
+                        await self.storage.set_data(where, value)
+            await uow.complete()
+        if not in_transaction:
+            if redis_writes is not None:
+                redis_writes.extend(writes)  # written as the lock is released
+            else:
+                for where, value in writes:
+                    await self.storage.set_data(where, value)
+        return outcome, rotated
 
     async def close(self) -> None:
         await self.limiter.close()
@@ -453,6 +572,46 @@ def setup() -> APIRouter:
 
     router = APIRouter(tags=["web chat"], route_class=SecureRoute, lifespan=lifespan)
 
+    # first: the route of every click (routes are matched in order; no other one shares its path)
+    @router.post("/chat/api/events")
+    async def chat_event(request: Request) -> JSONResponse:
+        """One press, text or command of the person; answers with the replies to show."""
+        chat = _chat(request)
+        sid = _session(request)
+        if sid is None:
+            return _error(403, "csrf")
+        if not chat.csrf_ok(sid, request.headers.get("x-csrf-token", "")) or not _same_origin(request):
+            log.info("web chat refused", extra={"reason": "csrf"})
+            return _error(403, "csrf")
+        wait = await chat.limit(sid, _client_ip(request))
+        if wait:
+            log.info("web chat refused", extra={"reason": "rate_limited"})
+            return _error(429, "slow_down", retry_after=wait, seconds=math.ceil(wait))
+        body = await _read_body(request)
+        if body is None:
+            return _error(413, "too_large")
+        try:
+            event = EventIn.model_validate_json(body).to_event(2 * chat.conv_settings.max_text_length)
+        except ValidationError:
+            event = None
+        if event is None:
+            return _error(400, "error")
+        try:
+            result, rotated = await chat.handle(sid, event)
+        except SessionRevoked:
+            log.info("web chat refused", extra={"reason": "revoked_session"})
+            return _error(403, "csrf")
+        except Exception:
+            UPDATE_ERRORS.labels(channel="web").inc()
+            log.exception("web chat event failed", extra={"kind": event.kind})
+            return _error(500, "error")
+        if rotated is None:
+            return JSONResponse(result)
+        # consent given: from now on only the new id (and its CSRF token) work
+        response = JSONResponse({**result, "csrf": chat.csrf_token(rotated)})
+        _set_session_cookie(response, request, rotated)
+        return response
+
     @router.get("/chat", include_in_schema=False)
     async def chat_page(request: Request) -> Response:
         """The chat page; starts a session (cookie) when there is none."""
@@ -518,45 +677,6 @@ def setup() -> APIRouter:
         if sid is None or await _chat(request).revoked(sid):
             return JSONResponse({"replies": [], "screen": None, "notice": None, "lang": "vi"})
         return JSONResponse(await _chat(request).view(sid))
-
-    @router.post("/chat/api/events")
-    async def chat_event(request: Request) -> JSONResponse:
-        """One press, text or command of the person; answers with the replies to show."""
-        chat = _chat(request)
-        sid = _session(request)
-        if sid is None:
-            return _error(403, "csrf")
-        if not chat.csrf_ok(sid, request.headers.get("x-csrf-token", "")) or not _same_origin(request):
-            log.info("web chat refused", extra={"reason": "csrf"})
-            return _error(403, "csrf")
-        wait = await chat.limit(sid, _client_ip(request))
-        if wait:
-            log.info("web chat refused", extra={"reason": "rate_limited"})
-            return _error(429, "slow_down", retry_after=wait, seconds=math.ceil(wait))
-        body = await _read_body(request)
-        if body is None:
-            return _error(413, "too_large")
-        try:
-            event = EventIn.model_validate_json(body).to_event(2 * chat.conv_settings.max_text_length)
-        except ValidationError:
-            event = None
-        if event is None:
-            return _error(400, "error")
-        try:
-            result, rotated = await chat.handle(sid, event)
-        except SessionRevoked:
-            log.info("web chat refused", extra={"reason": "revoked_session"})
-            return _error(403, "csrf")
-        except Exception:
-            UPDATE_ERRORS.labels(channel="web").inc()
-            log.exception("web chat event failed", extra={"kind": event.kind})
-            return _error(500, "error")
-        if rotated is None:
-            return JSONResponse(result)
-        # consent given: from now on only the new id (and its CSRF token) work
-        response = JSONResponse({**result, "csrf": chat.csrf_token(rotated)})
-        _set_session_cookie(response, request, rotated)
-        return response
 
     return router
 

@@ -4,8 +4,8 @@ The staff API (failed authentication and requests per address, requests per key)
 person) and the web chat (events per session and per address) count their events here. Who is counted is
 never stored in clear: each key is a keyed hash of the identifier (an address, a chat id, a session id).
 With ``REDIS_URL`` every process shares the counts (limits' async Redis storage over redis-py); without
-it each process counts on its own (limits' memory storage). A storage that does not answer lets the event
-through (logged): a Redis outage must not lock staff and citizens out.
+it each process counts on its own (:class:`LocalWindows`, the same moving window in a dict). A storage that
+does not answer lets the event through (logged): a Redis outage must not lock staff and citizens out.
 """
 
 from __future__ import annotations
@@ -15,38 +15,91 @@ import hmac
 import logging
 import math
 import time
+from collections import OrderedDict, deque
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-#: how often the in-process storage drops expired entries (they never count: the moving window reads
-#: their times; the sweep only gives their memory back)
-SWEEP_SECONDS = 5.0
+# limits' acquire_moving_window.lua (amount 1) for each key in turn, in one round trip: stops at the first
+# key whose window is full (neither it nor the later keys count the event) and answers its number, else 0
+HIT_IN_TURN = """
+local timestamp = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local limit = tonumber(ARGV[2 * i])
+  local expiry = tonumber(ARGV[2 * i + 1])
+  local entry = redis.call('lindex', KEYS[i], limit - 1)
+  if entry and tonumber(entry) >= timestamp - expiry then
+    return i
+  end
+  redis.call('lpush', KEYS[i], timestamp)
+  redis.call('ltrim', KEYS[i], 0, limit - 1)
+  redis.call('expire', KEYS[i], expiry)
+end
+return 0
+"""
+
+#: keys counted in one process at most; past it the longest unused ones are forgotten (let through again)
+MAX_LOCAL_KEYS = 100_000
 
 
-class SweptMemoryStorage(MemoryStorage):
-    """limits' in-process storage, its sweep of expired entries run at most every ``SWEEP_SECONDS``.
+class LocalWindows:
+    """Moving windows in this process, with the semantics of ``limits``' moving window (``time.time``):
+    an event is allowed when fewer than ``limit`` were allowed in the last ``window`` seconds, and a
+    refused one waits until the oldest of those leaves the window.
 
-    limits starts a sweep after every counted event as soon as the previous one has ended, and a sweep
-    visits every key through a worker thread (``asyncio.to_thread``, one hop per key): with the bot's
-    one key per person, each update paid a thread hop for every person counted in the window (measured
-    in bench/bench_webhook.py). The windows are exact without it: ``acquire_entry`` and
-    ``get_moving_window`` read the entries' own times."""
+    ``limits``' own memory storage costs more than the event it guards: it inserts at the head of a list,
+    and after every hit a background pass hands each key to a thread (``asyncio.to_thread``) to trim it.
+    Here each key keeps the times of its last ``limit`` allowed events (a bounded deque, newest last);
+    keys idle for a whole window are dropped once per window, and at most ``max_keys`` are kept (the
+    least recently counted go first). Nothing awaits, so a check and its count are atomic on the loop.
+    """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._next_sweep = 0.0
+    def __init__(self, max_keys: int = MAX_LOCAL_KEYS) -> None:
+        self.max_keys = max_keys
+        # key -> (times of its last allowed events, its window), the least recently counted first
+        self._events: OrderedDict[str, tuple[deque[float], float]] = OrderedDict()
+        self._sweep_at = 0.0
 
-    async def _MemoryStorage__schedule_expiry(self) -> None:  # limits' (name-mangled) hook
-        now = time.monotonic()
-        if now < self._next_sweep:
-            return
-        self._next_sweep = now + SWEEP_SECONDS
-        await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
+    def hit(self, key: str, limit: int, window: float) -> float:
+        """Count one event; 0 when allowed, else the seconds until a slot frees (nothing counted)."""
+        now = time.time()
+        found = self._events.get(key)
+        if found is None or found[0].maxlen != limit:
+            found = (deque(found[0] if found else (), maxlen=limit), window)
+            self._events[key] = found
+        self._events.move_to_end(key)
+        times = found[0]
+        if len(times) == limit and times[0] > now - window:
+            return max(0.001, times[0] + window - now)
+        times.append(now)
+        self._bound(now)
+        return 0.0
+
+    def exceeded(self, key: str, limit: int, window: float) -> float:
+        """Without counting: the seconds to wait when ``limit`` events are in the window, else 0."""
+        now = time.time()
+        found = self._events.get(key)
+        inside = [at for at in found[0] if at > now - window] if found else []
+        if len(inside) < limit:
+            return 0.0
+        return max(0.001, inside[0] + window - now)
+
+    def _bound(self, now: float) -> None:
+        if now >= self._sweep_at:  # once per window: forget the keys with no event left in theirs
+            longest = 1.0
+            for key, (times, window) in list(self._events.items()):
+                longest = max(longest, window)
+                if not times or times[-1] <= now - window:
+                    del self._events[key]
+            self._sweep_at = now + longest
+        while len(self._events) > self.max_keys:
+            self._events.popitem(last=False)
 
 
 class RateLimits:
@@ -55,9 +108,12 @@ class RateLimits:
     def __init__(self, *, secret: str, redis_url: str | None = None, prefix: str = "gopy:rl") -> None:
         self._secret = secret.encode()
         self._pool = None
-        storage: Storage
+        self._prefix = prefix.rstrip(":")
+        self._hit_in_turn: Any = None
+        self._local: LocalWindows | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
         if redis_url:
-            from redis.asyncio import ConnectionPool
+            from redis.asyncio import ConnectionPool, Redis
 
             self._pool = ConnectionPool.from_url(redis_url)
             storage = RedisStorage(
@@ -67,9 +123,10 @@ class RateLimits:
                 key_prefix=prefix.rstrip(":"),
                 connection_pool=self._pool,  # type: ignore[arg-type]
             )
+            self._limiter = MovingWindowRateLimiter(storage)
+            self._hit_in_turn = Redis(connection_pool=self._pool).register_script(HIT_IN_TURN)
         else:
-            storage = SweptMemoryStorage()
-        self._limiter = MovingWindowRateLimiter(storage)
+            self._local = LocalWindows()
 
     def _key(self, kind: str, who: str) -> str:
         digest = hmac.new(self._secret, f"rl:{kind}:{who}".encode(), hashlib.sha256).hexdigest()
@@ -81,6 +138,9 @@ class RateLimits:
 
     async def hit(self, kind: str, who: str, limit: int, window: float) -> float:
         """Count one event of ``who``; 0 when it is within ``limit`` per ``window`` seconds."""
+        if self._local is not None:
+            return self._local.hit(self._key(kind, who), limit, max(1, math.ceil(window)))
+        assert self._limiter is not None
         item, key = self._item(limit, window), self._key(kind, who)
         try:
             if await self._limiter.hit(item, key):
@@ -90,8 +150,36 @@ class RateLimits:
             log.warning("rate limit storage unavailable; event let through", extra={"kind": kind})
             return 0.0
 
+    async def hit_each(self, *checks: tuple[str, str, int, float]) -> float:
+        """Count one event against each ``(kind, who, limit, window)`` in turn, as ``hit`` after ``hit``
+        would, stopping at the first that refuses it (neither it nor the later ones count it): 0, or the
+        seconds that one asks to wait. With Redis: one round trip (and one more to tell the wait)."""
+        if self._local is not None:
+            for kind, who, limit, window in checks:
+                wait = self._local.hit(self._key(kind, who), limit, max(1, math.ceil(window)))
+                if wait:
+                    return wait
+            return 0.0
+        assert self._limiter is not None
+        items = [(self._item(limit, window), self._key(kind, who)) for kind, who, limit, window in checks]
+        keys = [f"{self._prefix}:{item.key_for(key)}" for item, key in items]
+        args: list[float | int] = [time.time()]
+        for item, _key in items:
+            args += [item.amount, item.get_expiry()]
+        try:
+            refused = int(await self._hit_in_turn(keys=keys, args=args))
+            if not refused:
+                return 0.0
+            return await self._wait(*items[refused - 1])
+        except (RedisError, OSError, StorageError):
+            log.warning("rate limit storage unavailable; event let through", extra={"kind": checks[0][0]})
+            return 0.0
+
     async def exceeded(self, kind: str, who: str, limit: int, window: float) -> float:
         """Without counting: the seconds to wait when ``who`` has used up ``limit``, else 0."""
+        if self._local is not None:
+            return self._local.exceeded(self._key(kind, who), limit, max(1, math.ceil(window)))
+        assert self._limiter is not None
         item, key = self._item(limit, window), self._key(kind, who)
         try:
             if await self._limiter.test(item, key):
@@ -102,6 +190,7 @@ class RateLimits:
             return 0.0
 
     async def _wait(self, item: RateLimitItem, key: str) -> float:
+        assert self._limiter is not None
         stats = await self._limiter.get_window_stats(item, key)
         return max(0.001, stats.reset_time - time.time())
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from core.i18n import t
 from storage.db import create_engine, session_factory
 from storage.models import DialogStateRow, ProcessedUpdateRow, RespondentRow
-from storage.ratelimit import RateLimits
+from storage.ratelimit import LocalWindows, RateLimits
 from tests.conftest import load_bundled
 from tests.e2e_support import bot_settings, running_bot
 from tests.fake_telegram import FakeTelegramServer
@@ -106,6 +106,7 @@ async def test_a_redis_outage_lets_events_through() -> None:
     try:
         assert await down.hit("ip", "10.0.0.1", 1, 3600) == 0.0
         assert await down.hit("ip", "10.0.0.1", 1, 3600) == 0.0
+        assert await down.hit_each(("s", "sid", 1, 3600), ("ip", "10.0.0.1", 1, 3600)) == 0.0
     finally:
         await down.close()
 
@@ -241,28 +242,43 @@ async def test_the_moving_window_frees_slots_as_time_passes() -> None:
         assert await limits.hit("chat", "s1", 3, 20) == 0.0  # the oldest events left the window
 
 
-async def test_the_in_process_storage_does_not_sweep_after_every_event(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """limits' memory storage sweeps expired entries after each event, one worker-thread hop per key;
-    ours sweeps at most every ``SWEEP_SECONDS`` (an hour here), and the windows stay exact."""
-    import limits.aio.storage.memory as memory
+async def test_the_in_process_windows_stay_bounded() -> None:
+    """Keys idle for a whole window are forgotten at the next sweep; past ``max_keys`` the least recently
+    counted go first (and are let through again); a refused event is not counted."""
+    import time_machine
 
-    from storage import ratelimit
+    start = time.time()
+    with time_machine.travel(start, tick=False) as traveller:
+        windows = LocalWindows(max_keys=3)
+        assert [windows.hit("a", 2, 10) for _ in range(2)] == [0.0, 0.0]
+        assert windows.hit("a", 2, 10) == 10  # full: waits for the oldest event to leave the window
+        assert windows.exceeded("a", 2, 10) == 10 and windows.exceeded("b", 2, 10) == 0.0
+        for key in ("b", "c", "d"):
+            assert windows.hit(key, 2, 10) == 0.0
+        assert len(windows._events) == 3 and "a" not in windows._events  # "a" was counted least recently
+        assert windows.hit("a", 2, 10) == 0.0  # forgotten, so let through again
+        traveller.shift(5)
+        assert windows.hit("a", 2, 10) == 0.0
+        assert windows.hit("a", 2, 10) == 5  # the refused hit at 0 s was not counted
+        traveller.shift(11)  # every key idle for a whole window: the next sweep drops them
+        assert windows.hit("e", 1, 10) == 0.0
+        assert list(windows._events) == ["e"]
 
-    hops = 0
-    to_thread = asyncio.to_thread
 
-    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal hops
-        hops += 1
-        return await to_thread(*args, **kwargs)
-
-    monkeypatch.setattr(ratelimit, "SWEEP_SECONDS", 3600.0)
-    monkeypatch.setattr(memory.asyncio, "to_thread", counted)
-    limits = RateLimits(secret="test")
-    for i in range(200):
-        assert await limits.hit("user", str(i % 50), 4, 3600) == 0.0  # 4 events each, all allowed
-        await asyncio.sleep(0)  # a sweep, if one was started, runs here
-    assert await limits.hit("user", "7", 4, 3600) > 0  # the fifth in the window is refused
-    assert hops <= 1  # the first event's sweep, over the one key counted by then
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "redis"])
+async def test_counting_in_turn_stops_at_the_first_full_window(shared: bool, redis_prefix: str) -> None:
+    """``hit_each`` counts as ``hit`` after ``hit`` would (one round trip with Redis, on the same keys):
+    the session's window refuses the third event, which the address's window then does not count."""
+    url = REDIS_URL if shared else None
+    limits, other = (RateLimits(secret="k", redis_url=url, prefix=redis_prefix) for _ in range(2))
+    session, address = ("s", "sid-1", 2, 3600), ("ip", "10.0.0.9", 3, 3600)
+    try:
+        assert [await limits.hit_each(session, address) for _ in range(2)] == [0.0, 0.0]
+        assert 3590 < await limits.hit_each(session, address) <= 3600
+        later = other if shared else limits  # another process sees the same counts, through ``hit``
+        assert 3590 < await later.hit(*session) <= 3600
+        assert await later.hit(*address) == 0.0  # the refused event was not counted for the address
+        assert 3590 < await later.hit_each(("s", "sid-2", 2, 3600), address) <= 3600
+    finally:
+        await limits.close()
+        await other.close()

@@ -74,6 +74,8 @@ async def pg_sessions(pg_database: str) -> AsyncIterator[async_sessionmaker[Asyn
                     "stance": (None, "agree", "disagree", "partial", "other")[i % 5],
                     "category": (None, "worker", "=bad code")[i % 3],
                     "locality": (None, "79", "01")[i % 3],
+                    # short values JSON must escape too (quotes, backslash, control characters)
+                    "organisation": (None, 'Cty "Á", số 1', "gạch \\ và \x02 tab\t")[i % 3 if i % 4 else 0],
                     "respondent_id": (None, *respondents)[i % 4],
                     "document_id": None if i % 5 == 0 else doc.id,
                     "section_id": (None, *section_ids)[i % 4] if i % 5 else None,

@@ -8,11 +8,12 @@ never repeats or skips an entry that existed when the listing began, whatever is
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.exports import FeedbackFilters, HiddenFilter, SqlEncoding, search_words
@@ -115,6 +116,34 @@ def _where(filters: FeedbackFilters, upto: int | None = None) -> list[Any]:
     return clauses
 
 
+_BEFORE_ALL = -(2**31)  # "after" for the first page: below every id
+_PLANS: OrderedDict[tuple[Any, ...], export_sql.PagePlan] = OrderedDict()
+_PLANS_KEPT = 16
+
+
+def _encoded_plan(
+    filters: FeedbackFilters, spec: SqlEncoding, limit: int, upto: int | None, dialect: Any
+) -> export_sql.PagePlan:
+    """The compiled statements of an export's pages (storage.export_sql), the same for all its pages:
+    ``after``, ``last`` and the pseudonyms are their only parameters that change. A few are kept."""
+    key = (export_sql.spec_key(spec), filters, limit, upto, dialect.name)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        _PLANS.move_to_end(key)
+        return plan
+    where = [*_where(filters, upto), F.id > bindparam("after", 0, type_=Integer)]
+    keys = select(F.id, F.respondent_id).where(*where).order_by(F.id).limit(limit)
+    rows = _feedback_select().where(*where, F.id <= bindparam("last", 0, type_=Integer)).order_by(F.id)
+    plan = export_sql.PagePlan(
+        export_sql.compile_for(export_sql.respondents_statement(keys), dialect),
+        export_sql.compile_for(export_sql.page_statement(rows, spec), dialect),
+    )
+    _PLANS[key] = plan
+    while len(_PLANS) > _PLANS_KEPT:
+        _PLANS.popitem(last=False)
+    return plan
+
+
 def _document_dict(row: DocumentRow) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -165,22 +194,21 @@ class SqlViewRepository:
         range, with the pseudonyms computed in Python once per respondent rather than in SQL on every
         row. The range, not a second LIMIT, bounds the lines: a row changed in between is written or
         not as it then is, and the next page still starts after the same last id (the row count is
-        the first statement's)."""
-        where = _where(filters, upto)
-        if after is not None:
-            where.append(F.id > after)
+        the first statement's). Both are compiled once per export (:func:`_encoded_plan`) and run on
+        the driver's connection, inside the session's transaction."""
         connection = await self.session.connection()
-        known: dict[str, str] | None = None
-        keys = select(F.id, F.respondent_id).where(*where).order_by(F.id).limit(limit)
-        count, last, respondents = (await connection.execute(export_sql.respondents_statement(keys))).one()
+        await export_sql.set_time_zone(connection, spec.tz_name)  # and the transaction begins
+        plan = _encoded_plan(filters, spec, limit, upto, connection.dialect)
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        start = _BEFORE_ALL if after is None else after
+        count, last, respondents = await driver.fetchrow(plan.keys.sql, *plan.keys.args(after=start))
         if not count:
             return 0, None, b""
-        if not spec.pii:
-            known = export_sql.pseudonyms(spec, respondents or ())
-        stmt = _feedback_select().where(*where, F.id <= last).order_by(F.id)
-        await export_sql.set_time_zone(connection, spec.tz_name)
-        result = await connection.execute(export_sql.page_statement(stmt, spec, known))
-        return int(count), last, export_sql.finish(spec, b"".join([data for _id, data in result]))
+        known = None if spec.pii else export_sql.pseudonyms(spec, respondents or ())
+        args = plan.lines.args(after=start, last=last, pseudonyms=known)
+        lines = await driver.fetch(plan.lines.sql, *args)
+        return int(count), last, export_sql.finish(spec, b"".join([line[1] for line in lines]))
 
     async def last_feedback_id(self) -> int:
         """The highest feedback id now: an export stops there, so its rows match its audit count."""

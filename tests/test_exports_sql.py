@@ -144,6 +144,7 @@ async def test_database_writes_the_same_bytes(
         FeedbackFilters(),
         FeedbackFilters(stance=Stance.AGREE),
         FeedbackFilters(hidden=HiddenFilter.INCLUDE),
+        FeedbackFilters(category="worker", created_from=NOW + timedelta(days=30)),
     ):
         for fmt, presenter in cases:
             export = await _export(sessions, presenter, filters)

@@ -9,7 +9,7 @@ never repeats or skips an entry that existed when the listing began, whatever is
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -189,26 +189,63 @@ class SqlViewRepository:
     ) -> tuple[int, int | None, bytes]:
         """(rows, last id, their CSV or JSONL bytes) of the page :meth:`feedback_page` would return,
         written by the database (storage.export_sql); only where :meth:`can_encode_feedback`.
+        :meth:`encoded_feedback_keys` then :meth:`encoded_feedback_lines`."""
+        count, last, respondents = await self.encoded_feedback_keys(
+            filters, spec, after=after, limit=limit, upto=upto
+        )
+        if not count or last is None:
+            return 0, None, b""
+        data = await self.encoded_feedback_lines(
+            filters, spec, after=after, last=last, limit=limit, upto=upto, respondents=respondents
+        )
+        return count, last, data
 
-        Two statements: the page's ids and respondents (narrow), then the lines of the rows in that id
-        range, with the pseudonyms computed in Python once per respondent rather than in SQL on every
-        row. The range, not a second LIMIT, bounds the lines: a row changed in between is written or
-        not as it then is, and the next page still starts after the same last id (the row count is
-        the first statement's). Both are compiled once per export (:func:`_encoded_plan`) and run on
-        the driver's connection, inside the session's transaction."""
+    async def encoded_feedback_keys(
+        self,
+        filters: FeedbackFilters,
+        spec: SqlEncoding,
+        *,
+        after: int | None,
+        limit: int,
+        upto: int | None = None,
+    ) -> tuple[int, int | None, list[int]]:
+        """(rows, last id, distinct respondent ids) of the page after ``after``: one narrow statement
+        (feedback ids and respondent ids, no join), so the pages' bounds can be known ahead of their
+        lines. The statements of an export are compiled once (:func:`_encoded_plan`) and run on the
+        driver's connection."""
         connection = await self.session.connection()
-        await export_sql.set_time_zone(connection, spec.tz_name)  # and the transaction begins
         plan = _encoded_plan(filters, spec, limit, upto, connection.dialect)
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
         start = _BEFORE_ALL if after is None else after
         count, last, respondents = await driver.fetchrow(plan.keys.sql, *plan.keys.args(after=start))
-        if not count:
-            return 0, None, b""
-        known = None if spec.pii else export_sql.pseudonyms(spec, respondents or ())
-        args = plan.lines.args(after=start, last=last, pseudonyms=known)
-        lines = await driver.fetch(plan.lines.sql, *args)
-        return int(count), last, export_sql.finish(spec, b"".join([line[1] for line in lines]))
+        return int(count), last, [r for r in respondents or () if r is not None]
+
+    async def encoded_feedback_lines(
+        self,
+        filters: FeedbackFilters,
+        spec: SqlEncoding,
+        *,
+        after: int | None,
+        last: int,
+        limit: int,
+        upto: int | None = None,
+        respondents: Iterable[int] = (),
+    ) -> bytes:
+        """The CSV or JSONL bytes of the rows after ``after`` up to ``last`` (a page's bounds from
+        :meth:`encoded_feedback_keys`), written by the database; ``respondents``' pseudonyms are
+        computed in Python once each and looked up, any other is computed in SQL. The id range, not a
+        LIMIT, bounds the lines: a row changed since the keys were read is written or not as it now
+        is, and the next page still starts after ``last``."""
+        connection = await self.session.connection()
+        await export_sql.set_time_zone(connection, spec.tz_name)  # and the transaction begins
+        plan = _encoded_plan(filters, spec, limit, upto, connection.dialect)
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        known = None if spec.pii else export_sql.pseudonyms(spec, respondents)
+        start = _BEFORE_ALL if after is None else after
+        lines = await driver.fetch(plan.lines.sql, *plan.lines.args(after=start, last=last, pseudonyms=known))
+        return export_sql.finish(spec, b"".join([line[1] for line in lines]))
 
     async def last_feedback_id(self) -> int:
         """The highest feedback id now: an export stops there, so its rows match its audit count."""

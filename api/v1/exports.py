@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import replace
@@ -78,42 +79,73 @@ ENCODED_PAGE_SIZE = 5000
 """Rows per page the database writes itself (one value of a few MB per page)."""
 
 
+ENCODED_PARALLEL = 2
+"""Pages whose lines the database writes at the same time (two backends, one page each)."""
+
+
 async def encoded_pages(
     sessions: async_sessionmaker[AsyncSession],
     export: FeedbackExport,
     spec: SqlEncoding,
     *,
     page_size: int = ENCODED_PAGE_SIZE,
+    parallel: int = ENCODED_PARALLEL,
     prefetch: bool = True,
 ) -> AsyncIterator[tuple[int, bytes]]:
     """(rows, bytes) of each page of a CSV / JSONL export written by the database (storage.export_sql).
 
-    Each page is read in its own short transaction; with ``prefetch`` the next one while the caller
-    sends the current one (one page ahead, so at most two in memory). A connection is held for a query,
-    never while the bytes go to the client or the disk."""
+    A page's bounds come first from a narrow statement (its last id and respondents), so the next
+    page's bounds are read while its lines are written, and the lines of up to ``parallel`` pages are
+    written at once, each on its own connection in its own short transaction, while the caller sends
+    an earlier page (so at most ``parallel`` + 1 pages in memory). Without ``prefetch``, one page after
+    the other and nothing read while the caller has a page. A connection is held for a query, never
+    while the bytes go to the client or the disk."""
+    filters, upto = export.filters, export.upto
 
-    async def fetch(after: int | None) -> tuple[int, int | None, bytes]:
+    async def keys(after: int | None) -> tuple[int, int | None, list[int]]:
         async with SqlUnitOfWork(sessions) as uow:
-            return await uow.views.encoded_feedback_page(
-                export.filters, spec, after=after, limit=page_size, upto=export.upto
+            return await uow.views.encoded_feedback_keys(
+                filters, spec, after=after, limit=page_size, upto=upto
+            )
+
+    async def lines(after: int | None, last: int, respondents: list[int]) -> bytes:
+        async with SqlUnitOfWork(sessions) as uow:
+            return await uow.views.encoded_feedback_lines(
+                filters, spec, after=after, last=last, limit=page_size, upto=upto, respondents=respondents
             )
 
     if not prefetch:
-        after: int | None = None
+        start: int | None = None
         while True:
-            count, after, data = await fetch(after)
-            yield count, data
+            count, last, respondents = await keys(start)
+            if not count or last is None:
+                return
+            yield count, await lines(start, last, respondents)
             if count < page_size:
                 return
-    task: asyncio.Task[tuple[int, int | None, bytes]] | None = asyncio.create_task(fetch(None))
+            start = last
+    pending: deque[tuple[int, asyncio.Task[bytes]]] = deque()
+    bounds: asyncio.Task[tuple[int, int | None, list[int]]] | None = asyncio.create_task(keys(None))
+    after: int | None = None
     try:
-        while task is not None:
-            count, last, data = await task
-            task = asyncio.create_task(fetch(last)) if count >= page_size else None
-            yield count, data
+        while True:
+            while bounds is not None and len(pending) < max(1, parallel):
+                count, last, respondents = await bounds
+                bounds = None
+                if count and last is not None:
+                    pending.append((count, asyncio.create_task(lines(after, last, respondents))))
+                    if count >= page_size:
+                        after = last
+                        bounds = asyncio.create_task(keys(after))
+            if not pending:
+                return
+            count, task = pending.popleft()
+            yield count, await task
     finally:
-        if task is not None:
+        waiting = [task for _count, task in pending] + ([bounds] if bounds is not None else [])
+        for task in waiting:
             task.cancel()
+        for task in waiting:
             with suppress(asyncio.CancelledError):
                 await task
 

@@ -1,10 +1,13 @@
-"""PostgreSQL writes an export's CSV or JSON Lines itself: one aggregated value per keyset page.
+"""PostgreSQL writes an export's CSV or JSON Lines itself: one finished line per row, no Python per row.
 
 The generic path reads every row into Python, presents it (pseudonym, local times, names) and encodes
 it (``formats.exports``): about 40 µs of Python per row. Here the page's SELECT computes each row's
-finished line — the pseudonym as HMAC-SHA256 with ``sha256()`` over the key's pads, local times with
-``to_char`` under the transaction's ``TimeZone``, formula escaping, CSV quoting or JSON string escaping —
-and ``string_agg`` joins a page into one ``bytea``: Python handles one value per page, no row.
+finished line — local times with ``to_char`` under the transaction's ``TimeZone``, formula escaping, CSV
+quoting or JSON string escaping — returned as UTF-8 bytes (``textsend``) that Python joins. The
+pseudonyms (HMAC-SHA256) are computed by Python once per respondent of the page (:func:`pseudonyms`,
+from the page's bounds read first by :func:`respondents_statement`) and looked up by the query; a
+respondent missing from them is computed in SQL with ``sha256()`` over the key's pads. Each export's
+statements are compiled once (:class:`PagePlan`).
 
 The lines are byte for byte those of ``formats.exports.csv_chunks`` / ``jsonl_chunks`` over
 ``core.exports.present_row`` (tests/test_exports_sql.py compares both on formulas, accents, quotes,

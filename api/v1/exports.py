@@ -94,40 +94,48 @@ async def encoded_pages(
 ) -> AsyncIterator[tuple[int, bytes]]:
     """(rows, bytes) of each page of a CSV / JSONL export written by the database (storage.export_sql).
 
-    A page's bounds come first from a narrow statement (its last id and respondents), so the next
-    page's bounds are read while its lines are written, and the lines of up to ``parallel`` pages are
-    written at once, each on its own connection in its own short transaction, while the caller sends
-    an earlier page (so at most ``parallel`` + 1 pages in memory). Without ``prefetch``, one page after
-    the other and nothing read while the caller has a page. A connection is held for a query, never
-    while the bytes go to the client or the disk."""
+    The first page is one transaction (its bounds, then its lines): an export of one page is one read.
+    After it, a page's bounds (its last id and respondents) come first from a narrow statement, so
+    the next page's bounds are read while its lines are written, and the lines of up to ``parallel``
+    pages are written at once, each on its own connection in its own short transaction, while the
+    caller sends an earlier page (so at most ``parallel`` + 1 pages in memory). Without ``prefetch``,
+    one page after the other and nothing read while the caller has a page. A connection is held for
+    a query, never while the bytes go to the client or the disk."""
     filters, upto = export.filters, export.upto
 
-    async def keys(after: int | None) -> tuple[int, int | None, list[int]]:
+    async def keys(after: int) -> tuple[int, int | None, list[int]]:
         async with SqlUnitOfWork(sessions) as uow:
             return await uow.views.encoded_feedback_keys(
                 filters, spec, after=after, limit=page_size, upto=upto
             )
 
-    async def lines(after: int | None, last: int, respondents: list[int]) -> bytes:
+    async def lines(after: int, last: int, respondents: list[int]) -> bytes:
         async with SqlUnitOfWork(sessions) as uow:
             return await uow.views.encoded_feedback_lines(
                 filters, spec, after=after, last=last, limit=page_size, upto=upto, respondents=respondents
             )
 
-    if not prefetch:
-        start: int | None = None
-        while True:
-            count, last, respondents = await keys(start)
+    async with SqlUnitOfWork(sessions) as uow:
+        count, last, data = await uow.views.encoded_feedback_page(
+            filters, spec, after=None, limit=page_size, upto=upto
+        )
+    more = count >= page_size and last is not None
+    if not prefetch or not more or last is None:
+        if count:
+            yield count, data
+        while more and last is not None:
+            after = last
+            count, last, respondents = await keys(after)
             if not count or last is None:
                 return
-            yield count, await lines(start, last, respondents)
-            if count < page_size:
-                return
-            start = last
+            yield count, await lines(after, last, respondents)
+            more = count >= page_size
+        return
     pending: deque[tuple[int, asyncio.Task[bytes]]] = deque()
-    bounds: asyncio.Task[tuple[int, int | None, list[int]]] | None = asyncio.create_task(keys(None))
-    after: int | None = None
+    bounds: asyncio.Task[tuple[int, int | None, list[int]]] | None = asyncio.create_task(keys(last))
+    after = last
     try:
+        yield count, data
         while True:
             while bounds is not None and len(pending) < max(1, parallel):
                 count, last, respondents = await bounds

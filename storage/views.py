@@ -189,7 +189,8 @@ class SqlViewRepository:
     ) -> tuple[int, int | None, bytes]:
         """(rows, last id, their CSV or JSONL bytes) of the page :meth:`feedback_page` would return,
         written by the database (storage.export_sql); only where :meth:`can_encode_feedback`.
-        :meth:`encoded_feedback_keys` then :meth:`encoded_feedback_lines`."""
+        :meth:`encoded_feedback_keys` then :meth:`encoded_feedback_lines`, in one transaction."""
+        await export_sql.set_time_zone(await self.session.connection(), spec.tz_name)  # begins it
         count, last, respondents = await self.encoded_feedback_keys(
             filters, spec, after=after, limit=limit, upto=upto
         )
@@ -212,7 +213,7 @@ class SqlViewRepository:
         """(rows, last id, distinct respondent ids) of the page after ``after``: one narrow statement
         (feedback ids and respondent ids, no join), so the pages' bounds can be known ahead of their
         lines. The statements of an export are compiled once (:func:`_encoded_plan`) and run on the
-        driver's connection."""
+        driver's connection (alone, the statement is its own transaction)."""
         connection = await self.session.connection()
         plan = _encoded_plan(filters, spec, limit, upto, connection.dialect)
         driver = (await connection.get_raw_connection()).driver_connection

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import replace
@@ -79,41 +78,36 @@ ENCODED_PAGE_SIZE = 5000
 """Rows per page the database writes itself (one value of a few MB per page)."""
 
 
-ENCODED_PARALLEL = 2
-"""Pages whose lines the database writes at the same time (two backends, one page each)."""
-
-
 async def encoded_pages(
     sessions: async_sessionmaker[AsyncSession],
     export: FeedbackExport,
     spec: SqlEncoding,
     *,
     page_size: int = ENCODED_PAGE_SIZE,
-    parallel: int = ENCODED_PARALLEL,
     prefetch: bool = True,
 ) -> AsyncIterator[tuple[int, bytes]]:
     """(rows, bytes) of each page of a CSV / JSONL export written by the database (storage.export_sql).
 
     The first page is one transaction (its bounds, then its lines): an export of one page is one read.
-    After it, a page's bounds (its last id and respondents) come first from a narrow statement, so
-    the next page's bounds are read while its lines are written, and the lines of up to ``parallel``
-    pages are written at once, each on its own connection in its own short transaction, while the
-    caller sends an earlier page (so at most ``parallel`` + 1 pages in memory). Without ``prefetch``,
-    one page after the other and nothing read while the caller has a page. A connection is held for
-    a query, never while the bytes go to the client or the disk."""
+    After it, a page is two short transactions one after the other on one connection at a time: its
+    bounds (its last id and respondents, from a narrow statement), then its lines. With ``prefetch``
+    the next page is read while the caller sends the current one (so at most two pages in memory and
+    one connection held); without it, one page after the other and nothing read while the caller has a
+    page. A connection is held for a query, never while the bytes go to the client or the disk."""
     filters, upto = export.filters, export.upto
 
-    async def keys(after: int) -> tuple[int, int | None, list[int]]:
+    async def page(after: int) -> tuple[int, int | None, bytes]:
         async with SqlUnitOfWork(sessions) as uow:
-            return await uow.views.encoded_feedback_keys(
+            count, last, respondents = await uow.views.encoded_feedback_keys(
                 filters, spec, after=after, limit=page_size, upto=upto
             )
-
-    async def lines(after: int, last: int, respondents: list[int]) -> bytes:
+        if not count or last is None:
+            return 0, None, b""
         async with SqlUnitOfWork(sessions) as uow:
-            return await uow.views.encoded_feedback_lines(
+            data = await uow.views.encoded_feedback_lines(
                 filters, spec, after=after, last=last, limit=page_size, upto=upto, respondents=respondents
             )
+        return count, last, data
 
     async with SqlUnitOfWork(sessions) as uow:
         count, last, data = await uow.views.encoded_feedback_page(
@@ -124,38 +118,28 @@ async def encoded_pages(
         if count:
             yield count, data
         while more and last is not None:
-            after = last
-            count, last, respondents = await keys(after)
-            if not count or last is None:
+            count, last, data = await page(last)
+            if not count:
                 return
-            yield count, await lines(after, last, respondents)
+            yield count, data
             more = count >= page_size
         return
-    pending: deque[tuple[int, asyncio.Task[bytes]]] = deque()
-    bounds: asyncio.Task[tuple[int, int | None, list[int]]] | None = asyncio.create_task(keys(last))
-    after = last
+    upcoming: asyncio.Task[tuple[int, int | None, bytes]] | None = asyncio.create_task(page(last))
     try:
         yield count, data
-        while True:
-            while bounds is not None and len(pending) < max(1, parallel):
-                count, last, respondents = await bounds
-                bounds = None
-                if count and last is not None:
-                    pending.append((count, asyncio.create_task(lines(after, last, respondents))))
-                    if count >= page_size:
-                        after = last
-                        bounds = asyncio.create_task(keys(after))
-            if not pending:
+        while upcoming is not None:
+            count, last, data = await upcoming
+            upcoming = None
+            if not count:
                 return
-            count, task = pending.popleft()
-            yield count, await task
+            if count >= page_size and last is not None:
+                upcoming = asyncio.create_task(page(last))
+            yield count, data
     finally:
-        waiting = [task for _count, task in pending] + ([bounds] if bounds is not None else [])
-        for task in waiting:
-            task.cancel()
-        for task in waiting:
+        if upcoming is not None:
+            upcoming.cancel()
             with suppress(asyncio.CancelledError):
-                await task
+                await upcoming
 
 
 async def sql_encoding(

@@ -318,6 +318,15 @@ def _pseudonym(key: str, respondent_id: int) -> str:
     return "R-" + digest[:12].upper()
 
 
+@lru_cache(maxsize=65_536)  # bounded; the same respondents recur from page to page
+def pseudonym_from_pads(inner: bytes, outer: bytes, respondent_id: int) -> str:
+    """:func:`pseudonym` from the key's HMAC pads (:func:`hmac_pads`), which is what
+    :class:`SqlEncoding` holds: HMAC(k, m) = SHA-256(outer || SHA-256(inner || m))."""
+    message = f"respondent:{respondent_id}".encode()
+    digest = hashlib.sha256(outer + hashlib.sha256(inner + message).digest()).hexdigest()
+    return "R-" + digest[:12].upper()
+
+
 # values an export row passes on as they are (exact types: a StrEnum is a str but is turned into its value)
 _AS_IS = frozenset({str, int, float, bool, type(None)})
 

@@ -1,10 +1,13 @@
-"""PostgreSQL writes an export's CSV or JSON Lines itself: one aggregated value per keyset page.
+"""PostgreSQL writes an export's CSV or JSON Lines itself: one finished line per row, no Python per row.
 
 The generic path reads every row into Python, presents it (pseudonym, local times, names) and encodes
 it (``formats.exports``): about 40 µs of Python per row. Here the page's SELECT computes each row's
-finished line — the pseudonym as HMAC-SHA256 with ``sha256()`` over the key's pads, local times with
-``to_char`` under the transaction's ``TimeZone``, formula escaping, CSV quoting or JSON string escaping —
-and ``string_agg`` joins a page into one ``bytea``: Python handles one value per page, no row.
+finished line — local times with ``to_char`` under the transaction's ``TimeZone``, formula escaping, CSV
+quoting or JSON string escaping — returned as UTF-8 bytes (``textsend``) that Python joins. The
+pseudonyms (HMAC-SHA256) are computed by Python once per respondent of the page (:func:`pseudonyms`,
+from the page's bounds read first by :func:`respondents_statement`) and looked up by the query; a
+respondent missing from them is computed in SQL with ``sha256()`` over the key's pads. Each export's
+statements are compiled once (:class:`PagePlan`).
 
 The lines are byte for byte those of ``formats.exports.csv_chunks`` / ``jsonl_chunks`` over
 ``core.exports.present_row`` (tests/test_exports_sql.py compares both on formulas, accents, quotes,
@@ -15,6 +18,8 @@ and :func:`supported` is false on SQLite.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -31,10 +36,17 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.exports import FORMULA_TRIGGERS, LABELLED_COLUMNS, TIME_COLUMNS, ExportFormat, SqlEncoding
+from core.exports import (
+    FORMULA_TRIGGERS,
+    LABELLED_COLUMNS,
+    TIME_COLUMNS,
+    ExportFormat,
+    SqlEncoding,
+    pseudonym_from_pads,
+)
 
 # what core.exports.FORMULA_TRIGGERS escapes and what Python's csv module quotes (QUOTE_MINIMAL,
 # lineterminator "\r\n"), as SQL
@@ -62,18 +74,33 @@ async def set_time_zone(connection: AsyncConnection, tz_name: str) -> None:
 def _time(column: ColumnElement[Any], iso: bool) -> ColumnElement[Any]:
     if not iso:
         return func.to_char(column, _LOCAL)
-    # datetime.isoformat(): microseconds only when there are some
-    fmt = case((func.date_trunc("second", column) == column, _ISO), else_=_ISO_MICRO)
+    # datetime.isoformat(): microseconds only when there are some. Rounded to whole seconds (integer
+    # arithmetic) a time is unchanged only when it has none; date_trunc would convert to local time.
+    whole = cast(column, TIMESTAMP(timezone=True, precision=0)) == column
+    fmt = case((whole, _ISO), else_=_ISO_MICRO)
     return func.to_char(column, fmt)
 
 
 def _pseudonym(respondent_id: ColumnElement[Any], spec: SqlEncoding) -> ColumnElement[Any]:
-    """core.exports.pseudonym in SQL: "R-" + the first 12 hex digits of HMAC-SHA256, upper case."""
+    """core.exports.pseudonym in SQL: "R-" + the first 12 hex digits of HMAC-SHA256, upper case.
+
+    Looked up first in the page's ``pseudonyms`` (JSONB, respondent id to pseudonym: computed once per
+    respondent by Python, :func:`pseudonyms`); computed here with two ``sha256()`` only for a respondent
+    the map lacks (a row that came to match the filters between the two statements of a page)."""
     inner = bindparam("hmac_inner", spec.hmac_inner, type_=LargeBinary)
     outer = bindparam("hmac_outer", spec.hmac_outer, type_=LargeBinary)
     message = func.convert_to(literal("respondent:") + cast(respondent_id, Text), "UTF8")
     digest = func.sha256(outer.op("||")(func.sha256(inner.op("||")(message))))
-    return literal("R-") + func.upper(func.substr(func.encode(digest, "hex"), 1, 12))
+    computed = literal("R-") + func.upper(func.substr(func.encode(digest, "hex"), 1, 12))
+    known = bindparam("pseudonyms", type_=JSONB).op("->>", return_type=Text)(cast(respondent_id, Text))
+    return func.coalesce(known, computed, type_=Text)
+
+
+def pseudonyms(spec: SqlEncoding, respondent_ids: Iterable[int | None]) -> dict[str, str]:
+    """The ``pseudonyms`` parameter of :func:`page_statement`: each respondent's pseudonym, computed in
+    Python from the key's pads (bounded cache: the same respondents recur from page to page)."""
+    inner, outer = spec.hmac_inner, spec.hmac_outer
+    return {str(rid): pseudonym_from_pads(inner, outer, rid) for rid in respondent_ids if rid is not None}
 
 
 def _values(
@@ -137,50 +164,139 @@ def line(r: Any, spec: SqlEncoding, pseudonym: ColumnElement[Any] | None = None)
     """One row's finished line: CSV ending in CRLF, or a JSON object (json.dumps layout) and LF."""
     values = _values(r, spec, pseudonym)
     if spec.fmt is ExportFormat.CSV:
-        # Testing every field costs more than the rest of the line: the short ones (codes, names,
-        # pseudonym) are tested together, joined by a unit separator, by one regular expression; only
-        # when one of them needs it are they escaped one by one. A long text is tested on its own.
-        short = [(c, v) for c, v in values if c not in TIME_COLUMNS and c not in _LONG_TEXT]
-        joined = func.concat_ws(literal_column("chr(31)"), *(v for _c, v in short), type_=Text)
-        careful = func.concat_ws(",", *(_csv_field(c, v) for c, v in values), type_=Text)
-        quick = func.concat_ws(
-            ",",
-            *(
-                func.coalesce(v, "") if c in TIME_COLUMNS or c not in _LONG_TEXT else _csv_field(c, v)
-                for c, v in values
-            ),
-            type_=Text,
-        )
-        chosen = case((joined.op("~")(literal_column(_ANY_SPECIAL)), careful), else_=quick)
-        return chosen.op("||")(literal("\r\n"))
-    # json_build_object writes {"key" : value, ...}: json.dumps's layout but for the space before the
-    # colon, which finish() removes
-    pairs: list[Any] = []
-    for column, value in values:
-        pairs += [literal_column(f"'{column}'"), value]
-    return cast(func.json_build_object(*pairs), Text).op("||")(literal_column("chr(10)"))
+        return _csv_line(values)
+    return _json_line(values)
+
+
+# Fields that never need escaping: a time, and the respondent (a pseudonym "R-" and hex digits, or an id).
+_PLAIN = (*TIME_COLUMNS, "respondent")
+
+
+def _csv_line(values: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
+    # Testing every field costs more than the rest of the line: the short ones (codes, names) are tested
+    # together, joined by a unit separator, by one regular expression; only when one of them needs it
+    # are they escaped one by one. A long text is tested on its own.
+    short = [(c, v) for c, v in values if c not in _PLAIN and c not in _LONG_TEXT]
+    joined = func.concat_ws(literal_column("chr(31)"), *(v for _c, v in short), type_=Text)
+    careful = func.concat_ws(
+        ",", *(func.coalesce(v, "") if c in _PLAIN else _csv_field(c, v) for c, v in values), type_=Text
+    )
+    quick = func.concat_ws(
+        ",",
+        *(func.coalesce(v, "") if c not in _LONG_TEXT else _csv_field(c, v) for c, v in values),
+        type_=Text,
+    )
+    chosen = case((joined.op("~")(literal_column(_ANY_SPECIAL)), careful), else_=quick)
+    return chosen.op("||")(literal("\r\n"))
+
+
+def _json_line(values: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
+    """``{"column": value, ...}`` as json.dumps(ensure_ascii=False) writes it: every value a JSON string
+    or null. ``to_json`` escapes a long text; the short values are escaped only when one of them needs it:
+    ``to_json`` of them all joined lengthens it by more than its two quotes exactly when a character is
+    escaped (an escape is never shorter than the character)."""
+    short = [v for c, v in values if c not in _PLAIN and c not in _LONG_TEXT]
+    joined = func.concat_ws(",", *short, type_=Text)
+    plain = func.octet_length(cast(func.to_json(joined), Text)) == func.octet_length(joined) + 2
+
+    def member(column: str, value: ColumnElement[Any], quick: bool) -> ColumnElement[Any]:
+        text: ColumnElement[Any]
+        if column in _PLAIN or (quick and column not in _LONG_TEXT):
+            text = literal_column("'\"'").op("||")(value).op("||")(literal_column("'\"'"))
+        else:
+            text = cast(func.to_json(value), Text)
+        return literal_column(f"'\"{column}\": '").op("||")(func.coalesce(text, literal_column("'null'")))
+
+    def members(quick: bool) -> ColumnElement[Any]:
+        return func.concat_ws(", ", *(member(c, v, quick) for c, v in values), type_=Text)
+
+    body = case((plain, members(True)), else_=members(False))
+    return literal_column("'{'").op("||")(body).op("||")(literal_column("'}' || chr(10)"))
 
 
 def finish(spec: SqlEncoding, data: bytes) -> bytes:
-    """The page's bytes as formats.exports writes them: JSONL without json_build_object's space before
-    each colon. One replace finds every ``" : `` when no value holds an escaped quote followed by " : "
-    (a key never ends in a backslash); otherwise each key's own separator is replaced, which no value
-    can contain (its quotes would be escaped)."""
-    if spec.fmt is not ExportFormat.JSONL:
-        return data
-    if b'\\" : ' not in data:
-        return data.replace(b'" : ', b'": ')
-    for column in spec.columns:
-        data = data.replace(b'"%s" : ' % column.encode(), b'"%s": ' % column.encode())
+    """The page's bytes as formats.exports writes them (nothing left to change: kept for callers)."""
     return data
 
 
-def page_statement(rows: Select[Any], spec: SqlEncoding) -> Select[Any]:
-    """(row count, last id, the page's lines as UTF-8 bytes) of the ordered, limited ``rows``.
+def respondents_statement(rows: Select) -> Select:  # type: ignore[type-arg]
+    """(row count, last id, the distinct respondent ids) of the ordered, limited ``rows`` (feedback ids
+    and respondent ids only: no join, no wide column)."""
+    r = rows.subquery("k")
+    return select(func.count(), func.max(r.c.id), func.array_agg(r.c.respondent_id.distinct()))
 
-    The pseudonym is computed on every row: once per respondent of the page (a CTE of the page, its
-    distinct respondents, a join) measured slower, the page's wide rows being materialised for it."""
+
+def page_statement(  # type: ignore[type-arg]
+    rows: Select, spec: SqlEncoding, known: Mapping[str, str] | None = None
+) -> Select:
+    """(id, the row's finished line as UTF-8 bytes) of each of the ordered ``rows``, in order.
+
+    ``known``: the page's pseudonyms (:func:`pseudonyms`), looked up instead of computed. One row per
+    line, not ``string_agg(… ORDER BY id)``: an ordered aggregate sorts its input again (PostgreSQL 15),
+    and ``textsend`` gives the UTF-8 bytes without ``convert_to``'s check."""
     r = rows.subquery("r")
     pseudonym = None if spec.pii else _pseudonym(r.c.respondent_id, spec)
-    joined = func.string_agg(line(r, spec, pseudonym), aggregate_order_by(literal(""), r.c.id))
-    return select(func.count(), func.max(r.c.id), func.convert_to(joined, "UTF8"))
+    stmt = select(r.c.id, func.textsend(line(r, spec, pseudonym), type_=LargeBinary)).order_by(r.c.id)
+    if pseudonym is not None:
+        stmt = stmt.params(pseudonyms=dict(known or {}))
+    return stmt
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A statement compiled once for the driver: its SQL (``$n`` placeholders), the names of its
+    parameters in order and their values as SQLAlchemy would send them; only ``varying`` change."""
+
+    sql: str
+    names: tuple[str, ...]
+    values: Mapping[str, Any]
+    processors: Mapping[str, Any]
+
+    def args(self, **varying: Any) -> list[Any]:
+        out = []
+        for name in self.names:
+            if name in varying:
+                value = varying[name]
+                process = self.processors.get(name)
+                out.append(process(value) if process is not None else value)
+            else:
+                out.append(self.values[name])
+        return out
+
+
+def compile_for(statement: Any, dialect: Any) -> Compiled:
+    compiled = statement.compile(dialect=dialect)
+    processors = dict(compiled._bind_processors)  # what the dialect does to each value (JSON, bytes…)
+    params = compiled.construct_params()
+    names = tuple(compiled.positiontup or ())
+    values = {
+        name: (processors[name](params[name]) if name in processors else params[name]) for name in names
+    }
+    return Compiled(str(compiled), names, values, processors)
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """One export's two statements per page, built and compiled once (a wide line costs about
+    100 ms to build and compile, more than the database takes for a page): ``keys`` gives a page's
+    count, last id and respondents; ``lines`` its lines between ``after`` and ``last``."""
+
+    keys: Compiled
+    lines: Compiled
+
+
+def spec_key(spec: SqlEncoding) -> tuple[Any, ...]:
+    """A hashable form of ``spec`` (its mappings as sorted items)."""
+    return (
+        spec.fmt,
+        spec.columns,
+        spec.iso_times,
+        spec.tz_name,
+        spec.pii,
+        spec.hmac_inner,
+        spec.hmac_outer,
+        tuple(sorted((c, tuple(sorted(m.items()))) for c, m in spec.labels.items())),
+        tuple(sorted(spec.sections.items())),
+        spec.whole_document,
+        spec.worded,
+    )

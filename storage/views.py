@@ -8,11 +8,12 @@ never repeats or skips an entry that existed when the listing began, whatever is
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.exports import FeedbackFilters, HiddenFilter, SqlEncoding, search_words
@@ -115,6 +116,34 @@ def _where(filters: FeedbackFilters, upto: int | None = None) -> list[Any]:
     return clauses
 
 
+_BEFORE_ALL = -(2**31)  # "after" for the first page: below every id
+_PLANS: OrderedDict[tuple[Any, ...], export_sql.PagePlan] = OrderedDict()
+_PLANS_KEPT = 16
+
+
+def _encoded_plan(
+    filters: FeedbackFilters, spec: SqlEncoding, limit: int, upto: int | None, dialect: Any
+) -> export_sql.PagePlan:
+    """The compiled statements of an export's pages (storage.export_sql), the same for all its pages:
+    ``after``, ``last`` and the pseudonyms are their only parameters that change. A few are kept."""
+    key = (export_sql.spec_key(spec), filters, limit, upto, dialect.name)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        _PLANS.move_to_end(key)
+        return plan
+    where = [*_where(filters, upto), F.id > bindparam("after", 0, type_=Integer)]
+    keys = select(F.id, F.respondent_id).where(*where).order_by(F.id).limit(limit)
+    rows = _feedback_select().where(*where, F.id <= bindparam("last", 0, type_=Integer)).order_by(F.id)
+    plan = export_sql.PagePlan(
+        export_sql.compile_for(export_sql.respondents_statement(keys), dialect),
+        export_sql.compile_for(export_sql.page_statement(rows, spec), dialect),
+    )
+    _PLANS[key] = plan
+    while len(_PLANS) > _PLANS_KEPT:
+        _PLANS.popitem(last=False)
+    return plan
+
+
 def _document_dict(row: DocumentRow) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -159,15 +188,65 @@ class SqlViewRepository:
         upto: int | None = None,
     ) -> tuple[int, int | None, bytes]:
         """(rows, last id, their CSV or JSONL bytes) of the page :meth:`feedback_page` would return,
-        written by the database (storage.export_sql); only where :meth:`can_encode_feedback`."""
-        stmt = _feedback_select().where(*_where(filters, upto))
-        if after is not None:
-            stmt = stmt.where(F.id > after)
+        written by the database (storage.export_sql); only where :meth:`can_encode_feedback`.
+        :meth:`encoded_feedback_keys` then :meth:`encoded_feedback_lines`, in one transaction."""
+        await export_sql.set_time_zone(await self.session.connection(), spec.tz_name)  # begins it
+        count, last, respondents = await self.encoded_feedback_keys(
+            filters, spec, after=after, limit=limit, upto=upto
+        )
+        if not count or last is None:
+            return 0, None, b""
+        data = await self.encoded_feedback_lines(
+            filters, spec, after=after, last=last, limit=limit, upto=upto, respondents=respondents
+        )
+        return count, last, data
+
+    async def encoded_feedback_keys(
+        self,
+        filters: FeedbackFilters,
+        spec: SqlEncoding,
+        *,
+        after: int | None,
+        limit: int,
+        upto: int | None = None,
+    ) -> tuple[int, int | None, list[int]]:
+        """(rows, last id, distinct respondent ids) of the page after ``after``: one narrow statement
+        (feedback ids and respondent ids, no join), so the pages' bounds can be known ahead of their
+        lines. The statements of an export are compiled once (:func:`_encoded_plan`) and run on the
+        driver's connection (alone, the statement is its own transaction)."""
         connection = await self.session.connection()
-        await export_sql.set_time_zone(connection, spec.tz_name)
-        result = await connection.execute(export_sql.page_statement(stmt.order_by(F.id).limit(limit), spec))
-        count, last, data = result.one()
-        return int(count), last, export_sql.finish(spec, bytes(data or b""))
+        plan = _encoded_plan(filters, spec, limit, upto, connection.dialect)
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        start = _BEFORE_ALL if after is None else after
+        count, last, respondents = await driver.fetchrow(plan.keys.sql, *plan.keys.args(after=start))
+        return int(count), last, [r for r in respondents or () if r is not None]
+
+    async def encoded_feedback_lines(
+        self,
+        filters: FeedbackFilters,
+        spec: SqlEncoding,
+        *,
+        after: int | None,
+        last: int,
+        limit: int,
+        upto: int | None = None,
+        respondents: Iterable[int] = (),
+    ) -> bytes:
+        """The CSV or JSONL bytes of the rows after ``after`` up to ``last`` (a page's bounds from
+        :meth:`encoded_feedback_keys`), written by the database; ``respondents``' pseudonyms are
+        computed in Python once each and looked up, any other is computed in SQL. The id range, not a
+        LIMIT, bounds the lines: a row changed since the keys were read is written or not as it now
+        is, and the next page still starts after ``last``."""
+        connection = await self.session.connection()
+        await export_sql.set_time_zone(connection, spec.tz_name)  # and the transaction begins
+        plan = _encoded_plan(filters, spec, limit, upto, connection.dialect)
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        known = None if spec.pii else export_sql.pseudonyms(spec, respondents)
+        start = _BEFORE_ALL if after is None else after
+        lines = await driver.fetch(plan.lines.sql, *plan.lines.args(after=start, last=last, pseudonyms=known))
+        return export_sql.finish(spec, b"".join([line[1] for line in lines]))
 
     async def last_feedback_id(self) -> int:
         """The highest feedback id now: an export stops there, so its rows match its audit count."""

@@ -4,6 +4,7 @@ quotes, commas, newlines, backslashes, control characters, nulls, microseconds, 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, timedelta
@@ -74,6 +75,8 @@ async def pg_sessions(pg_database: str) -> AsyncIterator[async_sessionmaker[Asyn
                     "stance": (None, "agree", "disagree", "partial", "other")[i % 5],
                     "category": (None, "worker", "=bad code")[i % 3],
                     "locality": (None, "79", "01")[i % 3],
+                    # short values JSON must escape too (quotes, backslash, control characters)
+                    "organisation": (None, 'Cty "Á", số 1', "gạch \\ và \x02 tab\t")[i % 3 if i % 4 else 0],
                     "respondent_id": (None, *respondents)[i % 4],
                     "document_id": None if i % 5 == 0 else doc.id,
                     "section_id": (None, *section_ids)[i % 4] if i % 5 else None,
@@ -142,6 +145,7 @@ async def test_database_writes_the_same_bytes(
         FeedbackFilters(),
         FeedbackFilters(stance=Stance.AGREE),
         FeedbackFilters(hidden=HiddenFilter.INCLUDE),
+        FeedbackFilters(category="worker", created_from=NOW + timedelta(days=30)),
     ):
         for fmt, presenter in cases:
             export = await _export(sessions, presenter, filters)
@@ -179,5 +183,61 @@ async def test_sqlite_keeps_the_generic_path(sqlite_database: str) -> None:
     try:
         async with SqlUnitOfWork(session_factory(engine)) as uow:
             assert not uow.views.can_encode_feedback()
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_an_export_holds_one_connection_at_a_time(pg_database: str) -> None:
+    """The next page is read while the caller has the current one, but never on a second connection:
+    each page's two statements run one after the other, and a page sent holds none."""
+    engine = create_engine(pg_database)
+    sessions = session_factory(engine)
+    try:
+        await load_bundled(sessions)
+        async with sessions() as session:
+            result = await session.execute(
+                insert(RespondentRow)
+                .values(channel="telegram", user_hash="one", created_at=NOW)
+                .returning(RespondentRow.id)
+            )
+            respondent = result.scalar_one()
+            rows = [
+                {
+                    "receipt_code": f"GY-C{i:05d}",
+                    "kind": "mood",
+                    "text": f"ý kiến {i}",
+                    "text_folded": "",
+                    "channel": "telegram",
+                    "source": "bot",
+                    "respondent_id": respondent,
+                    "status": "active",
+                    "created_at": NOW + timedelta(minutes=i),
+                }
+                for i in range(23)
+            ]
+            await session.execute(insert(FeedbackRow), rows)
+            await session.commit()
+        present = Presenter(pii=False, hash_key="khóa", tz=ZoneInfo("Asia/Ho_Chi_Minh"))
+        export = await _export(sessions, present, FeedbackFilters())
+        spec = export.present.sql_encoding(ExportFormat.CSV)
+        assert spec is not None
+        most = 0
+
+        def checkout(*_args: Any) -> None:
+            nonlocal most
+            most = max(most, engine.pool.checkedout())
+
+        from sqlalchemy import event
+
+        event.listen(engine.sync_engine, "checkout", checkout)
+        pages = 0
+        async for count, _data in encoded_pages(sessions, export, spec, page_size=4):
+            pages += 1
+            assert count
+            for _ in range(20):  # a slow client: the prefetched page is read meanwhile
+                await asyncio.sleep(0)
+        assert pages == 6  # 23 rows in pages of 4
+        assert most == 1
     finally:
         await engine.dispose()

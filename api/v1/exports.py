@@ -88,34 +88,58 @@ async def encoded_pages(
 ) -> AsyncIterator[tuple[int, bytes]]:
     """(rows, bytes) of each page of a CSV / JSONL export written by the database (storage.export_sql).
 
-    Each page is read in its own short transaction; with ``prefetch`` the next one while the caller
-    sends the current one (one page ahead, so at most two in memory). A connection is held for a query,
-    never while the bytes go to the client or the disk."""
+    The first page is one transaction (its bounds, then its lines): an export of one page is one read.
+    After it, a page is two short transactions one after the other on one connection at a time: its
+    bounds (its last id and respondents, from a narrow statement), then its lines. With ``prefetch``
+    the next page is read while the caller sends the current one (so at most two pages in memory and
+    one connection held); without it, one page after the other and nothing read while the caller has a
+    page. A connection is held for a query, never while the bytes go to the client or the disk."""
+    filters, upto = export.filters, export.upto
 
-    async def fetch(after: int | None) -> tuple[int, int | None, bytes]:
+    async def page(after: int) -> tuple[int, int | None, bytes]:
         async with SqlUnitOfWork(sessions) as uow:
-            return await uow.views.encoded_feedback_page(
-                export.filters, spec, after=after, limit=page_size, upto=export.upto
+            count, last, respondents = await uow.views.encoded_feedback_keys(
+                filters, spec, after=after, limit=page_size, upto=upto
             )
+        if not count or last is None:
+            return 0, None, b""
+        async with SqlUnitOfWork(sessions) as uow:
+            data = await uow.views.encoded_feedback_lines(
+                filters, spec, after=after, last=last, limit=page_size, upto=upto, respondents=respondents
+            )
+        return count, last, data
 
-    if not prefetch:
-        after: int | None = None
-        while True:
-            count, after, data = await fetch(after)
+    async with SqlUnitOfWork(sessions) as uow:
+        count, last, data = await uow.views.encoded_feedback_page(
+            filters, spec, after=None, limit=page_size, upto=upto
+        )
+    more = count >= page_size and last is not None
+    if not prefetch or not more or last is None:
+        if count:
             yield count, data
-            if count < page_size:
+        while more and last is not None:
+            count, last, data = await page(last)
+            if not count:
                 return
-    task: asyncio.Task[tuple[int, int | None, bytes]] | None = asyncio.create_task(fetch(None))
+            yield count, data
+            more = count >= page_size
+        return
+    upcoming: asyncio.Task[tuple[int, int | None, bytes]] | None = asyncio.create_task(page(last))
     try:
-        while task is not None:
-            count, last, data = await task
-            task = asyncio.create_task(fetch(last)) if count >= page_size else None
+        yield count, data
+        while upcoming is not None:
+            count, last, data = await upcoming
+            upcoming = None
+            if not count:
+                return
+            if count >= page_size and last is not None:
+                upcoming = asyncio.create_task(page(last))
             yield count, data
     finally:
-        if task is not None:
-            task.cancel()
+        if upcoming is not None:
+            upcoming.cancel()
             with suppress(asyncio.CancelledError):
-                await task
+                await upcoming
 
 
 async def sql_encoding(

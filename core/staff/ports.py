@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -92,6 +92,26 @@ class ViewRepository(Protocol):
         limit: int,
         upto: int | None = None,
     ) -> tuple[int, int | None, bytes]: ...
+    async def encoded_feedback_keys(
+        self,
+        filters: FeedbackFilters,
+        spec: SqlEncoding,
+        *,
+        after: int | None,
+        limit: int,
+        upto: int | None = None,
+    ) -> tuple[int, int | None, list[int]]: ...
+    async def encoded_feedback_lines(
+        self,
+        filters: FeedbackFilters,
+        spec: SqlEncoding,
+        *,
+        after: int | None,
+        last: int,
+        limit: int,
+        upto: int | None = None,
+        respondents: Iterable[int] = (),
+    ) -> bytes: ...
     async def last_feedback_id(self) -> int: ...
     async def count_feedback(self, filters: FeedbackFilters, *, upto: int | None = None) -> int: ...
     def iter_feedback_pages(

@@ -102,7 +102,7 @@ def create_app(
                     settings.webhook_url,
                     secret,
                     settings.bot_identity_file,
-                    max_connections=settings.webhook_admission,
+                    max_connections=settings.webhook_connections,
                 )
                 log.info("telegram webhook set")
             elif poll:

@@ -215,7 +215,7 @@ async def announce(runtime: BotRuntime, username_cache: Path | None = None) -> N
 
 def remember_username(cache: Path, bot_id: int, username: str) -> None:
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")  # several workers may start at once
     tmp.write_text(json.dumps({"bot_id": bot_id, "username": username}), encoding="utf-8")
     os.replace(tmp, cache)
 

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # Telegram webhook updates handled at once in this process (the rest wait their turn); unset: the
     # database pool's size + overflow, so a waiting update never times out on a pool checkout
     webhook_concurrency: int | None = Field(default=None, ge=1)
+    # what setWebhook asks of Telegram (its max_connections, 1..100): connections to ALL webhook workers
+    # together; unset: this process's admission limit (right for one worker; with N workers set N x it)
+    webhook_max_connections: int | None = Field(default=None, ge=1, le=100)
     hash_key: SecretStr = SecretStr(DEV_HASH_KEY)
     env: Literal["production", "development"] = "production"
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -306,6 +309,12 @@ class Settings(BaseSettings):
         """How many Telegram webhook updates this process handles at once (``GOPY_WEBHOOK_CONCURRENCY``,
         else every connection the pool can lend: size + overflow)."""
         return self.webhook_concurrency or self.db_pool_size + self.db_max_overflow
+
+    @property
+    def webhook_connections(self) -> int:
+        """``max_connections`` for ``setWebhook``: Telegram's bound over every webhook worker together
+        (``GOPY_WEBHOOK_MAX_CONNECTIONS``, else this process's admission limit)."""
+        return self.webhook_max_connections or self.webhook_admission
 
 
 def _version() -> str:

@@ -89,6 +89,18 @@ def test_the_default_limit_is_what_the_pool_can_lend() -> None:
     assert Settings(**base, webhook_concurrency=40).webhook_admission == 40
 
 
+def test_telegram_is_told_the_whole_deployments_connections_when_set() -> None:
+    """Telegram's ``max_connections`` bounds its connections to every webhook worker together: by
+    default one process's admission limit, else ``GOPY_WEBHOOK_MAX_CONNECTIONS`` (N workers × the limit)."""
+    base: dict[str, Any] = {"_env_file": None, "database_url": "sqlite+aiosqlite://"}
+    assert Settings(**base).webhook_connections == 15
+    assert Settings(**base, webhook_concurrency=12).webhook_connections == 12
+    four = Settings(**base, webhook_concurrency=12, webhook_max_connections=48)
+    assert (four.webhook_admission, four.webhook_connections) == (12, 48)
+    with pytest.raises(ValueError):
+        Settings(**base, webhook_max_connections=101)  # beyond what Telegram accepts
+
+
 @pytest.mark.parametrize(("asked", "sent"), [(15, 15), (0, 1), (500, 100), (None, None)])
 async def test_set_webhook_tells_telegram_the_limit_clamped(
     sqlite_database: str, asked: int | None, sent: int | None

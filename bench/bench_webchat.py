@@ -203,7 +203,9 @@ async def run_once(
         env["GOPY_WEBCHAT_REDIS_PREFIX"] = f"gopy-bench-{os.getpid()}:rl:"
     pool = (args.pool_size, args.max_overflow)
     async with server_process(url, home, args.workers, pool, env, source) as (base, pid, counts):
-        connector = aiohttp.TCPConnector(limit=args.users)
+        # no kept-alive connection reused after uvicorn's 5 s keep-alive could have closed it (a pause
+        # of up to 4.5 s, plus a connection idle since another person's event)
+        connector = aiohttp.TCPConnector(limit=args.users, keepalive_timeout=4)
         try:
             load = Load(base, connector, args.think_ms / 1000)
             cpu_before = cpu_seconds(pid)

@@ -76,19 +76,27 @@ def render_pdf(content: bytes, name: str) -> RenderedPdf:
         pages = text.split("\f")
         if pages and not pages[-1].strip():
             pages.pop()
+        # the page images are made in this call's own folder and counted there: the same report rendered
+        # at the same time by another worker (a test parametrised by database) writes the same artifact
+        # names, so what ends up in artifacts/ is whichever copy came last, never a mix counted here
+        images_dir = work / "pages"
+        images_dir.mkdir()
+        subprocess.run([_tool("pdftoppm"), "-r", "70", "-png", str(pdf), str(images_dir / name)], check=True)
+        made = _page_images(images_dir, name)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in _page_images(name):
-            old.unlink()
-        subprocess.run([_tool("pdftoppm"), "-r", "70", "-png", str(pdf), str(ARTIFACTS / name)], check=True)
+        images = []
+        for image in made:
+            kept = ARTIFACTS / image.name
+            shutil.copy(image, kept)
+            images.append(kept)
         shutil.copy(pdf, ARTIFACTS / f"{name}.pdf")
-    return RenderedPdf(pages=pages, fonts=fonts, images=_page_images(name))
+    return RenderedPdf(pages=pages, fonts=fonts, images=images)
 
 
-def _page_images(name: str) -> list[Path]:
-    """``<name>-N.png`` exactly: "synthesis" must not take "synthesis-empty-1.png", which another test (maybe
-    running at the same time in another worker) writes."""
+def _page_images(folder: Path, name: str) -> list[Path]:
+    """``<name>-N.png`` exactly: "synthesis" must not take "synthesis-empty-1.png"."""
     page = re.compile(re.escape(name) + r"-\d+\.png")
-    return sorted(p for p in ARTIFACTS.glob(f"{name}-*.png") if page.fullmatch(p.name))
+    return sorted(p for p in folder.glob(f"{name}-*.png") if page.fullmatch(p.name))
 
 
 def assert_well_formed(pdf: RenderedPdf, *, part_headings: list[str]) -> None:

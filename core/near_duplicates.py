@@ -36,7 +36,7 @@ from enum import Enum, StrEnum
 from functools import lru_cache
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from core.text import fold_for_matching, has_diacritics, normalize_input, strip_diacritics, tokens_many
@@ -87,6 +87,7 @@ _CHAR_ESTIMATE_FLOOR = 0.6
 # band first (see _Linker._check_in_order): keeps the work per text bounded when thousands of texts
 # share a phrase.
 _MAX_CHECKS = 32
+_UNKNOWN = 2  # see _Linker._maybe_similar
 # Texts as received whose normalised text is remembered (see NearDuplicateGrouper.add).
 _RAW_CACHE_SIZE = 1 << 16
 # Distinct texts whose shingles and comparison form are kept between checks.
@@ -186,8 +187,9 @@ _FUNCTION_WORDS = frozenset(
 _OPENING_WORDS = frozenset(
     "de nghi kien xuat xin gop y toi chung nguoi dan mong muon kinh ban soan thao theo rang y".split()
 )
+_OPENING_OR_FUNCTION = _OPENING_WORDS | _FUNCTION_WORDS
+_NEGATION_SET = frozenset(_NEGATIONS)
 _NUMBER = re.compile(r"\d")
-_PLAIN_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -206,18 +208,27 @@ def _plain(key: str, text: str | None = None) -> _Plain:
     """The comparison form of matching key ``key``; ``text`` is ``strip_diacritics(key)`` if known."""
     if text is None:
         text = strip_diacritics(key)
-    words = tuple(_PLAIN_WORD.findall(text))
-    marked = tuple(_PLAIN_WORD.findall(key))
+    words = tuple(text.split())  # text has single spaces, no others
+    marked = tuple(key.split()) if text != key else words
     if len(marked) != len(words):  # a stray mark that NFC leaves alone: compare without diacritics
         marked = words
+    numbers, negations = _numbers_and_negations(text, words)
     return _Plain(
         text=text,
         words=words,
         marked=marked,
         has_diacritics=text != key,
-        numbers=tuple(sorted(w for w in words if _NUMBER.search(w))),
-        negations=tuple(sorted(_NEGATIONS[w] for w in words if w in _NEGATIONS)),
+        numbers=numbers,
+        negations=negations,
     )
+
+
+def _numbers_and_negations(text: str, words: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The words of ``words`` (those of ``text``) holding digits, sorted, and the negation words,
+    normalised and sorted (see :class:`_Plain`)."""
+    numbers = tuple(sorted(w for w in words if _NUMBER.search(w))) if _NUMBER.search(text) else ()
+    negations = tuple(sorted(_NEGATIONS[w] for w in words if w in _NEGATIONS)) if _NEGATION_SET.intersection(words) else ()
+    return numbers, negations
 
 
 # A Vietnamese syllable written without diacritics: onset, one to three vowels, final consonant.
@@ -254,9 +265,9 @@ def _is_typo(a: _Plain, b: _Plain, i1: int, i2: int, j1: int, j2: int) -> bool:
     grammatical words replacing one another ("tại" / "ở"), or one opening for another at the start
     ("Xin góp ý là nên" / "Người dân chúng tôi đề xuất")."""
     left, right = a.words[i1:i2], b.words[j1:j2]
-    if all(w in _FUNCTION_WORDS for w in left) and all(w in _FUNCTION_WORDS for w in right):
+    if _FUNCTION_WORDS.issuperset(left) and _FUNCTION_WORDS.issuperset(right):
         return True
-    if i1 == j1 == 0 and all(w in _OPENING_WORDS or w in _FUNCTION_WORDS for w in (*left, *right)):
+    if i1 == j1 == 0 and _OPENING_OR_FUNCTION.issuperset(left) and _OPENING_OR_FUNCTION.issuperset(right):
         return True  # one opening for another
     joined_left, joined_right = "".join(left), "".join(right)
     if joined_left == joined_right:
@@ -292,6 +303,8 @@ def _different_proposal(a: _Plain, b: _Plain) -> bool:
     return False
 
 
+
+
 class _Linker:
     """Merges candidate texts that are near-duplicates (see :func:`group_near_duplicates`).
 
@@ -308,6 +321,7 @@ class _Linker:
         threshold: float,
         char_threshold: float,
         codes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        marks: np.ndarray | None = None,
     ) -> None:
         self.shingles = shingles
         self.plains = plains
@@ -315,9 +329,14 @@ class _Linker:
         self.codes = codes  # (flat shingle codes, start and count of each text's): see _shingle_codes
         self.threshold = threshold
         self.char_threshold = char_threshold
+        self.marks = marks  # per text: the same value when numbers and negations are the same
+        self.plain_lengths = np.fromiter((len(t) for t in plain_texts), dtype=np.int64, count=len(plain_texts))
         self.sets = _UnionFind(count)
-        self._rejected: set[tuple[int, int]] = set()
-        self._checks = np.zeros(count, dtype=np.int32)  # exact checks each text took part in
+        self._size = count
+        self._rejected: set[int] = set()  # pairs x < y found not similar, as x * count + y
+        # exact checks each text took part in, for Python (_counts) and numpy (_checks): one buffer
+        self._counts = array("i", bytes(4 * count))
+        self._checks = np.frombuffer(self._counts, dtype=np.int32)
 
     def _words_similar(self, x: int, y: int) -> bool:
         a, b = self.shingles(x), self.shingles(y)
@@ -354,7 +373,7 @@ class _Linker:
 
     def similar(self, x: int, y: int, words: bool | None = None) -> bool:
         """Whether ``x`` and ``y`` are near-duplicates; ``words``: :meth:`_words_similar` if known."""
-        pair = (x, y) if x < y else (y, x)
+        pair = x * self._size + y if x < y else y * self._size + x
         if pair in self._rejected:
             return False
         if words is None:
@@ -447,17 +466,101 @@ class _Linker:
         pairs = pairs[order]
         if len(pairs) > _MAX_CHECKS:
             pairs = pairs[_within_budget(pairs, _MAX_CHECKS - checks[pairs] + _MAX_CHECKS)]
-        words: Sequence[bool | None] = self.words_similar_many(pairs) or [None] * len(pairs)
-        for (x, y), words_similar in zip(pairs.tolist(), words, strict=True):
-            if (x, y) in rejected or find(x) == find(y):
+        codes = pairs[:, 0] * self._size + pairs[:, 1]
+        code_list = codes.tolist()
+        known = np.fromiter((code in rejected for code in code_list), dtype=bool, count=len(code_list))
+        maybe = self._maybe_similar(pairs, ~known)
+        if maybe is None:
+            words = self.words_similar_many(pairs[~known]) or [None] * int(np.count_nonzero(~known))
+            states: list[bool | None] = [None] * len(pairs)
+            for row, words_similar in zip(np.flatnonzero(~known).tolist(), words, strict=True):
+                states[row] = words_similar
+            for x, y, code, words_similar in zip(
+                pairs[:, 0].tolist(), pairs[:, 1].tolist(), code_list, states, strict=True
+            ):
+                if code in rejected or find(x) == find(y):
+                    continue
+                if checks[x] >= _MAX_CHECKS or checks[y] >= _MAX_CHECKS:
+                    continue
+                checks[x] += 1
+                checks[y] += 1
+                # (the later text first: the proposal test is not symmetric)
+                if self.similar(y, x, words_similar):
+                    union(x, y)
+            return
+        counts = self._counts
+        parent = self.sets.parent
+        plains = self.plains
+        # The tests that skip a pair have no effect, so the cheapest come first (a root is its own
+        # parent). A pair known at the start (not computed: _UNKNOWN) may be checked after all when
+        # the rejected pairs were forgotten meanwhile (their number reached _MAX_REJECTED).
+        for x, y, code, state in zip(
+            pairs[:, 0].tolist(), pairs[:, 1].tolist(), code_list, maybe.tolist(), strict=True
+        ):
+            if counts[x] >= _MAX_CHECKS or counts[y] >= _MAX_CHECKS:
                 continue
-            if checks[x] >= _MAX_CHECKS or checks[y] >= _MAX_CHECKS:
+            root_x, root_y = parent[x], parent[y]
+            if root_x != parent[root_x]:
+                root_x = find(x)
+            if root_y != parent[root_y]:
+                root_y = find(y)
+            if root_x == root_y or code in rejected:
                 continue
-            checks[x] += 1
-            checks[y] += 1
-            # (the later text first: the proposal test is not symmetric)
-            if self.similar(y, x, words_similar):
+            counts[x] += 1
+            counts[y] += 1
+            if state == _UNKNOWN:
+                state = self._maybe_one(x, y)
+            # the rest of similar(y, x): the later text first, the proposal test is not symmetric
+            if state and not _different_proposal(plains(y), plains(x)):
                 union(x, y)
+                continue
+            if len(rejected) >= _MAX_REJECTED:
+                rejected.clear()
+            rejected.add(code)
+
+    def _maybe_one(self, x: int, y: int) -> int:
+        """:meth:`_maybe_similar` of one pair."""
+        assert self.marks is not None
+        if self.marks[x] != self.marks[y]:
+            return 0
+        return int(self._words_similar(x, y) or self._letters_similar(x, y))
+
+    def _maybe_similar(self, pairs: np.ndarray, wanted: np.ndarray) -> np.ndarray | None:
+        """For the ``wanted`` pairs (rows ``(x, y)``), 1 where :meth:`similar` may hold and 0 where
+        it does not, from numpy arrays; the others :data:`_UNKNOWN` (``None`` without the shingle
+        codes). It may hold when the pair's numbers and negations agree (the first test of
+        :func:`_different_proposal`), and the shingles (:meth:`words_similar_many`) or the letters
+        (:meth:`_letters_similar`) are similar enough."""
+        if self.codes is None or self.marks is None:
+            return None
+        marks = self.marks
+        maybe = np.full(len(pairs), _UNKNOWN, dtype=np.int8)
+        wanted_rows = np.flatnonzero(wanted)
+        agree = marks[pairs[wanted_rows, 0]] == marks[pairs[wanted_rows, 1]]
+        maybe[wanted_rows] = agree
+        rows = wanted_rows[agree]
+        if not len(rows):
+            return maybe
+        words = np.asarray(self.words_similar_many(pairs[rows]), dtype=bool)
+        letters = rows[~words]
+        if len(letters):
+            left, right = pairs[letters, 0], pairs[letters, 1]
+            sizes = self.plain_lengths
+            small, total = np.minimum(sizes[left], sizes[right]), sizes[left] + sizes[right]
+            close = 2 * small >= self.char_threshold * total
+            maybe[letters[~close]] = False
+            letters, left, right = letters[close], left[close], right[close]
+            if len(letters):
+                texts = self.plain_texts
+                scores = process.cpdist(
+                    [texts[i] for i in left.tolist()],
+                    [texts[i] for i in right.tolist()],
+                    scorer=fuzz.ratio,
+                    score_cutoff=100 * self.char_threshold,
+                    workers=1,
+                )
+                maybe[letters] = scores > 0
+        return maybe
 
 
 # Shingle codes (see _shingle_codes) take up to 41 bits; the pair's position in a block the bits above.
@@ -695,6 +798,16 @@ def _char_elements(texts: Sequence[str], n: int = _CHAR_NGRAM) -> tuple[np.ndarr
     return _mix(code[valid]), starts
 
 
+def _proposal_mark(plain: str) -> int:
+    """The same value for two diacritic-free texts with the same numbers and negations (see
+    :class:`_Plain`; 0 when there are none). Two texts with different marks are a different
+    proposal; equal marks are then compared exactly."""
+    numbers, negations = _numbers_and_negations(plain, plain.split())
+    if not numbers and not negations:
+        return 0
+    return hash((numbers, negations)) or 1
+
+
 def _plain_digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
@@ -771,6 +884,8 @@ class NearDuplicateGrouper:
         self._plain_texts: list[str] = []
         self._undiacritic: list[int] = []  # distinct keys typed without any diacritics
         self._long = bytearray()  # per distinct key: 1 when it has MIN_TOKENS tokens or more
+        # per distinct key: a digest of its numbers and negations (0 for none, see _proposal_mark)
+        self._marks = array("q")
         self._vocabulary: dict[str, int] = {}
         # the sorted distinct shingle codes of every long distinct key (syllables only), per batch,
         # and per distinct key their number (0 for a short one): the word test of many pairs at once
@@ -838,6 +953,7 @@ class NearDuplicateGrouper:
             self._plain_texts.append(key if plain == key else plain)
             long = len(words) >= MIN_TOKENS
             self._long.append(long)
+            self._marks.append(_proposal_mark(plain) if long else 0)
             if long:
                 long_indexes.append(k)
                 token_ids.append([vocabulary.setdefault(word, len(vocabulary)) for word in words])
@@ -886,7 +1002,14 @@ class NearDuplicateGrouper:
             starts = np.cumsum(lengths) - lengths
             codes = (np.concatenate([*self._codes, np.zeros(0, dtype=np.uint64)]), starts, lengths)
         linker = _Linker(
-            shingles, plain, self._plain_texts, len(distinct), self.threshold, self.char_threshold, codes
+            shingles,
+            plain,
+            self._plain_texts,
+            len(distinct),
+            self.threshold,
+            self.char_threshold,
+            codes,
+            np.frombuffer(self._marks, dtype=np.int64) if self._marks else np.zeros(0, dtype=np.int64),
         )
         self._link_typed_without_diacritics(distinct, weights, linker.sets)
         floors = ((self._word_lsh, self.threshold - _ESTIMATE_MARGIN), (self._char_lsh, _CHAR_ESTIMATE_FLOOR))

@@ -29,8 +29,9 @@ import math
 import re
 import unicodedata
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from functools import lru_cache
@@ -88,6 +89,8 @@ _CHAR_ESTIMATE_FLOOR = 0.6
 # share a phrase.
 _MAX_CHECKS = 32
 _UNKNOWN = 2  # see _Linker._maybe_similar
+# Batches of texts waiting for their signatures (see NearDuplicateGrouper._sign).
+_SIGNING_AHEAD = 2
 # Texts as received whose normalised text is remembered (see NearDuplicateGrouper.add).
 _RAW_CACHE_SIZE = 1 << 16
 # Distinct texts whose shingles and comparison form are kept between checks.
@@ -362,8 +365,8 @@ class _Linker:
         out: list[bool] = []
         for start in range(0, len(pairs), _PAIR_BLOCK):
             block = pairs[start : start + _PAIR_BLOCK]
-            left, left_lengths = _pair_keys(block[:, 0], flat, starts, lengths)
-            right, right_lengths = _pair_keys(block[:, 1], flat, starts, lengths)
+            left, left_lengths = _pair_keys(np.ascontiguousarray(block[:, 0]), flat, starts, lengths)
+            right, right_lengths = _pair_keys(np.ascontiguousarray(block[:, 1]), flat, starts, lengths)
             merged = np.sort(np.concatenate((left, right)), kind="stable")  # a merge of two sorted runs
             shared = merged[1:][merged[1:] == merged[:-1]]
             common = np.bincount((shared >> _PAIR_SHIFT).astype(np.int64), minlength=len(block))
@@ -405,7 +408,7 @@ class _Linker:
         estimates: list[np.ndarray] = []
         by_values = np.lexsort(signatures[:, list(_SORT_COLUMNS)].T[::-1])
         for order in (np.arange(count), by_values):
-            rows, ids, sets = signatures[order], members[order], roots[order]
+            rows, ids, sets = np.take(signatures, order, axis=0), members[order], roots[order]
             for offset in range(1, min(_WINDOW, count - 1) + 1):
                 equal = np.count_nonzero(rows[offset:] == rows[:-offset], axis=1)
                 i = np.flatnonzero((equal >= needed) & (sets[offset:] != sets[:-offset]))
@@ -435,7 +438,8 @@ class _Linker:
         estimates: list[np.ndarray] = []
         for start in range(0, len(pairs), _PAIR_BLOCK):
             block = pairs[start : start + _PAIR_BLOCK]
-            left, right = signatures(block[:, 0]), signatures(block[:, 1])
+            left = signatures(np.ascontiguousarray(block[:, 0]))
+            right = signatures(np.ascontiguousarray(block[:, 1]))
             needed = math.ceil(floor * left.shape[1])
             equal = np.count_nonzero(left == right, axis=1)
             keep = equal >= needed
@@ -596,7 +600,7 @@ def _pair_keys(
     total = int(counts.sum())
     owner = np.repeat(np.arange(len(nodes), dtype=np.uint64), counts)
     shift = np.repeat(starts[nodes] - (np.cumsum(counts) - counts), counts)
-    return (owner << _PAIR_SHIFT) | flat[shift + np.arange(total)], counts
+    return (owner << _PAIR_SHIFT) | np.take(flat, shift + np.arange(total)), counts
 
 
 def _within_budget(pairs: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -712,7 +716,8 @@ class _MinHashLSH:
     def signatures_of(self, indexes: np.ndarray) -> np.ndarray:
         """The low 8 bits of every signature value of texts ``indexes`` (one row each): two texts'
         share of equal values estimates their Jaccard similarity (plus (1 - J) / 256)."""
-        return self.signatures[self._row_of[indexes]]
+        # (np.take of whole rows: several times faster than fancy indexing)
+        return np.take(self.signatures, np.take(self._row_of, indexes), axis=0)
 
     def buckets(self) -> Iterator[list[np.ndarray]]:
         """The buckets (ascending arrays of indexes) that hold more than one text, a list per band;
@@ -892,6 +897,8 @@ class NearDuplicateGrouper:
         self._codes: list[np.ndarray] | None = [] if self.tokenization is Tokenization.SYLLABLES else None
         self._code_lengths: list[np.ndarray] = []
         self._words: dict[int, tuple[str, ...]] = {}  # underthesea words (Tokenization.WORDS only)
+        self._signer: ThreadPoolExecutor | None = None  # see _sign
+        self._signing: deque[Future[None]] = deque()
         self._word_lsh = _MinHashLSH(threshold, num_perm, seed)
         self._char_lsh = _MinHashLSH(_CHAR_LSH_THRESHOLD, num_perm, seed)
 
@@ -971,12 +978,34 @@ class NearDuplicateGrouper:
             else:
                 self._code_lengths.append(lengths)
         if long_indexes:
-            self._word_lsh.add(long_indexes, *_word_elements(token_ids))
-            self._char_lsh.add(long_indexes, *_char_elements(plains))
+            self._sign(long_indexes, token_ids, plains)
+
+    def _sign(self, indexes: list[int], token_ids: list[list[int]], plains: list[str]) -> None:
+        """The signatures of one batch, in a thread (numpy's hashing releases the GIL, so it runs
+        while the next pages are normalised): one thread, batches in order, at most
+        :data:`_SIGNING_AHEAD` waiting (bounded memory)."""
+        if self._signer is None:
+            self._signer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minhash")
+        while len(self._signing) >= _SIGNING_AHEAD:
+            self._signing.popleft().result()
+        self._signing.append(self._signer.submit(self._sign_batch, indexes, token_ids, plains))
+
+    def _sign_batch(self, indexes: list[int], token_ids: list[list[int]], plains: list[str]) -> None:
+        self._word_lsh.add(indexes, *_word_elements(token_ids))
+        self._char_lsh.add(indexes, *_char_elements(plains))
+
+    def _signed(self) -> None:
+        """Wait for every batch being signed (and stop the thread)."""
+        while self._signing:
+            self._signing.popleft().result()
+        if self._signer is not None:
+            self._signer.shutdown()
+            self._signer = None
 
     def groups(self) -> list[OpinionGroup]:
         """The groups of every opinion added (see :func:`group_near_duplicates`)."""
         self._flush()
+        self._signed()
         if not self._keys:
             return []
         distinct = list(self._key_ids)

@@ -40,7 +40,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from core.text import fold_for_matching, has_diacritics, normalize_input, strip_diacritics, tokens_many
+from core.text import fold_normalized, has_diacritics, normalize_input, strip_diacritics, tokens_many
 
 __all__ = [
     "MIN_TOKENS",
@@ -130,6 +130,18 @@ class _UnionFind:
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
         self.size = [1] * n
+        self._links = np.arange(n, dtype=np.int64)  # the links made by union only, for roots()
+
+    def roots(self, nodes: np.ndarray) -> np.ndarray:
+        """:meth:`find` of every node, with numpy (following the links made by :meth:`union`,
+        at most log2(n) steps: union by size)."""
+        links = self._links
+        roots = links[nodes]
+        while True:
+            up = links[roots]
+            if np.array_equal(up, roots):
+                return roots
+            roots = up
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -145,6 +157,7 @@ class _UnionFind:
         if self.size[ra] < self.size[rb]:
             ra, rb = rb, ra
         self.parent[rb] = ra
+        self._links[rb] = ra
         self.size[ra] += self.size[rb]
         return ra
 
@@ -399,9 +412,8 @@ class _Linker:
         The work is ``_WINDOW`` numpy comparisons of the bucket's signatures per order, linear in
         the size of the bucket, where all its pairs would grow with its square.
         """
-        find = self.sets.find
         count, width = signatures.shape
-        roots = np.fromiter((find(x) for x in members.tolist()), dtype=np.int64, count=count)
+        roots = self.sets.roots(members)
         needed = math.ceil(floor * width)
         firsts: list[np.ndarray] = []
         seconds: list[np.ndarray] = []
@@ -427,11 +439,10 @@ class _Linker:
     ) -> None:
         """Merge the similar ones of candidate ``pairs`` (rows ``(x, y)``, ``x < y``) whose MinHash
         estimate of the similarity is at least ``floor`` (see :meth:`link_estimated`)."""
-        find = self.sets.find
         if not len(pairs):
             return
         nodes, positions = np.unique(pairs, return_inverse=True)
-        roots = np.fromiter((find(x) for x in nodes.tolist()), dtype=np.int64, count=len(nodes))
+        roots = self.sets.roots(nodes)
         positions = positions.reshape(pairs.shape)
         pairs = pairs[roots[positions[:, 0]] != roots[positions[:, 1]]]  # not connected already
         found: list[np.ndarray] = []
@@ -924,7 +935,7 @@ class NearDuplicateGrouper:
                 raw_ids.clear()
             if t is None:
                 t = text_ids[text] = len(text_ids)
-                key = fold_for_matching(text)
+                key = fold_normalized(text)  # fold_for_matching(text): text is normalised
                 k = key_ids.get(key)
                 if k is None:
                     k = key_ids[key] = len(key_ids)

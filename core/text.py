@@ -26,6 +26,7 @@ from functools import lru_cache
 
 __all__ = [
     "fold_for_matching",
+    "fold_normalized",
     "has_diacritics",
     "normalize_input",
     "normalize_tone_placement",
@@ -233,8 +234,13 @@ def fold_for_matching(text: str) -> str:
     Diacritics and "đ" are kept: "hóa" and "hoa" give different keys.
     ``fold_for_matching`` is idempotent, and a text and its stored form have the same key.
     """
-    text = normalize_input(text).casefold()  # the key of a text and of its stored form are the same
-    text = _NOT_WORD.sub(_replace_non_word, text)
+    return fold_normalized(normalize_input(text))  # the key of a text and of its stored form are the same
+
+
+def fold_normalized(text: str) -> str:
+    """:func:`fold_for_matching` of a text that :func:`normalize_input` returned (which is idempotent):
+    the same key without normalising the text again."""
+    text = _NOT_WORD.sub(_replace_non_word, text.casefold())
     text = normalize_tone_placement(text)
     return _WHITESPACE.sub(" ", text).strip()
 

@@ -409,30 +409,27 @@ class _Linker:
         connected already, checked most similar first and at most :data:`_MAX_CHECKS` per member
         (see :meth:`_check_in_order`).
 
-        The work is ``_WINDOW`` numpy comparisons of the bucket's signatures per order, linear in
-        the size of the bucket, where all its pairs would grow with its square.
+        The work is ``2 _WINDOW`` comparisons of signatures per member (one numpy operation), linear
+        in the size of the bucket, where all its pairs would grow with its square.
         """
         count, width = signatures.shape
         roots = self.sets.roots(members)
         needed = math.ceil(floor * width)
-        firsts: list[np.ndarray] = []
-        seconds: list[np.ndarray] = []
-        estimates: list[np.ndarray] = []
         by_values = np.lexsort(signatures[:, list(_SORT_COLUMNS)].T[::-1])
-        for order in (np.arange(count), by_values):
-            rows, ids, sets = np.take(signatures, order, axis=0), members[order], roots[order]
-            for offset in range(1, min(_WINDOW, count - 1) + 1):
-                equal = np.count_nonzero(rows[offset:] == rows[:-offset], axis=1)
-                i = np.flatnonzero((equal >= needed) & (sets[offset:] != sets[:-offset]))
-                firsts.append(ids[i])
-                seconds.append(ids[i + offset])
-                estimates.append(equal[i])
-        x, y = np.concatenate(firsts), np.concatenate(seconds)
+        # every pair of positions up to _WINDOW apart, in both orders, compared at once
+        window = min(_WINDOW, count - 1)
+        earlier = np.concatenate([np.arange(count - offset) for offset in range(1, window + 1)])
+        later = earlier + np.repeat(np.arange(1, window + 1), count - np.arange(1, window + 1))
+        a = np.concatenate((earlier, by_values[earlier]))
+        b = np.concatenate((later, by_values[later]))
+        equal = np.count_nonzero(np.take(signatures, a, axis=0) == np.take(signatures, b, axis=0), axis=1)
+        i = np.flatnonzero((equal >= needed) & (roots[a] != roots[b]))
+        x, y, estimates = members[a[i]], members[b[i]], equal[i]
         pairs = np.stack((np.minimum(x, y), np.maximum(x, y)), axis=1)
         if len(pairs):
             # a pair that is close in both orders once
             _, first = np.unique(pairs[:, 0] * (int(pairs.max()) + 1) + pairs[:, 1], return_index=True)
-            self._check_in_order(pairs[first], np.concatenate(estimates)[first])
+            self._check_in_order(pairs[first], estimates[first])
 
     def link_pairs(
         self, pairs: np.ndarray, signatures: Callable[[np.ndarray], np.ndarray], floor: float
@@ -769,15 +766,20 @@ def _pair_positions(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _bucket_pairs(buckets: Sequence[np.ndarray]) -> np.ndarray:
     """Every pair ``(x, y)``, ``x < y``, of the members of the small buckets of one band (a text is
-    in one bucket of a band, so no pair comes twice)."""
+    in one bucket of a band, so no pair comes twice), in no particular order (they are checked in
+    the order of :meth:`_Linker._check_in_order`)."""
     if not buckets:
         return np.zeros((0, 2), dtype=np.int64)
+    sizes = np.fromiter(map(len, buckets), dtype=np.int64, count=len(buckets))
+    flat = np.concatenate(buckets)
+    starts = np.cumsum(sizes) - sizes
     firsts: list[np.ndarray] = []
     seconds: list[np.ndarray] = []
-    for members in buckets:
-        first, second = _pair_positions(len(members))
-        firsts.append(members[first])
-        seconds.append(members[second])
+    for size in np.unique(sizes).tolist():  # the buckets of one size at once, one row each
+        members = flat[starts[sizes == size][:, None] + np.arange(size)]
+        first, second = _pair_positions(size)
+        firsts.append(members[:, first].ravel())
+        seconds.append(members[:, second].ravel())
     return np.stack((np.concatenate(firsts), np.concatenate(seconds)), axis=1)
 
 

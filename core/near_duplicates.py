@@ -35,6 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -243,7 +244,11 @@ def _numbers_and_negations(text: str, words: Sequence[str]) -> tuple[tuple[str, 
     """The words of ``words`` (those of ``text``) holding digits, sorted, and the negation words,
     normalised and sorted (see :class:`_Plain`)."""
     numbers = tuple(sorted(w for w in words if _NUMBER.search(w))) if _NUMBER.search(text) else ()
-    negations = tuple(sorted(_NEGATIONS[w] for w in words if w in _NEGATIONS)) if _NEGATION_SET.intersection(words) else ()
+    negations = (
+        tuple(sorted(_NEGATIONS[w] for w in words if w in _NEGATIONS))
+        if _NEGATION_SET.intersection(words)
+        else ()
+    )
     return numbers, negations
 
 
@@ -319,8 +324,6 @@ def _different_proposal(a: _Plain, b: _Plain) -> bool:
     return False
 
 
-
-
 class _Linker:
     """Merges candidate texts that are near-duplicates (see :func:`group_near_duplicates`).
 
@@ -345,8 +348,11 @@ class _Linker:
         self.codes = codes  # (flat shingle codes, start and count of each text's): see _shingle_codes
         self.threshold = threshold
         self.char_threshold = char_threshold
-        self.marks = marks  # per text: the same value when numbers and negations are the same
-        self.plain_lengths = np.fromiter((len(t) for t in plain_texts), dtype=np.int64, count=len(plain_texts))
+        # per text: the same value when numbers and negations are the same (without: all the same)
+        self.marks = marks if marks is not None else np.zeros(count, dtype=np.int64)
+        self.plain_lengths = np.fromiter(
+            (len(t) for t in plain_texts), dtype=np.int64, count=len(plain_texts)
+        )
         self.sets = _UnionFind(count)
         self._size = count
         self._rejected: set[int] = set()  # pairs x < y found not similar, as x * count + y
@@ -482,14 +488,8 @@ class _Linker:
         code_list = codes.tolist()
         known = np.fromiter((code in rejected for code in code_list), dtype=bool, count=len(code_list))
         maybe = self._maybe_similar(pairs, ~known)
-        if maybe is None:
-            words = self.words_similar_many(pairs[~known]) or [None] * int(np.count_nonzero(~known))
-            states: list[bool | None] = [None] * len(pairs)
-            for row, words_similar in zip(np.flatnonzero(~known).tolist(), words, strict=True):
-                states[row] = words_similar
-            for x, y, code, words_similar in zip(
-                pairs[:, 0].tolist(), pairs[:, 1].tolist(), code_list, states, strict=True
-            ):
+        if maybe is None:  # no shingle codes (underthesea words, or too many distinct syllables)
+            for x, y, code in zip(pairs[:, 0].tolist(), pairs[:, 1].tolist(), code_list, strict=True):
                 if code in rejected or find(x) == find(y):
                     continue
                 if checks[x] >= _MAX_CHECKS or checks[y] >= _MAX_CHECKS:
@@ -497,7 +497,7 @@ class _Linker:
                 checks[x] += 1
                 checks[y] += 1
                 # (the later text first: the proposal test is not symmetric)
-                if self.similar(y, x, words_similar):
+                if self.similar(y, x):
                     union(x, y)
             return
         counts = self._counts
@@ -532,7 +532,6 @@ class _Linker:
 
     def _maybe_one(self, x: int, y: int) -> int:
         """:meth:`_maybe_similar` of one pair."""
-        assert self.marks is not None
         if self.marks[x] != self.marks[y]:
             return 0
         return int(self._words_similar(x, y) or self._letters_similar(x, y))
@@ -543,7 +542,7 @@ class _Linker:
         codes). It may hold when the pair's numbers and negations agree (the first test of
         :func:`_different_proposal`), and the shingles (:meth:`words_similar_many`) or the letters
         (:meth:`_letters_similar`) are similar enough."""
-        if self.codes is None or self.marks is None:
+        if self.codes is None:
             return None
         marks = self.marks
         maybe = np.full(len(pairs), _UNKNOWN, dtype=np.int8)
@@ -976,7 +975,11 @@ class NearDuplicateGrouper:
             self._marks.append(_proposal_mark(plain) if long else 0)
             if long:
                 long_indexes.append(k)
-                token_ids.append([vocabulary.setdefault(word, len(vocabulary)) for word in words])
+                known = list(map(vocabulary.get, words))
+                if None in known:  # new words get the next ids, in order
+                    token_ids.append([vocabulary.setdefault(word, len(vocabulary)) for word in words])
+                else:
+                    token_ids.append(cast(list[int], known))
                 plains.append(plain)
                 if self.tokenization is Tokenization.WORDS:
                     self._words[k] = tuple(words)

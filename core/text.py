@@ -245,7 +245,6 @@ def fold_normalized(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-_DOTLESS = str.maketrans({"đ": "d", "Đ": "D"})
 _COMBINING_DIACRITICS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
@@ -260,7 +259,8 @@ def strip_diacritics(text: str) -> str:
     >>> strip_diacritics("Đề nghị tăng cường phòng, chống tham nhũng")
     'De nghi tang cuong phong, chong tham nhung'
     """
-    decomposed = unicodedata.normalize("NFD", text.translate(_DOTLESS))
+    # "đ" and "Đ" written "d" and "D" (two replacements: many times faster than str.translate)
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     if decomposed.isascii():
         return decomposed
     return unicodedata.normalize("NFC", _COMBINING_DIACRITICS.sub("", decomposed))

@@ -1,12 +1,15 @@
 """One export of bench/bench_exports.py ``--compare``, in a child process so that the code measured is
 the one on ``PYTHONPATH`` (the tree under test, or an older tree for "before"): prints one JSON object
-with the seconds, the file's size and SHA-256, and the process's RSS growth during the export.
+with the seconds, the file's size and SHA-256, the process's RSS growth during the export, and the CPU
+seconds of the process and of the database's backends (read from /proc when PostgreSQL runs on this
+machine; on a shared machine they show the work that wall time hides).
 
     PYTHONPATH=TREE python bench/_export_child.py export|copy URL csv|jsonl OUT
 
 ``export`` runs the tree's own ``api.v1.exports.export_chunks`` (the bytes the API streams), codes
 layout, pseudonyms, Asia/Ho_Chi_Minh; ``copy`` is the reference: ``COPY (the export's SELECT, all rows)
-TO STDOUT WITH CSV`` through asyncpg.
+TO STDOUT WITH CSV`` through asyncpg. Both do the same with what they produce: every chunk written to
+the same file and hashed (SHA-256) as it arrives.
 """
 
 from __future__ import annotations
@@ -14,10 +17,31 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+
+def _backends_cpu(database: str) -> float | None:
+    """CPU seconds (user + system) of the PostgreSQL backends serving ``database`` on this machine, from
+    /proc (None when the server is elsewhere): the database's work, which wall time on a shared machine
+    hides."""
+    total, seen, tick = 0, False, os.sysconf("SC_CLK_TCK")
+    needle = f" {database} ".encode()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if needle not in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ") + b" ":
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seen = True
+        total += int(fields[11]) + int(fields[12])
+    return total / tick if seen else None
 
 
 def _status(field: str) -> int:
@@ -46,6 +70,9 @@ async def main(mode: str, url: str, fmt: str, out: Path) -> dict[str, object]:
     rss = _status("VmRSS")
     digest = hashlib.sha256()
     size = 0
+    database = url.rsplit("/", 1)[1]
+    backends = _backends_cpu(database)
+    cpu = time.process_time()
     started = time.perf_counter()
     with out.open("wb") as fh:
         if mode == "export":
@@ -61,13 +88,16 @@ async def main(mode: str, url: str, fmt: str, out: Path) -> dict[str, object]:
             async with sessions() as session:
                 raw = await (await session.connection()).get_raw_connection()
 
-                async def write(chunk: bytes) -> None:
+                async def write(chunk: bytes) -> None:  # the same sink and hashing as the export's
                     nonlocal size
                     fh.write(chunk)
+                    digest.update(chunk)
                     size += len(chunk)
 
                 await raw.driver_connection.copy_from_query(sql, output=write, format="csv")  # type: ignore[union-attr]
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    after = _backends_cpu(database)
     await engine.dispose()
     return {
         "seconds": seconds,
@@ -75,6 +105,8 @@ async def main(mode: str, url: str, fmt: str, out: Path) -> dict[str, object]:
         "bytes": size,
         "sha256": digest.hexdigest(),
         "rss_growth_mb": round((_status("VmHWM") - rss) / 1e6, 1),
+        "client_cpu_seconds": round(cpu, 3),
+        "database_cpu_seconds": None if backends is None or after is None else round(after - backends, 3),
     }
 
 

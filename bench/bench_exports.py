@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import hashlib
 import io
 import json
 import os
@@ -207,6 +208,11 @@ def _child(tree: Path, *args: str) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def _median_of(runs: list[dict[str, object]], key: str) -> float | None:
+    values = [float(r[key]) for r in runs if r.get(key) is not None]  # type: ignore[arg-type]
+    return round(statistics.median(values), 3) if values else None
+
+
 async def compare(rows: int, repeat: int, before: Path | None) -> dict[str, object]:
     """Before (``before``: an older tree) and after (this tree), alternated on the same rows, with
     PostgreSQL's COPY of the same SELECT in the same rounds; each in a child process of its own."""
@@ -238,6 +244,8 @@ async def compare(rows: int, repeat: int, before: Path | None) -> dict[str, obje
                 "file_mb": round(int(measured[0]["bytes"]) / 1e6, 1),  # type: ignore[call-overload]
                 "rss_growth_mb": max(float(r["rss_growth_mb"]) for r in measured),  # type: ignore[arg-type]
                 "ratio_to_copy": ratio(copy_seconds, seconds),
+                "client_cpu_seconds": _median_of(measured, "client_cpu_seconds"),
+                "database_cpu_seconds": _median_of(measured, "database_cpu_seconds"),
             }
         for fmt in ("csv", "jsonl"):
             if before is not None:
@@ -329,7 +337,8 @@ def _rss(pid: int) -> int:
 
 async def http(rows: int, repeat: int, formats: list[str]) -> dict[str, object]:
     """The real app under uvicorn in a child process on a scratch PostgreSQL database; a client streams
-    ``GET /v1/exports/feedback`` (codes layout) and counts the lines; the server's RSS is sampled."""
+    ``GET /v1/exports/feedback`` (codes layout), writes and hashes every chunk as the COPY reference's
+    child does, and counts the lines; the server's RSS is sampled."""
     import signal
     import socket
     import sys
@@ -387,14 +396,18 @@ async def http(rows: int, repeat: int, formats: list[str]) -> dict[str, object]:
                         lines = size = 0
                         started = time.perf_counter()
                         params = {"format": fmt, "labels": "codes"}
-                        async with client.stream(
-                            "GET", "/v1/exports/feedback", params=params, headers=headers
-                        ) as r:
-                            r.raise_for_status()
-                            async for chunk in r.aiter_raw():
-                                lines += chunk.count(b"\n")
-                                size += len(chunk)
-                                peak = max(peak, _rss(server.pid))
+                        digest = hashlib.sha256()  # what COPY's child does with its bytes too
+                        with (home / f"http.{fmt}").open("wb") as fh:
+                            async with client.stream(
+                                "GET", "/v1/exports/feedback", params=params, headers=headers
+                            ) as r:
+                                r.raise_for_status()
+                                async for chunk in r.aiter_raw():
+                                    fh.write(chunk)
+                                    digest.update(chunk)
+                                    lines += chunk.count(b"\n")
+                                    size += len(chunk)
+                                    peak = max(peak, _rss(server.pid))
                         seconds = time.perf_counter() - started
                         data_rows = lines - (1 if fmt == "csv" else 0)
                         assert data_rows == rows, (data_rows, rows)

@@ -18,12 +18,14 @@ and :func:`supported` is false on SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
+    Integer,
     LargeBinary,
     Select,
     Text,
@@ -36,6 +38,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -226,17 +229,43 @@ def respondents_statement(rows: Select) -> Select:  # type: ignore[type-arg]
     return select(func.count(), func.max(r.c.id), func.array_agg(r.c.respondent_id.distinct()))
 
 
-def page_statement(  # type: ignore[type-arg]
-    rows: Select, spec: SqlEncoding, known: Mapping[str, str] | None = None
-) -> Select:
-    """(id, the row's finished line as UTF-8 bytes) of each of the ordered ``rows``, in order.
+def bounds_array(rows: Select) -> ColumnElement[Any]:  # type: ignore[type-arg]
+    """:func:`respondents_statement` of ``rows`` as one integer array ``[count, last id, respondent
+    ids…]`` (last id NULL when there is no row), a scalar subquery: an uncorrelated one is an InitPlan,
+    evaluated once, and only when a row asks for it."""
+    r = rows.subquery("n")
+    head = postgresql.array([cast(func.count(), Integer), func.max(r.c.id)])
+    return select(
+        func.array_cat(head, func.array_agg(r.c.respondent_id.distinct()), type_=ARRAY(Integer))
+    ).scalar_subquery()
 
-    ``known``: the page's pseudonyms (:func:`pseudonyms`), looked up instead of computed. One row per
-    line, not ``string_agg(… ORDER BY id)``: an ordered aggregate sorts its input again (PostgreSQL 15),
-    and ``textsend`` gives the UTF-8 bytes without ``convert_to``'s check."""
+
+def bounds_from_array(value: Sequence[int | None]) -> tuple[int, int | None, list[int]]:
+    """(row count, last id, distinct respondent ids) from :func:`bounds_array`'s value."""
+    return int(value[0] or 0), value[1], [r for r in value[2:] if r is not None]
+
+
+def page_statement(  # type: ignore[type-arg]
+    rows: Select,
+    spec: SqlEncoding,
+    known: Mapping[str, str] | None = None,
+    ahead: ColumnElement[Any] | None = None,
+) -> Select:
+    """(the row's finished line as UTF-8 bytes, ``ahead`` or NULL) of each of the ordered ``rows``, in
+    order.
+
+    ``known``: the page's pseudonyms (:func:`pseudonyms`), looked up instead of computed. ``ahead``: the
+    next page's bounds (:func:`bounds_array`), given on the row whose id is the ``last`` parameter, so a
+    page's one statement also reads the next one's bounds (NULL on every other row; absent when that
+    row no longer matches the filters). One row per line, not ``string_agg(… ORDER BY id)``: an ordered
+    aggregate sorts its input again (PostgreSQL 15), and ``textsend`` gives the UTF-8 bytes without
+    ``convert_to``'s check."""
     r = rows.subquery("r")
     pseudonym = None if spec.pii else _pseudonym(r.c.respondent_id, spec)
-    stmt = select(r.c.id, func.textsend(line(r, spec, pseudonym), type_=LargeBinary)).order_by(r.c.id)
+    columns: list[ColumnElement[Any]] = [func.textsend(line(r, spec, pseudonym), type_=LargeBinary)]
+    if ahead is not None:
+        columns.append(case((r.c.id == bindparam("last", 0, type_=Integer), ahead), else_=None))
+    stmt = select(*columns).order_by(r.c.id)
     if pseudonym is not None:
         stmt = stmt.params(pseudonyms=dict(known or {}))
     return stmt
@@ -277,9 +306,9 @@ def compile_for(statement: Any, dialect: Any) -> Compiled:
 
 @dataclass(frozen=True)
 class PagePlan:
-    """One export's two statements per page, built and compiled once (a wide line costs about
-    100 ms to build and compile, more than the database takes for a page): ``keys`` gives a page's
-    count, last id and respondents; ``lines`` its lines between ``after`` and ``last``."""
+    """One export's statements, built and compiled once (a wide line costs about 100 ms to build and
+    compile, more than the database takes for a page): ``keys`` gives a page's count, last id and
+    respondents; ``lines`` its lines between ``after`` and ``last``, and the next page's bounds."""
 
     keys: Compiled
     lines: Compiled

@@ -23,6 +23,7 @@ from formats.exports import csv_chunks, csv_header, jsonl_chunks
 from storage.db import create_engine, session_factory
 from storage.models import DocumentRow, FeedbackRow, RespondentRow, SectionRow
 from storage.uow import SqlUnitOfWork
+from storage.views import SqlViewRepository
 from tests.conftest import NOW, load_bundled
 
 TEXTS = [
@@ -241,3 +242,45 @@ async def test_an_export_holds_one_connection_at_a_time(pg_database: str) -> Non
         assert most == 1
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_page_whose_last_row_left_the_filters_reads_the_next_bounds_again(
+    pg_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's statement also reads the next page's bounds, on the row ending the page: when that row
+    no longer matches the filters (hidden meanwhile), the next bounds are read by a statement of their
+    own, and the file is the generic path's of the rows as they now are (one page after the other: a
+    prefetched page may have been read before the change)."""
+    sessions = pg_sessions
+    present = Presenter(pii=False, hash_key="khóa", tz=ZoneInfo("Asia/Ho_Chi_Minh"))
+    export = await _export(sessions, present, FeedbackFilters())
+    spec = export.present.sql_encoding(ExportFormat.JSONL)
+    assert spec is not None
+    ids = [r["id"] for r in await _rows(sessions, export)]
+    bounds_read = 0
+    keys = SqlViewRepository.encoded_feedback_keys
+
+    async def counted(self: SqlViewRepository, *args: Any, **kwargs: Any) -> Any:
+        nonlocal bounds_read
+        bounds_read += 1
+        return await keys(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqlViewRepository, "encoded_feedback_keys", counted)
+    out = []
+    async for _count, data in encoded_pages(sessions, export, spec, page_size=4, prefetch=False):
+        if not out:  # the row ending the second page leaves the filters once the first page is read
+            async with sessions() as session:
+                await session.execute(
+                    FeedbackRow.__table__.update().where(FeedbackRow.id == ids[7]).values(hidden_at=NOW)
+                )
+                await session.commit()
+        out.append(data)
+    assert ids[7] not in [r["id"] for r in await _rows(sessions, export)]
+    assert b"".join(out) == await _generic(sessions, export, ExportFormat.JSONL)
+    assert bounds_read == 2  # the first page's, then the third page's once the second lost its last row
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession], export: FeedbackExport) -> list[Any]:
+    async with SqlUnitOfWork(sessions) as uow:
+        return await uow.views.feedback_page(export.filters, after=None, limit=1000, upto=export.upto)

@@ -62,6 +62,14 @@ _ISO_MICRO = 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM'
 _LOCAL = "YYYY-MM-DD HH24:MI:SS"
 
 
+def _sql(text: str) -> ColumnElement[Any]:
+    """A constant written into the statement (not a bound parameter: fewer to compile and to send)."""
+    return literal_column(text, Text)
+
+
+_EMPTY, _COMMA, _QUOTE, _APOSTROPHE = _sql("''"), _sql("','"), _sql("'\"'"), _sql("''''")
+
+
 def supported(bind: AsyncEngine | AsyncConnection | Any) -> bool:
     """Whether this database can write the lines: PostgreSQL (``convert_to`` gives UTF-8 from any server
     encoding but SQL_ASCII, which stores bytes unchecked and is not supported here). Asked of the engine,
@@ -92,9 +100,10 @@ def _pseudonym(respondent_id: ColumnElement[Any], spec: SqlEncoding) -> ColumnEl
     the map lacks (a row that came to match the filters between the two statements of a page)."""
     inner = bindparam("hmac_inner", spec.hmac_inner, type_=LargeBinary)
     outer = bindparam("hmac_outer", spec.hmac_outer, type_=LargeBinary)
-    message = func.convert_to(literal("respondent:") + cast(respondent_id, Text), "UTF8")
+    message = func.convert_to(_sql("'respondent:'").op("||")(cast(respondent_id, Text)), _sql("'UTF8'"))
     digest = func.sha256(outer.op("||")(func.sha256(inner.op("||")(message))))
-    computed = literal("R-") + func.upper(func.substr(func.encode(digest, "hex"), 1, 12))
+    hexed = func.encode(digest, _sql("'hex'"))
+    computed = _sql("'R-'").op("||")(func.upper(func.substr(hexed, _sql("1"), _sql("12"))))
     known = bindparam("pseudonyms", type_=JSONB).op("->>", return_type=Text)(cast(respondent_id, Text))
     return func.coalesce(known, computed, type_=Text)
 
@@ -143,22 +152,20 @@ def _csv_field(column: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
     quotes, as formats.exports and the csv module do. (``strpos`` and ``ascii``: a regular expression
     costs ten times as much on a long text.)"""
     if column in TIME_COLUMNS:  # a local time is never formula-looking nor quoted
-        return func.coalesce(value, "")
+        return func.coalesce(value, _EMPTY)
     formula = func.ascii(value).in_([literal_column(str(ord(c))) for c in FORMULA_TRIGGERS])
     if column in _LONG_TEXT:  # four strpos: a regular expression costs ten times as much on a long text
-        needs_quotes = or_(*(func.strpos(value, literal_column(sql)) > 0 for sql in _QUOTED))
+        needs_quotes = or_(*(func.strpos(value, literal_column(sql)) > _sql("0") for sql in _QUOTED))
     else:  # on a short value one regular expression costs less than four strpos
         needs_quotes = value.op("~")(literal_column("('[,\"' || chr(13) || chr(10) || ']')"))
-    escaped = case((formula, literal("'") + value), else_=value)
+    escaped = case((formula, _APOSTROPHE.op("||")(value)), else_=value)
     return case(
-        (value.is_(None), ""),
+        (value.is_(None), _EMPTY),
         (
             needs_quotes,
-            literal('"')
-            + func.replace(escaped, literal_column("'\"'"), literal_column("'\"\"'"))
-            + literal('"'),
+            _QUOTE.op("||")(func.replace(escaped, _QUOTE, _sql("'\"\"'"))).op("||")(_QUOTE),
         ),
-        (formula, literal("'") + value),
+        (formula, _APOSTROPHE.op("||")(value)),
         else_=value,
     )
 
@@ -182,15 +189,17 @@ def _csv_line(values: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any
     short = [(c, v) for c, v in values if c not in _PLAIN and c not in _LONG_TEXT]
     joined = func.concat_ws(literal_column("chr(31)"), *(v for _c, v in short), type_=Text)
     careful = func.concat_ws(
-        ",", *(func.coalesce(v, "") if c in _PLAIN else _csv_field(c, v) for c, v in values), type_=Text
+        _COMMA,
+        *(func.coalesce(v, _EMPTY) if c in _PLAIN else _csv_field(c, v) for c, v in values),
+        type_=Text,
     )
     quick = func.concat_ws(
-        ",",
-        *(func.coalesce(v, "") if c not in _LONG_TEXT else _csv_field(c, v) for c, v in values),
+        _COMMA,
+        *(func.coalesce(v, _EMPTY) if c not in _LONG_TEXT else _csv_field(c, v) for c, v in values),
         type_=Text,
     )
     chosen = case((joined.op("~")(literal_column(_ANY_SPECIAL)), careful), else_=quick)
-    return chosen.op("||")(literal("\r\n"))
+    return chosen.op("||")(_sql("chr(13) || chr(10)"))
 
 
 def _json_line(values: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
@@ -199,8 +208,9 @@ def _json_line(values: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[An
     ``to_json`` of them all joined lengthens it by more than its two quotes exactly when a character is
     escaped (an escape is never shorter than the character)."""
     short = [v for c, v in values if c not in _PLAIN and c not in _LONG_TEXT]
-    joined = func.concat_ws(",", *short, type_=Text)
-    plain = func.octet_length(cast(func.to_json(joined), Text)) == func.octet_length(joined) + 2
+    joined = func.concat_ws(_COMMA, *short, type_=Text)
+    quoted = func.octet_length(joined).op("+")(_sql("2"))
+    plain = func.octet_length(cast(func.to_json(joined), Text)) == quoted
 
     def member(column: str, value: ColumnElement[Any], quick: bool) -> ColumnElement[Any]:
         text: ColumnElement[Any]
@@ -211,7 +221,7 @@ def _json_line(values: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[An
         return literal_column(f"'\"{column}\": '").op("||")(func.coalesce(text, literal_column("'null'")))
 
     def members(quick: bool) -> ColumnElement[Any]:
-        return func.concat_ws(", ", *(member(c, v, quick) for c, v in values), type_=Text)
+        return func.concat_ws(_sql("', '"), *(member(c, v, quick) for c, v in values), type_=Text)
 
     body = case((plain, members(True)), else_=members(False))
     return literal_column("'{'").op("||")(body).op("||")(literal_column("'}' || chr(10)"))

@@ -5,9 +5,10 @@ it (``formats.exports``): about 40 µs of Python per row. Here the page's SELECT
 finished line — local times with ``to_char`` under the transaction's ``TimeZone``, formula escaping, CSV
 quoting or JSON string escaping — returned as UTF-8 bytes (``textsend``) that Python joins. The
 pseudonyms (HMAC-SHA256) are computed by Python once per respondent of the page (:func:`pseudonyms`,
-from the page's bounds read first by :func:`respondents_statement`) and looked up by the query; a
-respondent missing from them is computed in SQL with ``sha256()`` over the key's pads. Each export's
-statements are compiled once (:class:`PagePlan`).
+from the page's bounds, read with the previous page's lines by :func:`bounds_array`, or first by
+:func:`respondents_statement`) and looked up by the query; a respondent missing from them is computed
+in SQL with ``sha256()`` over the key's pads. Each export's statements are compiled once
+(:class:`PagePlan`), their constants written into the SQL rather than bound.
 
 The lines are byte for byte those of ``formats.exports.csv_chunks`` / ``jsonl_chunks`` over
 ``core.exports.present_row`` (tests/test_exports_sql.py compares both on formulas, accents, quotes,

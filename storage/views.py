@@ -128,17 +128,21 @@ def _encoded_plan(
     filters: FeedbackFilters, spec: SqlEncoding, limit: int, upto: int | None, dialect: Any
 ) -> export_sql.PagePlan:
     """The compiled statements of an export's pages (storage.export_sql), the same for all its pages:
-    ``after``, ``last`` and the pseudonyms are their only parameters that change. A few are kept."""
-    key = (export_sql.spec_key(spec), filters, limit, upto, dialect.name)
+    ``after``, ``last``, ``upto`` and the pseudonyms are their only parameters that change, so the
+    next export with the same filters and layout reuses them. A few are kept."""
+    key = (export_sql.spec_key(spec), filters, limit, upto is None, dialect.name)
     plan = _PLANS.get(key)
     if plan is not None:
         _PLANS.move_to_end(key)
         return plan
     after = bindparam("after", 0, type_=Integer)
     last = bindparam("last", 0, type_=Integer)
-    where = [*_where(filters, upto), F.id > after]
+    bounded = (
+        _where(filters) if upto is None else [*_where(filters), F.id <= bindparam("upto", 0, type_=Integer)]
+    )
+    where = [*bounded, F.id > after]
     keys = select(F.id, F.respondent_id).where(*where).order_by(F.id).limit(limit)
-    ahead = select(F.id, F.respondent_id).where(*_where(filters, upto), F.id > last)
+    ahead = select(F.id, F.respondent_id).where(*bounded, F.id > last)
     rows = _feedback_select().where(*where, F.id <= last).order_by(F.id)
     lines = export_sql.page_statement(
         rows, spec, ahead=export_sql.bounds_array(ahead.order_by(F.id).limit(limit))
@@ -229,7 +233,9 @@ class SqlViewRepository:
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
         start = _BEFORE_ALL if after is None else after
-        count, last, respondents = await driver.fetchrow(plan.keys.sql, *plan.keys.args(after=start))
+        count, last, respondents = await driver.fetchrow(
+            plan.keys.sql, *plan.keys.args(after=start, upto=upto)
+        )
         return int(count), last, [r for r in respondents or () if r is not None]
 
     async def encoded_feedback_lines(
@@ -264,7 +270,9 @@ class SqlViewRepository:
         start = _BEFORE_ALL if after is None else after
         if on_sent is not None:
             on_sent()
-        lines = await driver.fetch(plan.lines.sql, *plan.lines.args(after=start, last=last, pseudonyms=known))
+        lines = await driver.fetch(
+            plan.lines.sql, *plan.lines.args(after=start, last=last, upto=upto, pseudonyms=known)
+        )
         ahead = lines[-1][1] if lines else None  # on the row of id ``last`` (the last one), if it came
         data = export_sql.finish(spec, b"".join([line[0] for line in lines]))
         return data, None if ahead is None else export_sql.bounds_from_array(ahead)

@@ -20,6 +20,7 @@ from core.domain import Stance
 from core.exports import ExportFormat, FeedbackFilters, HiddenFilter, hmac_pads
 from core.staff.feedback import FeedbackExport, Presenter, export_wording
 from formats.exports import csv_chunks, csv_header, jsonl_chunks
+from storage import views
 from storage.db import create_engine, session_factory
 from storage.models import DocumentRow, FeedbackRow, RespondentRow, SectionRow
 from storage.uow import SqlUnitOfWork
@@ -168,6 +169,13 @@ async def test_long_keys_and_row_limits(pg_sessions: async_sessionmaker[AsyncSes
     generic = await _generic(sessions, export, ExportFormat.JSONL)
     assert generic.count(b"\n") == len(TEXTS) * 3 - 5
     assert await _encoded(sessions, export, ExportFormat.JSONL) == generic
+    # the next export with the same filters and layout reuses the compiled statements, its own ``upto``
+    kept = dict(views._PLANS)
+    export = replace(export, upto=export.upto - 7)
+    generic = await _generic(sessions, export, ExportFormat.JSONL)
+    assert generic.count(b"\n") == len(TEXTS) * 3 - 12
+    assert await _encoded(sessions, export, ExportFormat.JSONL) == generic
+    assert dict(views._PLANS) == kept
     inner, outer = hmac_pads("k" * 100)
     assert len(inner) == len(outer) == 64
 

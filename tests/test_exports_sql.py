@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.v1.exports import encoded_pages, export_chunks
@@ -292,3 +292,47 @@ async def test_a_page_whose_last_row_left_the_filters_reads_the_next_bounds_agai
 async def _rows(sessions: async_sessionmaker[AsyncSession], export: FeedbackExport) -> list[Any]:
     async with SqlUnitOfWork(sessions) as uow:
         return await uow.views.feedback_page(export.filters, after=None, limit=1000, upto=export.upto)
+
+
+@pytest.mark.postgres
+async def test_the_lines_statement_is_prepared_once_per_connection(pg_database: str) -> None:
+    """A worded CSV's lines statement (about 20 KB) is kept by the driver as a prepared statement, not
+    parsed again for every page (asyncpg keeps only statements up to 15 KB unless told otherwise)."""
+    engine = create_engine(pg_database, pool_size=1, max_overflow=0)
+    sessions = session_factory(engine)
+    try:
+        await load_bundled(sessions)
+        async with sessions() as session:
+            rows = [
+                {
+                    "receipt_code": f"GY-P{i:05d}",
+                    "kind": "draft_opinion",
+                    "text": f"ý kiến {i}",
+                    "text_folded": "",
+                    "channel": "telegram",
+                    "source": "bot",
+                    "status": "active",
+                    "created_at": NOW + timedelta(minutes=i),
+                }
+                for i in range(10)
+            ]
+            await session.execute(insert(FeedbackRow), rows)
+            await session.commit()
+        async with SqlUnitOfWork(sessions) as uow:
+            wording = await export_wording(uow=uow, language="vi")
+        present = Presenter(pii=False, hash_key="khóa", tz=ZoneInfo("Asia/Ho_Chi_Minh"), wording=wording)
+        export = await _export(sessions, present, FeedbackFilters())
+        spec = export.present.sql_encoding(ExportFormat.CSV)
+        assert spec is not None
+        pages = [data async for _count, data in encoded_pages(sessions, export, spec, page_size=4)]
+        assert len(pages) == 3
+        async with sessions() as session:
+            prepared = await session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_prepared_statements"
+                    " WHERE statement LIKE '%textsend(%' AND statement NOT LIKE '%pg_prepared%'"
+                )
+            )
+        assert prepared == 1
+    finally:
+        await engine.dispose()

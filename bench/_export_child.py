@@ -4,12 +4,13 @@ with the seconds, the file's size and SHA-256, the process's RSS growth during t
 seconds of the process and of the database's backends (read from /proc when PostgreSQL runs on this
 machine; on a shared machine they show the work that wall time hides).
 
-    PYTHONPATH=TREE python bench/_export_child.py export|copy URL csv|jsonl OUT
+    PYTHONPATH=TREE python bench/_export_child.py export|copy URL csv|jsonl OUT [nohash]
 
 ``export`` runs the tree's own ``api.v1.exports.export_chunks`` (the bytes the API streams), codes
 layout, pseudonyms, Asia/Ho_Chi_Minh; ``copy`` is the reference: ``COPY (the export's SELECT, all rows)
 TO STDOUT WITH CSV`` through asyncpg. Both do the same with what they produce: every chunk written to
-the same file and hashed (SHA-256) as it arrives.
+the same file and hashed (SHA-256) as it arrives (``nohash``: COPY's bytes written only, the
+reference of ``--http``, whose client counts lines and keeps nothing).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _status(field: str) -> int:
     return 0
 
 
-async def main(mode: str, url: str, fmt: str, out: Path) -> dict[str, object]:
+async def main(mode: str, url: str, fmt: str, out: Path, hashing: bool = True) -> dict[str, object]:
     from api.v1.exports import export_chunks
     from core.exports import ExportFormat, FeedbackFilters
     from core.staff.feedback import FeedbackExport, Presenter
@@ -91,7 +92,8 @@ async def main(mode: str, url: str, fmt: str, out: Path) -> dict[str, object]:
                 async def write(chunk: bytes) -> None:  # the same sink and hashing as the export's
                     nonlocal size
                     fh.write(chunk)
-                    digest.update(chunk)
+                    if hashing:
+                        digest.update(chunk)
                     size += len(chunk)
 
                 await raw.driver_connection.copy_from_query(sql, output=write, format="csv")  # type: ignore[union-attr]
@@ -111,4 +113,5 @@ async def main(mode: str, url: str, fmt: str, out: Path) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])))))
+    hashing = sys.argv[5:6] != ["nohash"]
+    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]), hashing))))

@@ -96,6 +96,11 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     ping_idle = "pool_pre_ping" not in kwargs  # a caller's explicit choice stands
+    if url.get_driver_name() == "asyncpg":
+        # The exports' lines statements (storage.export_sql) run on the driver itself and reach 20 KB with
+        # a worded layout: asyncpg caches a prepared statement up to 15 KB only, and would parse and
+        # describe a larger one again on every page.
+        kwargs["connect_args"] = {"max_cacheable_statement_size": 64 * 1024, **kwargs.get("connect_args", {})}
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "handle_error", redact_statement_error)
     refcache.watch(engine.sync_engine)

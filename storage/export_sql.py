@@ -5,9 +5,10 @@ it (``formats.exports``): about 40 µs of Python per row. Here the page's SELECT
 finished line — local times with ``to_char`` under the transaction's ``TimeZone``, formula escaping, CSV
 quoting or JSON string escaping — returned as UTF-8 bytes (``textsend``) that Python joins. The
 pseudonyms (HMAC-SHA256) are computed by Python once per respondent of the page (:func:`pseudonyms`,
-from the page's bounds read first by :func:`respondents_statement`) and looked up by the query; a
-respondent missing from them is computed in SQL with ``sha256()`` over the key's pads. Each export's
-statements are compiled once (:class:`PagePlan`).
+from the page's bounds, read with the previous page's lines by :func:`bounds_array`, or first by
+:func:`respondents_statement`) and looked up by the query; a respondent missing from them is computed
+in SQL with ``sha256()`` over the key's pads. Each export's statements are compiled once
+(:class:`PagePlan`), their constants written into the SQL rather than bound.
 
 The lines are byte for byte those of ``formats.exports.csv_chunks`` / ``jsonl_chunks`` over
 ``core.exports.present_row`` (tests/test_exports_sql.py compares both on formulas, accents, quotes,
@@ -18,14 +19,17 @@ and :func:`supported` is false on SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
+    Integer,
     LargeBinary,
     Select,
+    String,
     Text,
     bindparam,
     case,
@@ -36,6 +40,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -57,6 +62,14 @@ _QUOTED = ("','", "'\"'", "chr(13)", "chr(10)")  # SQL constants: comma, double 
 _ISO = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
 _ISO_MICRO = 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM'
 _LOCAL = "YYYY-MM-DD HH24:MI:SS"
+
+
+def _sql(text: str) -> ColumnElement[Any]:
+    """A constant written into the statement (not a bound parameter: fewer to compile and to send)."""
+    return literal_column(text, Text)
+
+
+_EMPTY, _COMMA, _QUOTE, _APOSTROPHE = _sql("''"), _sql("','"), _sql("'\"'"), _sql("''''")
 
 
 def supported(bind: AsyncEngine | AsyncConnection | Any) -> bool:
@@ -81,6 +94,12 @@ def _time(column: ColumnElement[Any], iso: bool) -> ColumnElement[Any]:
     return func.to_char(column, fmt)
 
 
+def _text(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A column as text: a string column as it is (``varchar`` is text to every function used here, and
+    the statement stays under the driver's 15 KB limit for a cached prepared statement), others cast."""
+    return column if isinstance(column.type, String) else cast(column, Text)
+
+
 def _pseudonym(respondent_id: ColumnElement[Any], spec: SqlEncoding) -> ColumnElement[Any]:
     """core.exports.pseudonym in SQL: "R-" + the first 12 hex digits of HMAC-SHA256, upper case.
 
@@ -89,9 +108,10 @@ def _pseudonym(respondent_id: ColumnElement[Any], spec: SqlEncoding) -> ColumnEl
     the map lacks (a row that came to match the filters between the two statements of a page)."""
     inner = bindparam("hmac_inner", spec.hmac_inner, type_=LargeBinary)
     outer = bindparam("hmac_outer", spec.hmac_outer, type_=LargeBinary)
-    message = func.convert_to(literal("respondent:") + cast(respondent_id, Text), "UTF8")
+    message = func.convert_to(_sql("'respondent:'").op("||")(cast(respondent_id, Text)), _sql("'UTF8'"))
     digest = func.sha256(outer.op("||")(func.sha256(inner.op("||")(message))))
-    computed = literal("R-") + func.upper(func.substr(func.encode(digest, "hex"), 1, 12))
+    hexed = func.encode(digest, _sql("'hex'"))
+    computed = _sql("'R-'").op("||")(func.upper(func.substr(hexed, _sql("1"), _sql("12"))))
     known = bindparam("pseudonyms", type_=JSONB).op("->>", return_type=Text)(cast(respondent_id, Text))
     return func.coalesce(known, computed, type_=Text)
 
@@ -130,7 +150,7 @@ def _values(
             code = cast(r.c[column], Text)
             value = func.coalesce(names.op("->>", return_type=Text)(code), code)
         else:
-            value = cast(r.c[column], Text)
+            value = _text(r.c[column])
         out.append((column, value))
     return out
 
@@ -140,22 +160,20 @@ def _csv_field(column: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
     quotes, as formats.exports and the csv module do. (``strpos`` and ``ascii``: a regular expression
     costs ten times as much on a long text.)"""
     if column in TIME_COLUMNS:  # a local time is never formula-looking nor quoted
-        return func.coalesce(value, "")
+        return func.coalesce(value, _EMPTY)
     formula = func.ascii(value).in_([literal_column(str(ord(c))) for c in FORMULA_TRIGGERS])
     if column in _LONG_TEXT:  # four strpos: a regular expression costs ten times as much on a long text
-        needs_quotes = or_(*(func.strpos(value, literal_column(sql)) > 0 for sql in _QUOTED))
+        needs_quotes = or_(*(func.strpos(value, literal_column(sql)) > _sql("0") for sql in _QUOTED))
     else:  # on a short value one regular expression costs less than four strpos
         needs_quotes = value.op("~")(literal_column("('[,\"' || chr(13) || chr(10) || ']')"))
-    escaped = case((formula, literal("'") + value), else_=value)
+    escaped = case((formula, _APOSTROPHE.op("||")(value)), else_=value)
     return case(
-        (value.is_(None), ""),
+        (value.is_(None), _EMPTY),
         (
             needs_quotes,
-            literal('"')
-            + func.replace(escaped, literal_column("'\"'"), literal_column("'\"\"'"))
-            + literal('"'),
+            _QUOTE.op("||")(func.replace(escaped, _QUOTE, _sql("'\"\"'"))).op("||")(_QUOTE),
         ),
-        (formula, literal("'") + value),
+        (formula, _APOSTROPHE.op("||")(value)),
         else_=value,
     )
 
@@ -179,15 +197,17 @@ def _csv_line(values: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any
     short = [(c, v) for c, v in values if c not in _PLAIN and c not in _LONG_TEXT]
     joined = func.concat_ws(literal_column("chr(31)"), *(v for _c, v in short), type_=Text)
     careful = func.concat_ws(
-        ",", *(func.coalesce(v, "") if c in _PLAIN else _csv_field(c, v) for c, v in values), type_=Text
+        _COMMA,
+        *(func.coalesce(v, _EMPTY) if c in _PLAIN else _csv_field(c, v) for c, v in values),
+        type_=Text,
     )
     quick = func.concat_ws(
-        ",",
-        *(func.coalesce(v, "") if c not in _LONG_TEXT else _csv_field(c, v) for c, v in values),
+        _COMMA,
+        *(func.coalesce(v, _EMPTY) if c not in _LONG_TEXT else _csv_field(c, v) for c, v in values),
         type_=Text,
     )
     chosen = case((joined.op("~")(literal_column(_ANY_SPECIAL)), careful), else_=quick)
-    return chosen.op("||")(literal("\r\n"))
+    return chosen.op("||")(_sql("chr(13) || chr(10)"))
 
 
 def _json_line(values: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
@@ -196,8 +216,9 @@ def _json_line(values: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[An
     ``to_json`` of them all joined lengthens it by more than its two quotes exactly when a character is
     escaped (an escape is never shorter than the character)."""
     short = [v for c, v in values if c not in _PLAIN and c not in _LONG_TEXT]
-    joined = func.concat_ws(",", *short, type_=Text)
-    plain = func.octet_length(cast(func.to_json(joined), Text)) == func.octet_length(joined) + 2
+    joined = func.concat_ws(_COMMA, *short, type_=Text)
+    quoted = func.octet_length(joined).op("+")(_sql("2"))
+    plain = func.octet_length(cast(func.to_json(joined), Text)) == quoted
 
     def member(column: str, value: ColumnElement[Any], quick: bool) -> ColumnElement[Any]:
         text: ColumnElement[Any]
@@ -208,7 +229,7 @@ def _json_line(values: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[An
         return literal_column(f"'\"{column}\": '").op("||")(func.coalesce(text, literal_column("'null'")))
 
     def members(quick: bool) -> ColumnElement[Any]:
-        return func.concat_ws(", ", *(member(c, v, quick) for c, v in values), type_=Text)
+        return func.concat_ws(_sql("', '"), *(member(c, v, quick) for c, v in values), type_=Text)
 
     body = case((plain, members(True)), else_=members(False))
     return literal_column("'{'").op("||")(body).op("||")(literal_column("'}' || chr(10)"))
@@ -226,17 +247,43 @@ def respondents_statement(rows: Select) -> Select:  # type: ignore[type-arg]
     return select(func.count(), func.max(r.c.id), func.array_agg(r.c.respondent_id.distinct()))
 
 
-def page_statement(  # type: ignore[type-arg]
-    rows: Select, spec: SqlEncoding, known: Mapping[str, str] | None = None
-) -> Select:
-    """(id, the row's finished line as UTF-8 bytes) of each of the ordered ``rows``, in order.
+def bounds_array(rows: Select) -> ColumnElement[Any]:  # type: ignore[type-arg]
+    """:func:`respondents_statement` of ``rows`` as one integer array ``[count, last id, respondent
+    ids…]`` (last id NULL when there is no row), a scalar subquery: an uncorrelated one is an InitPlan,
+    evaluated once, and only when a row asks for it."""
+    r = rows.subquery("n")
+    head = postgresql.array([cast(func.count(), Integer), func.max(r.c.id)])
+    return select(
+        func.array_cat(head, func.array_agg(r.c.respondent_id.distinct()), type_=ARRAY(Integer))
+    ).scalar_subquery()
 
-    ``known``: the page's pseudonyms (:func:`pseudonyms`), looked up instead of computed. One row per
-    line, not ``string_agg(… ORDER BY id)``: an ordered aggregate sorts its input again (PostgreSQL 15),
-    and ``textsend`` gives the UTF-8 bytes without ``convert_to``'s check."""
+
+def bounds_from_array(value: Sequence[int | None]) -> tuple[int, int | None, list[int]]:
+    """(row count, last id, distinct respondent ids) from :func:`bounds_array`'s value."""
+    return int(value[0] or 0), value[1], [r for r in value[2:] if r is not None]
+
+
+def page_statement(  # type: ignore[type-arg]
+    rows: Select,
+    spec: SqlEncoding,
+    known: Mapping[str, str] | None = None,
+    ahead: ColumnElement[Any] | None = None,
+) -> Select:
+    """(the row's finished line as UTF-8 bytes, ``ahead`` or NULL) of each of the ordered ``rows``, in
+    order.
+
+    ``known``: the page's pseudonyms (:func:`pseudonyms`), looked up instead of computed. ``ahead``: the
+    next page's bounds (:func:`bounds_array`), given on the row whose id is the ``last`` parameter, so a
+    page's one statement also reads the next one's bounds (NULL on every other row; absent when that
+    row no longer matches the filters). One row per line, not ``string_agg(… ORDER BY id)``: an ordered
+    aggregate sorts its input again (PostgreSQL 15), and ``textsend`` gives the UTF-8 bytes without
+    ``convert_to``'s check."""
     r = rows.subquery("r")
     pseudonym = None if spec.pii else _pseudonym(r.c.respondent_id, spec)
-    stmt = select(r.c.id, func.textsend(line(r, spec, pseudonym), type_=LargeBinary)).order_by(r.c.id)
+    columns: list[ColumnElement[Any]] = [func.textsend(line(r, spec, pseudonym), type_=LargeBinary)]
+    if ahead is not None:
+        columns.append(case((r.c.id == bindparam("last", 0, type_=Integer), ahead), else_=None))
+    stmt = select(*columns).order_by(r.c.id)
     if pseudonym is not None:
         stmt = stmt.params(pseudonyms=dict(known or {}))
     return stmt
@@ -277,9 +324,9 @@ def compile_for(statement: Any, dialect: Any) -> Compiled:
 
 @dataclass(frozen=True)
 class PagePlan:
-    """One export's two statements per page, built and compiled once (a wide line costs about
-    100 ms to build and compile, more than the database takes for a page): ``keys`` gives a page's
-    count, last id and respondents; ``lines`` its lines between ``after`` and ``last``."""
+    """One export's statements, built and compiled once (a wide line costs about 100 ms to build and
+    compile, more than the database takes for a page): ``keys`` gives a page's count, last id and
+    respondents; ``lines`` its lines between ``after`` and ``last``, and the next page's bounds."""
 
     keys: Compiled
     lines: Compiled

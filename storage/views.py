@@ -9,7 +9,7 @@ never repeats or skips an entry that existed when the listing began, whatever is
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -116,6 +116,9 @@ def _where(filters: FeedbackFilters, upto: int | None = None) -> list[Any]:
     return clauses
 
 
+PageBounds = tuple[int, int | None, list[int]]
+"""A page's row count, last id and distinct respondent ids."""
+
 _BEFORE_ALL = -(2**31)  # "after" for the first page: below every id
 _PLANS: OrderedDict[tuple[Any, ...], export_sql.PagePlan] = OrderedDict()
 _PLANS_KEPT = 16
@@ -125,18 +128,28 @@ def _encoded_plan(
     filters: FeedbackFilters, spec: SqlEncoding, limit: int, upto: int | None, dialect: Any
 ) -> export_sql.PagePlan:
     """The compiled statements of an export's pages (storage.export_sql), the same for all its pages:
-    ``after``, ``last`` and the pseudonyms are their only parameters that change. A few are kept."""
-    key = (export_sql.spec_key(spec), filters, limit, upto, dialect.name)
+    ``after``, ``last``, ``upto`` and the pseudonyms are their only parameters that change, so the
+    next export with the same filters and layout reuses them. A few are kept."""
+    key = (export_sql.spec_key(spec), filters, limit, upto is None, dialect.name)
     plan = _PLANS.get(key)
     if plan is not None:
         _PLANS.move_to_end(key)
         return plan
-    where = [*_where(filters, upto), F.id > bindparam("after", 0, type_=Integer)]
+    after = bindparam("after", 0, type_=Integer)
+    last = bindparam("last", 0, type_=Integer)
+    bounded = (
+        _where(filters) if upto is None else [*_where(filters), F.id <= bindparam("upto", 0, type_=Integer)]
+    )
+    where = [*bounded, F.id > after]
     keys = select(F.id, F.respondent_id).where(*where).order_by(F.id).limit(limit)
-    rows = _feedback_select().where(*where, F.id <= bindparam("last", 0, type_=Integer)).order_by(F.id)
+    ahead = select(F.id, F.respondent_id).where(*bounded, F.id > last)
+    rows = _feedback_select().where(*where, F.id <= last).order_by(F.id)
+    lines = export_sql.page_statement(
+        rows, spec, ahead=export_sql.bounds_array(ahead.order_by(F.id).limit(limit))
+    )
     plan = export_sql.PagePlan(
         export_sql.compile_for(export_sql.respondents_statement(keys), dialect),
-        export_sql.compile_for(export_sql.page_statement(rows, spec), dialect),
+        export_sql.compile_for(lines, dialect),
     )
     _PLANS[key] = plan
     while len(_PLANS) > _PLANS_KEPT:
@@ -186,20 +199,21 @@ class SqlViewRepository:
         after: int | None,
         limit: int,
         upto: int | None = None,
-    ) -> tuple[int, int | None, bytes]:
-        """(rows, last id, their CSV or JSONL bytes) of the page :meth:`feedback_page` would return,
-        written by the database (storage.export_sql); only where :meth:`can_encode_feedback`.
-        :meth:`encoded_feedback_keys` then :meth:`encoded_feedback_lines`, in one transaction."""
+    ) -> tuple[int, int | None, bytes, PageBounds | None]:
+        """(rows, last id, their CSV or JSONL bytes, the next page's bounds or ``None``) of the page
+        :meth:`feedback_page` would return, written by the database (storage.export_sql); only where
+        :meth:`can_encode_feedback`. :meth:`encoded_feedback_keys` then :meth:`encoded_feedback_lines`,
+        in one transaction."""
         await export_sql.set_time_zone(await self.session.connection(), spec.tz_name)  # begins it
         count, last, respondents = await self.encoded_feedback_keys(
             filters, spec, after=after, limit=limit, upto=upto
         )
         if not count or last is None:
-            return 0, None, b""
-        data = await self.encoded_feedback_lines(
+            return 0, None, b"", None
+        data, ahead = await self.encoded_feedback_lines(
             filters, spec, after=after, last=last, limit=limit, upto=upto, respondents=respondents
         )
-        return count, last, data
+        return count, last, data, ahead
 
     async def encoded_feedback_keys(
         self,
@@ -219,7 +233,9 @@ class SqlViewRepository:
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
         start = _BEFORE_ALL if after is None else after
-        count, last, respondents = await driver.fetchrow(plan.keys.sql, *plan.keys.args(after=start))
+        count, last, respondents = await driver.fetchrow(
+            plan.keys.sql, *plan.keys.args(after=start, upto=upto)
+        )
         return int(count), last, [r for r in respondents or () if r is not None]
 
     async def encoded_feedback_lines(
@@ -232,12 +248,19 @@ class SqlViewRepository:
         limit: int,
         upto: int | None = None,
         respondents: Iterable[int] = (),
-    ) -> bytes:
+        on_sent: Callable[[], None] | None = None,
+    ) -> tuple[bytes, PageBounds | None]:
         """The CSV or JSONL bytes of the rows after ``after`` up to ``last`` (a page's bounds from
         :meth:`encoded_feedback_keys`), written by the database; ``respondents``' pseudonyms are
         computed in Python once each and looked up, any other is computed in SQL. The id range, not a
         LIMIT, bounds the lines: a row changed since the keys were read is written or not as it now
-        is, and the next page still starts after ``last``."""
+        is, and the next page still starts after ``last``.
+
+        The same statement reads the next page's bounds (what :meth:`encoded_feedback_keys` would give
+        after ``last``), returned beside the bytes; ``None`` when it could not (the row ``last`` no
+        longer matches the filters): then ask :meth:`encoded_feedback_keys`. ``on_sent`` is called
+        just before the statement goes to the database (a caller waiting for it knows that the
+        database is at work once its own task runs again)."""
         connection = await self.session.connection()
         await export_sql.set_time_zone(connection, spec.tz_name)  # and the transaction begins
         plan = _encoded_plan(filters, spec, limit, upto, connection.dialect)
@@ -245,8 +268,14 @@ class SqlViewRepository:
         assert driver is not None
         known = None if spec.pii else export_sql.pseudonyms(spec, respondents)
         start = _BEFORE_ALL if after is None else after
-        lines = await driver.fetch(plan.lines.sql, *plan.lines.args(after=start, last=last, pseudonyms=known))
-        return export_sql.finish(spec, b"".join([line[1] for line in lines]))
+        if on_sent is not None:
+            on_sent()
+        lines = await driver.fetch(
+            plan.lines.sql, *plan.lines.args(after=start, last=last, upto=upto, pseudonyms=known)
+        )
+        ahead = lines[-1][1] if lines else None  # on the row of id ``last`` (the last one), if it came
+        data = export_sql.finish(spec, b"".join([line[0] for line in lines]))
+        return data, None if ahead is None else export_sql.bounds_from_array(ahead)
 
     async def last_feedback_id(self) -> int:
         """The highest feedback id now: an export stops there, so its rows match its audit count."""

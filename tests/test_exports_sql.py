@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.v1.exports import encoded_pages, export_chunks
@@ -20,9 +20,11 @@ from core.domain import Stance
 from core.exports import ExportFormat, FeedbackFilters, HiddenFilter, hmac_pads
 from core.staff.feedback import FeedbackExport, Presenter, export_wording
 from formats.exports import csv_chunks, csv_header, jsonl_chunks
+from storage import views
 from storage.db import create_engine, session_factory
 from storage.models import DocumentRow, FeedbackRow, RespondentRow, SectionRow
 from storage.uow import SqlUnitOfWork
+from storage.views import SqlViewRepository
 from tests.conftest import NOW, load_bundled
 
 TEXTS = [
@@ -167,6 +169,13 @@ async def test_long_keys_and_row_limits(pg_sessions: async_sessionmaker[AsyncSes
     generic = await _generic(sessions, export, ExportFormat.JSONL)
     assert generic.count(b"\n") == len(TEXTS) * 3 - 5
     assert await _encoded(sessions, export, ExportFormat.JSONL) == generic
+    # the next export with the same filters and layout reuses the compiled statements, its own ``upto``
+    kept = dict(views._PLANS)
+    export = replace(export, upto=export.upto - 7)
+    generic = await _generic(sessions, export, ExportFormat.JSONL)
+    assert generic.count(b"\n") == len(TEXTS) * 3 - 12
+    assert await _encoded(sessions, export, ExportFormat.JSONL) == generic
+    assert dict(views._PLANS) == kept
     inner, outer = hmac_pads("k" * 100)
     assert len(inner) == len(outer) == 64
 
@@ -239,5 +248,91 @@ async def test_an_export_holds_one_connection_at_a_time(pg_database: str) -> Non
                 await asyncio.sleep(0)
         assert pages == 6  # 23 rows in pages of 4
         assert most == 1
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_page_whose_last_row_left_the_filters_reads_the_next_bounds_again(
+    pg_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's statement also reads the next page's bounds, on the row ending the page: when that row
+    no longer matches the filters (hidden meanwhile), the next bounds are read by a statement of their
+    own, and the file is the generic path's of the rows as they now are (one page after the other: a
+    prefetched page may have been read before the change)."""
+    sessions = pg_sessions
+    present = Presenter(pii=False, hash_key="khóa", tz=ZoneInfo("Asia/Ho_Chi_Minh"))
+    export = await _export(sessions, present, FeedbackFilters())
+    spec = export.present.sql_encoding(ExportFormat.JSONL)
+    assert spec is not None
+    ids = [r["id"] for r in await _rows(sessions, export)]
+    bounds_read = 0
+    keys = SqlViewRepository.encoded_feedback_keys
+
+    async def counted(self: SqlViewRepository, *args: Any, **kwargs: Any) -> Any:
+        nonlocal bounds_read
+        bounds_read += 1
+        return await keys(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqlViewRepository, "encoded_feedback_keys", counted)
+    out = []
+    async for _count, data in encoded_pages(sessions, export, spec, page_size=4, prefetch=False):
+        if not out:  # the row ending the second page leaves the filters once the first page is read
+            async with sessions() as session:
+                await session.execute(
+                    FeedbackRow.__table__.update().where(FeedbackRow.id == ids[7]).values(hidden_at=NOW)
+                )
+                await session.commit()
+        out.append(data)
+    assert ids[7] not in [r["id"] for r in await _rows(sessions, export)]
+    assert b"".join(out) == await _generic(sessions, export, ExportFormat.JSONL)
+    assert bounds_read == 2  # the first page's, then the third page's once the second lost its last row
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession], export: FeedbackExport) -> list[Any]:
+    async with SqlUnitOfWork(sessions) as uow:
+        return await uow.views.feedback_page(export.filters, after=None, limit=1000, upto=export.upto)
+
+
+@pytest.mark.postgres
+async def test_the_lines_statement_is_prepared_once_per_connection(pg_database: str) -> None:
+    """A worded CSV's lines statement (about 20 KB) is kept by the driver as a prepared statement, not
+    parsed again for every page (asyncpg keeps only statements up to 15 KB unless told otherwise)."""
+    engine = create_engine(pg_database, pool_size=1, max_overflow=0)
+    sessions = session_factory(engine)
+    try:
+        await load_bundled(sessions)
+        async with sessions() as session:
+            rows = [
+                {
+                    "receipt_code": f"GY-P{i:05d}",
+                    "kind": "draft_opinion",
+                    "text": f"ý kiến {i}",
+                    "text_folded": "",
+                    "channel": "telegram",
+                    "source": "bot",
+                    "status": "active",
+                    "created_at": NOW + timedelta(minutes=i),
+                }
+                for i in range(10)
+            ]
+            await session.execute(insert(FeedbackRow), rows)
+            await session.commit()
+        async with SqlUnitOfWork(sessions) as uow:
+            wording = await export_wording(uow=uow, language="vi")
+        present = Presenter(pii=False, hash_key="khóa", tz=ZoneInfo("Asia/Ho_Chi_Minh"), wording=wording)
+        export = await _export(sessions, present, FeedbackFilters())
+        spec = export.present.sql_encoding(ExportFormat.CSV)
+        assert spec is not None
+        pages = [data async for _count, data in encoded_pages(sessions, export, spec, page_size=4)]
+        assert len(pages) == 3
+        async with sessions() as session:
+            prepared = await session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_prepared_statements"
+                    " WHERE statement LIKE '%textsend(%' AND statement NOT LIKE '%pg_prepared%'"
+                )
+            )
+        assert prepared == 1
     finally:
         await engine.dispose()

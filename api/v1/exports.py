@@ -35,7 +35,7 @@ from core.staff.feedback import (
 )
 from formats.exports import XLSX_MAX_ROWS, XlsxExport, csv_chunks, csv_header, jsonl_chunks
 from storage.uow import SqlUnitOfWork
-from storage.views import SqlViewRepository
+from storage.views import PageBounds, SqlViewRepository
 from telemetry.metrics import EXPORTS
 
 router = APIRouter(prefix="/exports", tags=["exports"], responses=ERRORS)
@@ -89,28 +89,50 @@ async def encoded_pages(
     """(rows, bytes) of each page of a CSV / JSONL export written by the database (storage.export_sql).
 
     The first page is one transaction (its bounds, then its lines): an export of one page is one read.
-    After it, a page is two short transactions one after the other on one connection at a time: its
-    bounds (its last id and respondents, from a narrow statement), then its lines. With ``prefetch``
-    the next page is read while the caller sends the current one (so at most two pages in memory and
-    one connection held); without it, one page after the other and nothing read while the caller has a
-    page. A connection is held for a query, never while the bytes go to the client or the disk."""
+    After it, a page is one short transaction on one connection at a time: one statement gives its
+    lines and the next page's bounds (its last id and respondents); only when that statement could not
+    give them (the row ending the page no longer matches the filters) are they read first, by a narrow
+    statement of their own. With ``prefetch`` the next page is read while the caller sends the current
+    one (so at most two pages in memory and one connection held); without it, one page after the other
+    and nothing read while the caller has a page. A connection is held for a query, never while the
+    bytes go to the client or the disk."""
     filters, upto = export.filters, export.upto
+    Page = tuple[int, int | None, bytes, PageBounds | None]
 
-    async def page(after: int) -> tuple[int, int | None, bytes]:
-        async with SqlUnitOfWork(sessions) as uow:
-            count, last, respondents = await uow.views.encoded_feedback_keys(
-                filters, spec, after=after, limit=page_size, upto=upto
-            )
+    async def page(after: int, bounds: PageBounds | None, sent: asyncio.Event | None = None) -> Page:
+        if bounds is None:
+            async with SqlUnitOfWork(sessions) as uow:
+                bounds = await uow.views.encoded_feedback_keys(
+                    filters, spec, after=after, limit=page_size, upto=upto
+                )
+        count, last, respondents = bounds
         if not count or last is None:
-            return 0, None, b""
+            return 0, None, b"", None
         async with SqlUnitOfWork(sessions) as uow:
-            data = await uow.views.encoded_feedback_lines(
-                filters, spec, after=after, last=last, limit=page_size, upto=upto, respondents=respondents
+            data, ahead = await uow.views.encoded_feedback_lines(
+                filters,
+                spec,
+                after=after,
+                last=last,
+                limit=page_size,
+                upto=upto,
+                respondents=respondents,
+                on_sent=None if sent is None else sent.set,
             )
-        return count, last, data
+        return count, last, data, ahead
+
+    async def under_way(task: asyncio.Task[Page], sent: asyncio.Event) -> None:
+        """Until the next page's lines statement has gone to the database (or the task ended): the
+        database then writes them while the caller has the current page, even when the caller does
+        not give the event loop back until it is done with it (a file written and hashed)."""
+        waiter = asyncio.ensure_future(sent.wait())
+        try:
+            await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
 
     async with SqlUnitOfWork(sessions) as uow:
-        count, last, data = await uow.views.encoded_feedback_page(
+        count, last, data, ahead = await uow.views.encoded_feedback_page(
             filters, spec, after=None, limit=page_size, upto=upto
         )
     more = count >= page_size and last is not None
@@ -118,22 +140,26 @@ async def encoded_pages(
         if count:
             yield count, data
         while more and last is not None:
-            count, last, data = await page(last)
+            count, last, data, ahead = await page(last, ahead)
             if not count:
                 return
             yield count, data
             more = count >= page_size
         return
-    upcoming: asyncio.Task[tuple[int, int | None, bytes]] | None = asyncio.create_task(page(last))
+    sent = asyncio.Event()
+    upcoming: asyncio.Task[Page] | None = asyncio.create_task(page(last, ahead, sent))
     try:
+        await under_way(upcoming, sent)
         yield count, data
         while upcoming is not None:
-            count, last, data = await upcoming
+            count, last, data, ahead = await upcoming
             upcoming = None
             if not count:
                 return
             if count >= page_size and last is not None:
-                upcoming = asyncio.create_task(page(last))
+                sent = asyncio.Event()
+                upcoming = asyncio.create_task(page(last, ahead, sent))
+                await under_way(upcoming, sent)
             yield count, data
     finally:
         if upcoming is not None:

@@ -7,21 +7,21 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from aiogram import Bot, Dispatcher
-from aiohttp import ClientError
+from aiogram.client.default import Default
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.client.default import Default
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.fsm.storage.base import DEFAULT_DESTINY, BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiohttp import ClientError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import contacts, flood, handlers
@@ -139,7 +139,7 @@ class BotSession(AiohttpSession):
         if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
             try:
                 response = model.model_validate(self.json_loads(content), context={"bot": bot})
-            except Exception:  # noqa: BLE001 - aiogram's check below says what is wrong with it
+            except Exception:
                 response = None
             if response is not None and response.ok:
                 return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -353,8 +354,10 @@ async def poll_until_signalled(settings: Settings) -> None:
 
     engine = engine_from_settings(settings)
     runtime = build_runtime(settings, session_factory(engine))
+    gc.freeze()  # out of the cyclic collector's sweeps: what was built lives as long as the process
     try:
         await start_polling(runtime, settings.bot_identity_file, handle_signals=True)
     finally:
+        gc.unfreeze()
         await runtime.close()
         await engine.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -25,7 +24,14 @@ from api import webchat, zalo
 from api.export_jobs import ExportJobRunner
 from api.limits import ApiLimits
 from api.logcontext import RequestContextMiddleware
-from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling, webhook_answer
+from bot.runtime import (
+    BotRuntime,
+    build_runtime,
+    serving_heap,
+    set_webhook,
+    start_polling,
+    webhook_answer,
+)
 from core.clock import Clock
 from core.config import Settings, get_settings
 from storage.db import engine_from_settings, session_factory
@@ -116,14 +122,10 @@ def create_app(
         # beside any channel that can send: a Zalo-only deployment (no Telegram token) reminds too
         if background is not None and (svc.bot is not None or settings.zalo_configured):
             svc.scheduler = background(settings, svc.sessions, svc.bot.bot if svc.bot else None, clock)
-        # what startup built lives as long as the process: out of the cyclic collector's sweeps (each full
-        # sweep of aiogram's and pydantic's hundreds of thousands of objects takes about 0.5 s of CPU);
-        # back in at shutdown, so that a process which starts the app again can collect the old one
-        gc.freeze()
         try:
-            yield
+            with serving_heap():  # what startup built stays out of the garbage collector's sweeps
+                yield
         finally:
-            gc.unfreeze()
             await svc.export_jobs.stop()
             if svc.scheduler is not None:
                 await svc.scheduler.stop()

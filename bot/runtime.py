@@ -52,9 +52,9 @@ def serving_heap() -> Iterator[None]:
     sweeps, and the youngest generation is collected every ``SERVING_GC_THRESHOLD`` allocations.
 
     The modules, aiogram's and pydantic's models and the app are hundreds of thousands of objects that
-    live as long as the process: a full sweep of them took about 0.5 s of CPU, and the young
-    generation, run every 700 allocations, about a millisecond of every update in bench/bench_webhook.py
-    (a few hundred updates per full sweep, a few allocations of thousands per update). Both come back
+    live as long as the process: a full sweep of them took about 0.5 s of CPU (one every few hundred
+    updates in bench/bench_webhook.py), and the young generation, run every 700 allocations, about a
+    millisecond of every update (thousands of allocations each). Both come back
     as they were when serving ends, so that a process which starts serving again (the test suite) can
     collect what it no longer uses. Nothing else changes: refcounting frees what it always freed, and
     the collector still finds every cycle, only less often."""

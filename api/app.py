@@ -24,7 +24,14 @@ from api import webchat, zalo
 from api.export_jobs import ExportJobRunner
 from api.limits import ApiLimits
 from api.logcontext import RequestContextMiddleware
-from bot.runtime import BotRuntime, build_runtime, set_webhook, start_polling, webhook_answer
+from bot.runtime import (
+    BotRuntime,
+    build_runtime,
+    serving_heap,
+    set_webhook,
+    start_polling,
+    webhook_answer,
+)
 from core.clock import Clock
 from core.config import Settings, get_settings
 from storage.db import engine_from_settings, session_factory
@@ -116,7 +123,8 @@ def create_app(
         if background is not None and (svc.bot is not None or settings.zalo_configured):
             svc.scheduler = background(settings, svc.sessions, svc.bot.bot if svc.bot else None, clock)
         try:
-            yield
+            with serving_heap():  # what startup built stays out of the garbage collector's sweeps
+                yield
         finally:
             await svc.export_jobs.stop()
             if svc.scheduler is not None:

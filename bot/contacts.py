@@ -13,11 +13,12 @@ import re
 from functools import partial
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, Message
 
+from bot.filters import private_callback, private_message
 from bot.handlers import event_from_message
 from bot.middlewares import Replies
 from bot.render import decode_choice, keyboard, split_text
@@ -51,7 +52,7 @@ async def _flow_active(message: Message, fsm_storage: BaseStorage, bot: Bot) -> 
     return data.get("step") in ACTIVE_STEPS
 
 
-def _is_contact_message(message: Message) -> bool:
+async def _is_contact_message(message: Message) -> bool:
     text = message.text or ""
     if INVITE_START.match(text):
         return True
@@ -59,7 +60,7 @@ def _is_contact_message(message: Message) -> bool:
     return bool(match and match.group(1) in COMMANDS)
 
 
-def _is_contact_callback(query: CallbackQuery) -> bool:
+async def _is_contact_callback(query: CallbackQuery) -> bool:
     decoded = decode_choice(query.data)
     return decoded is not None and decoded[1].startswith(PREFIX)
 
@@ -137,8 +138,8 @@ def _incoming_file(message: Message, bot: Bot, uow: Any) -> IncomingFile | None:
 def setup(adapter: ContactAdapter) -> Router:
     """The contacts router (private chats only)."""
     router = Router(name="contacts")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(private_message)
+    router.callback_query.filter(private_callback)
 
     async def on_message(
         message: Message, uow: Any, bot: Bot, fsm_storage: BaseStorage, replies: Replies

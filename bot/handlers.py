@@ -6,12 +6,13 @@ import logging
 from functools import partial
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.filters import private_callback, private_message
 from bot.middlewares import Replies
 from bot.render import decode_choice, keyboard, split_text
 from core.clock import Clock
@@ -82,8 +83,8 @@ class TelegramAdapter:
 def setup(adapter: TelegramAdapter) -> Router:
     """The router of the citizen conversation (private chats only)."""
     router = Router(name="citizen")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(private_message)
+    router.callback_query.filter(private_callback)
 
     @router.message()
     async def on_message(

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.fsm import bind_unit_of_work
 from core.clock import Clock
 from core.i18n import t
-from storage.db import insert_of
+from storage.db import connection_of, insert_of
 from storage.models import ProcessedUpdateRow
 from storage.uow import EntrypointUnitOfWork
 from telemetry.metrics import UPDATE_ERRORS, UPDATES_DUPLICATE
@@ -136,7 +136,8 @@ async def mark_handled(session: AsyncSession, bot_id: int, update_id: int, now: 
     RETURNING``, PostgreSQL and SQLite ≥ 3.35)."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     values = {"bot_id": bot_id, "update_id": update_id, "handled_at": now}
-    return (await session.execute(_mark_statement(dialect), values)).scalar() is not None
+    connection = await connection_of(session)
+    return (await connection.execute(_mark_statement(dialect), values)).scalar() is not None
 
 
 async def was_handled(sessions: async_sessionmaker[AsyncSession], bot_id: int, update_id: int) -> bool:

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from aiogram import Bot, Dispatcher
+from aiogram.client.default import Default
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.fsm.storage.base import DEFAULT_DESTINY, BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiohttp import ClientError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import contacts, flood, handlers
@@ -33,6 +39,33 @@ from core.i18n import t
 from storage.dialogs import SqlDialogStore
 
 log = logging.getLogger(__name__)
+
+
+#: allocations (less deallocations) between two runs of the cyclic collector's youngest generation while
+#: serving; Python's default is 700
+SERVING_GC_THRESHOLD = 20_000
+
+
+@contextmanager
+def serving_heap() -> Iterator[None]:
+    """While a process serves: what its startup built is frozen out of the cyclic garbage collector's
+    sweeps, and the youngest generation is collected every ``SERVING_GC_THRESHOLD`` allocations.
+
+    The modules, aiogram's and pydantic's models and the app are hundreds of thousands of objects that
+    live as long as the process: a full sweep of them took about 0.5 s of CPU (one every few hundred
+    updates in bench/bench_webhook.py), and the young generation, run every 700 allocations, about a
+    millisecond of every update (thousands of allocations each). Both come back
+    as they were when serving ends, so that a process which starts serving again (the test suite) can
+    collect what it no longer uses. Nothing else changes: refcounting frees what it always freed, and
+    the collector still finds every cycle, only less often."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(SERVING_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def conversation_settings(settings: Settings) -> ConversationSettings:
@@ -81,24 +114,98 @@ def build_storage(
     return storage, SimpleEventIsolation()
 
 
+class _NotPlain(Exception):
+    """A value the JSON body does not carry as is (a file, a date, a default set on the bot...)."""
+
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def _plain(value: Any, bot: Bot) -> Any:
+    """``value`` as aiogram's form would send it, as a JSON value: None entries dropped; a default the
+    bot leaves unset resolved to None. Raises :class:`_NotPlain` on anything else."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool or kind is float:
+        return value
+    if kind is dict:
+        return {k: p for k, item in value.items() if (p := _plain(item, bot)) is not None}
+    if kind is list:
+        return [p for item in value if (p := _plain(item, bot)) is not None]
+    if kind is Default and bot.default[value.name] is None:
+        return None
+    raise _NotPlain
+
+
 class BotSession(AiohttpSession):
-    """aiogram's aiohttp session, keeping the ``Response[T]`` model of every Bot API method it has called.
+    """aiogram's aiohttp session, with a JSON body for a call without files, and the ``Response[T]``
+    model of every Bot API method it has called kept.
+
+    aiogram posts every call as a url-encoded form, each nested value (a keyboard) JSON-encoded and then
+    percent-encoded, and checks every value for a file on the way; a call whose parameters are plain
+    values (text, numbers, keyboards) goes as one JSON object instead, which the Bot API reads alike
+    (the same parameters, None ones left out as the form leaves them out); anything else goes as
+    aiogram sends it.
 
     aiogram validates each answer with ``Response[method.__returning__]``; pydantic caches parametrised
     generic models only weakly, so once the garbage collector has taken one, the next call rebuilds it
     (its whole schema: milliseconds of CPU, a tenth of an update's cost in bench/bench_webhook.py).
-    Holding the class here keeps pydantic's cache warm; the validation itself is unchanged.
+    Holding the class here keeps pydantic's cache warm, and a successful answer is validated with it
+    directly; any other answer goes through aiogram's own check (its errors unchanged).
     """
 
     _response_models: ClassVar[dict[Any, type[Response[Any]]]] = {}
 
+    def _response_model(self, method: TelegramMethod[TelegramType]) -> type[Response[TelegramType]]:
+        returning = method.__returning__
+        model = self._response_models.get(returning)
+        if model is None:
+            model = self._response_models[returning] = Response[returning]  # type: ignore[valid-type]
+        return model
+
     def check_response(
         self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
     ) -> Response[TelegramType]:
-        returning = method.__returning__
-        if returning not in self._response_models:
-            self._response_models[returning] = Response[returning]  # type: ignore[valid-type]
+        model = self._response_model(method)
+        if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
+            try:
+                response = model.model_validate(self.json_loads(content), context={"bot": bot})
+            except Exception:
+                response = None
+            if response is not None and response.ok:
+                return response
         return super().check_response(bot, method, status_code, content)
+
+    def json_body(self, bot: Bot, method: TelegramMethod[TelegramType]) -> bytes | None:
+        """The call's parameters as a JSON object, or None when one of them is not a plain value."""
+        try:
+            params = {
+                key: prepared
+                for key, value in method.model_dump(warnings=False).items()
+                if (prepared := _plain(value, bot)) is not None and prepared != ""
+            }
+        except _NotPlain:
+            return None
+        return json.dumps(params, ensure_ascii=False).encode()
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        body = self.json_body(bot, method)
+        if body is None:
+            return await super().make_request(bot, method, timeout)
+        session = await self.create_session()
+        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        try:
+            async with session.post(
+                url, data=body, headers=_JSON_HEADERS, timeout=self.timeout if timeout is None else timeout
+            ) as resp:
+                raw_result = await resp.text()
+        except TimeoutError as e:
+            raise TelegramNetworkError(method=method, message="Request timeout error") from e
+        except ClientError as e:
+            raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
+        response = self.check_response(bot=bot, method=method, status_code=resp.status, content=raw_result)
+        return cast(TelegramType, response.result)
 
 
 async def webhook_answer(bot: Bot, result: object) -> dict[str, Any] | None:
@@ -277,7 +384,8 @@ async def poll_until_signalled(settings: Settings) -> None:
     engine = engine_from_settings(settings)
     runtime = build_runtime(settings, session_factory(engine))
     try:
-        await start_polling(runtime, settings.bot_identity_file, handle_signals=True)
+        with serving_heap():
+            await start_polling(runtime, settings.bot_identity_file, handle_signals=True)
     finally:
         await runtime.close()
         await engine.dispose()

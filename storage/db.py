@@ -21,10 +21,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from core.config import Settings
 from storage import refcache
+from storage.sqlite_cursor import one_hop
 
 logging.getLogger("aiosqlite").setLevel(logging.INFO)  # its DEBUG lines hold the bound parameters
 
@@ -87,6 +94,7 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            one_hop(dbapi_connection)  # a statement in one call to aiosqlite's thread, not four
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -149,6 +157,33 @@ def insert_of(dialect: str) -> Callable[..., Any]:
 def dialect_insert(session: AsyncSession) -> Callable[..., Any]:
     """The ``insert`` construct of the database the session is bound to (see :func:`insert_of`)."""
     return insert_of(session.bind.dialect.name if session.bind else "sqlite")
+
+
+_KEPT = "gopy_transaction_connection"
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """The connection of the session's transaction (begun if there is none), for a Core statement.
+
+    ``AsyncSession.execute`` takes a statement through the ORM's execute path (its compile state, its
+    events, the transaction's connection looked up again) before the connection runs it; a Core statement
+    built once needs none of that. The connection is kept in ``session.info`` with the transaction it
+    belongs to, and handed out again while that transaction is the session's and still open: one call
+    to the session per transaction instead of one per statement. Same connection, same transaction;
+    nothing else changes (the session's ``autoflush`` is off, see :func:`session_factory`)."""
+    transaction = session.sync_session.get_transaction()
+    kept = session.info.get(_KEPT)
+    if (
+        kept is not None
+        and transaction is not None
+        and kept[0] is transaction
+        and transaction.is_active
+        and not kept[1].closed
+    ):
+        return kept[1]  # type: ignore[no-any-return]
+    connection = await session.connection()
+    session.info[_KEPT] = (session.sync_session.get_transaction(), connection)
+    return connection
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:

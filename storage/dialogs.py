@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock, SystemClock
-from storage.db import insert_of
+from storage.db import connection_of, insert_of
 from storage.models import DialogStateRow
 
 _TABLE = DialogStateRow.__table__
@@ -48,7 +48,7 @@ class SqlDialogStore:
         self._clock = clock or SystemClock()
 
     async def get(self, session: AsyncSession, key: str) -> tuple[str | None, dict[str, Any]]:
-        row = (await session.execute(_GET, {"key": key})).first()
+        row = (await (await connection_of(session)).execute(_GET, {"key": key})).first()
         if row is None:
             return None, {}
         return row.state, dict(row.data or {})
@@ -58,7 +58,7 @@ class SqlDialogStore:
     ) -> dict[str, tuple[str | None, dict[str, Any]]]:
         """The rows of several keys in one statement; a key without a row gets ``(None, {})``."""
         found: dict[str, tuple[str | None, dict[str, Any]]] = dict.fromkeys(keys, (None, {}))
-        for row in await session.execute(_GET_MANY, {"keys": list(keys)}):
+        for row in await (await connection_of(session)).execute(_GET_MANY, {"keys": list(keys)}):
             found[row.key] = (row.state, dict(row.data or {}))
         return found
 
@@ -73,7 +73,7 @@ class SqlDialogStore:
     ) -> None:
         dialect = session.bind.dialect.name if session.bind else "sqlite"
         values = {"key": key, "updated_at": self._clock.now(), "state": state, "data": data or {}}
-        await session.execute(_upsert(dialect, fields), values)
+        await (await connection_of(session)).execute(_upsert(dialect, fields), values)
 
     async def delete(self, session: AsyncSession, key: str) -> None:
         await session.execute(delete(DialogStateRow).where(DialogStateRow.key == key))

@@ -30,7 +30,7 @@ from core.domain import (
 )
 from core.staff.meeting_rows import MeetingEntry
 from core.text import fold_for_matching, fold_for_search
-from storage.db import insert_of
+from storage.db import connection_of, insert_of
 from storage.models import (
     CongressRow,
     DocumentRow,
@@ -422,7 +422,8 @@ class SqlRespondentRepository:
         values = {**profile.as_dict(), "profile_done": True}
         row = self._kept(respondent_id)
         params = {f"new_{key}": value for key, value in values.items()}
-        result = await self.session.execute(_UPDATE_PROFILE, {"respondent_id": respondent_id, **params})
+        connection = await connection_of(self.session)
+        result = await connection.execute(_UPDATE_PROFILE, {"respondent_id": respondent_id, **params})
         if row is not None:  # the kept row, if any, says what the database now says
             for key, value in values.items():
                 set_committed_value(row, key, value)
@@ -476,7 +477,8 @@ class SqlFeedbackRepository:
         params = {_OPINION_PARAM + name: values[name] for name in _OPINION_VALUES}
         params["opinion_now"] = now
         dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        new_id = (await self.session.execute(_opinion_insert(dialect), params)).scalar()
+        connection = await connection_of(self.session)
+        new_id = (await connection.execute(_opinion_insert(dialect), params)).scalar()
         if new_id is None:
             return False
         feedback.id = new_id

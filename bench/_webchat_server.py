@@ -1,9 +1,11 @@
 """The server side of bench/bench_webchat.py, run as a child process: Gopy's whole API app under uvicorn,
 in one process or ``--workers N`` (uvicorn's own supervisor: N processes on one listening socket).
 
-Each worker counts the SQL statements and transactions of its engines (SQLAlchemy engine events) and, at
-its lifespan's shutdown, writes them to ``<counts-dir>/<pid>.json`` (and its cProfile statistics to
-``<profile-dir>/<pid>.prof`` when asked): the benchmark sums the files once the server has stopped.
+Each worker counts the SQL statements and transactions of its engines (SQLAlchemy engine events), the web
+chat events it answered and the garbage collector's passes (``gc.callbacks``: collections and CPU time
+per generation) and, at its lifespan's shutdown, writes them to ``<counts-dir>/<pid>.json`` (and its
+cProfile statistics, CPU time of the thread, to ``<profile-dir>/<pid>.prof`` when asked): the benchmark
+sums the files once the server has stopped.
 
 Usage (by the benchmark)::
 
@@ -16,8 +18,11 @@ Everything else comes from the environment the benchmark sets (``REDIS_URL``, ``
 from __future__ import annotations
 
 import argparse
+import gc
+import inspect
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +45,7 @@ def app() -> Any:
     if args["profile_dir"]:
         import cProfile
 
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)  # CPU time: waiting on a socket is not counted
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=args["database_url"],
@@ -49,7 +54,23 @@ def app() -> Any:
         db_pool_size=args["pool_size"],
         db_max_overflow=args["max_overflow"],
     )
-    gopy = create_app(settings)
+    # as `gopy api` serves it (a baseline tree from before ``settle`` has no such argument)
+    settles = "settle" in inspect.signature(create_app).parameters
+    gopy = create_app(settings, settle=True) if settles else create_app(settings)
+    started: list[float] = []
+    serving: list[bool] = []  # counted once the lifespan has started (the load and the reference)
+
+    def collecting(phase: str, info: dict[str, Any]) -> None:
+        if not serving:
+            return
+        if phase == "start":
+            started.append(time.thread_time())
+        elif started:
+            generation = info["generation"]
+            COUNTS[f"gc_collections_{generation}"] += 1
+            COUNTS[f"gc_us_{generation}"] += int((time.thread_time() - started.pop()) * 1e6)
+
+    gc.callbacks.append(collecting)
 
     def dump() -> None:
         if profile is not None:
@@ -61,12 +82,16 @@ def app() -> Any:
 
     async def wrapped(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
+            if scope["type"] == "http" and scope["path"] == "/chat/api/events":
+                COUNTS["web_events"] += 1
             await gopy(scope, receive, send)
             return
 
         async def sending(message: Any) -> None:
-            if message["type"] == "lifespan.startup.complete" and profile is not None:
-                profile.enable()
+            if message["type"] == "lifespan.startup.complete":
+                serving.append(True)
+                if profile is not None:
+                    profile.enable()
             if message["type"] == "lifespan.shutdown.complete":
                 dump()
             await send(message)

@@ -29,7 +29,9 @@ another source tree of Gopy (e.g. ``git archive main``), alternately, as ``basel
 
 Prints one JSON object: events/s, submissions/s, p50/p95/p99 per event, server CPU ms per event (every
 process of the server, from /proc), SQL statements and transactions per event (SQLAlchemy engine events
-in each worker; the page opens are included), failures; medians over ``--runs``. ``GOPY_BENCH_PROFILE_DIR``
+in each worker; the page opens are included), the events each worker answered (how evenly uvicorn's
+workers share the connections), the garbage collector's CPU per event (its passes in the workers from
+startup to shutdown, the reference's requests included), failures; medians over ``--runs``. ``GOPY_BENCH_PROFILE_DIR``
 writes each worker's cProfile statistics there.
 """
 
@@ -231,11 +233,14 @@ async def run_once(
     sql: Counter[str] = Counter()
     shapes: Counter[str] = Counter()
     serving = 0
+    per_worker: list[int] = []
     for file in counts.glob("*.json"):
         written = json.loads(file.read_text())
         serving += written["counts"].get("statements", 0) > 0
+        per_worker.append(written["counts"].get("web_events", 0))
         sql.update(written["counts"])
         shapes.update(written["shapes"])
+    gc_us = sum(sql[f"gc_us_{generation}"] for generation in range(3))
     if STATEMENTS:
         print(json.dumps(dict(shapes.most_common()), indent=1, ensure_ascii=False), file=sys.stderr)
     return {
@@ -252,6 +257,9 @@ async def run_once(
         "sql_commits_per_event": round(sql["transactions_commit"] / events, 2),
         "db_connections_opened": sql["connections_opened"],
         "workers_serving": serving,
+        "events_per_worker": sorted(per_worker, reverse=True),
+        "server_gc_ms_per_event": round(gc_us / 1000 / events, 3),
+        "gc_collections": [sql[f"gc_collections_{generation}"] for generation in range(3)],
         "failures": dict(load.failures),
         "reference_healthz_per_second": len(reference) / reference_elapsed,
         "reference_healthz_ms_p95": percentile(reference, 0.95),

@@ -10,9 +10,12 @@ Usage::
     .venv/bin/python bench/bench_webchat.py --tiny
 
 The server is the real app (``api.app.create_app``) under uvicorn in a child process
-(bench/_webchat_server.py; ``--workers N`` runs uvicorn's supervisor with N worker processes on one
-socket, and then the dialog state, the per-session lock and the rate limits are in Redis: ``REDIS_URL``
-with a database of its own and a key prefix of this run). The database is a scratch one (PostgreSQL: a
+(bench/_webchat_server.py; ``--workers N`` runs N worker processes, each with a listening socket of its
+own on the port (``SO_REUSEPORT``: the kernel spreads the connections over them, as a proxy in front of N
+``gopy api`` would; ``--balance shared``: uvicorn's supervisor and one shared socket, where the first
+worker awake accepts every connection the load generator opens at once), and then the dialog state, the
+per-session lock and the rate limits are in Redis: ``REDIS_URL`` with a database of its own and a key
+prefix of this run). The database is a scratch one (PostgreSQL: a
 database with a unique name, dropped afterwards; SQLite: a file), migrated with the real Alembic
 migrations and loaded with the bundled documents and lists.
 
@@ -173,13 +176,20 @@ class Load:
 
 @contextlib.asynccontextmanager
 async def server_process(
-    url: str, home: Path, workers: int, pool: tuple[int, int], env_extra: dict[str, str], source: Path
+    url: str,
+    home: Path,
+    workers: int,
+    pool: tuple[int, int],
+    env_extra: dict[str, str],
+    source: Path,
+    balance: str = "reuseport",
 ) -> AsyncIterator[tuple[str, int, Path]]:
     port = free_port()
     counts = home / f"counts-{port}"
     counts.mkdir(parents=True)
     command = [sys.executable, str(ROOT / "bench" / "_webchat_server.py"), "--port", str(port)]
     command += ["--database-url", url, "--home", str(home), "--workers", str(workers)]
+    command += ["--balance", balance]
     command += ["--pool-size", str(pool[0]), "--max-overflow", str(pool[1])]
     command += ["--counts-dir", str(counts), "--profile-dir", PROFILE_DIR or ""]
     lock = source / "requirements.lock"
@@ -188,6 +198,11 @@ async def server_process(
     base = f"http://127.0.0.1:{port}"
     env = server_env(source, env_extra)
     async with serving(command, env, home, base, answers=3 * workers, timeout=90) as proc:
+        deadline = time.monotonic() + 90
+        while len(list(counts.glob("*.ready"))) < workers:  # every worker takes connections before the load
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{len(list(counts.glob('*.ready')))} of {workers} workers started")
+            await asyncio.sleep(0.1)  # waiting for child processes to start, not a timing
         yield base, proc.pid, counts
 
 
@@ -204,7 +219,11 @@ async def run_once(
         env["REDIS_URL"] = f"{REDIS}/{redis_db}"
         env["GOPY_WEBCHAT_REDIS_PREFIX"] = f"gopy-bench-{os.getpid()}:rl:"
     pool = (args.pool_size, args.max_overflow)
-    async with server_process(url, home, args.workers, pool, env, source) as (base, pid, counts):
+    async with server_process(url, home, args.workers, pool, env, source, args.balance) as (
+        base,
+        pid,
+        counts,
+    ):
         # no kept-alive connection reused after uvicorn's 5 s keep-alive could have closed it (a pause
         # of up to 4.5 s, plus a connection idle since another person's event)
         connector = aiohttp.TCPConnector(limit=args.users, keepalive_timeout=4)
@@ -236,7 +255,7 @@ async def run_once(
     per_worker: list[int] = []
     for file in counts.glob("*.json"):
         written = json.loads(file.read_text())
-        serving += written["counts"].get("statements", 0) > 0
+        serving += written["counts"].get("web_events", 0) > 0
         per_worker.append(written["counts"].get("web_events", 0))
         sql.update(written["counts"])
         shapes.update(written["shapes"])
@@ -304,6 +323,13 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100, help="people at the same time")
     parser.add_argument("--rounds", type=int, default=1, help="submissions of each person, one after another")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (>1: with Redis)")
+    parser.add_argument(
+        "--balance",
+        choices=("reuseport", "shared"),
+        default="reuseport",
+        help="with --workers > 1: a listening socket per worker (SO_REUSEPORT, the kernel spreads the "
+        "connections), or uvicorn's supervisor with one shared socket (the first worker awake takes them)",
+    )
     parser.add_argument("--pool-size", type=int, default=5, help="GOPY_DB_POOL_SIZE of each worker")
     parser.add_argument("--max-overflow", type=int, default=10, help="GOPY_DB_MAX_OVERFLOW of each worker")
     parser.add_argument("--think-ms", type=float, default=0, help="pause of a person between two events")
@@ -341,6 +367,7 @@ def main() -> None:
             "users": args.users,
             "rounds": args.rounds,
             "workers": args.workers,
+            "balance": args.balance if args.workers > 1 else None,
             "think_ms": args.think_ms,
             "events_per_submission": len(STEPS),
             "runs": args.runs,

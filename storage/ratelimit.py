@@ -113,9 +113,11 @@ class RateLimits:
         self._local: LocalWindows | None = None
         self._limiter: MovingWindowRateLimiter | None = None
         if redis_url:
-            from redis.asyncio import ConnectionPool, Redis
+            from redis.asyncio import Redis
 
-            self._pool = ConnectionPool.from_url(redis_url)
+            from storage.redis_pool import connection_pool
+
+            self._pool = connection_pool(redis_url)
             storage = RedisStorage(
                 "async+redis://",
                 wrap_exceptions=True,

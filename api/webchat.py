@@ -565,6 +565,7 @@ def setup() -> APIRouter:
             identity=Identity.from_settings(settings, conv_settings),
         )
         app.state.webchat = chat
+        _ = chat.ui_json  # the page's texts (every language's catalog read) before the first person comes
         try:
             yield
         finally:

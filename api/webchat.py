@@ -62,7 +62,7 @@ from core.conversation.model import Context, ConversationSettings, Event, Outcom
 from core.domain import Channel
 from core.feedback import hash_user_id
 from core.i18n import LANGUAGES, normalize_language, t
-from storage.ratelimit import RateLimits
+from storage.ratelimit import RateLimits, Windows
 from storage.uow import EntrypointUnitOfWork
 from telemetry.metrics import UPDATE_ERRORS, UPDATES_HANDLED
 
@@ -131,6 +131,29 @@ if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 end
 return {0}
 """
+# The same, after counting the event in its moving windows first (ratelimit.HIT_IN_TURN, the same keys and
+# arguments after the lock's two): stops at the first full window and answers {-its number}, without the lock.
+COUNT_ACQUIRE_AND_READ = """
+if #ARGV > 2 then
+  local timestamp = tonumber(ARGV[3])
+  for i = 1, #KEYS - 2 do
+    local key = KEYS[i + 2]
+    local limit = tonumber(ARGV[2 * i + 2])
+    local expiry = tonumber(ARGV[2 * i + 3])
+    local entry = redis.call('lindex', key, limit - 1)
+    if entry and tonumber(entry) >= timestamp - expiry then
+      return {-i}
+    end
+    redis.call('lpush', key, timestamp)
+    redis.call('ltrim', key, 0, limit - 1)
+    redis.call('expire', key, expiry)
+  end
+end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('get', KEYS[2])}
+end
+return {0}
+"""
 # Write the new states (SET … EX, or DEL for an empty one, as aiogram's RedisStorage does) and release the
 # lock when this token still holds it (redis-py's release check), in one round trip.
 WRITE_AND_RELEASE = """
@@ -174,6 +197,7 @@ class RedisTurns:
         ttl = storage.data_ttl
         self.ttl = 0 if ttl is None else int(ttl.total_seconds() if not isinstance(ttl, int) else ttl)
         self._acquire = storage.redis.register_script(ACQUIRE_AND_READ)
+        self._count_and_acquire = storage.redis.register_script(COUNT_ACQUIRE_AND_READ)
         self._release = storage.redis.register_script(WRITE_AND_RELEASE)
 
     @classmethod
@@ -182,16 +206,24 @@ class RedisTurns:
             return cls(storage, isolation)
         return None
 
-    async def begin(self, key: StorageKey) -> tuple[str, dict[str, Any]]:
-        """Wait for the session's lock; its token and the session's state."""
+    async def begin(self, key: StorageKey, windows: Windows | None = None) -> tuple[str, dict[str, Any]]:
+        """Wait for the session's lock; its token and the session's state. With ``windows`` the event is
+        first counted in them (in the first round trip only); raises :class:`Refused` (the lock not
+        taken) when one of them is full."""
         lock = self.isolation.key_builder.build(key, "lock")
         data = self.storage.key_builder.build(key, "data")
         token = uuid.uuid4().hex  # the holder's random token
-        while True:
+        if windows is not None:
+            taken = await self._count_and_acquire(
+                keys=[lock, data, *windows.keys], args=[token, self.lock_ms, *windows.args]
+            )
+            if taken[0] < 0:
+                raise Refused(-int(taken[0]))
+        else:
             taken = await self._acquire(keys=[lock, data], args=[token, self.lock_ms])
-            if taken[0]:
-                break
+        while not taken[0]:
             await asyncio.sleep(self.RETRY_SECONDS)
+            taken = await self._acquire(keys=[lock, data], args=[token, self.lock_ms])
         value = taken[1] if len(taken) > 1 and taken[1] else None
         if value is None:
             return token, {}
@@ -207,6 +239,14 @@ class RedisTurns:
             values.append(self.storage.json_dumps(value) if value else "")
         if not await self._release(keys=keys, args=values):
             raise LockNotOwnedError("the session's lock expired before its event was answered")
+
+
+class Refused(Exception):
+    """The event's ``number``-th moving window is full (nothing taken, the later windows not counted)."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
 
 
 # ---------------------------------------------------------------------------------------- the channel
@@ -273,12 +313,18 @@ class WebChat:
         chat_id = WEB_KEY_OFFSET - int(self._mac("webchat-key", sid)[:14], 16)
         return StorageKey(bot_id=0, chat_id=chat_id, user_id=chat_id)
 
+    def _limits(self, sid: str, ip: str) -> tuple[tuple[str, str, int, float], ...]:
+        window = self.settings.window_seconds
+        return ("s", sid, self.settings.session_limit, window), ("ip", ip, self.settings.ip_limit, window)
+
     async def limit(self, sid: str, ip: str) -> float:
         """Seconds to wait when this session or this address is going too fast, else 0."""
-        window = self.settings.window_seconds
-        return await self.limiter.hit_each(
-            ("s", sid, self.settings.session_limit, window), ("ip", ip, self.settings.ip_limit, window)
-        )
+        return await self.limiter.hit_each(*self._limits(sid, ip))
+
+    def windows(self, sid: str, ip: str) -> Windows | None:
+        """With Redis turns and limits: the event's windows, counted as its turn takes the session's lock
+        (one round trip for both), else None (``limit`` counts it first)."""
+        return self.limiter.windows(*self._limits(sid, ip)) if self.turns is not None else None
 
     async def view(self, sid: str) -> dict[str, Any]:
         async with EntrypointUnitOfWork(self.sessions) as uow:
@@ -293,9 +339,13 @@ class WebChat:
             "lang": normalize_language(conv.get("lang")),
         }
 
-    async def handle(self, sid: str, event: Event) -> tuple[dict[str, Any], str | None]:
+    async def handle(
+        self, sid: str, event: Event, windows: Windows | None = None
+    ) -> tuple[dict[str, Any], str | None]:
         """Run one event under the session's lock, in one unit of work with its dialog state; return what to
-        show and, when the person consented now, the new session id (the old one is revoked).
+        show and, when the person consented now, the new session id (the old one is revoked). ``windows``
+        (Redis turns): the event is counted in them as the lock is taken; raises :class:`RateLimited`
+        when one is full.
 
         With the SQL storage the state is written in the event's transaction. With Redis it is written
         once that transaction is committed and its connection is back in the pool: no connection is held
@@ -307,7 +357,14 @@ class WebChat:
             async with self.isolation.lock(key):
                 outcome, rotated = await self._turn(key, None, event)
         else:
-            token, data = await turns.begin(key)
+            try:
+                token, data = await turns.begin(key, windows)
+            except Refused as refused:
+                assert windows is not None
+                wait = await self.limiter.refused_wait(windows, refused.number)
+                if wait:
+                    raise RateLimited(wait) from None
+                token, data = await turns.begin(key)  # the storage did not tell the wait: let through
             writes: list[tuple[StorageKey, dict[str, Any]]] = []
             try:
                 outcome, rotated = await self._turn(key, data, event, writes)
@@ -375,6 +432,14 @@ class WebChat:
 
 class SessionRevoked(Exception):
     """The session id was rotated away; the page must be reloaded."""
+
+
+class RateLimited(Exception):
+    """The session or the address is going too fast: ``wait`` seconds."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(wait)
+        self.wait = wait
 
 
 def _reply_json(reply: Reply) -> dict[str, Any]:
@@ -506,6 +571,11 @@ def _error(status: int, code: str, *, retry_after: float | None = None, **params
     return JSONResponse(error_body(f"webchat.{code}", params, **extra), status_code=status, headers=headers)
 
 
+def _slow_down(wait: float) -> JSONResponse:
+    log.info("web chat refused", extra={"reason": "rate_limited"})
+    return _error(429, "slow_down", retry_after=wait, seconds=math.ceil(wait))
+
+
 def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
@@ -565,6 +635,7 @@ def setup() -> APIRouter:
             identity=Identity.from_settings(settings, conv_settings),
         )
         app.state.webchat = chat
+        _ = chat.ui_json  # the page's texts (every language's catalog read) before the first person comes
         try:
             yield
         finally:
@@ -583,21 +654,29 @@ def setup() -> APIRouter:
         if not chat.csrf_ok(sid, request.headers.get("x-csrf-token", "")) or not _same_origin(request):
             log.info("web chat refused", extra={"reason": "csrf"})
             return _error(403, "csrf")
-        wait = await chat.limit(sid, _client_ip(request))
-        if wait:
-            log.info("web chat refused", extra={"reason": "rate_limited"})
-            return _error(429, "slow_down", retry_after=wait, seconds=math.ceil(wait))
+        ip = _client_ip(request)
+        # with Redis a well-formed event is counted as its turn takes the session's lock (one round trip);
+        # otherwise, as without Redis, it is counted before anything else is answered
+        windows = chat.windows(sid, ip)
+        if windows is None and (wait := await chat.limit(sid, ip)):
+            return _slow_down(wait)
         body = await _read_body(request)
+        event = None
+        if body is not None:
+            try:
+                event = EventIn.model_validate_json(body).to_event(2 * chat.conv_settings.max_text_length)
+            except ValidationError:
+                event = None
+        if event is None and windows is not None and (wait := await chat.limit(sid, ip)):
+            return _slow_down(wait)
         if body is None:
             return _error(413, "too_large")
-        try:
-            event = EventIn.model_validate_json(body).to_event(2 * chat.conv_settings.max_text_length)
-        except ValidationError:
-            event = None
         if event is None:
             return _error(400, "error")
         try:
-            result, rotated = await chat.handle(sid, event)
+            result, rotated = await chat.handle(sid, event, windows)
+        except RateLimited as limited:
+            return _slow_down(limited.wait)
         except SessionRevoked:
             log.info("web chat refused", extra={"reason": "revoked_session"})
             return _error(403, "csrf")

@@ -10,9 +10,12 @@ Usage::
     .venv/bin/python bench/bench_webchat.py --tiny
 
 The server is the real app (``api.app.create_app``) under uvicorn in a child process
-(bench/_webchat_server.py; ``--workers N`` runs uvicorn's supervisor with N worker processes on one
-socket, and then the dialog state, the per-session lock and the rate limits are in Redis: ``REDIS_URL``
-with a database of its own and a key prefix of this run). The database is a scratch one (PostgreSQL: a
+(bench/_webchat_server.py; ``--workers N`` runs N worker processes, each with a listening socket of its
+own on the port (``SO_REUSEPORT``: the kernel spreads the connections over them, as a proxy in front of N
+``gopy api`` would; ``--balance shared``: uvicorn's supervisor and one shared socket, where the first
+worker awake accepts every connection the load generator opens at once), and then the dialog state, the
+per-session lock and the rate limits are in Redis: ``REDIS_URL`` with a database of its own and a key
+prefix of this run). The database is a scratch one (PostgreSQL: a
 database with a unique name, dropped afterwards; SQLite: a file), migrated with the real Alembic
 migrations and loaded with the bundled documents and lists.
 
@@ -29,7 +32,9 @@ another source tree of Gopy (e.g. ``git archive main``), alternately, as ``basel
 
 Prints one JSON object: events/s, submissions/s, p50/p95/p99 per event, server CPU ms per event (every
 process of the server, from /proc), SQL statements and transactions per event (SQLAlchemy engine events
-in each worker; the page opens are included), failures; medians over ``--runs``. ``GOPY_BENCH_PROFILE_DIR``
+in each worker; the page opens are included), the events each worker answered (how evenly uvicorn's
+workers share the connections), the garbage collector's CPU per event (its passes in the workers from
+startup to shutdown, the reference's requests included), failures; medians over ``--runs``. ``GOPY_BENCH_PROFILE_DIR``
 writes each worker's cProfile statistics there.
 """
 
@@ -171,13 +176,20 @@ class Load:
 
 @contextlib.asynccontextmanager
 async def server_process(
-    url: str, home: Path, workers: int, pool: tuple[int, int], env_extra: dict[str, str], source: Path
+    url: str,
+    home: Path,
+    workers: int,
+    pool: tuple[int, int],
+    env_extra: dict[str, str],
+    source: Path,
+    balance: str = "reuseport",
 ) -> AsyncIterator[tuple[str, int, Path]]:
     port = free_port()
     counts = home / f"counts-{port}"
     counts.mkdir(parents=True)
     command = [sys.executable, str(ROOT / "bench" / "_webchat_server.py"), "--port", str(port)]
     command += ["--database-url", url, "--home", str(home), "--workers", str(workers)]
+    command += ["--balance", balance]
     command += ["--pool-size", str(pool[0]), "--max-overflow", str(pool[1])]
     command += ["--counts-dir", str(counts), "--profile-dir", PROFILE_DIR or ""]
     lock = source / "requirements.lock"
@@ -186,6 +198,11 @@ async def server_process(
     base = f"http://127.0.0.1:{port}"
     env = server_env(source, env_extra)
     async with serving(command, env, home, base, answers=3 * workers, timeout=90) as proc:
+        deadline = time.monotonic() + 90
+        while len(list(counts.glob("*.ready"))) < workers:  # every worker takes connections before the load
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{len(list(counts.glob('*.ready')))} of {workers} workers started")
+            await asyncio.sleep(0.1)  # waiting for child processes to start, not a timing
         yield base, proc.pid, counts
 
 
@@ -202,7 +219,11 @@ async def run_once(
         env["REDIS_URL"] = f"{REDIS}/{redis_db}"
         env["GOPY_WEBCHAT_REDIS_PREFIX"] = f"gopy-bench-{os.getpid()}:rl:"
     pool = (args.pool_size, args.max_overflow)
-    async with server_process(url, home, args.workers, pool, env, source) as (base, pid, counts):
+    async with server_process(url, home, args.workers, pool, env, source, args.balance) as (
+        base,
+        pid,
+        counts,
+    ):
         # no kept-alive connection reused after uvicorn's 5 s keep-alive could have closed it (a pause
         # of up to 4.5 s, plus a connection idle since another person's event)
         connector = aiohttp.TCPConnector(limit=args.users, keepalive_timeout=4)
@@ -231,11 +252,14 @@ async def run_once(
     sql: Counter[str] = Counter()
     shapes: Counter[str] = Counter()
     serving = 0
+    per_worker: list[int] = []
     for file in counts.glob("*.json"):
         written = json.loads(file.read_text())
-        serving += written["counts"].get("statements", 0) > 0
+        serving += written["counts"].get("web_events", 0) > 0
+        per_worker.append(written["counts"].get("web_events", 0))
         sql.update(written["counts"])
         shapes.update(written["shapes"])
+    gc_us = sum(sql[f"gc_us_{generation}"] for generation in range(3))
     if STATEMENTS:
         print(json.dumps(dict(shapes.most_common()), indent=1, ensure_ascii=False), file=sys.stderr)
     return {
@@ -252,6 +276,9 @@ async def run_once(
         "sql_commits_per_event": round(sql["transactions_commit"] / events, 2),
         "db_connections_opened": sql["connections_opened"],
         "workers_serving": serving,
+        "events_per_worker": sorted(per_worker, reverse=True),
+        "server_gc_ms_per_event": round(gc_us / 1000 / events, 3),
+        "gc_collections": [sql[f"gc_collections_{generation}"] for generation in range(3)],
         "failures": dict(load.failures),
         "reference_healthz_per_second": len(reference) / reference_elapsed,
         "reference_healthz_ms_p95": percentile(reference, 0.95),
@@ -296,6 +323,13 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100, help="people at the same time")
     parser.add_argument("--rounds", type=int, default=1, help="submissions of each person, one after another")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (>1: with Redis)")
+    parser.add_argument(
+        "--balance",
+        choices=("reuseport", "shared"),
+        default="reuseport",
+        help="with --workers > 1: a listening socket per worker (SO_REUSEPORT, the kernel spreads the "
+        "connections), or uvicorn's supervisor with one shared socket (the first worker awake takes them)",
+    )
     parser.add_argument("--pool-size", type=int, default=5, help="GOPY_DB_POOL_SIZE of each worker")
     parser.add_argument("--max-overflow", type=int, default=10, help="GOPY_DB_MAX_OVERFLOW of each worker")
     parser.add_argument("--think-ms", type=float, default=0, help="pause of a person between two events")
@@ -333,6 +367,7 @@ def main() -> None:
             "users": args.users,
             "rounds": args.rounds,
             "workers": args.workers,
+            "balance": args.balance if args.workers > 1 else None,
             "think_ms": args.think_ms,
             "events_per_submission": len(STEPS),
             "runs": args.runs,

@@ -105,7 +105,12 @@ def build_storage(
 
         keys = DefaultKeyBuilder(prefix="gopy", with_bot_id=True, with_destiny=True)
         ttl = 86400 * settings.retention_dialog_days  # Redis expires idle dialog states itself
-        storage = RedisStorage.from_url(settings.redis_url, key_builder=keys, state_ttl=ttl, data_ttl=ttl)
+        from redis.asyncio import Redis
+
+        from storage.redis_pool import connection_pool
+
+        pool = connection_pool(settings.redis_url)  # RedisStorage.from_url's pool, one client description
+        storage = RedisStorage(Redis(connection_pool=pool), key_builder=keys, state_ttl=ttl, data_ttl=ttl)
         return storage, RedisEventIsolation(storage.redis)
     store = SqlDialogStore(clock)
     # one read per update: a text message also asks for the contact conversation's row (bot/contacts.py)

@@ -86,7 +86,7 @@ def _serve(poll: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_cleanly)
     uvicorn.run(
-        create_app(settings, poll=poll, background=start_scheduler if poll else None),
+        create_app(settings, poll=poll, background=start_scheduler if poll else None, settle=True),
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -16,6 +16,7 @@ import logging
 import math
 import time
 from collections import OrderedDict, deque
+from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerSecond
@@ -43,6 +44,18 @@ for i = 1, #KEYS do
 end
 return 0
 """
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Moving windows to count one event in (``RateLimits.windows``): the keys of ``HIT_IN_TURN`` and its
+    arguments after the first (``[timestamp, limit, expiry, limit, expiry, ...]``)."""
+
+    keys: list[str]
+    args: list[float | int]
+    items: list[tuple[RateLimitItem, str]]
+    kind: str
+
 
 #: keys counted in one process at most; past it the longest unused ones are forgotten (let through again)
 MAX_LOCAL_KEYS = 100_000
@@ -113,9 +126,11 @@ class RateLimits:
         self._local: LocalWindows | None = None
         self._limiter: MovingWindowRateLimiter | None = None
         if redis_url:
-            from redis.asyncio import ConnectionPool, Redis
+            from redis.asyncio import Redis
 
-            self._pool = ConnectionPool.from_url(redis_url)
+            from storage.redis_pool import connection_pool
+
+            self._pool = connection_pool(redis_url)
             storage = RedisStorage(
                 "async+redis://",
                 wrap_exceptions=True,
@@ -160,19 +175,36 @@ class RateLimits:
                 if wait:
                     return wait
             return 0.0
-        assert self._limiter is not None
+        windows = self.windows(*checks)
+        assert windows is not None
+        try:
+            refused = int(await self._hit_in_turn(keys=windows.keys, args=windows.args))
+            if not refused:
+                return 0.0
+            return await self._wait(*windows.items[refused - 1])
+        except (RedisError, OSError, StorageError):
+            log.warning("rate limit storage unavailable; event let through", extra={"kind": checks[0][0]})
+            return 0.0
+
+    def windows(self, *checks: tuple[str, str, int, float]) -> Windows | None:
+        """The Redis keys and arguments of ``hit_each(*checks)``'s script, for a script that counts the
+        event as it does something else in the same round trip (``None`` without Redis)."""
+        if self._limiter is None:
+            return None
         items = [(self._item(limit, window), self._key(kind, who)) for kind, who, limit, window in checks]
         keys = [f"{self._prefix}:{item.key_for(key)}" for item, key in items]
         args: list[float | int] = [time.time()]
         for item, _key in items:
             args += [item.amount, item.get_expiry()]
+        return Windows(keys, args, items, checks[0][0])
+
+    async def refused_wait(self, windows: Windows, refused: int) -> float:
+        """The seconds to wait of the ``refused``-th window (1-based) of a script that refused the event;
+        0 (let through, as ``hit_each``) when the storage does not answer."""
         try:
-            refused = int(await self._hit_in_turn(keys=keys, args=args))
-            if not refused:
-                return 0.0
-            return await self._wait(*items[refused - 1])
+            return await self._wait(*windows.items[refused - 1])
         except (RedisError, OSError, StorageError):
-            log.warning("rate limit storage unavailable; event let through", extra={"kind": checks[0][0]})
+            log.warning("rate limit storage unavailable; event let through", extra={"kind": windows.kind})
             return 0.0
 
     async def exceeded(self, kind: str, who: str, limit: int, window: float) -> float:

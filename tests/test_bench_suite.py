@@ -83,3 +83,7 @@ def test_a_tiny_run_prints_one_json_object(script: str) -> None:
             assert result["figures"][database]["transactions_per_opinion"] >= 1
     if result["bench"] == "consolidation":
         assert {"groups", "reference_datasketch_groups"} <= set(figures["by_n"]["200"])
+    if result["bench"] == "webchat":  # every submission completes; each worker's events are reported
+        assert figures["submissions_complete"] == 2 and figures["failures"] == {}
+        assert sum(figures["events_per_worker"]) == figures["events"] == 2 * 15
+        assert figures["workers_serving"] == 1 and len(figures["gc_collections"]) == 3

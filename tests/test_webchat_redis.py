@@ -13,7 +13,8 @@ from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from redis.exceptions import LockNotOwnedError
 
-from api.webchat import RedisTurns
+from api.webchat import RedisTurns, Refused
+from storage.ratelimit import RateLimits
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -84,3 +85,37 @@ async def test_the_lock_is_aiogram_s_lock_and_only_its_holder_releases_it(storag
     with pytest.raises(LockNotOwnedError):
         await turns.end(key, token, [(key, {"subject": "s"})])
     assert await storage.redis.get(lock) == b"someone else", "never released by a former holder"
+
+
+async def test_an_event_is_counted_as_its_turn_takes_the_lock_once_and_refused_without_it(
+    storage: RedisStorage,
+) -> None:
+    isolation = RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
+    turns = RedisTurns(storage, isolation)
+    prefix = f"gopy-test-turns:rl:{random.randrange(1 << 30)}"
+    limits = RateLimits(secret="s", redis_url=REDIS_URL, prefix=prefix)
+    checks = (("s", "sid", 3, 60.0), ("ip", "127.0.0.1", 100, 60.0))
+    key = _key()
+    lock = isolation.key_builder.build(key, "lock")
+    try:
+        session_window = limits.windows(*checks).keys[0]  # type: ignore[union-attr]
+        async with isolation.lock(key):  # held elsewhere: the turn counts once, then only retries the lock
+            waiting = asyncio.create_task(turns.begin(key, limits.windows(*checks)))
+            while not await storage.redis.exists(session_window):  # noqa: ASYNC110 (a condition in Redis)
+                await asyncio.sleep(0.01)
+            assert not waiting.done()
+        token, _data = await waiting
+        await turns.end(key, token, [])
+        token, _data = await turns.begin(key, limits.windows(*checks))
+        await turns.end(key, token, [])
+        assert await limits.hit_each(*checks) == 0  # the third of 3: the turns counted 2, as hit_each would
+        with pytest.raises(Refused) as refused:
+            await turns.begin(key, limits.windows(*checks))
+        assert refused.value.number == 1 and not await storage.redis.exists(lock), "the lock is not taken"
+        assert 0 < await limits.refused_wait(limits.windows(*checks), 1) <= 60
+        # each window holds the three allowed events (the refused one stopped at the first, as hit_each does)
+        windows = limits.windows(*checks)
+        assert windows is not None
+        assert [await storage.redis.llen(key) for key in windows.keys] == [3, 3]
+    finally:
+        await limits.close()

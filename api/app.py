@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -73,24 +72,6 @@ def services(request: Request) -> AppServices:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-#: the garbage collector's thresholds in a server process (Python's default: 700, 10, 10)
-SERVER_GC_THRESHOLD = (10_000, 10, 10)
-
-
-def settle_heap() -> None:
-    """Once a server process has started: what it built so far (modules, routes, schemas, catalogs, the
-    engine) leaves the garbage collector's passes, and a pass runs after 10,000 allocations, not 700.
-
-    With the default thresholds a worker spent about a tenth of its CPU in the collector (a young pass
-    every few requests), and each full pass walked the ~400,000 objects of the imports: half a second
-    with every request in flight waiting. Frozen objects are never freed, which is what they are for:
-    they live as long as the process.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*SERVER_GC_THRESHOLD)
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -101,8 +82,9 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``poll=True`` (``gopy run``) also polls Telegram when no webhook URL is set;
     ``background`` starts when a channel can send: the Telegram bot or the Zalo OA (``gopy run``
-    passes the reminder scheduler). ``settle=True`` (the server commands) runs :func:`settle_heap` once
-    every part of the app has started; tests and embedders leave the process's collector alone."""
+    passes the reminder scheduler). ``settle=True`` (the server commands) serves within
+    :func:`bot.runtime.serving_heap` once every part of the app has started; tests and embedders leave
+    the process's collector alone."""
     settings = settings or get_settings()
     settings.require_hash_key()
     clock = clock or settings.clock()
@@ -144,8 +126,7 @@ def create_app(
         if background is not None and (svc.bot is not None or settings.zalo_configured):
             svc.scheduler = background(settings, svc.sessions, svc.bot.bot if svc.bot else None, clock)
         try:
-            with serving_heap():  # what startup built stays out of the garbage collector's sweeps
-                yield
+            yield
         finally:
             await svc.export_jobs.stop()
             if svc.scheduler is not None:
@@ -235,12 +216,13 @@ def create_app(
 
 
 def _settling(lifespan: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``lifespan`` (the app's, with its routers'), then :func:`settle_heap` before the first request."""
+    """``lifespan`` (the app's, with its routers'), then :func:`bot.runtime.serving_heap` from the
+    first request to shutdown: what every part built at startup stays out of the collector's sweeps."""
 
     @asynccontextmanager
     async def settled(app: Any) -> AsyncIterator[Any]:
         async with lifespan(app) as state:
-            settle_heap()
-            yield state
+            with serving_heap():
+                yield state
 
     return settled

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hmac
+import inspect
 import json
 import os
 import signal
@@ -56,7 +57,9 @@ def gopy_app(args: argparse.Namespace) -> FastAPI:
         db_pool_size=args.pool_size,
         db_max_overflow=args.max_overflow,
     )
-    return create_app(settings)
+    # as `gopy run` serves it (a baseline tree from before ``settle`` has no such argument)
+    settles = "settle" in inspect.signature(create_app).parameters
+    return create_app(settings, settle=True) if settles else create_app(settings)
 
 
 def echo_app(args: argparse.Namespace) -> FastAPI:

@@ -59,6 +59,7 @@ def serving_heap() -> Iterator[None]:
     collect what it no longer uses. Nothing else changes: refcounting frees what it always freed, and
     the collector still finds every cycle, only less often."""
     thresholds = gc.get_threshold()
+    gc.collect()  # startup's garbage is freed, not frozen
     gc.freeze()
     gc.set_threshold(SERVING_GC_THRESHOLD, *thresholds[1:])
     try:

@@ -59,7 +59,8 @@ def serving_heap() -> Iterator[None]:
     collect what it no longer uses. Nothing else changes: refcounting frees what it always freed, and
     the collector still finds every cycle, only less often."""
     thresholds = gc.get_threshold()
-    gc.collect()  # startup's garbage is freed, not frozen
+    # no gc.collect() before the freeze: one here lost the replies of some citizens under load
+    # (tests/test_bot_connections.py), for a cause not yet found
     gc.freeze()
     gc.set_threshold(SERVING_GC_THRESHOLD, *thresholds[1:])
     try:
